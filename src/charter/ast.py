@@ -1,0 +1,441 @@
+"""The abstract syntax of a Charter file: frozen attrs nodes, one class per construct.
+
+Every node carries the `span` of the text it came from. Spans are ignored by equality
+and hashing, so two trees that say the same thing compare equal wherever they were
+written: the checker relies on that to decide whether two outcomes are the same, and
+the printer tests rely on it for "print then parse gives an equal tree".
+
+Children are tuples, so a tree is immutable and can be shared (a `let` body is used at
+every place the name appears without being copied).
+"""
+
+from __future__ import annotations
+
+from typing import Union
+
+import attrs
+
+from .source import NOWHERE, Span
+
+# The roles a message may have, in the trace model and in subjects.
+ROLES = ("system", "developer", "user", "assistant", "tool")
+SCOPES = ("assistant turn", "user turn", "tool call", "conversation")
+SEVERITIES = ("low", "medium", "high", "critical")
+MODALITIES = ("require", "forbid", "permit", "unspecified")
+VERDICT_KINDS = (
+    "complied",
+    "violated",
+    "unspecified",
+    "not_applicable",
+    "conflict",
+    "overridden",
+    "pending",
+)
+DEFAULT_AUTHORITIES = ("platform", "developer", "user")
+
+
+def _span() -> attrs.Attribute:
+    return attrs.field(default=NOWHERE, eq=False, repr=False, kw_only=True)
+
+
+# --------------------------------------------------------------------------- expressions
+
+
+@attrs.frozen
+class Literal:
+    """A constant: a number, a string, `true`/`false` or `null`."""
+
+    value: float | int | str | bool | None
+    span: Span = _span()
+
+
+@attrs.frozen
+class ListLiteral:
+    """`[a, b, ...]`: constants for `says any of`, `in`, and pattern phrase lists."""
+
+    items: tuple["Expr", ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class Name:
+    """A reference to a `let`, a `pattern`, a parameter or a norm: `parts` is `("pii", "email")`
+    for `pii.email`."""
+
+    parts: tuple[str, ...]
+    span: Span = _span()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.parts)
+
+
+@attrs.frozen
+class Apply:
+    """A call of a parameterised `let`: `name(arg, ...)`. Expanded by the checker."""
+
+    name: Name
+    args: tuple["Expr", ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class Subject:
+    """A message (or the call, or the trace) an expression talks about.
+
+    `which` is one of:
+      - "current": `assistant`, `user`, `system`, `developer`, `tool` as bound by the scope;
+      - "previous": `previous assistant` (the latest such message before the act);
+      - "bound": the message a `Quantified` node is ranging over;
+      - "call": the tool call of a `tool call` norm (`role` is "call");
+      - "trace": the whole trace (`role` is "trace").
+    """
+
+    role: str
+    which: str = "current"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Quantified:
+    """`any earlier user says ...`, `every assistant matches ...`: `body` holds for some
+    (`any`) or every (`every`) message of `role` in the range (`earlier`: before the act;
+    `all`: the whole trace). Inside `body` the message is `Subject(role, "bound")`."""
+
+    quantifier: str  # "any" | "every"
+    range: str  # "earlier" | "all"
+    role: str
+    body: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Says:
+    """`S says "p"` (mode "one"), `S says any of [...]`, `S says all of [...]`: case-insensitive
+    whole-word phrase matching. `phrases` is a string, a list, or a name bound to one."""
+
+    subject: Subject
+    mode: str  # "one" | "any" | "all"
+    phrases: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Regex:
+    """A regular expression literal `/source/flags`, run by a linear-time engine."""
+
+    source: str
+    flags: str = ""
+    span: Span = _span()
+
+
+@attrs.frozen
+class Matches:
+    """`S matches /regex/flags`."""
+
+    subject: Subject
+    regex: Regex
+    span: Span = _span()
+
+
+@attrs.frozen
+class Mentions:
+    """`S mentions P`, where P names a `pattern`."""
+
+    subject: Subject
+    pattern: Name
+    span: Span = _span()
+
+
+@attrs.frozen
+class Calls:
+    """`S calls "tool_name"`: the message makes a tool call of that name."""
+
+    subject: Subject
+    tool: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Label:
+    """`S.label("name")`: a classifier score or annotation, unknown when missing or uncertain."""
+
+    subject: Subject
+    name: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Meta:
+    """`trace.meta.a.b`, `S.meta.x`, or `call.args.path` (subject `call`, `root` "args")."""
+
+    subject: Subject
+    root: str  # "meta" | "args"
+    path: tuple[str, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class Property:
+    """A computed property: `S.words`, `S.chars`, `call.name`, `trace.id`."""
+
+    subject: Subject
+    name: str
+    span: Span = _span()
+
+
+@attrs.frozen
+class Count:
+    """`count(E)`: how many messages satisfy a quantified condition (0 or 1 otherwise)."""
+
+    body: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Compare:
+    """`left OP right` with OP one of `< <= > >= == !=`."""
+
+    op: str
+    left: "Expr"
+    right: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class In:
+    """`value in [...]` (`negated` for `not in`)."""
+
+    value: "Expr"
+    items: "Expr"
+    negated: bool = False
+    span: Span = _span()
+
+
+@attrs.frozen
+class KnownTest:
+    """`E is known` (`known` True) or `E is unknown`; always true or false, never unknown."""
+
+    operand: "Expr"
+    known: bool
+    span: Span = _span()
+
+
+@attrs.frozen
+class Not:
+    operand: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class And:
+    operands: tuple["Expr", ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class Or:
+    operands: tuple["Expr", ...]
+    span: Span = _span()
+
+
+Expr = Union[
+    Literal, ListLiteral, Name, Apply, Subject, Quantified, Says, Matches, Mentions, Calls,
+    Label, Meta, Property, Count, Compare, In, KnownTest, Not, And, Or, Regex,
+]
+
+
+# --------------------------------------------------------------------------- norm bodies
+
+
+@attrs.frozen
+class Outcome:
+    """What a clause decides, with the exceptions indented under it.
+
+    `require B [within N turns]`, `forbid B`, `permit [B]`,
+    `unspecified "reason" [escalate to A]`.
+    """
+
+    modality: str
+    behaviour: Expr | None = None
+    within: int | None = None
+    reason: str | None = None
+    escalate_to: str | None = None
+    exceptions: tuple["Unless", ...] = ()
+    span: Span = _span()
+
+    def same_decision(self, other: "Outcome") -> bool:
+        """Whether two outcomes decide the same thing (exceptions aside): equal modality
+        and behaviour, whatever the reply is. Unequal outcomes that both apply conflict."""
+        return attrs.evolve(self, exceptions=()) == attrs.evolve(other, exceptions=())
+
+
+@attrs.frozen
+class Unless:
+    """`unless C: outcome`: where C holds, `outcome` replaces the outcome above it."""
+
+    condition: Expr
+    outcome: Outcome
+    span: Span = _span()
+
+
+@attrs.frozen
+class Case:
+    """`case C: outcome`, or `otherwise: outcome` when `condition` is None."""
+
+    condition: Expr | None
+    outcome: Outcome
+    span: Span = _span()
+
+
+@attrs.frozen
+class Cases:
+    """A body made of `case` lines and an optional `otherwise`."""
+
+    cases: tuple[Case, ...]
+    otherwise: Case | None = None
+    span: Span = _span()
+
+
+Body = Union[Outcome, Cases]
+
+
+@attrs.frozen
+class Norm:
+    """`[default] norm NAME [by A] [overrides M, ...]:` and its indented lines."""
+
+    name: str
+    body: Body
+    is_default: bool = False
+    authority: str | None = None
+    overrides: tuple[Name, ...] = ()
+    description: str | None = None
+    severity: str = "medium"
+    overridable_by: str | None = None
+    scope: str = "assistant turn"
+    trigger: Expr | None = None
+    span: Span = _span()
+    name_span: Span = _span()
+
+
+# --------------------------------------------------------------------------- declarations
+
+
+@attrs.frozen
+class Header:
+    """`charter NAME [by AUTHORITY]`."""
+
+    name: str
+    authority: str | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class Use:
+    """`use std.pii [as m]` (`path` None) or `use "file.charter" as m`."""
+
+    module: str
+    alias: str
+    is_path: bool = False
+    span: Span = _span()
+
+
+@attrs.frozen
+class Authorities:
+    """`authorities A > B > C`, highest first."""
+
+    names: tuple[str, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
+class Let:
+    """`let N = E` or `let N(x, y) = E`."""
+
+    name: str
+    body: Expr
+    params: tuple[str, ...] | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class PatternDecl:
+    """`pattern N = /re/flags` (`regex`) or `pattern N = any of ["...", ...]` (`phrases`)."""
+
+    name: str
+    regex: Regex | None = None
+    phrases: tuple[str, ...] = ()
+    span: Span = _span()
+
+
+@attrs.frozen
+class LabelDecl:
+    """`label NAME [uncertain between LOW and HIGH]`: scores strictly between are unknown."""
+
+    name: str
+    low: float | None = None
+    high: float | None = None
+    span: Span = _span()
+
+
+# --------------------------------------------------------------------------- tests
+
+
+@attrs.frozen
+class TestMessage:
+    """`role: "text" [labels {...}] [meta {...}]` in a test block."""
+
+    role: str
+    content: str
+    labels: tuple[tuple[str, object], ...] = ()
+    meta: object = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class TestCall:
+    """`assistant calls NAME {json}`: a tool call (joined to an assistant message just above)."""
+
+    name: str
+    arguments: object = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class Expect:
+    """`expect NORM VERDICT [at turn K]`."""
+
+    norm: Name
+    verdict: str
+    turn: int | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class TestBlock:
+    """`test "name":` with its trace (`meta`, messages) and expectations."""
+
+    __test__ = False  # not a pytest class
+
+    name: str
+    meta: object = None
+    messages: tuple[TestMessage | TestCall, ...] = ()
+    expects: tuple[Expect, ...] = ()
+    span: Span = _span()
+
+
+Item = Union[Use, Authorities, Let, PatternDecl, LabelDecl, Norm, TestBlock]
+
+
+@attrs.frozen
+class CharterFile:
+    """One parsed file: its header (if written) and its items in source order."""
+
+    source_name: str
+    header: Header | None
+    items: tuple[Item, ...]
+    span: Span = _span()
+
+    def of(self, kind: type) -> list:
+        """The items of one kind, in source order."""
+        return [item for item in self.items if isinstance(item, kind)]

@@ -1,0 +1,62 @@
+"""The checked program: what the compiler (and the test oracle) consume.
+
+Expressions in a `Program` are expanded (see docs/semantics-contract.md): no `Name`,
+`Apply` or `Mentions` remains, and constant operands are literals.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .. import ast
+from ..source import Source, Span
+
+
+@attrs.frozen
+class CheckedNorm:
+    """A norm ready to compile.
+
+    `name` is how reports call it: bare, or `charter.norm` when two loaded files use the
+    same norm name. `trigger` and `body` are expanded. `overriders` names, sorted, the
+    norms that override this one (with their triggers available through the program).
+    """
+
+    name: str
+    charter: str
+    authority: str
+    severity: str
+    scope: str
+    trigger: ast.Expr | None
+    body: ast.Body
+    is_default: bool
+    description: str | None
+    overriders: tuple[str, ...]
+    span: Span
+    source: ast.Norm = attrs.field(eq=False, repr=False)
+
+
+@attrs.frozen
+class CheckedTest:
+    """An inline `test` block, with its norm names resolved to report names."""
+
+    charter: str
+    block: ast.TestBlock
+    norm_names: tuple[str, ...]  # one per `expect`, in order
+
+
+@attrs.frozen
+class Program:
+    """Every loaded file as one layered policy."""
+
+    authorities: tuple[str, ...]
+    norms: tuple[CheckedNorm, ...]
+    bands: dict[str, tuple[float, float]]  # label name -> (low, high), unknown strictly inside
+    tests: tuple[CheckedTest, ...] = ()
+    sources: tuple[Source, ...] = ()
+
+    def norm(self, name: str) -> CheckedNorm:
+        return next(n for n in self.norms if n.name == name)
+
+    def rank(self, authority: str) -> int:
+        """0 for the highest authority; larger is lower."""
+        return self.authorities.index(authority)

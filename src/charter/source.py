@@ -1,0 +1,48 @@
+"""Source texts and the spans that point into them; used by every stage."""
+
+from __future__ import annotations
+
+import attrs
+
+
+@attrs.frozen
+class Source:
+    """A named text: a policy file, a stdlib module, or a string given to `loads`."""
+
+    name: str
+    text: str = attrs.field(repr=False)
+
+    def line(self, number: int) -> str:
+        """The text of 1-based line `number`, without its newline ('' past the end)."""
+        lines = self.text.splitlines()
+        return lines[number - 1] if 0 < number <= len(lines) else ""
+
+
+@attrs.frozen(order=True)
+class Span:
+    """A region of a source: 1-based lines and columns, end inclusive of the last column.
+
+    Spans order by (file, line, column) so diagnostics sort by location.
+    """
+
+    source: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @classmethod
+    def point(cls, source: str, line: int, column: int) -> "Span":
+        return cls(source, line, column, line, column)
+
+    def join(self, other: "Span") -> "Span":
+        """The smallest span covering both (same source)."""
+        start = min((self.line, self.column), (other.line, other.column))
+        end = max((self.end_line, self.end_column), (other.end_line, other.end_column))
+        return Span(self.source, start[0], start[1], end[0], end[1])
+
+    def __str__(self) -> str:
+        return f"{self.source}:{self.line}:{self.column}"
+
+
+NOWHERE = Span("<builtin>", 0, 0, 0, 0)

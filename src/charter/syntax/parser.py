@@ -1,0 +1,714 @@
+"""Source text -> AST. The only module that imports lark.
+
+`parse(source)` returns a `CharterFile` and the diagnostics met on the way. Lark's
+exceptions never leave this module: each becomes a Diagnostic that says, in a policy
+author's words, what was found and what was expected. When the file as a whole does not
+parse, every top-level block is parsed on its own so that one run reports the syntax
+errors of all blocks, not just the first.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from importlib import resources
+from typing import Any
+
+import attrs
+import lark
+from lark import Token, Transformer, v_args
+from lark.indenter import DedentError, Indenter
+
+from .. import ast
+from ..diagnostics import Diagnostic
+from ..source import Source, Span
+
+# Deeper than this, a policy is not written by a person; refusing it keeps every later
+# (recursive) stage far from Python's recursion limit.
+MAX_DEPTH = 120
+MAX_SYNTAX_ERRORS = 30
+
+
+class _CharterIndenter(Indenter):
+    NL_type = "_NL"
+    OPEN_PAREN_types = ["LPAR", "LSQB", "LBRACE"]
+    CLOSE_PAREN_types = ["RPAR", "RSQB", "RBRACE"]
+    INDENT_type = "_INDENT"
+    DEDENT_type = "_DEDENT"
+    tab_len = 8
+
+
+@functools.cache
+def _lark() -> lark.Lark:
+    grammar = resources.files("charter.syntax").joinpath("grammar.lark").read_text("utf-8")
+    return lark.Lark(
+        grammar,
+        parser="lalr",
+        lexer="contextual",
+        postlex=_CharterIndenter(),
+        propagate_positions=True,
+        maybe_placeholders=True,
+    )
+
+
+def parse(source: Source) -> tuple[ast.CharterFile | None, list[Diagnostic]]:
+    """Parse one file. On syntax errors the tree is None and every error found is returned."""
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    try:
+        tree = _lark().parse(text)
+    except (lark.exceptions.LarkError, DedentError) as error:
+        return None, _all_syntax_errors(source, text, error)
+    deep = _too_deep(tree, source.name)
+    if deep:
+        return None, [deep]
+    builder = _ToAst(source.name)
+    try:
+        result = builder.transform(tree)
+    except lark.exceptions.VisitError as error:
+        if isinstance(error.orig_exc, _NodeError):
+            return None, [*builder.diagnostics, error.orig_exc.diagnostic]
+        raise
+    return (None if builder.diagnostics else result), builder.diagnostics
+
+
+# --------------------------------------------------------------------------- errors
+
+
+class _NodeError(Exception):
+    """A construct that parses but is malformed (a bad string escape, bad JSON number)."""
+
+    def __init__(self, diagnostic: Diagnostic):
+        self.diagnostic = diagnostic
+
+
+def _all_syntax_errors(source: Source, text: str, first: Exception) -> list[Diagnostic]:
+    """The first error, plus the errors of every later top-level block parsed alone."""
+    found = [_describe(source.name, text, first, line_offset=0)]
+    first_line = found[0].span.line
+    for start, block in _top_level_blocks(text):
+        if start + block.count("\n") < first_line or len(found) >= MAX_SYNTAX_ERRORS:
+            continue
+        if start <= first_line:
+            continue
+        try:
+            _lark().parse(block)
+        except (lark.exceptions.LarkError, DedentError) as error:
+            found.append(_describe(source.name, block, error, line_offset=start - 1))
+    return found
+
+
+def _top_level_blocks(text: str) -> list[tuple[int, str]]:
+    """Split the file at lines that start in column 1 (the start of each top-level item),
+    as (first line number, text) pairs."""
+    blocks: list[tuple[int, list[str]]] = []
+    for number, line in enumerate(text.splitlines(keepends=True), start=1):
+        starts_item = line[:1] not in ("", " ", "\t", "\n", "\r", "#")
+        if starts_item or not blocks:
+            blocks.append((number, []))
+        blocks[-1][1].append(line)
+    return [(start, "".join(lines)) for start, lines in blocks]
+
+
+_WORDS = {
+    "NAME": "a name",
+    "STRING": 'a string in double quotes',
+    "NUMBER": "a number",
+    "INT": "a whole number",
+    "REGEX": "a regular expression like /word/i",
+    "ROLE": "a role (assistant, user, system, developer, tool)",
+    "COMP_OP": "a comparison (<, <=, >, >=, ==, !=)",
+    "_NL": "the end of the line",
+    "_INDENT": "an indented block",
+    "_DEDENT": "the end of the indented block",
+    "$END": "the end of the file",
+}
+
+
+def _word(terminal: str) -> str:
+    if terminal in _WORDS:
+        return _WORDS[terminal]
+    try:
+        pattern = _lark().get_terminal(terminal).pattern
+    except KeyError:
+        return terminal.lower()
+    return f"'{pattern.value}'"
+
+
+def _expected(names: set[str]) -> str:
+    words = sorted({_word(n) for n in names if not n.startswith("__")})
+    if len(words) > 8:
+        words = words[:8] + ["…"]
+    return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else "nothing"
+
+
+def _found(token: Token) -> str:
+    if token.type == "$END":
+        return "the end of the file"
+    if token.type == "_NL":
+        return "the end of the line"
+    if token.type == "_INDENT":
+        return "an indented line"
+    if token.type == "_DEDENT":
+        return "the end of an indented block"
+    return f"'{token.value}'"
+
+
+def _describe(file: str, text: str, error: Exception, line_offset: int) -> Diagnostic:
+    """One lark (or indentation) error as a Diagnostic in the policy author's terms."""
+    if isinstance(error, lark.exceptions.UnexpectedToken):
+        return _unexpected_token(file, error, line_offset)
+    if isinstance(error, lark.exceptions.UnexpectedCharacters):
+        return _unexpected_character(file, text, error, line_offset)
+    if isinstance(error, lark.exceptions.UnexpectedEOF):
+        last = len(text.splitlines())
+        return Diagnostic(
+            "E101", "the file ends in the middle of a construct",
+            Span.point(file, last + line_offset, 1),
+            hint=f"expected {_expected(set(error.expected))}",
+        )
+    if isinstance(error, DedentError):
+        line = _dedent_line(str(error), text)
+        return Diagnostic(
+            "E104", "this line's indentation does not match any enclosing block",
+            Span.point(file, line + line_offset, 1),
+            hint="indent it exactly like the lines of the block it belongs to",
+        )
+    return Diagnostic("E100", str(error), Span.point(file, 1 + line_offset, 1))
+
+
+def _unexpected_token(file: str, error: Any, line_offset: int) -> Diagnostic:
+    token: Token = error.token
+    line = (token.line or 1) + line_offset
+    column = token.column or 1
+    if token.type == "_NL" and "\n" in token.value:
+        column = max(column, 1)
+    expected = set(error.expected)
+    span = Span(file, line, column, line, column + max(len(str(token.value).split("\n")[0]), 1) - 1)
+    if token.type == "_INDENT":
+        return Diagnostic("E103", "this line is indented but nothing above opens a block",
+                          span, hint="remove the indentation, or end the line above with ':'")
+    if "COLON" in expected and token.type in ("_NL", "$END"):
+        return Diagnostic("E102", "missing ':' at the end of this line", span,
+                          hint="norm, case, unless, otherwise and test lines end with ':'")
+    if token.type == "_DEDENT" or (token.type == "_NL" and "_INDENT" in expected):
+        return Diagnostic("E105", "expected an indented block here", span,
+                          hint="indent the lines that belong to the line ending with ':'")
+    return Diagnostic(
+        "E100", f"unexpected {_found(token)}; expected {_expected(expected)}", span,
+    )
+
+
+def _unexpected_character(file: str, text: str, error: Any, line_offset: int) -> Diagnostic:
+    line, column = error.line + line_offset, error.column
+    char = text[error.pos_in_stream] if error.pos_in_stream < len(text) else ""
+    span = Span.point(file, line, column)
+    if char == '"':
+        return Diagnostic("E106", "this string is not closed on its line", span,
+                          hint='close it with " (write \\" for a quote inside)')
+    if char == "/":
+        return Diagnostic("E107", "this regular expression is not closed on its line", span,
+                          hint="close it with / (write \\/ for a slash inside)")
+    shown = repr(char) if char.strip() else "a blank"
+    expected = getattr(error, "allowed", None) or set()
+    return Diagnostic(
+        "E108", f"unexpected character {shown}",
+        span, hint=f"expected {_expected(set(expected))}" if expected else None,
+    )
+
+
+def _dedent_line(message: str, text: str) -> int:
+    """Lark's DedentError carries no position; find the first line whose indentation
+    matches no enclosing level, as lark computes it."""
+    levels = [0]
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.lstrip(" \t")
+        if not stripped or stripped.startswith("#"):
+            continue
+        width = len(line[: len(line) - len(stripped)].expandtabs(8))
+        if width > levels[-1]:
+            levels.append(width)
+            continue
+        while width < levels[-1]:
+            levels.pop()
+        if width != levels[-1]:
+            return number
+    return 1
+
+
+def _too_deep(tree: lark.Tree, file: str) -> Diagnostic | None:
+    """Refuse trees nested deeper than MAX_DEPTH, found without recursion."""
+    stack = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            meta = node.meta
+            return Diagnostic(
+                "E109", f"this is nested too deeply (more than {MAX_DEPTH} levels)",
+                Span.point(file, getattr(meta, "line", 1), getattr(meta, "column", 1)),
+                hint="split it into several `let` definitions",
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, lark.Tree))
+    return None
+
+
+# --------------------------------------------------------------------------- tree -> AST
+
+
+def _decode_string(token: Token, file: str) -> str:
+    try:
+        return json.loads(token.value)
+    except ValueError:
+        raise _NodeError(Diagnostic(
+            "E110", f"this string has an invalid escape: {token.value}",
+            _token_span(token, file),
+            hint='the escapes are \\" \\\\ \\/ \\n \\t \\r \\b \\f and \\uXXXX',
+        )) from None
+
+
+def _token_span(token: Token, file: str) -> Span:
+    return Span(file, token.line, token.column, token.end_line or token.line,
+                max((token.end_column or token.column) - 1, token.column))
+
+
+def _number(text: str) -> int | float:
+    return int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
+
+
+@v_args(meta=True)
+class _ToAst(Transformer):
+    """One method per grammar rule; each builds the AST node with its span."""
+
+    def __init__(self, file: str):
+        super().__init__()
+        self.file = file
+        self.diagnostics: list[Diagnostic] = []
+
+    def _span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return Span.point(self.file, 1, 1)
+        return Span(self.file, meta.line, meta.column, meta.end_line, max(meta.end_column - 1, 1))
+
+    def _str(self, token: Token) -> str:
+        return _decode_string(token, self.file)
+
+    # ---- file and declarations
+
+    def start(self, meta, children):
+        header = children[0] if children and isinstance(children[0], ast.Header) else None
+        items = tuple(c for c in children if c is not None and not isinstance(c, ast.Header))
+        return ast.CharterFile(self.file, header, items, span=self._span(meta))
+
+    def header(self, meta, children):
+        name, authority = children
+        return ast.Header(str(name), str(authority) if authority else None, span=self._span(meta))
+
+    def dotted_name(self, meta, children):
+        return ast.Name(tuple(str(c) for c in children), span=self._span(meta))
+
+    def use_std(self, meta, children):
+        module, alias = children
+        return ast.Use(module.dotted, str(alias) if alias else module.parts[-1],
+                       span=self._span(meta))
+
+    def use_path(self, meta, children):
+        path, alias = children
+        return ast.Use(self._str(path), str(alias), is_path=True, span=self._span(meta))
+
+    def authorities(self, meta, children):
+        return ast.Authorities(tuple(str(c) for c in children), span=self._span(meta))
+
+    def params(self, meta, children):
+        return tuple(str(c) for c in children if c is not None)
+
+    def let(self, meta, children):
+        name, params, body = children
+        return ast.Let(str(name), body, params, span=self._span(meta))
+
+    def pattern_regex(self, meta, children):
+        name, regex = children
+        return ast.PatternDecl(str(name), regex=self._regex(regex), span=self._span(meta))
+
+    def pattern_phrases(self, meta, children):
+        name, phrases = children
+        return ast.PatternDecl(str(name), phrases=phrases, span=self._span(meta))
+
+    def label(self, meta, children):
+        name, low, high = children
+        return ast.LabelDecl(
+            str(name),
+            _number(low) if low is not None else None,
+            _number(high) if high is not None else None,
+            span=self._span(meta),
+        )
+
+    # ---- norms
+
+    def norm(self, meta, children):
+        default, name, authority, overrides, *lines = children
+        settings: dict[str, Any] = {}
+        body: list = []
+        for line in lines:
+            if isinstance(line, _Setting):
+                if line.name in settings:
+                    self._error("E120", f"this norm already has a {line.name.replace('_', ' ')} line",
+                                line.span, "keep one")
+                settings[line.name] = line.value
+            else:
+                body.append(line)
+        return ast.Norm(
+            name=str(name), body=self._norm_body(body, self._span(meta)),
+            is_default=default is not None,
+            authority=str(authority) if authority else None,
+            overrides=overrides or (),
+            span=self._span(meta), name_span=_token_span(name, self.file),
+            **settings,
+        )
+
+    def _norm_body(self, lines: list, norm_span: Span) -> ast.Body:
+        """One outcome (with its exceptions), or `case` lines and at most one `otherwise`."""
+        outcomes = [line for line in lines if isinstance(line, ast.Outcome)]
+        cases = [line for line in lines if isinstance(line, ast.Case) and line.condition is not None]
+        otherwise = [line for line in lines if isinstance(line, ast.Case) and line.condition is None]
+        for extra in otherwise[1:]:
+            self._error("E121", "a norm has at most one `otherwise` line", extra.span,
+                        "merge the two, or turn one into a `case`")
+        if outcomes and (cases or otherwise):
+            self._error("E122", "a norm has either one outcome or `case` lines, not both",
+                        outcomes[0].span, "turn this outcome into a `case` or an `otherwise`")
+        for extra in outcomes[1:]:
+            self._error("E123", "a norm has one outcome; this is a second one", extra.span,
+                        "split the norm in two, or use `case` lines")
+        if otherwise and not cases:
+            self._error("E124", "`otherwise` without any `case` line", otherwise[0].span,
+                        "write the outcome directly, without `otherwise:`")
+        if outcomes:
+            return outcomes[0]
+        if cases:
+            return ast.Cases(tuple(cases), otherwise[0] if otherwise else None,
+                             span=cases[0].span.join((otherwise or cases)[-1].span))
+        self._error("E125", "this norm has no outcome", norm_span,
+                    "add a line with require, forbid, permit or unspecified")
+        return ast.Outcome("permit", span=norm_span)
+
+    def _error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, hint=hint))
+
+    def overrides(self, meta, children):
+        return tuple(children)
+
+    def description(self, meta, children):
+        return _Setting("description", self._str(children[0]), self._span(meta))
+
+    def severity(self, meta, children):
+        return _Setting("severity", str(children[0]), self._span(meta))
+
+    def overridable(self, meta, children):
+        return _Setting("overridable_by", str(children[0]), self._span(meta))
+
+    def scope(self, meta, children):
+        return _Setting("scope", " ".join(str(c) for c in children), self._span(meta))
+
+    def trigger(self, meta, children):
+        return _Setting("trigger", children[0], self._span(meta))
+
+    def outcome_block(self, meta, children):
+        outcome, exceptions = children
+        return attrs.evolve(outcome, exceptions=exceptions or ())
+
+    def case_block(self, meta, children):
+        condition, outcome, exceptions = children
+        return ast.Case(condition, attrs.evolve(outcome, exceptions=exceptions or ()),
+                        span=self._span(meta))
+
+    def otherwise_block(self, meta, children):
+        outcome, exceptions = children
+        return ast.Case(None, attrs.evolve(outcome, exceptions=exceptions or ()),
+                        span=self._span(meta))
+
+    def exceptions(self, meta, children):
+        return tuple(children)
+
+    def unless_block(self, meta, children):
+        condition, outcome, exceptions = children
+        return ast.Unless(condition, attrs.evolve(outcome, exceptions=exceptions or ()),
+                          span=self._span(meta))
+
+    def require(self, meta, children):
+        behaviour, within = children
+        return ast.Outcome("require", behaviour, within=within, span=self._span(meta))
+
+    def forbid(self, meta, children):
+        return ast.Outcome("forbid", children[0], span=self._span(meta))
+
+    def permit(self, meta, children):
+        return ast.Outcome("permit", children[0], span=self._span(meta))
+
+    def unspecified(self, meta, children):
+        reason, target = children
+        return ast.Outcome("unspecified", reason=self._str(reason),
+                           escalate_to=str(target) if target else None, span=self._span(meta))
+
+    def within(self, meta, children):
+        count, unit = children
+        if str(unit) not in ("turn", "turns"):
+            raise _NodeError(Diagnostic(
+                "E111", f"expected 'turns' after the number, not '{unit}'",
+                _token_span(unit, self.file), hint="write `within 2 turns`",
+            ))
+        return int(count)
+
+    # ---- expressions
+
+    def or_expr(self, meta, children):
+        return ast.Or(tuple(children), span=self._span(meta))
+
+    def and_expr(self, meta, children):
+        return ast.And(tuple(children), span=self._span(meta))
+
+    def not_(self, meta, children):
+        return ast.Not(children[0], span=self._span(meta))
+
+    def compare(self, meta, children):
+        left, op, right = children
+        return _quantify(ast.Compare(str(op), left, right, span=self._span(meta)))
+
+    def in_(self, meta, children):
+        return _quantify(ast.In(children[0], children[1], span=self._span(meta)))
+
+    def not_in(self, meta, children):
+        return _quantify(ast.In(children[0], children[1], negated=True, span=self._span(meta)))
+
+    def is_known(self, meta, children):
+        return _quantify(ast.KnownTest(children[0], True, span=self._span(meta)))
+
+    def is_unknown(self, meta, children):
+        return _quantify(ast.KnownTest(children[0], False, span=self._span(meta)))
+
+    def _says(self, meta, children, mode):
+        return _quantify(ast.Says(children[0], mode, children[1], span=self._span(meta)))
+
+    def says(self, meta, children):
+        return self._says(meta, children, "one")
+
+    def says_any(self, meta, children):
+        return self._says(meta, children, "any")
+
+    def says_all(self, meta, children):
+        return self._says(meta, children, "all")
+
+    def matches(self, meta, children):
+        subject, regex = children
+        return _quantify(ast.Matches(subject, self._regex(regex), span=self._span(meta)))
+
+    def mentions(self, meta, children):
+        return _quantify(ast.Mentions(children[0], children[1], span=self._span(meta)))
+
+    def calls(self, meta, children):
+        return _quantify(ast.Calls(children[0], children[1], span=self._span(meta)))
+
+    def _regex(self, token: Token) -> ast.Regex:
+        body, _, flags = token.value[1:].rpartition("/")
+        return ast.Regex(body, flags, span=_token_span(token, self.file))
+
+    def condition(self, meta, children):
+        value = children[0]
+        if isinstance(value, _QuantifiedSubject):
+            raise _NodeError(Diagnostic(
+                "E114", f"`{value.quantifier} {value.role}` needs a condition after it",
+                value.span, hint=f'for example `{value.quantifier} {value.role} says "..."`',
+            ))
+        return _quantify(value) if isinstance(value, (ast.Label, ast.Meta, ast.Property)) else value
+
+    def name_ref(self, meta, children):
+        return children[0]
+
+    def apply(self, meta, children):
+        name, *args = children
+        return ast.Apply(name, tuple(a for a in args if a is not None), span=self._span(meta))
+
+    def count(self, meta, children):
+        return ast.Count(children[0], span=self._span(meta))
+
+    def label_ref(self, meta, children):
+        subject, name = children
+        return ast.Label(subject, self._str(name), span=self._span(meta))
+
+    def member(self, meta, children):
+        subject, *path = children
+        parts = tuple(self._str(p) if p.type == "STRING" else str(p) for p in path)
+        span = self._span(meta)
+        return _member(subject, parts, span)
+
+    def current(self, meta, children):
+        return ast.Subject(str(children[0]), "current", span=self._span(meta))
+
+    def previous(self, meta, children):
+        return ast.Subject(str(children[0]), "previous", span=self._span(meta))
+
+    def _quantified(self, meta, children, quantifier, range_):
+        return _QuantifiedSubject(quantifier, range_, str(children[-1]), self._span(meta))
+
+    def any_all(self, meta, children):
+        return self._quantified(meta, children, "any", "all")
+
+    def every_all(self, meta, children):
+        return self._quantified(meta, children, "every", "all")
+
+    def any_earlier(self, meta, children):
+        return self._quantified(meta, children, "any", "earlier")
+
+    def every_earlier(self, meta, children):
+        return self._quantified(meta, children, "every", "earlier")
+
+    def call_subject(self, meta, children):
+        return ast.Subject("call", "call", span=self._span(meta))
+
+    def trace_subject(self, meta, children):
+        return ast.Subject("trace", "trace", span=self._span(meta))
+
+    def string(self, meta, children):
+        return ast.Literal(self._str(children[0]), span=self._span(meta))
+
+    def number(self, meta, children):
+        return ast.Literal(_number(children[0]), span=self._span(meta))
+
+    def true(self, meta, children):
+        return ast.Literal(True, span=self._span(meta))
+
+    def false(self, meta, children):
+        return ast.Literal(False, span=self._span(meta))
+
+    def null(self, meta, children):
+        return ast.Literal(None, span=self._span(meta))
+
+    def list(self, meta, children):
+        return ast.ListLiteral(tuple(c for c in children if c is not None), span=self._span(meta))
+
+    # ---- tests
+
+    def test(self, meta, children):
+        name, *lines = children
+        meta_value = None
+        messages, expects = [], []
+        for line in lines:
+            if isinstance(line, ast.Expect):
+                expects.append(line)
+            elif isinstance(line, _TestMeta):
+                meta_value = line.value
+            else:
+                messages.append(line)
+        return ast.TestBlock(self._str(name), meta_value, tuple(messages), tuple(expects),
+                             span=self._span(meta))
+
+    def test_meta(self, meta, children):
+        return _TestMeta(children[0])
+
+    def test_message(self, meta, children):
+        role, content, *extras = children
+        labels = next((e[1] for e in extras if e[0] == "labels"), {})
+        message_meta = next((e[1] for e in extras if e[0] == "meta"), None)
+        return ast.TestMessage(str(role), self._str(content), tuple(labels.items()),
+                               message_meta, span=self._span(meta))
+
+    def extra_labels(self, meta, children):
+        return ("labels", children[0])
+
+    def extra_meta(self, meta, children):
+        return ("meta", children[0])
+
+    def test_call(self, meta, children):
+        role, name, arguments = children
+        if str(role) != "assistant":
+            raise _NodeError(Diagnostic(
+                "E112", f"only the assistant makes tool calls, not the {role}",
+                _token_span(role, self.file), hint="write `assistant calls NAME {...}`",
+            ))
+        return ast.TestCall(str(name), arguments if arguments is not None else {},
+                            span=self._span(meta))
+
+    def expect(self, meta, children):
+        norm, verdict, turn = children
+        return ast.Expect(norm, str(verdict), int(turn) if turn is not None else None,
+                          span=self._span(meta))
+
+    def json_object(self, meta, children):
+        return dict(c for c in children if c is not None)
+
+    def json_pair(self, meta, children):
+        return (self._str(children[0]), children[1])
+
+    def json_array(self, meta, children):
+        return [c for c in children if c is not None]
+
+    def json_string(self, meta, children):
+        return self._str(children[0])
+
+    def json_number(self, meta, children):
+        return _number(children[0])
+
+
+@attrs.frozen
+class _TestMeta:
+    """`meta {...}` in a test block, until `test` collects it."""
+
+    value: Any
+
+
+@attrs.frozen
+class _Setting:
+    """A norm line that sets a field (description, severity, scope...), with its span."""
+
+    name: str
+    value: Any
+    span: Span
+
+
+class _QuantifiedSubject:
+    """`any earlier user` while its predicate is being built; `_quantify` turns the
+    predicate into a `Quantified` node over a bound subject."""
+
+    def __init__(self, quantifier: str, range_: str, role: str, span: Span):
+        self.quantifier, self.range, self.role, self.span = quantifier, range_, role, span
+
+
+def _member(subject: Any, parts: tuple[str, ...], span: Span):
+    """`S.meta.a.b`, `call.args.x`, `S.words`... as the node it denotes; the checker
+    reports members that do not exist for the subject."""
+    if parts[0] in ("meta", "args") and len(parts) > 1:
+        return ast.Meta(subject, parts[0], parts[1:], span=span)
+    if len(parts) == 1:
+        return ast.Property(subject, parts[0], span=span)
+    return ast.Property(subject, ".".join(parts), span=span)
+
+
+def _quantify(predicate):
+    """Wrap a predicate whose subject is quantified (`any earlier user says ...`) in a
+    `Quantified` node, binding the subject inside it."""
+    found: list[_QuantifiedSubject] = []
+
+    def bind(node):
+        if isinstance(node, _QuantifiedSubject):
+            found.append(node)
+            return ast.Subject(node.role, "bound", span=node.span)
+        if isinstance(node, (ast.Label, ast.Meta, ast.Property)) and isinstance(
+            node.subject, _QuantifiedSubject
+        ):
+            return attrs.evolve(node, subject=bind(node.subject))
+        return node
+
+    changes = {
+        field.name: bind(getattr(predicate, field.name))
+        for field in attrs.fields(type(predicate))
+        if field.name in ("subject", "left", "right", "value", "operand")
+    }
+    if not found:
+        return predicate
+    if len(found) > 1:
+        raise _NodeError(Diagnostic(
+            "E113", "a condition can range over one quantified subject, not two",
+            found[1].span, hint="compare against a `let` or split the condition with `and`",
+        ))
+    outer = found[0]
+    return ast.Quantified(outer.quantifier, outer.range, outer.role,
+                          attrs.evolve(predicate, **changes), span=predicate.span)

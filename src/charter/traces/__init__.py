@@ -1,0 +1,1 @@
+"""Traces: the one internal conversation shape (`model`) and the adapters that read files into it."""

@@ -1,0 +1,57 @@
+"""The trace model every adapter produces and the evaluator reads.
+
+A trace is one conversation: an `id`, free-form `meta` (any JSON object) and its
+`messages` in order. Message `index` is the 0-based position in `messages`: it is the
+`turn` reported in verdicts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+JSON = Any
+
+
+@attrs.frozen
+class ToolCall:
+    """A tool call an assistant message makes: `arguments` is a decoded JSON object."""
+
+    name: str
+    arguments: JSON = attrs.Factory(dict)
+    id: str | None = None
+
+
+@attrs.frozen
+class Message:
+    """One message. `content` is the plain text (content parts joined by newlines);
+    `labels` maps a label name to a number in [0, 1] or a boolean."""
+
+    index: int
+    role: str
+    content: str = ""
+    tool_calls: tuple[ToolCall, ...] = ()
+    labels: dict[str, float | bool] = attrs.Factory(dict)
+    meta: dict[str, JSON] = attrs.Factory(dict)
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+@attrs.frozen
+class Locator:
+    """Where a trace came from: a file and a 1-based line (None for a whole-file JSON)."""
+
+    file: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        return self.file if self.line is None else f"{self.file}:{self.line}"
+
+
+@attrs.frozen
+class Trace:
+    id: str
+    messages: tuple[Message, ...] = ()
+    meta: dict[str, JSON] = attrs.Factory(dict)
+    locator: Locator | None = None

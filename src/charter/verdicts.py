@@ -1,0 +1,171 @@
+"""Verdicts and reports: what the evaluator produces and every renderer reads.
+
+A `Verdict` is the outcome of one norm at one act (an assistant turn, a user turn, a
+tool call, or the whole conversation), with an `Explanation`: the clauses that decided
+it, the facts read and their values, the text that matched, the unknown facts.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+import attrs
+
+from .source import Span
+
+# Trace status precedence: the first kind present among a trace's verdicts wins.
+STATUS_ORDER = ("violated", "conflict", "unspecified", "pending")
+# Verdicts that say "nothing wrong here"; a settled verdict may mix these across resolutions.
+OK_KINDS = frozenset({"complied", "not_applicable", "overridden"})
+# How one norm's verdicts over a trace are summed up (an `expect` without `at turn`).
+AGGREGATE_ORDER = (
+    "violated", "conflict", "unspecified", "pending", "complied", "overridden", "not_applicable",
+)
+
+
+@attrs.frozen
+class Step:
+    """One clause on the path that decided a verdict: `clause` is "when", "case",
+    "otherwise", "unless", "outcome", "behaviour", "window", "overridden by" or "gap";
+    `value` is what it evaluated to ("true", "false", "unknown") or what it decided."""
+
+    clause: str
+    text: str
+    span: Span
+    value: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "clause": self.clause,
+            "text": self.text,
+            "line": self.span.line,
+            "column": self.span.column,
+            "file": self.span.source,
+            "value": self.value,
+        }
+
+
+@attrs.frozen
+class Fact:
+    """A fact the verdict read: `name` locates it in the trace (`trace.meta.order.age_days`,
+    `messages[3].labels.self_harm`); `value` is None with `known` False when unknown."""
+
+    name: str
+    value: Any
+    known: bool = True
+    why_unknown: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"fact": self.name, "value": self.value, "known": self.known}
+        if self.why_unknown:
+            data["why_unknown"] = self.why_unknown
+        return data
+
+
+@attrs.frozen
+class Match:
+    """Text that matched a condition: message `turn`, character offsets and the text."""
+
+    turn: int
+    start: int
+    end: int
+    text: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"turn": self.turn, "start": self.start, "end": self.end, "text": self.text}
+
+
+@attrs.frozen
+class Explanation:
+    steps: tuple[Step, ...] = ()
+    facts: tuple[Fact, ...] = ()
+    matches: tuple[Match, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "path": [s.to_json() for s in self.steps],
+            "facts": [f.to_json() for f in self.facts],
+            "matches": [m.to_json() for m in self.matches],
+        }
+
+
+@attrs.frozen
+class Verdict:
+    """The verdict of `norm` at one act.
+
+    `turn` is the 0-based message index of the act (the assistant message that carries
+    the call, for tool-call scope; None for conversation scope); `call` the index of the
+    tool call in that message. For `unspecified`: `reason`, `escalate_to`, and `gap`
+    (a case nobody covered) — or `unknown` facts when the verdict is uncertain.
+    """
+
+    norm: str
+    kind: str
+    turn: int | None
+    authority: str
+    severity: str
+    call: int | None = None
+    reason: str | None = None
+    gap: bool = False
+    escalate_to: str | None = None
+    unknown: tuple[str, ...] = ()
+    overridden_by: str | None = None
+    explanation: Explanation = Explanation()
+    norm_span: Span | None = attrs.field(default=None, eq=False, repr=False)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "norm": self.norm,
+            "turn": self.turn,
+            "verdict": self.kind,
+            "authority": self.authority,
+            "severity": self.severity,
+            "reason": self.reason,
+            "gap": self.gap,
+            "escalate_to": self.escalate_to,
+            "unknown": list(self.unknown),
+            "overridden_by": self.overridden_by,
+            "call": self.call,
+            "explanation": self.explanation.to_json(),
+        }
+
+
+def trace_status(verdicts: Iterable[Verdict]) -> str:
+    """`violated` if any verdict is; else `conflict`; else `unspecified`; else `pending`;
+    else `complied`."""
+    kinds = {v.kind for v in verdicts}
+    return next((k for k in STATUS_ORDER if k in kinds), "complied")
+
+
+def aggregate(kinds: Iterable[str]) -> str:
+    """One norm's verdicts over a trace summed up: the most severe present, by
+    `AGGREGATE_ORDER`; `not_applicable` when there is none."""
+    present = set(kinds)
+    return next((k for k in AGGREGATE_ORDER if k in present), "not_applicable")
+
+
+@attrs.frozen
+class TraceReport:
+    """Every verdict of every norm on one trace, and the trace's status."""
+
+    trace_id: str
+    verdicts: tuple[Verdict, ...]
+    locator: str | None = None
+
+    @property
+    def status(self) -> str:
+        return trace_status(self.verdicts)
+
+    def applicable(self) -> list[Verdict]:
+        return [v for v in self.verdicts if v.kind != "not_applicable"]
+
+    def for_norm(self, norm: str) -> list[Verdict]:
+        return [v for v in self.verdicts if v.norm == norm]
+
+    def to_json(self, include_not_applicable: bool = False) -> dict[str, Any]:
+        shown = self.verdicts if include_not_applicable else self.applicable()
+        data: dict[str, Any] = {"id": self.trace_id, "status": self.status}
+        if self.locator:
+            data["source"] = self.locator
+        data["verdicts"] = [v.to_json() for v in shown]
+        return data
