@@ -439,3 +439,26 @@ class CharterFile:
     def of(self, kind: type) -> list:
         """The items of one kind, in source order."""
         return [item for item in self.items if isinstance(item, kind)]
+
+
+def children(node) -> list:
+    """The child nodes of any node, in field order (spans and plain values excluded)."""
+    found = []
+    for field in attrs.fields(type(node)):
+        if field.name == "span":
+            continue
+        value = getattr(node, field.name)
+        if isinstance(value, tuple):
+            found.extend(v for v in value if attrs.has(type(v)))
+        elif attrs.has(type(value)):
+            found.append(value)
+    return found
+
+
+def walk(node):
+    """Every node under `node` (itself included), depth first, without recursion."""
+    stack = [node]
+    while stack:
+        current = stack.pop()
+        yield current
+        stack.extend(reversed(children(current)))

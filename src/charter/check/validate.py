@@ -1,0 +1,400 @@
+"""Well-formedness of a loaded policy, and the `Program` the compiler consumes.
+
+Checks, each reported with its location: the chain of command (one `authorities`
+order for every layer, declared authorities everywhere an authority is named);
+severities and scopes; subjects used where they exist; regexes the linear-time engine
+can run; label bands; overrides (unknown, not a default, authority too low, a cycle,
+incompatible scopes); and the expectations of inline tests.
+"""
+
+from __future__ import annotations
+
+import attrs
+
+from .. import ast
+from ..diagnostics import Diagnostic
+from ..source import Span
+from ..textmatch import RegexError, compile_regex
+from .program import CheckedNorm, CheckedTest, Program
+from .resolve import Expander, Module, suggest
+
+_MESSAGE_PROPERTIES = ("words", "chars")
+_ORDERING = ("<", "<=", ">", ">=")
+
+
+class Validator:
+    def __init__(self, modules: list[Module], policies: list[Module]):
+        self.modules = modules
+        self.policies = policies
+        self.diagnostics: list[Diagnostic] = []
+        self.authorities: tuple[str, ...] = ast.DEFAULT_AUTHORITIES
+
+    def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
+        self.diagnostics.append(Diagnostic(code, message, span, hint=hint))
+
+    # ------------------------------------------------------------------ entry point
+
+    def program(self) -> Program | None:
+        self.authorities = self._authorities()
+        self._check_patterns()
+        bands = self._bands()
+        drafts = [self._norm(module, norm) for module in self.policies for norm in module.norms.values()]
+        drafts = [d for d in drafts if d is not None]
+        names = self._display_names(drafts)
+        drafts = [attrs.evolve(d, name=names[(d.charter, d.source.name)]) for d in drafts]
+        overriders = self._overrides(drafts, names)
+        norms = tuple(attrs.evolve(d, overriders=tuple(sorted(overriders.get(d.name, ())))) for d in drafts)
+        tests = tuple(t for module in self.policies for t in self._tests(module, names))
+        if any(d.is_error for d in self.diagnostics):
+            return None
+        return Program(self.authorities, norms, bands, tests,
+                       tuple(m.source for m in self.modules))
+
+    # ------------------------------------------------------------------ authorities
+
+    def _authorities(self) -> tuple[str, ...]:
+        declared: tuple[str, ...] | None = None
+        for module in self.policies:
+            for decl in module.file.of(ast.Authorities):
+                duplicates = sorted({n for n in decl.names if decl.names.count(n) > 1})
+                if duplicates:
+                    self.error("E302", f"`{duplicates[0]}` appears twice in the chain of command",
+                               decl.span, "list each authority once, highest first")
+                if declared is None:
+                    declared = decl.names
+                elif decl.names != declared:
+                    self.error("E301", "this chain of command differs from the one declared by "
+                               f"another file ({' > '.join(declared)})", decl.span,
+                               "every layer of a policy must declare the same `authorities`, or none")
+        return declared or ast.DEFAULT_AUTHORITIES
+
+    def _authority(self, name: str | None, span: Span) -> bool:
+        if name is None or name in self.authorities:
+            return True
+        self.error("E303", f"unknown authority `{name}`", span,
+                   suggest(name, self.authorities) or
+                   "the authorities are " + " > ".join(self.authorities))
+        return False
+
+    # ------------------------------------------------------------------ patterns and labels
+
+    def _check_patterns(self) -> None:
+        for module in self.modules:
+            for pattern in module.patterns.values():
+                if pattern.regex is not None:
+                    self._regex(pattern.regex)
+
+    def _regex(self, regex: ast.Regex) -> None:
+        try:
+            compile_regex(regex.source, regex.flags)
+        except RegexError as error:
+            self.error("E230", str(error), regex.span,
+                       "rewrite the pattern without it (RE2 syntax)")
+
+    def _bands(self) -> dict[str, tuple[float, float]]:
+        bands: dict[str, tuple[float, float]] = {}
+        seen: dict[str, ast.LabelDecl] = {}
+        for module in self.modules:
+            for decl in module.file.of(ast.LabelDecl):
+                if decl.low is not None and not (0 <= decl.low < decl.high <= 1):
+                    self.error("E320", f"the uncertainty band of `{decl.name}` must satisfy "
+                               f"0 <= low < high <= 1, not {decl.low} and {decl.high}", decl.span)
+                    continue
+                previous = seen.get(decl.name)
+                if previous is not None and (previous.low, previous.high) != (decl.low, decl.high):
+                    self.error("E321", f"label `{decl.name}` is declared again with another band",
+                               decl.span, f"the other declaration is at {previous.span}")
+                    continue
+                seen[decl.name] = decl
+                if decl.low is not None:
+                    bands[decl.name] = (float(decl.low), float(decl.high))
+        return bands
+
+    # ------------------------------------------------------------------ norms
+
+    def _norm(self, module: Module, norm: ast.Norm) -> CheckedNorm | None:
+        header = module.file.header
+        if header is not None:
+            self._authority(header.authority, header.span)
+        authority = norm.authority or (header.authority if header else None) or self.authorities[-1]
+        ok = self._authority(authority, norm.span) if norm.authority else authority in self.authorities
+        ok &= self._authority(norm.overridable_by, norm.span)
+        if norm.severity not in ast.SEVERITIES:
+            self.error("E304", f"unknown severity `{norm.severity}`", norm.span,
+                       "the severities are " + ", ".join(ast.SEVERITIES))
+        if norm.scope not in ast.SCOPES:
+            self.error("E305", f"unknown scope `on {norm.scope}`", norm.span,
+                       suggest(norm.scope, ast.SCOPES) or
+                       "the scopes are " + ", ".join(f"`on {s}`" for s in ast.SCOPES))
+        if norm.overridable_by is not None and not norm.is_default:
+            self.error("E308", f"`{norm.name}` is not a default norm, so it cannot be "
+                       "`overridable by` anyone", norm.span, f"write `default norm {norm.name}:`")
+        expander = Expander(module, self.diagnostics.append)
+        trigger = expander.expand(norm.trigger) if norm.trigger is not None else None
+        body = self._body(norm.body, expander, norm)
+        if body is None or (norm.trigger is not None and trigger is None) or not ok:
+            return None
+        for expr in ([trigger] if trigger is not None else []) + _body_exprs(body):
+            self._expression(expr, norm.scope)
+        return CheckedNorm(
+            name=norm.name, charter=module.charter, authority=authority,
+            severity=norm.severity, scope=norm.scope, trigger=trigger, body=body,
+            is_default=norm.is_default, description=norm.description, overriders=(),
+            span=norm.span, source=norm,
+        )
+
+    def _body(self, body: ast.Body, expander: Expander, norm: ast.Norm):
+        if isinstance(body, ast.Outcome):
+            return self._outcome(body, expander, norm)
+        cases = []
+        for case in body.cases:
+            condition = expander.expand(case.condition)
+            outcome = self._outcome(case.outcome, expander, norm)
+            if condition is None or outcome is None:
+                return None
+            cases.append(attrs.evolve(case, condition=condition, outcome=outcome))
+        otherwise = None
+        if body.otherwise is not None:
+            outcome = self._outcome(body.otherwise.outcome, expander, norm)
+            if outcome is None:
+                return None
+            otherwise = attrs.evolve(body.otherwise, outcome=outcome)
+        return attrs.evolve(body, cases=tuple(cases), otherwise=otherwise)
+
+    def _outcome(self, outcome: ast.Outcome, expander: Expander, norm: ast.Norm):
+        self._authority(outcome.escalate_to, outcome.span)
+        if outcome.within is not None:
+            if norm.scope == "conversation":
+                self.error("E306", "`within` needs a turn to count from; this norm is checked once "
+                           "per conversation", outcome.span,
+                           "use `on user turn` or `on assistant turn`, or drop `within`")
+            if outcome.within < 1:
+                self.error("E307", "`within` counts at least 1 turn", outcome.span,
+                           "write `within 1 turn`")
+        behaviour = None
+        if outcome.behaviour is not None:
+            behaviour = expander.expand(outcome.behaviour)
+            if behaviour is None:
+                return None
+        exceptions = []
+        for unless in outcome.exceptions:
+            condition = expander.expand(unless.condition)
+            inner = self._outcome(unless.outcome, expander, norm)
+            if condition is None or inner is None:
+                return None
+            exceptions.append(attrs.evolve(unless, condition=condition, outcome=inner))
+        return attrs.evolve(outcome, behaviour=behaviour, exceptions=tuple(exceptions))
+
+    # ------------------------------------------------------------------ expressions
+
+    def _expression(self, expr: ast.Expr, scope: str) -> None:
+        """Subjects used where they exist, members that exist, comparisons that make sense."""
+        for node in ast.walk(expr):
+            match node:
+                case ast.Subject(which="call") if scope != "tool call":
+                    self.error("E221", "`call` exists only in norms `on tool call`", node.span,
+                               "add `on tool call` to the norm, or use `assistant calls \"name\"`")
+                case ast.Property():
+                    self._property(node)
+                case ast.Meta():
+                    self._meta(node)
+                case ast.Label(subject=ast.Subject(which="call" | "trace")):
+                    self.error("E224", "labels belong to messages, not to the "
+                               f"{node.subject.role}", node.span, 'write `user.label("name")`')
+                case ast.Compare(op=op) if op in _ORDERING:
+                    for side in (node.left, node.right):
+                        if isinstance(side, ast.Literal) and (
+                            isinstance(side.value, bool) or not isinstance(side.value, (int, float))
+                        ):
+                            self.error("E225", f"`{op}` compares numbers, and this is not a number",
+                                       side.span, "use == or != for strings, booleans and null")
+                case ast.Matches():
+                    self._regex(node.regex)
+        for node in _value_positions(expr):
+            if isinstance(node, ast.Subject):
+                self.error("E226", f"`{_subject_text(node)}` alone is not a condition or a value",
+                           node.span, 'follow it with says, matches, mentions, calls, .label("x") or .meta.x')
+
+    def _property(self, node: ast.Property) -> None:
+        allowed = {
+            "call": ("name",),
+            "trace": ("id",),
+        }.get(node.subject.role, _MESSAGE_PROPERTIES)
+        if node.name not in allowed:
+            self.error("E222", f"`{_subject_text(node.subject)}` has no `.{node.name}`", node.span,
+                       "it has " + ", ".join(f"`.{a}`" for a in allowed) +
+                       (", `.meta.…`" if node.subject.role != "call" else ", `.args.…`") +
+                       (', `.label("…")`' if node.subject.role not in ("call", "trace") else ""))
+
+    def _meta(self, node: ast.Meta) -> None:
+        want = "args" if node.subject.role == "call" else "meta"
+        if node.root != want:
+            self.error("E223", f"`{_subject_text(node.subject)}` has `.{want}`, not `.{node.root}`",
+                       node.span, f"write `{_subject_text(node.subject)}.{want}.…`")
+
+    # ------------------------------------------------------------------ names and overrides
+
+    @staticmethod
+    def _display_names(drafts: list[CheckedNorm]) -> dict[tuple[str, str], str]:
+        """Bare norm names, qualified by the charter's name where two layers clash."""
+        counts: dict[str, int] = {}
+        for d in drafts:
+            counts[d.source.name] = counts.get(d.source.name, 0) + 1
+        return {
+            (d.charter, d.source.name): d.source.name if counts[d.source.name] == 1
+            else f"{d.charter}.{d.source.name}"
+            for d in drafts
+        }
+
+    def _resolve_norm(self, ref: ast.Name, charter: str, names: dict[tuple[str, str], str]) -> str | None:
+        if len(ref.parts) == 2 and (ref.parts[0], ref.parts[1]) in names:
+            return names[(ref.parts[0], ref.parts[1])]
+        if len(ref.parts) == 1:
+            if (charter, ref.parts[0]) in names:
+                return names[(charter, ref.parts[0])]
+            matches = [n for (c, bare), n in names.items() if bare == ref.parts[0]]
+            if len(matches) == 1:
+                return matches[0]
+        choices = sorted(set(names.values()))
+        self.error("E310", f"unknown norm `{ref.dotted}`", ref.span,
+                   suggest(ref.dotted, choices) or
+                   ("the norms are " + ", ".join(choices[:8]) if choices else None))
+        return None
+
+    def _overrides(self, drafts: list[CheckedNorm], names) -> dict[str, list[str]]:
+        by_name = {d.name: d for d in drafts}
+        edges: dict[str, list[str]] = {}
+        for d in drafts:
+            for ref in d.source.overrides:
+                target_name = self._resolve_norm(ref, d.charter, names)
+                if target_name is None:
+                    continue
+                target = by_name[target_name]
+                if self._override_allowed(d, target, ref.span):
+                    edges.setdefault(target.name, []).append(d.name)
+        self._cycles(edges, by_name)
+        return edges
+
+    def _override_allowed(self, overrider: CheckedNorm, target: CheckedNorm, span: Span) -> bool:
+        rank = self.authorities.index
+        if overrider.name == target.name:
+            self.error("E311", f"`{target.name}` overrides itself", span, "remove it from `overrides`")
+            return False
+        if target.scope != overrider.scope and overrider.scope != "conversation":
+            self.error("E314", f"`{overrider.name}` is checked {_scope_words(overrider.scope)} but "
+                       f"`{target.name}` {_scope_words(target.scope)}, so it cannot override it",
+                       span, f"give `{overrider.name}` the scope `on {target.scope}` (or "
+                       "`on conversation`, to override at every act)")
+            return False
+        if rank(overrider.authority) < rank(target.authority):
+            return True  # a strictly higher authority may always override
+        if not target.is_default:
+            self.error("E313", f"`{target.name}` is not a default norm, and `{overrider.name}` "
+                       f"(by {overrider.authority}) does not outrank its author ({target.authority})",
+                       span, f"declare it `default norm {target.name}`, or move the override to a "
+                       "higher authority")
+            return False
+        lowest = target.source.overridable_by or target.authority
+        if rank(overrider.authority) > rank(lowest):
+            self.error("E312", f"`{target.name}` may be overridden by {lowest} or above, not by "
+                       f"{overrider.authority}", span,
+                       f"add `overridable by {overrider.authority}` to `{target.name}`")
+            return False
+        return True
+
+    def _cycles(self, edges: dict[str, list[str]], by_name: dict[str, CheckedNorm]) -> None:
+        """Report each override cycle once (depth-first search over target -> overriders)."""
+        state: dict[str, str] = {}
+        for start in sorted(edges):
+            if start in state:
+                continue
+            state[start] = "open"
+            path = [start]
+            stack = [iter(sorted(edges.get(start, ())))]
+            while stack:
+                nxt = next(stack[-1], None)
+                if nxt is None:
+                    state[path.pop()] = "done"
+                    stack.pop()
+                elif state.get(nxt) == "open":
+                    cycle = path[path.index(nxt):] + [nxt]
+                    self.error("E311", "these norms override each other in a cycle: "
+                               + " -> ".join(reversed(cycle)), by_name[nxt].span,
+                               "remove one of the `overrides`")
+                elif nxt not in state:
+                    state[nxt] = "open"
+                    path.append(nxt)
+                    stack.append(iter(sorted(edges.get(nxt, ()))))
+
+    # ------------------------------------------------------------------ tests
+
+    def _tests(self, module: Module, names) -> list[CheckedTest]:
+        found = []
+        for block in module.file.of(ast.TestBlock):
+            norm_names = []
+            for expect in block.expects:
+                if expect.verdict not in ast.VERDICT_KINDS:
+                    self.error("E331", f"unknown verdict `{expect.verdict}`", expect.span,
+                               suggest(expect.verdict, ast.VERDICT_KINDS) or
+                               "the verdicts are " + ", ".join(ast.VERDICT_KINDS))
+                norm_names.append(self._resolve_norm(expect.norm, module.charter, names) or "")
+            for message in block.messages:
+                if isinstance(message, ast.TestMessage):
+                    self._test_labels(message)
+            if block.meta is not None and not isinstance(block.meta, dict):
+                self.error("E333", "`meta` takes a JSON object", block.span)
+            found.append(CheckedTest(module.charter, block, tuple(norm_names)))
+        return found
+
+    def _test_labels(self, message: ast.TestMessage) -> None:
+        for name, value in message.labels:
+            ok = isinstance(value, bool) or (isinstance(value, (int, float)) and 0 <= value <= 1)
+            if not ok:
+                self.error("E332", f"label `{name}` must be a number in [0, 1] or a boolean, "
+                           f"not {value!r}", message.span)
+
+
+def _body_exprs(body: ast.Body) -> list[ast.Expr]:
+    found: list[ast.Expr] = []
+    outcomes: list[ast.Outcome] = []
+    if isinstance(body, ast.Outcome):
+        outcomes.append(body)
+    else:
+        for case in (*body.cases, *([body.otherwise] if body.otherwise else [])):
+            if case.condition is not None:
+                found.append(case.condition)
+            outcomes.append(case.outcome)
+    while outcomes:
+        outcome = outcomes.pop()
+        if outcome.behaviour is not None:
+            found.append(outcome.behaviour)
+        for unless in outcome.exceptions:
+            found.append(unless.condition)
+            outcomes.append(unless.outcome)
+    return found
+
+
+def _value_positions(expr: ast.Expr):
+    """Nodes standing where a condition or a value is expected (not as a subject)."""
+    for node in ast.walk(expr):
+        match node:
+            case ast.And() | ast.Or():
+                yield from node.operands
+            case ast.Not() | ast.KnownTest():
+                yield node.operand
+            case ast.Compare():
+                yield from (node.left, node.right)
+            case ast.In():
+                yield node.value
+            case ast.Count():
+                yield node.body
+    if isinstance(expr, ast.Subject):
+        yield expr
+
+
+def _subject_text(subject: ast.Subject) -> str:
+    return {"previous": f"previous {subject.role}"}.get(subject.which, subject.role)
+
+
+def _scope_words(scope: str) -> str:
+    return "once per conversation" if scope == "conversation" else f"at each {scope}"

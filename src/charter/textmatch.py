@@ -1,0 +1,68 @@
+"""Text matching: user regexes on a linear-time engine, and whole-word phrase matching.
+
+A `/regex/` written in a policy runs on RE2 (google-re2), whose matching time is linear
+in the text for every pattern; a pattern RE2 cannot run that way (backreferences,
+lookaround) is rejected when the policy loads. Phrases (`says`, `pattern = any of`)
+are literals, so they are compiled with Python's `re` into one alternation per list,
+which cannot backtrack catastrophically and gives Unicode-aware word boundaries.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Iterator, Protocol
+
+import re2
+
+# Flags a policy may put after a regex, and their inline RE2 spelling.
+REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
+
+_RE2_OPTIONS = re2.Options()
+_RE2_OPTIONS.log_errors = False  # errors become diagnostics, not lines on stderr
+
+
+class Matcher(Protocol):
+    def search(self, text: str) -> object | None: ...
+
+    def finditer(self, text: str) -> Iterator[object]: ...
+
+
+class RegexError(ValueError):
+    """A regex the linear-time engine cannot run, with the reason in words."""
+
+
+def compile_regex(source: str, flags: str) -> Matcher:
+    """Compile `/source/flags` for RE2, or raise RegexError saying why it cannot be."""
+    unknown = sorted(set(flags) - set(REGEX_FLAGS))
+    if unknown:
+        raise RegexError(
+            f"unknown regex flag{'s' if len(unknown) > 1 else ''} {''.join(unknown)!r}; "
+            f"the flags are i (ignore case), m (multi-line) and s (dot matches newline)"
+        )
+    prefix = "".join(REGEX_FLAGS[f] for f in sorted(set(flags)))
+    try:
+        return re2.compile(prefix + source, _RE2_OPTIONS)
+    except re2.error as error:
+        reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
+        raise RegexError(_explain_re2(reason)) from None
+
+
+def _explain_re2(reason: str) -> str:
+    if "invalid perl operator: (?<" in reason or "(?=" in reason or "(?!" in reason:
+        return (f"lookaround is not supported ({reason}): Charter runs regexes in linear time, "
+                "which rules out lookahead and lookbehind")
+    if "invalid escape sequence: \\1" in reason or re.search(r"escape sequence: \\[1-9]", reason):
+        return (f"backreferences are not supported ({reason}): Charter runs regexes in linear "
+                "time, which rules them out")
+    return f"invalid regular expression: {reason}"
+
+
+def phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
+    """One case-insensitive pattern matching any of `phrases` as whole words: a word
+    character may not touch either end of a match, and a space in a phrase matches any
+    run of whitespace."""
+    parts = []
+    for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
+        body = r"\s+".join(re.escape(word) for word in phrase.split())
+        parts.append(r"(?<!\w)" + body + r"(?!\w)" if body else r"(?!)")
+    return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)

@@ -1,0 +1,221 @@
+"""Reading trace files: a registry of format adapters and a streaming reader.
+
+Adding a format is one module with `detect` and `convert` and one line in ADAPTERS.
+The reader does not fail on bad input: each record it cannot read becomes a Skipped
+saying where and why, and reading goes on with the next.
+"""
+
+from __future__ import annotations
+
+import codecs
+import contextlib
+import itertools
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterable, Iterator
+
+import attrs
+
+from . import native
+from .errors import TraceFormatError
+from .model import JSON, Locator, Trace
+
+try:
+    import orjson
+except ImportError:  # an optional speed-up
+    orjson = None
+
+
+@attrs.frozen
+class Adapter:
+    """One trace format. `detect` recognises a decoded record of the format, `convert` turns
+    one into a Trace, and `expects` describes the shape for when no format recognises a record."""
+
+    name: str
+    expects: str
+    detect: Callable[[JSON], bool]
+    convert: Callable[[JSON, Locator | None, str], Trace]
+
+
+ADAPTERS: dict[str, Adapter] = {
+    adapter.name: adapter
+    for adapter in [
+        Adapter("native", 'an object with a "messages" list', native.detect, native.convert),
+    ]
+}
+
+
+@attrs.frozen
+class Skipped:
+    """An input record that could not be read: where it is and why."""
+
+    locator: Locator
+    reason: str
+
+
+def read_traces(path: str | os.PathLike[str], input_format: str | None = None) -> Iterator[Trace | Skipped]:
+    """Every trace in `path` ("-" for stdin), in order, with a Skipped for each record that is
+    not one. JSONL streams line by line; a file holding one JSON document (a trace spread
+    over several lines, or an array of traces) is read whole. `input_format` names the
+    adapter to use instead of detecting the format of each record."""
+    adapter = None if input_format is None else _adapter(input_format)
+    return _read(path, adapter)
+
+
+def trace_from_json(obj: JSON, default_id: str = "trace") -> Trace:
+    """The Trace in an already decoded record, in any known format; raises TraceFormatError."""
+    return _convert(obj, None, default_id, None)
+
+
+def _adapter(name: str) -> Adapter:
+    try:
+        return ADAPTERS[name]
+    except KeyError:
+        raise ValueError(f"unknown trace format {name!r}; known formats: {', '.join(ADAPTERS)}") from None
+
+
+def _convert(obj: JSON, locator: Locator | None, default_id: str, adapter: Adapter | None) -> Trace:
+    """Convert with the chosen adapter, or else with the first one that recognises `obj`."""
+    if adapter is None:
+        adapter = next((a for a in ADAPTERS.values() if a.detect(obj)), None)
+    if adapter is None:
+        expected = " or ".join(a.expects for a in ADAPTERS.values())
+        raise TraceFormatError(f"not a trace: expected {expected} (formats tried: {', '.join(ADAPTERS)})")
+    return adapter.convert(obj, locator, default_id)
+
+
+def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+    file = "<stdin>" if path == "-" else os.fspath(path)
+    try:
+        # stdin's bytes when it has them, so that bad UTF-8 skips a line instead of ending the read
+        stream = contextlib.nullcontext(getattr(sys.stdin, "buffer", sys.stdin)) if path == "-" else open(path, "rb")
+    except OSError as error:
+        yield Skipped(Locator(file), _open_failure(error))
+        return
+    with stream as lines:
+        yield from _read_lines(_byte_lines(lines), file, adapter)
+
+
+def _open_failure(error: OSError) -> str:
+    if isinstance(error, FileNotFoundError):
+        return "file not found"
+    if isinstance(error, IsADirectoryError):
+        return "is a directory, not a file"
+    return f"cannot open: {error.strerror}"
+
+
+def _byte_lines(stream: Iterable[bytes | str]) -> Iterator[bytes]:
+    """The lines as bytes whatever the stream (a replaced sys.stdin yields str), without
+    the UTF-8 byte order mark some editors put at the start."""
+    for number, line in enumerate(stream):
+        if isinstance(line, str):
+            line = line.encode("utf-8", "surrogatepass")
+        yield line.removeprefix(codecs.BOM_UTF8) if number == 0 else line
+
+
+_BLANK = b" \t\r\n"  # JSON's whitespace
+
+
+def _read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+    """JSONL, one record per non-blank line; unless the first non-blank line opens an
+    array, or opens an object it does not close, which makes the input one JSON document."""
+    nonblank = ((number, line) for number, line in enumerate(lines, start=1) if line.strip(_BLANK))
+    first = next(nonblank, None)
+    if first is None:
+        return
+    number, line = first
+    if _opens_document(line):
+        yield from _read_document(line + b"".join(lines), number, file, adapter)
+        return
+    for number, line in itertools.chain([first], nonblank):
+        locator = Locator(file, number)
+        try:
+            value = _parse(line.rstrip(_BLANK))
+        except TraceFormatError as error:
+            yield Skipped(locator, error.reason)
+        else:
+            yield _converted(value, locator, str(locator), adapter)
+
+
+def _opens_document(line: bytes) -> bool:
+    start = line.lstrip(_BLANK)[:1]
+    if start != b"{":
+        return start == b"["
+    try:
+        _parse(line)
+    except TraceFormatError:
+        return True
+    return False
+
+
+def _read_document(data: bytes, first_line: int, file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+    """One JSON document starting at `first_line`: a trace, or an array of traces whose
+    locators are the lines the elements start on."""
+    try:
+        value = _parse(data)
+    except _NotJSON as error:
+        yield Skipped(Locator(file, first_line + error.line - 1), error.reason)
+        return
+    if not isinstance(value, list):
+        yield _converted(value, Locator(file), file, adapter)
+        return
+    # `value` first: zip stops before asking the line scanner past the last element
+    for index, (element, line) in enumerate(zip(value, _element_lines(data.decode()))):
+        locator = Locator(file, first_line + line - 1)
+        yield _converted(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
+
+
+def _converted(
+    value: JSON, locator: Locator, default_id: str, adapter: Adapter | None, context: str = ""
+) -> Trace | Skipped:
+    try:
+        return _convert(value, locator, default_id, adapter)
+    except TraceFormatError as error:
+        return Skipped(locator, context + error.reason)
+
+
+_JSON_SPACE = re.compile(r"[ \t\r\n]*")
+
+
+def _element_lines(text: str) -> Iterator[int]:
+    """The 1-based line each element of the valid JSON array `text` starts on, for
+    locators that point into the file; the caller stops after the last element."""
+    decoder = json.JSONDecoder()
+    position = _JSON_SPACE.match(text).end() + 1  # past "["
+    line, counted = 1, 0
+    while True:
+        position = _JSON_SPACE.match(text, position).end()
+        line += text.count("\n", counted, position)
+        counted = position
+        yield line
+        _, end = decoder.raw_decode(text, position)
+        position = _JSON_SPACE.match(text, end).end() + 1  # past ","
+
+
+class _NotJSON(TraceFormatError):
+    """Input that is not JSON text; `line` is the line of it (from 1) where that shows."""
+
+    def __init__(self, reason: str, line: int = 1):
+        super().__init__(reason)
+        self.line = line
+
+
+def _parse(data: bytes) -> JSON:
+    """Decode UTF-8 JSON text. orjson when installed, for speed; but when it refuses, the
+    standard parser has the last word, so what is accepted (NaN, huge integers) and every
+    error message are the same with or without orjson."""
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise _NotJSON(f"not valid UTF-8: {error.reason}", data.count(b"\n", 0, error.start) + 1) from None
+    if orjson is not None:
+        with contextlib.suppress(orjson.JSONDecodeError):
+            return orjson.loads(text)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _NotJSON(f"not valid JSON: {error.msg} at column {error.colno}", error.lineno) from None
+    except (ValueError, RecursionError) as error:  # an integer too long, nesting too deep
+        raise _NotJSON(f"cannot decode JSON: {error}") from None
