@@ -64,7 +64,9 @@ def _content(value: JSON, where: str) -> str:
     if isinstance(value, str):
         return value
     if not isinstance(value, list):
-        raise TraceFormatError(f"{where} must be a string, an array of content parts, or null, not {_show(value)}")
+        raise TraceFormatError(
+            f"{where} must be a string, an array of content parts, or null, not {_show(value)}"
+        )
     texts = (_part_text(part, f"{where}[{i}]") for i, part in enumerate(value))
     return "\n".join(text for text in texts if text is not None)
 
@@ -98,7 +100,9 @@ def _arguments(value: JSON, where: str) -> dict[str, JSON]:
         try:
             value = json.loads(value)
         except json.JSONDecodeError as error:
-            position = f"line {error.lineno} column {error.colno}" if error.lineno > 1 else f"column {error.colno}"
+            position = (
+                f"line {error.lineno} column {error.colno}" if error.lineno > 1 else f"column {error.colno}"
+            )
             raise TraceFormatError(f"{where} is not valid JSON: {error.msg} at {position}") from None
         except (ValueError, RecursionError) as error:  # e.g. an integer too long to convert
             raise TraceFormatError(f"{where} is not valid JSON: {error}") from None
@@ -116,7 +120,9 @@ def _labels(labels: dict[str, JSON], where: str) -> dict[str, float | bool]:
         elif isinstance(value, int | float) and 0 <= value <= 1:
             result[name] = float(value)
         else:
-            raise TraceFormatError(f"{where}.{name} must be a number in [0, 1] or a boolean, not {_show(value)}")
+            raise TraceFormatError(
+                f"{where}.{name} must be a number in [0, 1] or a boolean, not {_show(value)}"
+            )
     return result
 
 

@@ -88,13 +88,17 @@ def _convert(obj: JSON, locator: Locator | None, default_id: str, adapter: Adapt
 
 def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Trace | Skipped]:
     file = "<stdin>" if path == "-" else os.fspath(path)
-    try:
-        # stdin's bytes when it has them, so that bad UTF-8 skips a line instead of ending the read
-        stream = contextlib.nullcontext(getattr(sys.stdin, "buffer", sys.stdin)) if path == "-" else open(path, "rb")
-    except OSError as error:
-        yield Skipped(Locator(file), _open_failure(error))
-        return
-    with stream as lines:
+    with contextlib.ExitStack() as stack:
+        try:
+            # stdin's bytes when it has them, so that bad UTF-8 skips a line instead of ending the read
+            lines = (
+                getattr(sys.stdin, "buffer", sys.stdin)
+                if path == "-"
+                else stack.enter_context(open(path, "rb"))
+            )
+        except OSError as error:
+            yield Skipped(Locator(file), _open_failure(error))
+            return
         yield from _read_lines(_byte_lines(lines), file, adapter)
 
 
@@ -150,7 +154,9 @@ def _opens_document(line: bytes) -> bool:
     return False
 
 
-def _read_document(data: bytes, first_line: int, file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+def _read_document(
+    data: bytes, first_line: int, file: str, adapter: Adapter | None
+) -> Iterator[Trace | Skipped]:
     """One JSON document starting at `first_line`: a trace, or an array of traces whose
     locators are the lines the elements start on."""
     try:
@@ -161,8 +167,7 @@ def _read_document(data: bytes, first_line: int, file: str, adapter: Adapter | N
     if not isinstance(value, list):
         yield _converted(value, Locator(file), file, adapter)
         return
-    # `value` first: zip stops before asking the line scanner past the last element
-    for index, (element, line) in enumerate(zip(value, _element_lines(data.decode()))):
+    for index, (element, line) in enumerate(zip(value, _element_lines(data.decode()), strict=True)):
         locator = Locator(file, first_line + line - 1)
         yield _converted(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
 
@@ -180,18 +185,22 @@ _JSON_SPACE = re.compile(r"[ \t\r\n]*")
 
 
 def _element_lines(text: str) -> Iterator[int]:
-    """The 1-based line each element of the valid JSON array `text` starts on, for
-    locators that point into the file; the caller stops after the last element."""
+    """The 1-based line each element of the valid JSON array `text` starts on, so that
+    locators point into the file."""
     decoder = json.JSONDecoder()
     position = _JSON_SPACE.match(text).end() + 1  # past "["
     line, counted = 1, 0
     while True:
         position = _JSON_SPACE.match(text, position).end()
+        if text[position] == "]":
+            return
         line += text.count("\n", counted, position)
         counted = position
         yield line
         _, end = decoder.raw_decode(text, position)
-        position = _JSON_SPACE.match(text, end).end() + 1  # past ","
+        position = _JSON_SPACE.match(text, end).end()
+        if text[position] == ",":
+            position += 1
 
 
 class _NotJSON(TraceFormatError):

@@ -1,0 +1,75 @@
+"""Charter: norms for AI assistants, checked against conversation traces.
+
+    import charter
+    policy = charter.load("policy.charter")          # or charter.loads(text)
+    report = policy.check({"messages": [...]})       # a TraceReport
+    report.status, report.verdicts, report.to_json()
+
+`load` raises `PolicyError` (with `.diagnostics`) when a policy has errors.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Iterable, Iterator
+
+from .check.program import Program
+from .compile import CompiledPolicy, compile_program
+from .diagnostics import Diagnostic, PolicyError, Severity
+from .evaluate import evaluate
+from .inline_tests import TestResult, run_tests
+from .loader import load_program
+from .source import Source, Span
+from .traces.model import Message, ToolCall, Trace
+from .verdicts import Explanation, TraceReport, Verdict
+
+try:
+    __version__ = version("charter")
+except PackageNotFoundError:  # running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Severity", "Span",
+    "TestResult", "ToolCall", "Trace", "TraceReport", "Verdict", "load", "loads", "__version__",
+]
+
+
+class Policy:
+    """A loaded, compiled policy: check traces with it, run its inline tests."""
+
+    def __init__(self, program: Program):
+        self.program = program
+        self.compiled: CompiledPolicy = compile_program(program)
+
+    @property
+    def norms(self) -> list[str]:
+        """The norms' names, as reports give them."""
+        return [n.name for n in self.program.norms]
+
+    def check(self, trace: Trace | dict[str, Any]) -> TraceReport:
+        """Every verdict of every norm on one trace (a `Trace`, or a dict in the native
+        JSON form; a malformed dict raises `ValueError` saying what is wrong)."""
+        if not isinstance(trace, Trace):
+            from .traces.reader import trace_from_json
+
+            trace = trace_from_json(trace)
+        locator = str(trace.locator) if trace.locator else None
+        return evaluate(self.compiled, trace, locator)
+
+    def check_many(self, traces: Iterable[Trace | dict[str, Any]]) -> Iterator[TraceReport]:
+        for trace in traces:
+            yield self.check(trace)
+
+    def run_tests(self) -> list[TestResult]:
+        """Run the policy's inline `test` blocks."""
+        return run_tests(self.program, self.compiled)
+
+
+def load(*paths: str) -> Policy:
+    """Load policy files (or `std.NAME` modules) as one layered policy."""
+    return Policy(load_program(list(paths)))
+
+
+def loads(text: str, name: str = "<string>") -> Policy:
+    """Load a policy from text; `name` is used in diagnostics."""
+    return Policy(load_program(texts=[Source(name, text)]))

@@ -1,0 +1,562 @@
+"""Checked program -> closures, built once per policy.
+
+Every expression becomes a Python closure `fn(ctx, env)`; conditions return True, False
+or None (unknown), values return a value or an `Unknown`. Nothing here walks the AST
+when a trace is checked: regexes and phrase lists are compiled, clause texts are cut
+from the source, and the outcome trees are turned into `OutcomeNode`s with a
+precomputed decision key (two outcomes conflict when their keys differ).
+
+The evaluation context (`evaluate.Context`) supplies: `view` (the trace, indexed),
+`atom(key, facts)` (the three-valued gate for an unknown fact, resolved under an
+assignment when the evaluator enumerates), `record_*` hooks for explanations, and a
+per-trace cache for text matches shared by every norm.
+"""
+
+from __future__ import annotations
+
+import itertools
+import operator
+from typing import Any, Callable
+
+import attrs
+
+from . import ast
+from .check.program import CheckedNorm, Program
+from .source import Source, Span
+from .textmatch import compile_regex, phrase_regex
+
+Fn = Callable[[Any, Any], Any]
+
+
+@attrs.frozen
+class Unknown:
+    """An unknown value: `fact` names it in the trace; `why` says why it is unknown.
+    `derived` unknowns (a count over unknown conditions) are settled by the atoms inside
+    them and never form atoms of their own."""
+
+    fact: str
+    why: str
+    derived: bool = False
+
+
+_DERIVED = Unknown("", "depends on unknown facts", derived=True)
+
+_ORDER_OPS = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
+
+
+def json_equal(a: Any, b: Any) -> bool:
+    """JSON equality: booleans are not numbers, and 1 == 1.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    return a == b
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# --------------------------------------------------------------------------- compiled shapes
+
+
+@attrs.define(eq=False)
+class OutcomeNode:
+    """An outcome with its exceptions, ready to decide. `key` identifies the decision
+    (modality and behaviour, whatever the reply): applicable siblings with different
+    keys conflict."""
+
+    modality: str
+    behaviour: Fn | None
+    within: int | None
+    reason: str | None
+    escalate_to: str | None
+    exceptions: list[tuple[Fn, "OutcomeNode", "Clause"]]
+    key: ast.Outcome
+    clause: "Clause"
+
+
+@attrs.frozen
+class Clause:
+    """A clause's place in the source and its text, for explanations."""
+
+    kind: str
+    text: str
+    span: Span
+
+
+@attrs.define(eq=False)
+class CompiledNorm:
+    name: str
+    authority: str
+    severity: str
+    scope: str
+    span: Span
+    trigger: Fn | None
+    trigger_clause: Clause | None
+    tree: OutcomeNode | None  # an Outcome body
+    cases: list[tuple[Fn, OutcomeNode, Clause]]  # a Cases body
+    otherwise: OutcomeNode | None
+    gap_clause: Clause | None
+    overriders: list[tuple[str, Fn | None, Clause]]  # name, trigger (None: always), clause
+
+
+@attrs.define(eq=False)
+class CompiledPolicy:
+    program: Program
+    norms: list[CompiledNorm]
+
+
+def compile_program(program: Program) -> CompiledPolicy:
+    """Compile every norm of a checked program."""
+    compiler = _Compiler(program)
+    triggers = {n.name: n for n in program.norms}
+    norms = [compiler.norm(n, triggers) for n in program.norms]
+    return CompiledPolicy(program, norms)
+
+
+# --------------------------------------------------------------------------- the compiler
+
+
+class _Compiler:
+    def __init__(self, program: Program):
+        self.program = program
+        self.sources = {s.name: s for s in program.sources}
+        self.bands = program.bands
+        self._ids = itertools.count()
+        self._conditions: dict[int, Fn] = {}
+
+    def clause(self, kind: str, span: Span) -> Clause:
+        return Clause(kind, _source_text(self.sources.get(span.source), span), span)
+
+    # ---- norms
+
+    def norm(self, norm: CheckedNorm, all_norms: dict[str, CheckedNorm]) -> CompiledNorm:
+        source = norm.source
+        trigger_span = source.trigger.span if source.trigger is not None else norm.span
+        overriders = []
+        for name in norm.overriders:
+            other = all_norms[name]
+            fn = self.condition(other.trigger) if other.trigger is not None else None
+            overriders.append((name, fn, self.clause("overridden by", other.source.name_span)))
+        compiled = CompiledNorm(
+            name=norm.name, authority=norm.authority, severity=norm.severity, scope=norm.scope,
+            span=norm.span,
+            trigger=self.condition(norm.trigger) if norm.trigger is not None else None,
+            trigger_clause=self.clause("when", trigger_span) if norm.trigger is not None else None,
+            tree=None, cases=[], otherwise=None, gap_clause=None, overriders=overriders,
+        )
+        if isinstance(norm.body, ast.Outcome):
+            compiled.tree = self.outcome(norm.body, "outcome")
+        else:
+            compiled.cases = [
+                (self.condition(c.condition), self.outcome(c.outcome, "outcome"),
+                 self.clause("case", c.span))
+                for c in norm.body.cases
+            ]
+            if norm.body.otherwise is not None:
+                compiled.otherwise = self.outcome(norm.body.otherwise.outcome, "otherwise")
+            compiled.gap_clause = self.clause("gap", norm.body.span)
+        return compiled
+
+    def outcome(self, outcome: ast.Outcome, kind: str) -> OutcomeNode:
+        return OutcomeNode(
+            modality=outcome.modality,
+            behaviour=self.condition(outcome.behaviour) if outcome.behaviour is not None else None,
+            within=outcome.within,
+            reason=outcome.reason,
+            escalate_to=outcome.escalate_to,
+            exceptions=[
+                (self.condition(u.condition), self.outcome(u.outcome, "outcome"),
+                 self.clause("unless", u.span))
+                for u in outcome.exceptions
+            ],
+            key=attrs.evolve(outcome, exceptions=()),
+            clause=self.clause(kind, outcome.span),
+        )
+
+    # ---- conditions (True / False / None)
+
+    def condition(self, node: ast.Expr) -> Fn:
+        """A condition closure; the same (shared) node compiles once."""
+        cached = self._conditions.get(id(node))
+        if cached is None:
+            cached = self._conditions[id(node)] = self._condition(node)
+        return cached
+
+    def _condition(self, node: ast.Expr) -> Fn:
+        match node:
+            case ast.And():
+                return _and([self.condition(o) for o in node.operands])
+            case ast.Or():
+                return _or([self.condition(o) for o in node.operands])
+            case ast.Not():
+                inner = self.condition(node.operand)
+                return lambda ctx, env: None if (v := inner(ctx, env)) is None else not v
+            case ast.Literal(value=bool() as value):
+                return lambda ctx, env: value
+            case ast.Says():
+                return self.says(node)
+            case ast.Matches():
+                return self.matches(node)
+            case ast.Calls():
+                return self.calls(node)
+            case ast.Quantified():
+                return self.quantified(node)
+            case ast.Compare():
+                return self.compare(node)
+            case ast.In():
+                return self.membership(node)
+            case ast.KnownTest():
+                return self.known_test(node)
+            case ast.Label() | ast.Meta():
+                return self.truth(node)
+        raise AssertionError(f"not a condition: {node!r}")  # the checker rejects these
+
+    def says(self, node: ast.Says) -> Fn:
+        subject = self.subject(node.subject)
+        phrases = node.phrases
+        texts = (phrases.value,) if isinstance(phrases, ast.Literal) else tuple(i.value for i in phrases.items)
+        patterns = [phrase_regex((t,)) for t in texts] if node.mode == "all" else [phrase_regex(texts)]
+        return _text_condition(next(self._ids), subject, patterns)
+
+    def matches(self, node: ast.Matches) -> Fn:
+        subject = self.subject(node.subject)
+        return _text_condition(next(self._ids), subject, [compile_regex(node.regex.source, node.regex.flags)])
+
+    def calls(self, node: ast.Calls) -> Fn:
+        subject = self.subject(node.subject)
+        tool = node.tool.value
+
+        def calls(ctx, env):
+            index = subject(env)
+            if index is None:
+                return False
+            return any(call.name == tool for call in ctx.view.messages[index].tool_calls)
+
+        return calls
+
+    def quantified(self, node: ast.Quantified) -> Fn:
+        body = self.condition(node.body)
+        role, every, earlier = node.role, node.quantifier == "every", node.range == "earlier"
+
+        def quantified(ctx, env):
+            indices = ctx.view.by_role[role]
+            if earlier:
+                indices = [i for i in indices if i < env.earlier_end]
+            result: bool | None = every
+            for index in indices:
+                v = body(ctx, env.bind(index))
+                if v is None:
+                    result = None
+                elif v is not every:
+                    return v
+            return result
+
+        return quantified
+
+    def compare(self, node: ast.Compare) -> Fn:
+        left, left_name = self.value(node.left, numeric=node.op in _ORDER_OPS)
+        right, right_name = self.value(node.right, numeric=node.op in _ORDER_OPS)
+        op = node.op
+        if op in _ORDER_OPS:
+            test = _ORDER_OPS[op]
+
+            def ordered(ctx, env):
+                a, b = left(ctx, env), right(ctx, env)
+                if _is_number(a) and _is_number(b):
+                    return test(a, b)
+                return _atom(ctx, env, op, a, b, left_name, right_name)
+
+            return ordered
+        negate = op == "!="
+
+        def equal(ctx, env):
+            a, b = left(ctx, env), right(ctx, env)
+            if a.__class__ is Unknown or b.__class__ is Unknown:
+                return _atom(ctx, env, op, a, b, left_name, right_name)
+            return json_equal(a, b) is not negate
+
+        return equal
+
+    def membership(self, node: ast.In) -> Fn:
+        value, name = self.value(node.value)
+        items = tuple(i.value for i in node.items.items)
+        negate = node.negated
+        op = "not in" if negate else "in"
+
+        def member(ctx, env):
+            v = value(ctx, env)
+            if v.__class__ is Unknown:
+                if v.derived:
+                    return None
+                ctx.why.setdefault(v.fact, v.why)
+                return ctx.atom((op, ("fact", v.fact), ("const", _const_key(items))), (v.fact,))
+            return any(json_equal(v, i) for i in items) is not negate
+
+        return member
+
+    def known_test(self, node: ast.KnownTest) -> Fn:
+        want = node.known
+        operand = node.operand
+        if isinstance(operand, (ast.Label, ast.Meta, ast.Property, ast.Count, ast.Literal, ast.ListLiteral)):
+            value, _ = self.value(operand)
+
+            def known_value(ctx, env):
+                with ctx.no_atoms():
+                    return (value(ctx, env).__class__ is not Unknown) is want
+
+            return known_value
+        inner = self.condition(operand)
+
+        def known_condition(ctx, env):
+            with ctx.no_atoms():
+                return (inner(ctx, env) is not None) is want
+
+        return known_condition
+
+    def truth(self, node: ast.Label | ast.Meta) -> Fn:
+        """A label or meta value standing as a condition."""
+        value, name = self.value(node)
+        is_label = isinstance(node, ast.Label)
+
+        def truth(ctx, env):
+            v = value(ctx, env)
+            if v is True or v is False:
+                return v
+            if is_label and _is_number(v):
+                return v >= 0.5
+            if v.__class__ is Unknown:
+                if v.derived:
+                    return None
+                fact = v.fact
+                ctx.why.setdefault(fact, v.why)
+            else:
+                fact = name(ctx, env)
+                ctx.why.setdefault(fact, f"{v!r} is not true or false")
+            return ctx.atom(("truthy", ("fact", fact)), (fact,))
+
+        return truth
+
+    # ---- values (a value, or Unknown); each with a namer for ill-typed facts
+
+    def value(self, node: ast.Expr, numeric: bool = False) -> tuple[Fn, Fn]:
+        match node:
+            case ast.Literal(value=value):
+                return (lambda ctx, env: value), (lambda ctx, env: None)
+            case ast.Label():
+                return self.label(node, numeric)
+            case ast.Meta():
+                return self.meta(node)
+            case ast.Property():
+                return self.property(node), (lambda ctx, env: None)
+            case ast.Count():
+                return self.count(node), (lambda ctx, env: None)
+            case ast.ListLiteral():
+                items = [i.value for i in node.items if isinstance(i, ast.Literal)]
+                return (lambda ctx, env: items), (lambda ctx, env: None)
+        condition = self.condition(node)
+
+        def as_value(ctx, env):
+            v = condition(ctx, env)
+            return _DERIVED if v is None else v
+
+        return as_value, (lambda ctx, env: None)
+
+    def label(self, node: ast.Label, numeric: bool) -> tuple[Fn, Fn]:
+        subject = self.subject(node.subject)
+        name = node.name
+        band = self.bands.get(name)
+        role = node.subject.role
+
+        def fact(ctx, env):
+            index = subject(env)
+            return f"{role}.labels.{name}" if index is None else f"messages[{index}].labels.{name}"
+
+        def label(ctx, env):
+            index = subject(env)
+            if index is None:
+                return Unknown(fact(ctx, env), f"there is no {role} message")
+            labels = ctx.view.messages[index].labels
+            if name not in labels:
+                return Unknown(fact(ctx, env), "the label is missing")
+            v = labels[name]
+            ctx.record_fact(fact, env, v)
+            if band is not None and _is_number(v) and band[0] < v < band[1]:
+                return Unknown(fact(ctx, env), f"{v} is inside the uncertainty band ({band[0]}, {band[1]})")
+            if numeric and isinstance(v, bool):
+                return 1 if v else 0
+            return v
+
+        return label, fact
+
+    def meta(self, node: ast.Meta) -> tuple[Fn, Fn]:
+        path = node.path
+        dotted = ".".join(path)
+        which = node.subject.which
+        if which == "trace":
+            def fact(ctx, env):
+                return f"trace.meta.{dotted}"
+
+            def root(ctx, env):
+                return ctx.view.trace.meta
+        elif which == "call":
+            def fact(ctx, env):
+                return f"messages[{env.turn}].tool_calls[{env.call_index}].arguments.{dotted}"
+
+            def root(ctx, env):
+                return env.call.arguments
+        else:
+            subject = self.subject(node.subject)
+            role = node.subject.role
+
+            def fact(ctx, env):
+                index = subject(env)
+                return f"{role}.meta.{dotted}" if index is None else f"messages[{index}].meta.{dotted}"
+
+            def root(ctx, env):
+                index = subject(env)
+                return None if index is None else ctx.view.messages[index].meta
+
+        def meta(ctx, env):
+            current = root(ctx, env)
+            for key in path:
+                if not isinstance(current, dict) or key not in current:
+                    return Unknown(fact(ctx, env), "the field is missing")
+                current = current[key]
+            ctx.record_fact(fact, env, current)
+            return current
+
+        return meta, fact
+
+    def property(self, node: ast.Property) -> Fn:
+        name = node.name
+        if node.subject.which == "trace":
+            return lambda ctx, env: ctx.view.trace.id
+        if node.subject.which == "call":
+            return lambda ctx, env: env.call.name
+        subject = self.subject(node.subject)
+
+        def size(ctx, env):
+            index = subject(env)
+            if index is None:
+                return 0
+            text = ctx.view.texts[index]
+            return len(text.split()) if name == "words" else len(text)
+
+        return size
+
+    def count(self, node: ast.Count) -> Fn:
+        body = node.body
+        if isinstance(body, ast.Quantified):
+            inner = self.condition(body.body)
+            role, earlier = body.role, body.range == "earlier"
+
+            def count(ctx, env):
+                indices = ctx.view.by_role[role]
+                if earlier:
+                    indices = [i for i in indices if i < env.earlier_end]
+                values = [inner(ctx, env.bind(i)) for i in indices]
+                return _DERIVED if None in values else sum(1 for v in values if v)
+
+            return count
+        single = self.condition(body)
+
+        def count_one(ctx, env):
+            v = single(ctx, env)
+            return _DERIVED if v is None else int(v)
+
+        return count_one
+
+    # ---- subjects: env -> message index or None
+
+    def subject(self, node: ast.Subject) -> Callable[[Any], int | None]:
+        role = node.role
+        if node.which == "bound":
+            return lambda env: env.bound
+        if node.which == "previous":
+            return lambda env: env.previous[role]
+        return lambda env: env.current[role]
+
+
+def _and(fns: list[Fn]) -> Fn:
+    def conjunction(ctx, env):
+        result: bool | None = True
+        for fn in fns:
+            v = fn(ctx, env)
+            if v is False:
+                return False
+            if v is None:
+                result = None
+        return result
+
+    return conjunction
+
+
+def _or(fns: list[Fn]) -> Fn:
+    def disjunction(ctx, env):
+        result: bool | None = False
+        for fn in fns:
+            v = fn(ctx, env)
+            if v is True:
+                return True
+            if v is None:
+                result = None
+        return result
+
+    return disjunction
+
+
+def _text_condition(ident: int, subject, patterns: list) -> Fn:
+    """A text test on a message, cached per message for the whole trace (the same
+    `user says ...` is read by every norm and every act that binds that message)."""
+
+    def text(ctx, env):
+        index = subject(env)
+        if index is None:
+            return False
+        key = (ident, index)
+        found = ctx.text_cache.get(key)
+        if found is None:
+            content = ctx.view.texts[index]
+            found = ctx.text_cache[key] = [p.search(content) for p in patterns]
+        ok = all(m is not None for m in found)
+        if ok:
+            ctx.record_matches(index, found)
+        return ok
+
+    return text
+
+
+def _const_key(value: Any) -> Any:
+    """A hashable key for a constant that tells True from 1."""
+    if isinstance(value, (list, tuple)):
+        return tuple(_const_key(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((k, _const_key(v)) for k, v in value.items()))
+    return (type(value).__name__ if isinstance(value, bool) else "value", value)
+
+
+def _atom(ctx, env, op, a, b, left_name, right_name):
+    """The unknown outcome of a comparison, as an atom keyed by its operands' facts."""
+    if (a.__class__ is Unknown and a.derived) or (b.__class__ is Unknown and b.derived):
+        return None
+    keys, facts = [], []
+    for value, namer in ((a, left_name), (b, right_name)):
+        fact = value.fact if value.__class__ is Unknown else namer(ctx, env)
+        if value.__class__ is Unknown:
+            ctx.why.setdefault(fact, value.why)
+        elif fact is not None:
+            ctx.why.setdefault(fact, f"{value!r} is not a number")
+        if fact is None:
+            keys.append(("const", _const_key(value)))
+        else:
+            keys.append(("fact", fact))
+            facts.append(fact)
+    return ctx.atom((op, keys[0], keys[1]), tuple(facts))
+
+
+def _source_text(source: Source | None, span: Span) -> str:
+    if source is None or span.line < 1:
+        return ""
+    lines = [source.line(n).strip() for n in range(span.line, min(span.end_line, span.line + 2) + 1)]
+    text = " ".join(line for line in lines if line)
+    return text if len(text) <= 160 else text[:157] + "..."

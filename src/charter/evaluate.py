@@ -1,0 +1,414 @@
+"""Compiled policy x trace -> verdicts.
+
+For each norm and each act of its scope, the norm's decision is computed once in
+three-valued logic. When no condition on the decision path is unknown that is the
+verdict (the common case). Otherwise the act's *atoms* (the unknown outcomes of
+comparisons on unknown facts) are enumerated: the decision is recomputed under every
+assignment of true/false to them, and the verdict is settled if all assignments agree
+(docs/semantics-contract.md). Atoms first met under an assignment join the set and the
+enumeration restarts, so exactly the atoms some resolution consults are enumerated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+from typing import Any, Iterable, Iterator
+
+import attrs
+
+from . import ast
+from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
+from .traces.model import Message, Trace
+from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
+
+# Past this many unknown facts at one act, enumeration (2^n decisions) is not attempted
+# and the verdict is reported as uncertain.
+MAX_ATOMS = 12
+
+
+# --------------------------------------------------------------------------- the trace, indexed
+
+
+class TraceView:
+    """A trace indexed once for every norm: texts, messages by role, and the envs of
+    each scope's acts."""
+
+    def __init__(self, trace: Trace):
+        self.trace = trace
+        self.messages: tuple[Message, ...] = trace.messages
+        self.texts = [m.content or "" for m in trace.messages]
+        self.by_role: dict[str, list[int]] = {role: [] for role in ast.ROLES}
+        for message in trace.messages:
+            self.by_role.setdefault(message.role, []).append(message.index)
+        self._acts: dict[str, list[Env]] = {}
+        self._assistant_env: dict[int, Env] = {}
+
+    def latest(self, role: str, before: int) -> int | None:
+        """The index of the latest `role` message with index < before."""
+        found = None
+        for index in self.by_role[role]:
+            if index >= before:
+                break
+            found = index
+        return found
+
+    def env_at(self, position: int, turn: int | None, own: tuple[str, int] | None = None) -> "Env":
+        """The env of an act whose subjects are the latest messages before `position`;
+        `own` binds the act's own message to its role."""
+        current = {role: self.latest(role, position) for role in self.by_role}
+        if own is not None:
+            current[own[0]] = own[1]
+        previous = {
+            role: (self.latest(role, index) if index is not None else None)
+            for role, index in current.items()
+        }
+        return Env(turn, current, previous, earlier_end=position)
+
+    def acts(self, scope: str) -> list["Env"]:
+        envs = self._acts.get(scope)
+        if envs is None:
+            envs = self._acts[scope] = list(self._make_acts(scope))
+        return envs
+
+    def _make_acts(self, scope: str) -> Iterator["Env"]:
+        if scope == "assistant turn":
+            for i in self.by_role["assistant"]:
+                yield self.assistant_env(i)
+        elif scope == "user turn":
+            for i in self.by_role["user"]:
+                yield self.env_at(i, i, ("user", i))
+        elif scope == "tool call":
+            for i in self.by_role["assistant"]:
+                for k, call in enumerate(self.messages[i].tool_calls):
+                    yield attrs.evolve(self.assistant_env(i), call=call, call_index=k)
+        else:
+            yield self.env_at(len(self.messages), None)
+
+    def assistant_env(self, index: int) -> "Env":
+        env = self._assistant_env.get(index)
+        if env is None:
+            env = self._assistant_env[index] = self.env_at(index, index, ("assistant", index))
+        return env
+
+    def window(self, after: int | None, size: int) -> list[int]:
+        """The next `size` assistant messages after message `after`."""
+        start = -1 if after is None else after
+        return [i for i in self.by_role["assistant"] if i > start][:size]
+
+
+@attrs.define(slots=True)
+class Env:
+    """The binding of subjects at one act: `current[role]` and `previous[role]` are
+    message indices (None when absent); `bound` is the message a quantifier ranges over."""
+
+    turn: int | None
+    current: dict[str, int | None]
+    previous: dict[str, int | None]
+    earlier_end: int
+    call: Any = None
+    call_index: int | None = None
+    bound: int | None = None
+
+    def bind(self, index: int) -> "Env":
+        return Env(self.turn, self.current, self.previous, self.earlier_end,
+                   self.call, self.call_index, index)
+
+
+# --------------------------------------------------------------------------- evaluation context
+
+
+class Context:
+    """Per-trace state the compiled closures read and write."""
+
+    def __init__(self, view: TraceView):
+        self.view = view
+        self.text_cache: dict[tuple[int, int], list] = {}
+        self.assignment: dict[tuple, bool] = {}
+        self.pending: dict[tuple, tuple[str, ...]] = {}  # unassigned atoms met
+        self.consulted: dict[tuple, tuple[str, ...]] = {}
+        self.recording = True
+        self.steps: list[tuple] = []
+        self.facts: list[tuple] = []
+        self.matches: list[tuple[int, list]] = []
+        self.why: dict[str, str] = {}  # fact name -> why it is unknown
+        self._atoms_off = 0
+
+    def start_act(self) -> None:
+        self.assignment = {}
+        self.pending = {}
+        self.consulted = {}
+        self.recording = True
+        self.steps, self.facts, self.matches = [], [], []
+        self.why = {}
+
+    def atom(self, key: tuple, facts: tuple[str, ...]) -> bool | None:
+        if self._atoms_off:
+            return None
+        self.consulted[key] = facts
+        value = self.assignment.get(key)
+        if value is None:
+            self.pending[key] = facts
+        return value
+
+    @contextlib.contextmanager
+    def no_atoms(self):
+        """`is known` looks at the actual trace: no atom is consulted inside it."""
+        self._atoms_off += 1
+        try:
+            yield
+        finally:
+            self._atoms_off -= 1
+
+    def record_fact(self, namer, env: Env, value: Any) -> None:
+        if self.recording:
+            self.facts.append((namer, env, value))
+
+    def record_matches(self, index: int, found: list) -> None:
+        if self.recording:
+            self.matches.append((index, found))
+
+    def step(self, clause, value: str) -> None:
+        if self.recording:
+            self.steps.append((clause, value))
+
+
+# --------------------------------------------------------------------------- decisions
+
+
+@attrs.frozen
+class Decision:
+    kind: str
+    reason: str | None = None
+    escalate_to: str | None = None
+    gap: bool = False
+    overridden_by: str | None = None
+
+    def equivalent(self, other: "Decision") -> bool:
+        if self.kind in OK_KINDS and other.kind in OK_KINDS:
+            return True
+        return (self.kind, self.reason, self.escalate_to, self.gap) == (
+            other.kind, other.reason, other.escalate_to, other.gap)
+
+
+_UNDECIDED = object()
+_CONFLICT = object()
+_GAP = object()
+_NOT_APPLICABLE = Decision("not_applicable")
+_COMPLIED = Decision("complied")
+_VIOLATED = Decision("violated")
+_PENDING = Decision("pending")
+_CONFLICTED = Decision("conflict")
+
+
+def _truth(value: bool | None) -> str:
+    return "unknown" if value is None else "true" if value else "false"
+
+
+def decide(norm: CompiledNorm, ctx: Context, env: Env) -> Decision | object:
+    """The norm's decision at one act, or _UNDECIDED if an unknown condition decides it."""
+    for name, trigger, clause in norm.overriders:
+        applies = True if trigger is None else trigger(ctx, env)
+        ctx.step(clause, _truth(applies))
+        if applies is None:
+            return _UNDECIDED
+        if applies:
+            return Decision("overridden", overridden_by=name)
+    if norm.trigger is not None:
+        holds = norm.trigger(ctx, env)
+        ctx.step(norm.trigger_clause, _truth(holds))
+        if holds is None:
+            return _UNDECIDED
+        if not holds:
+            return _NOT_APPLICABLE
+    standing = _standing_body(norm, ctx, env)
+    if standing is _UNDECIDED:
+        return _UNDECIDED
+    if standing is _CONFLICT:
+        return _CONFLICTED
+    if standing is _GAP:
+        ctx.step(norm.gap_clause, "no case applies")
+        return Decision("unspecified", "no case applies", norm.authority, gap=True)
+    return _outcome_decision(standing, ctx, env)
+
+
+def _standing_body(norm: CompiledNorm, ctx: Context, env: Env):
+    if norm.tree is not None:
+        return _standing(norm.tree, ctx, env)
+    applicable, undecided = [], False
+    for condition, node, clause in norm.cases:
+        holds = condition(ctx, env)
+        ctx.step(clause, _truth(holds))
+        if holds is None:
+            undecided = True
+        elif holds:
+            applicable.append(node)
+    if undecided:
+        return _UNDECIDED
+    if not applicable:
+        if norm.otherwise is None:
+            return _GAP
+        ctx.step(norm.otherwise.clause, "applies")
+        return _standing(norm.otherwise, ctx, env)
+    return _agree([_standing(node, ctx, env) for node in applicable])
+
+
+def _standing(node: OutcomeNode, ctx: Context, env: Env):
+    """The outcome that stands after the exceptions: Catala's default calculus."""
+    applicable, undecided = [], False
+    for condition, child, clause in node.exceptions:
+        holds = condition(ctx, env)
+        ctx.step(clause, _truth(holds))
+        if holds is None:
+            undecided = True
+        elif holds:
+            applicable.append(child)
+    if undecided:
+        return _UNDECIDED
+    if not applicable:
+        return node
+    return _agree([_standing(child, ctx, env) for child in applicable])
+
+
+def _agree(results: list):
+    if _UNDECIDED in results:
+        return _UNDECIDED
+    if _CONFLICT in results:
+        return _CONFLICT
+    first = results[0]
+    return first if all(r.key == first.key for r in results[1:]) else _CONFLICT
+
+
+def _outcome_decision(node: OutcomeNode, ctx: Context, env: Env):
+    ctx.step(node.clause, node.modality)
+    modality = node.modality
+    if modality == "permit":
+        return _COMPLIED
+    if modality == "unspecified":
+        return Decision("unspecified", node.reason, node.escalate_to)
+    if node.within is not None:
+        return _window(node, ctx, env)
+    holds = node.behaviour(ctx, env)
+    ctx.step(node.clause, "behaviour " + _truth(holds))
+    if holds is None:
+        return _UNDECIDED
+    if modality == "forbid":
+        return _VIOLATED if holds else _COMPLIED
+    return _COMPLIED if holds else _VIOLATED
+
+
+def _window(node: OutcomeNode, ctx: Context, env: Env):
+    window = ctx.view.window(env.turn, node.within)
+    undecided = False
+    for index in window:
+        holds = node.behaviour(ctx, ctx.view.assistant_env(index))
+        ctx.step(node.clause, f"at turn {index}: {_truth(holds)}")
+        if holds is True:  # complied here, or earlier under some resolution: complied
+            return _COMPLIED
+        if holds is None:
+            undecided = True
+    if undecided:
+        return _UNDECIDED
+    return _VIOLATED if len(window) == node.within else _PENDING
+
+
+# --------------------------------------------------------------------------- settling unknowns
+
+
+def _settle(norm: CompiledNorm, ctx: Context, env: Env) -> tuple[Decision, tuple[str, ...]]:
+    """Decide under every resolution of the act's atoms (restarting when a new one is
+    met); return the settled decision, or `unspecified` "uncertain"."""
+    atoms = dict(ctx.pending)
+    ctx.recording = False
+    while len(atoms) <= MAX_ATOMS:
+        keys = list(atoms)
+        results: list[Decision] = []
+        consulted: dict[tuple, tuple[str, ...]] = {}
+        restart = False
+        for values in itertools.product((False, True), repeat=len(keys)):
+            ctx.assignment = dict(zip(keys, values))
+            ctx.pending, ctx.consulted = {}, {}
+            decision = decide(norm, ctx, env)
+            if ctx.pending:
+                atoms.update(ctx.pending)
+                restart = True
+                break
+            results.append(decision)
+            consulted.update(ctx.consulted)
+        if not restart:
+            return _classify(results), _fact_names(consulted)
+    return Decision("unspecified", "uncertain"), _fact_names(atoms)
+
+
+def _classify(results: list[Decision]) -> Decision:
+    first = results[0]
+    if not all(first.equivalent(r) for r in results[1:]):
+        return Decision("unspecified", "uncertain")
+    if first.kind not in OK_KINDS:
+        return first
+    for kind in ("complied", "overridden", "not_applicable"):
+        for r in results:
+            if r.kind == kind:
+                return r
+    return first
+
+
+def _fact_names(atoms: dict[tuple, tuple[str, ...]]) -> tuple[str, ...]:
+    return tuple(sorted({fact for facts in atoms.values() for fact in facts}))
+
+
+# --------------------------------------------------------------------------- the entry points
+
+
+def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -> TraceReport:
+    """Every verdict of every norm at every act of the trace."""
+    view = TraceView(trace)
+    ctx = Context(view)
+    verdicts = []
+    for norm in policy.norms:
+        for env in view.acts(norm.scope):
+            verdicts.append(_verdict(norm, ctx, env))
+    return TraceReport(trace.id, tuple(verdicts), locator)
+
+
+def _verdict(norm: CompiledNorm, ctx: Context, env: Env) -> Verdict:
+    ctx.start_act()
+    decision = decide(norm, ctx, env)
+    if decision is _UNDECIDED:
+        decision, unknown = _settle(norm, ctx, env)
+    else:
+        unknown = _fact_names(ctx.consulted)
+    return Verdict(
+        norm=norm.name, kind=decision.kind, turn=env.turn, authority=norm.authority,
+        severity=norm.severity, call=env.call_index, reason=decision.reason, gap=decision.gap,
+        escalate_to=decision.escalate_to, unknown=unknown, overridden_by=decision.overridden_by,
+        explanation=_explanation(ctx, unknown), norm_span=norm.span,
+    )
+
+
+def _explanation(ctx: Context, unknown: tuple[str, ...]) -> Explanation:
+    steps = tuple(Step(c.kind, c.text, c.span, value) for c, value in ctx.steps)
+    facts = {}
+    for namer, env, value in ctx.facts:
+        name = namer(ctx, env)
+        facts.setdefault(name, Fact(name, value))
+    for name in unknown:
+        why = ctx.why.get(name, "unknown")
+        if name not in facts:
+            facts[name] = Fact(name, None, known=False, why_unknown=why)
+        else:
+            facts[name] = attrs.evolve(facts[name], known=False, why_unknown=why)
+    matches = []
+    seen = set()
+    for index, found in ctx.matches:
+        for m in found:
+            key = (index, m.start(), m.end())
+            if key not in seen:
+                seen.add(key)
+                matches.append(Match(index, m.start(), m.end(), ctx.view.texts[index][m.start():m.end()]))
+    return Explanation(steps, tuple(facts.values()), tuple(matches))
+
+
+def evaluate_many(policy: CompiledPolicy, traces: Iterable[Trace]) -> Iterator[TraceReport]:
+    for trace in traces:
+        yield evaluate(policy, trace)
