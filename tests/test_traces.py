@@ -538,3 +538,17 @@ def test_model_spec_corpus_reads_whole():
     assert len(got) == 398
     assert len({t.id for t in got}) == 398
     assert all(t.messages for t in got)
+
+
+def test_jsonl_with_a_broken_first_line_still_reads_the_other_lines(tmp_path):
+    path = write(
+        tmp_path, "broken_first.jsonl",
+        '{"id": "a", "messages": [\n'
+        '{"id": "b", "messages": [{"role": "user", "content": "hi"}]}\n'
+        "\n"
+        '{"id": "c", "messages": []}\n',
+    )
+    records = list(read_traces(path))
+    assert [type(r).__name__ for r in records] == ["Skipped", "Trace", "Trace"]
+    assert [r.locator.line for r in records] == [1, 2, 4]
+    assert [r.id for r in records[1:]] == ["b", "c"]

@@ -131,8 +131,15 @@ def _read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> I
         return
     number, line = first
     if _opens_document(line):
-        yield from _read_document(line + b"".join(lines), number, file, adapter)
-        return
+        data = line + b"".join(lines)
+        rest = data.splitlines(keepends=True)
+        records = [(number + i, text) for i, text in enumerate(rest) if text.strip(_BLANK)]
+        if line.lstrip(_BLANK)[:1] == b"[" or _is_json(data) or not _is_jsonl(records):
+            yield from _read_document(data, number, file, adapter)
+            return
+        # JSONL whose first record is broken: read it line by line so that the other
+        # records are still checked.
+        first, nonblank = records[0], iter(records[1:])
     for number, line in itertools.chain([first], nonblank):
         locator = Locator(file, number)
         try:
@@ -141,6 +148,20 @@ def _read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> I
             yield Skipped(locator, error.reason)
         else:
             yield _converted(value, locator, str(locator), adapter)
+
+
+def _is_jsonl(records: list[tuple[int, bytes]]) -> bool:
+    """Whether the line after a broken first line is a JSON object by itself (so the
+    input is JSONL, not one pretty-printed document)."""
+    return len(records) > 1 and records[1][1].lstrip(_BLANK)[:1] == b"{" and _is_json(records[1][1])
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        _parse(data)
+    except TraceFormatError:
+        return False
+    return True
 
 
 def _opens_document(line: bytes) -> bool:
