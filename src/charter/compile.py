@@ -136,7 +136,8 @@ class _Compiler:
         for name in norm.overriders:
             other = all_norms[name]
             fn = self.condition(other.trigger) if other.trigger is not None else None
-            overriders.append((name, fn, self.clause("overridden by", other.source.name_span)))
+            where = other.source.trigger.span if other.trigger is not None else other.source.name_span
+            overriders.append((name, fn, self.clause("overridden by", where)))
         compiled = CompiledNorm(
             name=norm.name, authority=norm.authority, severity=norm.severity, scope=norm.scope,
             span=norm.span,
@@ -555,8 +556,8 @@ def _atom(ctx, env, op, a, b, left_name, right_name):
 
 
 def _source_text(source: Source | None, span: Span) -> str:
+    """The clause's first source line: what a reader recognises it by."""
     if source is None or span.line < 1:
         return ""
-    lines = [source.line(n).strip() for n in range(span.line, min(span.end_line, span.line + 2) + 1)]
-    text = " ".join(line for line in lines if line)
+    text = source.line(span.line).strip()
     return text if len(text) <= 160 else text[:157] + "..."

@@ -10,7 +10,7 @@ import enum
 
 import attrs
 
-from .source import Span
+from .source import Source, Span
 
 
 class Severity(enum.Enum):
@@ -38,10 +38,12 @@ class Diagnostic:
 
 
 class PolicyError(Exception):
-    """A policy could not be loaded; `diagnostics` says every reason found, in source order."""
+    """A policy could not be loaded; `diagnostics` says every reason found, in source order.
+    `sources` holds the texts they point into, by name, for rendering."""
 
-    def __init__(self, diagnostics: list[Diagnostic]):
+    def __init__(self, diagnostics: list[Diagnostic], sources: dict[str, Source] | None = None):
         self.diagnostics = sorted(diagnostics, key=Diagnostic.sort_key)
+        self.sources = sources or {}
         first = self.diagnostics[0] if self.diagnostics else None
         summary = f"{first.span}: {first.message}" if first else "policy error"
         more = len(self.diagnostics) - 1

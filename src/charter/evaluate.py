@@ -280,8 +280,9 @@ def _agree(results: list):
 
 
 def _outcome_decision(node: OutcomeNode, ctx: Context, env: Env):
-    ctx.step(node.clause, node.modality)
     modality = node.modality
+    if modality in ("permit", "unspecified") or node.within is not None:
+        ctx.step(node.clause, modality)
     if modality == "permit":
         return _COMPLIED
     if modality == "unspecified":
@@ -289,7 +290,7 @@ def _outcome_decision(node: OutcomeNode, ctx: Context, env: Env):
     if node.within is not None:
         return _window(node, ctx, env)
     holds = node.behaviour(ctx, env)
-    ctx.step(node.clause, "behaviour " + _truth(holds))
+    ctx.step(node.clause, f"{modality}: behaviour {'holds' if holds else 'unknown' if holds is None else 'does not hold'}")
     if holds is None:
         return _UNDECIDED
     if modality == "forbid":

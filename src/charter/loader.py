@@ -73,5 +73,6 @@ def load_program(paths: list[str] | None = None, texts: list[Source] | None = No
     program = validator.program() if policies else None
     diagnostics = loader.diagnostics + validator.diagnostics
     if program is None or any(d.is_error for d in diagnostics):
-        raise PolicyError(diagnostics or [Diagnostic("E003", "no policy given", _COMMAND_LINE)])
+        raise PolicyError(diagnostics or [Diagnostic("E003", "no policy given", _COMMAND_LINE)],
+                          loader.sources)
     return program

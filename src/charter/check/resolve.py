@@ -62,6 +62,7 @@ class ModuleLoader:
     def __init__(self) -> None:
         self.modules: dict[str, Module] = {}
         self.diagnostics: list[Diagnostic] = []
+        self.sources: dict[str, Source] = {}  # every text parsed, for rendering diagnostics
         self._loading: list[str] = []
 
     def load_policy(self, source: Source, key: str, base: Path | None) -> Module | None:
@@ -78,6 +79,7 @@ class ModuleLoader:
             self._error("E201", f"modules import each other in a cycle: {cycle}", span,
                         "move the shared definitions into a third module")
             return None
+        self.sources[source.name] = source
         file, errors = parse(source)
         self.diagnostics.extend(errors)
         if file is None:

@@ -72,6 +72,15 @@ def parse(source: Source) -> tuple[ast.CharterFile | None, list[Diagnostic]]:
     return (None if builder.diagnostics else result), builder.diagnostics
 
 
+def parse_tree(source: Source) -> tuple[str | None, list[Diagnostic]]:
+    """The raw parse tree, pretty-printed (for `charter dump tree`)."""
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    try:
+        return _lark().parse(text).pretty(), []
+    except (lark.exceptions.LarkError, DedentError) as error:
+        return None, _all_syntax_errors(source, text, error)
+
+
 # --------------------------------------------------------------------------- errors
 
 

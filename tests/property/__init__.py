@@ -1,0 +1,1 @@
+"""Property tests: the compiled evaluator against the reference evaluator (tests/oracle)."""
