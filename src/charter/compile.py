@@ -515,14 +515,14 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
         if index is None:
             return False
         key = (ident, index)
-        found = ctx.text_cache.get(key)
-        if found is None:
+        cached = ctx.text_cache.get(key)
+        if cached is None:
             content = ctx.view.texts[index]
-            found = ctx.text_cache[key] = [p.search(content) for p in patterns]
-        ok = all(m is not None for m in found)
-        if ok:
-            ctx.record_matches(index, found)
-        return ok
+            found = [p.search(content) for p in patterns]
+            cached = ctx.text_cache[key] = (all(m is not None for m in found), found)
+        if cached[0] and ctx.recording:
+            ctx.matches.append((index, cached[1]))
+        return cached[0]
 
     return text
 

@@ -11,7 +11,9 @@ enumeration restarts, so exactly the atoms some resolution consults are enumerat
 
 from __future__ import annotations
 
+import bisect
 import contextlib
+import functools
 import itertools
 from typing import Any, Iterable, Iterator
 
@@ -46,12 +48,9 @@ class TraceView:
 
     def latest(self, role: str, before: int) -> int | None:
         """The index of the latest `role` message with index < before."""
-        found = None
-        for index in self.by_role[role]:
-            if index >= before:
-                break
-            found = index
-        return found
+        indices = self.by_role[role]
+        position = bisect.bisect_left(indices, before)
+        return indices[position - 1] if position else None
 
     def env_at(self, position: int, turn: int | None, own: tuple[str, int] | None = None) -> "Env":
         """The env of an act whose subjects are the latest messages before `position`;
@@ -163,10 +162,6 @@ class Context:
     def record_fact(self, namer, env: Env, value: Any) -> None:
         if self.recording:
             self.facts.append((namer, env, value))
-
-    def record_matches(self, index: int, found: list) -> None:
-        if self.recording:
-            self.matches.append((index, found))
 
     def step(self, clause, value: str) -> None:
         if self.recording:
@@ -383,31 +378,35 @@ def _verdict(norm: CompiledNorm, ctx: Context, env: Env) -> Verdict:
         norm=norm.name, kind=decision.kind, turn=env.turn, authority=norm.authority,
         severity=norm.severity, call=env.call_index, reason=decision.reason, gap=decision.gap,
         escalate_to=decision.escalate_to, unknown=unknown, overridden_by=decision.overridden_by,
-        explanation=_explanation(ctx, unknown), norm_span=norm.span,
+        explanation=functools.partial(
+            _explanation, ctx.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, unknown,
+            decision.kind != "not_applicable"),
+        norm_span=norm.span,
     )
 
 
-def _explanation(ctx: Context, unknown: tuple[str, ...]) -> Explanation:
-    steps = tuple(Step(c.kind, c.text, c.span, value) for c, value in ctx.steps)
-    facts = {}
-    for namer, env, value in ctx.facts:
-        name = namer(ctx, env)
-        facts.setdefault(name, Fact(name, value))
+def _explanation(view: TraceView, steps: list, facts: list, matches: list,
+                 why: dict[str, str], unknown: tuple[str, ...], full: bool) -> Explanation:
+    """The recorded path, facts and matches; for a norm that did not apply, only the
+    path (its facts and matches are about a case that did not arise)."""
+    path = tuple(Step(c.kind, c.text, c.span, value) for c, value in steps)
+    if not full and not unknown:
+        return Explanation(path)
+    read: dict[str, Fact] = {}
+    for namer, env, value in facts:
+        name = namer(None, env)
+        read.setdefault(name, Fact(name, value))
     for name in unknown:
-        why = ctx.why.get(name, "unknown")
-        if name not in facts:
-            facts[name] = Fact(name, None, known=False, why_unknown=why)
-        else:
-            facts[name] = attrs.evolve(facts[name], known=False, why_unknown=why)
-    matches = []
-    seen = set()
-    for index, found in ctx.matches:
-        for m in found:
-            key = (index, m.start(), m.end())
-            if key not in seen:
-                seen.add(key)
-                matches.append(Match(index, m.start(), m.end(), ctx.view.texts[index][m.start():m.end()]))
-    return Explanation(steps, tuple(facts.values()), tuple(matches))
+        reason = why.get(name, "unknown")
+        read[name] = attrs.evolve(read[name], known=False, why_unknown=reason) if name in read \
+            else Fact(name, None, known=False, why_unknown=reason)
+    found, seen = [], set()
+    for index, spans in matches:
+        for m in spans:
+            if (index, m.start(), m.end()) not in seen:
+                seen.add((index, m.start(), m.end()))
+                found.append(Match(index, m.start(), m.end(), view.texts[index][m.start():m.end()]))
+    return Explanation(path, tuple(read.values()), tuple(found))
 
 
 def evaluate_many(policy: CompiledPolicy, traces: Iterable[Trace]) -> Iterator[TraceReport]:

@@ -7,7 +7,7 @@ it, the facts read and their values, the text that matched, the unknown facts.
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import attrs
 
@@ -110,8 +110,19 @@ class Verdict:
     escalate_to: str | None = None
     unknown: tuple[str, ...] = ()
     overridden_by: str | None = None
-    explanation: Explanation = Explanation()
+    # An Explanation, or a function that builds it: most verdicts of a large run are
+    # never explained, so the evaluator defers the work until someone asks.
+    _explanation: Explanation | Callable[[], Explanation] = attrs.field(
+        default=Explanation(), eq=False, repr=False, alias="explanation")
     norm_span: Span | None = attrs.field(default=None, eq=False, repr=False)
+
+    @property
+    def explanation(self) -> Explanation:
+        explanation = self._explanation
+        if not isinstance(explanation, Explanation):
+            explanation = explanation()
+            object.__setattr__(self, "_explanation", explanation)
+        return explanation
 
     def to_json(self) -> dict[str, Any]:
         return {

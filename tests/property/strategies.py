@@ -102,17 +102,22 @@ def subjects(draw: st.DrawFn, where: Where) -> ast.Subject:
 
 
 @st.composite
-def values(draw: st.DrawFn, where: Where) -> ast.Expr:
-    """A value: a label, meta (trace, message, call args) or a computed property."""
+def values(draw: st.DrawFn, where: Where, facts_only: bool = False) -> ast.Expr:
+    """A value: a label or meta (trace, message, call args), or unless `facts_only` (a value
+    used as a condition must be a fact: the checker rejects properties there) a property."""
     subject = draw(subjects(where))
     choices: list[ast.Expr] = [
         ast.Label(subject, "a"), ast.Label(subject, "a"), ast.Label(subject, "b"),
         ast.Meta(TRACE, "meta", ("age",)), ast.Meta(TRACE, "meta", ("vip",)),
         ast.Meta(TRACE, "meta", ("order", "age")), ast.Meta(subject, "meta", ("x",)),
-        ast.Property(subject, "words"), ast.Property(subject, "chars"), ast.Property(TRACE, "id"),
     ]
     if where.scope == "tool call":
-        choices += [ast.Meta(CALL, "args", ("path",)), ast.Property(CALL, "name")]
+        choices.append(ast.Meta(CALL, "args", ("path",)))
+    if not facts_only:
+        choices += [ast.Property(subject, "words"), ast.Property(subject, "chars"),
+                    ast.Property(TRACE, "id")]
+        if where.scope == "tool call":
+            choices.append(ast.Property(CALL, "name"))
     return draw(st.sampled_from(choices))
 
 
@@ -154,7 +159,7 @@ def leaves(draw: st.DrawFn, where: Where) -> ast.Expr:
         items = draw(st.lists(literals(CONSTANTS), min_size=1, max_size=3))
         return ast.In(draw(values(where)), ast.ListLiteral(tuple(items)), draw(st.booleans()))
     if kind == "value":
-        return draw(values(where))
+        return draw(values(where, facts_only=True))
     return draw(literals((True, False)))
 
 
