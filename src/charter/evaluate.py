@@ -243,7 +243,6 @@ def _standing_body(norm: CompiledNorm, ctx: Context, env: Env):
     if not applicable:
         if norm.otherwise is None:
             return _GAP
-        ctx.step(norm.otherwise.clause, "applies")
         return _standing(norm.otherwise, ctx, env)
     return _agree([_standing(node, ctx, env) for node in applicable])
 

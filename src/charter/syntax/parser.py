@@ -62,7 +62,7 @@ def parse(source: Source) -> tuple[ast.CharterFile | None, list[Diagnostic]]:
     deep = _too_deep(tree, source.name)
     if deep:
         return None, [deep]
-    builder = _ToAst(source.name)
+    builder = _ToAst(source.name, text)
     try:
         result = builder.transform(tree)
     except lark.exceptions.VisitError as error:
@@ -288,15 +288,26 @@ def _number(text: str) -> int | float:
 class _ToAst(Transformer):
     """One method per grammar rule; each builds the AST node with its span."""
 
-    def __init__(self, file: str):
+    def __init__(self, file: str, text: str):
         super().__init__()
         self.file = file
+        self.lines = text.splitlines()
         self.diagnostics: list[Diagnostic] = []
 
     def _span(self, meta: Any) -> Span:
         if getattr(meta, "empty", True):
             return Span.point(self.file, 1, 1)
-        return Span(self.file, meta.line, meta.column, meta.end_line, max(meta.end_column - 1, 1))
+        end_line, end_column = self._trim(meta.line, meta.end_line, meta.end_column)
+        return Span(self.file, meta.line, meta.column, end_line, end_column)
+
+    def _trim(self, first: int, line: int, column: int) -> tuple[int, int]:
+        """The last column of real text at or before (line, column): a block's end as
+        lark reports it lies past the newline (and comments) that close it."""
+        text = self.lines[line - 1][: column - 1] if line <= len(self.lines) else ""
+        while line > first and (not text.strip() or text.lstrip().startswith("#")):
+            line -= 1
+            text = self.lines[line - 1]
+        return line, max(len(text.rstrip()), 1)
 
     def _str(self, token: Token) -> str:
         return _decode_string(token, self.file)
