@@ -136,6 +136,7 @@ class Validator:
             return None
         for expr in ([trigger] if trigger is not None else []) + _body_exprs(body):
             self._expression(expr, norm.scope)
+            self._conditions(expr)
         return CheckedNorm(
             name=norm.name, charter=module.charter, authority=authority,
             severity=norm.severity, scope=norm.scope, trigger=trigger, body=body,
@@ -214,6 +215,14 @@ class Validator:
             if isinstance(node, ast.Subject):
                 self.error("E226", f"`{_subject_text(node)}` alone is not a condition or a value",
                            node.span, 'follow it with says, matches, mentions, calls, .label("x") or .meta.x')
+
+    def _conditions(self, expr: ast.Expr) -> None:
+        """Everything standing where a condition is expected must be one."""
+        for node in [expr, *_condition_positions(expr)]:
+            if not _is_condition(node):
+                what = _VALUE_WORDS.get(type(node), "this value")
+                self.error("E227", f"{what} is not a condition (something true or false)", node.span,
+                           "compare it, e.g. `user.words > 100`, or test it with `is known`")
 
     def _property(self, node: ast.Property) -> None:
         allowed = {
@@ -390,6 +399,33 @@ def _value_positions(expr: ast.Expr):
                 yield node.body
     if isinstance(expr, ast.Subject):
         yield expr
+
+
+_VALUE_WORDS = {
+    ast.Property: "a number or name", ast.Count: "a count", ast.ListLiteral: "a list",
+    ast.Literal: "this constant",
+}
+
+
+def _is_condition(node: ast.Expr) -> bool:
+    if isinstance(node, ast.Literal):
+        return isinstance(node.value, bool)
+    return not isinstance(node, (ast.Property, ast.Count, ast.ListLiteral))  # a Subject: E226
+
+
+def _condition_positions(expr: ast.Expr):
+    """Nodes that are evaluated as conditions: operands of and/or/not, quantifier and
+    count bodies (a `KnownTest` operand may be either)."""
+    for node in ast.walk(expr):
+        match node:
+            case ast.And() | ast.Or():
+                yield from node.operands
+            case ast.Not():
+                yield node.operand
+            case ast.Quantified():
+                yield node.body
+            case ast.Count():
+                yield node.body
 
 
 def _subject_text(subject: ast.Subject) -> str:
