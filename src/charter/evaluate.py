@@ -230,38 +230,36 @@ def decide(norm: CompiledNorm, ctx: Context, env: Env) -> Decision | object:
 def _standing_body(norm: CompiledNorm, ctx: Context, env: Env):
     if norm.tree is not None:
         return _standing(norm.tree, ctx, env)
+    applicable = _applicable(norm.cases, ctx, env)
+    if applicable is _UNDECIDED:
+        return _UNDECIDED
+    if not applicable:
+        return _GAP if norm.otherwise is None else _standing(norm.otherwise, ctx, env)
+    return _agree([_standing(node, ctx, env) for node in applicable])
+
+
+def _standing(node: OutcomeNode, ctx: Context, env: Env):
+    """The outcome that stands after the exceptions: Catala's default calculus."""
+    applicable = _applicable(node.exceptions, ctx, env)
+    if applicable is _UNDECIDED:
+        return _UNDECIDED
+    if not applicable:
+        return node
+    return _agree([_standing(child, ctx, env) for child in applicable])
+
+
+def _applicable(branches: list, ctx: Context, env: Env):
+    """The outcomes of the branches (cases or exceptions) whose condition holds; every
+    condition is consulted, in order. _UNDECIDED if one of them is unknown."""
     applicable, undecided = [], False
-    for condition, node, clause in norm.cases:
+    for condition, node, clause in branches:
         holds = condition(ctx, env)
         ctx.step(clause, _truth(holds))
         if holds is None:
             undecided = True
         elif holds:
             applicable.append(node)
-    if undecided:
-        return _UNDECIDED
-    if not applicable:
-        if norm.otherwise is None:
-            return _GAP
-        return _standing(norm.otherwise, ctx, env)
-    return _agree([_standing(node, ctx, env) for node in applicable])
-
-
-def _standing(node: OutcomeNode, ctx: Context, env: Env):
-    """The outcome that stands after the exceptions: Catala's default calculus."""
-    applicable, undecided = [], False
-    for condition, child, clause in node.exceptions:
-        holds = condition(ctx, env)
-        ctx.step(clause, _truth(holds))
-        if holds is None:
-            undecided = True
-        elif holds:
-            applicable.append(child)
-    if undecided:
-        return _UNDECIDED
-    if not applicable:
-        return node
-    return _agree([_standing(child, ctx, env) for child in applicable])
+    return _UNDECIDED if undecided else applicable
 
 
 def _agree(results: list):

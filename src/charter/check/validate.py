@@ -147,13 +147,9 @@ class Validator:
     def _body(self, body: ast.Body, expander: Expander, norm: ast.Norm):
         if isinstance(body, ast.Outcome):
             return self._outcome(body, expander, norm)
-        cases = []
-        for case in body.cases:
-            condition = expander.expand(case.condition)
-            outcome = self._outcome(case.outcome, expander, norm)
-            if condition is None or outcome is None:
-                return None
-            cases.append(attrs.evolve(case, condition=condition, outcome=outcome))
+        cases = [self._guarded(case, expander, norm) for case in body.cases]
+        if None in cases:
+            return None
         otherwise = None
         if body.otherwise is not None:
             outcome = self._outcome(body.otherwise.outcome, expander, norm)
@@ -177,14 +173,18 @@ class Validator:
             behaviour = expander.expand(outcome.behaviour)
             if behaviour is None:
                 return None
-        exceptions = []
-        for unless in outcome.exceptions:
-            condition = expander.expand(unless.condition)
-            inner = self._outcome(unless.outcome, expander, norm)
-            if condition is None or inner is None:
-                return None
-            exceptions.append(attrs.evolve(unless, condition=condition, outcome=inner))
+        exceptions = [self._guarded(unless, expander, norm) for unless in outcome.exceptions]
+        if None in exceptions:
+            return None
         return attrs.evolve(outcome, behaviour=behaviour, exceptions=tuple(exceptions))
+
+    def _guarded(self, branch: ast.Case | ast.Unless, expander: Expander, norm: ast.Norm):
+        """A `case` or `unless` with its condition and outcome checked, or None."""
+        condition = expander.expand(branch.condition)
+        outcome = self._outcome(branch.outcome, expander, norm)
+        if condition is None or outcome is None:
+            return None
+        return attrs.evolve(branch, condition=condition, outcome=outcome)
 
     # ------------------------------------------------------------------ expressions
 
