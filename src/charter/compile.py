@@ -96,7 +96,18 @@ class CompiledNorm:
     cases: list[tuple[Fn, OutcomeNode, Clause]]  # a Cases body
     otherwise: OutcomeNode | None
     gap_clause: Clause | None
-    overriders: list[tuple[str, Fn | None, Clause]]  # name, trigger (None: always), clause
+    overriders: list["Overrider"]
+
+
+@attrs.frozen
+class Overrider:
+    """A norm that overrides another where its trigger (None: always) holds, evaluated
+    at its own act: the same act, or the conversation for a conversation-scope norm."""
+
+    name: str
+    scope: str
+    trigger: Fn | None
+    clause: Clause
 
 
 @attrs.define(eq=False)
@@ -137,7 +148,7 @@ class _Compiler:
             other = all_norms[name]
             fn = self.condition(other.trigger) if other.trigger is not None else None
             where = other.source.trigger.span if other.trigger is not None else other.source.name_span
-            overriders.append((name, fn, self.clause("overridden by", where)))
+            overriders.append(Overrider(name, other.scope, fn, self.clause("overridden by", where)))
         compiled = CompiledNorm(
             name=norm.name, authority=norm.authority, severity=norm.severity, scope=norm.scope,
             span=norm.span,
@@ -404,7 +415,7 @@ class _Compiler:
                 return f"messages[{env.turn}].tool_calls[{env.call_index}].arguments.{dotted}"
 
             def root(ctx, env):
-                return env.call.arguments
+                return env.call.arguments if env.call is not None else None
         else:
             subject = self.subject(node.subject)
             role = node.subject.role
@@ -432,8 +443,8 @@ class _Compiler:
         name = node.name
         if node.subject.which == "trace":
             return lambda ctx, env: ctx.view.trace.id
-        if node.subject.which == "call":
-            return lambda ctx, env: env.call.name
+        if node.subject.which == "call":  # absent in a `within` window: no call there
+            return lambda ctx, env: env.call.name if env.call is not None else ""
         subject = self.subject(node.subject)
 
         def size(ctx, env):
@@ -537,16 +548,21 @@ def _const_key(value: Any) -> Any:
 
 
 def _atom(ctx, env, op, a, b, left_name, right_name):
-    """The unknown outcome of a comparison, as an atom keyed by its operands' facts."""
+    """The unknown outcome of a comparison, as an atom keyed by its operands: the fact
+    name of an unknown (or, for an ordering, non-numeric) fact, else the value."""
     if (a.__class__ is Unknown and a.derived) or (b.__class__ is Unknown and b.derived):
         return None
     keys, facts = [], []
     for value, namer in ((a, left_name), (b, right_name)):
-        fact = value.fact if value.__class__ is Unknown else namer(ctx, env)
         if value.__class__ is Unknown:
+            fact = value.fact
             ctx.why.setdefault(fact, value.why)
-        elif fact is not None:
-            ctx.why.setdefault(fact, f"{value!r} is not a number")
+        elif op in _ORDER_OPS and not _is_number(value):
+            fact = namer(ctx, env)
+            if fact is not None:
+                ctx.why.setdefault(fact, f"{value!r} is not a number")
+        else:
+            fact = None
         if fact is None:
             keys.append(("const", _const_key(value)))
         else:

@@ -202,13 +202,14 @@ def _truth(value: bool | None) -> str:
 
 def decide(norm: CompiledNorm, ctx: Context, env: Env) -> Decision | object:
     """The norm's decision at one act, or _UNDECIDED if an unknown condition decides it."""
-    for name, trigger, clause in norm.overriders:
-        applies = True if trigger is None else trigger(ctx, env)
-        ctx.step(clause, _truth(applies))
+    for overrider in norm.overriders:
+        own = ctx.view.acts("conversation")[0] if overrider.scope == "conversation" else env
+        applies = True if overrider.trigger is None else overrider.trigger(ctx, own)
+        ctx.step(overrider.clause, _truth(applies))
         if applies is None:
             return _UNDECIDED
         if applies:
-            return Decision("overridden", overridden_by=name)
+            return Decision("overridden", overridden_by=overrider.name)
     if norm.trigger is not None:
         holds = norm.trigger(ctx, env)
         ctx.step(norm.trigger_clause, _truth(holds))

@@ -86,8 +86,6 @@ def test_mentions_a_regex_pattern():
     assert not holds("assistant mentions ticket", user(), assistant("see T-x"), prelude=prelude)
 
 
-@pytest.mark.xfail(reason="BUG: `mentions P` for `pattern P = any of [...]` crashes the loader "
-                          "with TypeError ('ListLiteral' object is not iterable)", strict=True)
 def test_mentions_a_phrase_pattern():
     prelude = 'pattern apology = any of ["sorry", "my apologies"]\n'
     assert holds("assistant mentions apology", user(), assistant("My  apologies!"), prelude=prelude)

@@ -166,8 +166,6 @@ def test_a_used_file_is_read_relative_to_the_file_that_uses_it(tmp_path, monkeyp
     assert charter.load(main).norms == ["n"]
 
 
-@pytest.mark.xfail(reason="BUG: `mentions P` for a phrase pattern (`pattern P = any of [...]`) "
-                          "crashes the loader with TypeError", strict=True)
 def test_use_a_file_for_its_phrase_patterns(tmp_path):
     write(tmp_path, "vocab.charter", VOCAB)
     main = write(tmp_path, "main.charter", """\

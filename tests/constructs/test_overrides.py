@@ -198,3 +198,41 @@ def test_an_override_explanation_points_at_the_overriders_trigger():
     v = of(check(p, user("be casual"), assistant("lol")), "formal")[0]
     step = v.explanation.steps[0]
     assert (step.clause, step.value, step.span.line) == ("overridden by", "true", 5)
+
+
+def test_overridable_by_a_higher_authority_forbids_a_same_authority_override():
+    assert "E312" in codes("""
+        default norm formal by developer:
+            overridable by platform
+            forbid assistant says "lol"
+        norm casual by developer overrides formal:
+            permit
+    """)
+
+
+def test_a_conversation_scope_overriders_trigger_uses_its_own_conversation_bindings():
+    p = policy("""
+        default norm formal:
+            forbid assistant says "lol"
+        norm casual overrides formal:
+            on conversation
+            when user says "be casual"
+            permit
+    """)
+    report = check(p, user("be casual"), assistant("lol"), user("thanks"), assistant("lol"))
+    # in conversation scope `user` is the last user message ("thanks"): casual does not apply
+    assert kinds(report, "casual") == [(None, "not_applicable")]
+    assert kinds(report, "formal") == [(1, "violated"), (3, "violated")]
+
+
+def test_overridden_or_not_applicable_over_an_unknown_is_reported_as_overridden():
+    p = policy("""
+        default norm formal:
+            when user says "zzz"
+            forbid assistant says "lol"
+        norm vip overrides formal:
+            when trace.meta.vip == true
+            permit
+    """)
+    v = one(check(p, user("a"), assistant("lol")), "formal")
+    assert (v.kind, v.overridden_by, v.unknown) == ("overridden", "vip", ("trace.meta.vip",))

@@ -248,3 +248,33 @@ def test_subject_message_meta_is_read_from_the_bound_message():
                    user("b", meta={"tier": "free"}), assistant("hi"))
     assert kinds(report, "vip") == [(1, "violated"), (3, "not_applicable")]
     assert at(report, "vip", 1).unknown == ()
+
+
+def test_previous_user_at_an_assistant_turn_is_the_user_message_before_the_latest():
+    # contract: `previous R` is the R message just before the one `R` denotes at the act
+    p = policy("""
+        norm n:
+            require previous user says "first" and user says "second"
+    """)
+    report = check(p, user("first"), user("second"), assistant("a"))
+    assert kinds(report, "n") == [(2, "complied")]
+    report = check(p, user("second"), assistant("a"))
+    assert kinds(report, "n") == [(1, "violated")]
+
+
+def test_inline_test_calls_join_the_assistant_message_above():
+    p = policy("""
+        norm no_root:
+            on tool call
+            forbid call.args.path == "/"
+        test "three calls in one message":
+            user: "clean up"
+            assistant: "deleting"
+            assistant calls delete {"path": "/"}
+            assistant calls delete {"path": "/tmp"}
+            expect no_root violated at turn 1
+    """)
+    [result] = p.run_tests()
+    assert result.passed
+    assert [(v.turn, v.call, v.kind) for v in result.report.verdicts] == [
+        (1, 0, "violated"), (1, 1, "complied")]

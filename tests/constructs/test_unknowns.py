@@ -244,3 +244,52 @@ def test_unknowns_are_settled_per_act():
                    assistant("sure"))
     assert kinds(report, "n") == [(1, "unspecified"), (3, "violated")]
     assert [v.unknown for v in report.verdicts] == [("messages[0].labels.risky",), ()]
+
+
+def test_an_ill_typed_operand_beside_an_unknown_one_is_listed_too():
+    p = policy("""
+        norm n:
+            require trace.meta.age < trace.meta.limit
+    """)
+    v = verdict(p, user("u"), assistant("a"), meta={"age": "ten"})
+    assert (v.kind, v.unknown) == ("unspecified", ("trace.meta.age", "trace.meta.limit"))
+
+
+def test_a_known_operand_beside_an_unknown_one_is_not_listed():
+    p = policy("""
+        norm n:
+            require trace.meta.age < trace.meta.limit
+    """)
+    v = verdict(p, user("u"), assistant("a"), meta={"age": 10})
+    assert (v.kind, v.reason, v.unknown) == ("unspecified", "uncertain", ("trace.meta.limit",))
+
+
+def test_a_settled_violation_lists_the_unknown_facts():
+    p = policy("""
+        norm n:
+            forbid assistant says "x"
+                unless trace.meta.vip == true: forbid assistant says "x"
+    """)
+    v = verdict(p, user("u"), assistant("x"))
+    assert (v.kind, v.unknown) == ("violated", ("trace.meta.vip",))
+
+
+def test_a_settled_explicit_unspecified_keeps_its_reason_and_lists_the_unknown_facts():
+    p = policy("""
+        norm n:
+            case trace.meta.a > 1: unspecified "ask" escalate to developer
+            otherwise: unspecified "ask" escalate to developer
+    """)
+    v = verdict(p, user("u"), assistant("x"))
+    assert (v.kind, v.reason, v.escalate_to, v.gap, v.unknown) == (
+        "unspecified", "ask", "developer", False, ("trace.meta.a",))
+
+
+def test_unspecified_verdicts_with_different_reasons_are_not_settled():
+    p = policy("""
+        norm n:
+            case trace.meta.a > 1: unspecified "ask legal"
+            otherwise: unspecified "ask finance"
+    """)
+    v = verdict(p, user("u"), assistant("x"))
+    assert (v.kind, v.reason, v.unknown) == ("unspecified", "uncertain", ("trace.meta.a",))

@@ -171,3 +171,15 @@ def test_within_zero_turns_is_a_load_error():
 def test_a_pending_obligation_makes_the_trace_pending():
     p = policy(REFERRAL.format(n=1))
     assert check(p, user("help")).status == "pending"
+
+
+def test_call_inside_a_window_of_a_tool_call_norm_is_absent():
+    # the window is bound as for an assistant-turn act, where there is no call:
+    # `call.name` of an absent call is "" (always known)
+    p = policy("""
+        norm n:
+            on tool call
+            require call.name == "lookup" within 1 turn
+    """)
+    report = check(p, user("u"), assistant("a", calls=[("lookup", {})]), assistant("b"))
+    assert [(v.turn, v.call, v.kind) for v in report.verdicts] == [(1, 0, "violated")]

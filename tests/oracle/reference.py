@@ -12,11 +12,14 @@ Fact names (what `Verdict.unknown` lists; one line per kind of fact):
     message meta          messages[3].meta.x.y
     message label         messages[3].labels.self_harm
     call argument         messages[2].tool_calls[0].arguments.path.p
-    label, absent message user.label("x") (no user message)  /  previous assistant.label("x") (no previous assistant message)
-    meta, absent message  user.meta.x.y (no user message)  /  previous user.meta.x (no previous user message)
-    argument, no call     call.args.path (no call)   (only inside a `within` window of a tool-call norm)
+    label, absent message user.labels.x      (the role only: `previous user` too)
+    meta, absent message  user.meta.x.y      (the role only: `previous user` too)
+    argument, no call     call.args.path     (only inside a `within` window of a tool-call norm)
 A missing path step does not shorten the name: `trace.meta.order.age_days` names the
 fact even when `order` is missing. Path steps only enter JSON objects (a list is never indexed).
+An absent message is named by its role alone, the shape of a present message's fact with
+the index dropped: at an assistant-turn act `user` and `previous user` denote the same
+message, so they must name the same fact whether it exists or not.
 
 Atom keys: `(op, operand1_key, operand2_key)`, where
     op            "<", "<=", ">", ">=", "==", "!=", "in", "not in" (a negated `in` is its own
@@ -36,9 +39,9 @@ Choices made where the contract is silent or ambiguous (questions for the lead e
     on the raw value, so a true label equals `true`, not `1`.
   - Q2: a boolean label is never "strictly inside a band" (only int/float are numbers).
   - Q3: `matches` and `calls` on an absent subject are false (as `says` is).
-  - Q4: an overrider in `conversation` scope has its trigger evaluated with the
-    conversation-scope bindings (its own act), whatever the act of the overridden norm;
-    an overrider with the same scope uses the act's own bindings.
+  - Q4: an overrider's trigger is evaluated with the bindings of the overridden norm's act
+    ("holds at this act"), also when the overrider is in `conversation` scope (so there
+    `any earlier user` ranges over the users before the act, not over the whole trace).
   - Q5: an overrider without a trigger counts as a trigger that holds (it overrides at
     every act).
   - Q6: in a `within` window every subject is bound as for an assistant-turn act at the
@@ -47,6 +50,15 @@ Choices made where the contract is silent or ambiguous (questions for the lead e
     the alphabetically first overrider among the resolutions that gave `overridden`.
   - Q8: `within` in conversation scope is rejected by the checker; if it occurred, the
     window would be empty (pending).
+  - Q9: `previous R` is "the latest R message before the act, excluding the act's own
+    message" in the contract, but "the R message just before the one R names at the act"
+    in docs/language.md §5; they differ at a user-turn act for `previous assistant`
+    (and at an assistant turn for `previous user`). This follows language.md.
+  - Q10: an atom whose operands are both constants (a property used in an ill-typed
+    comparison, `trace.id < user.words`) has no fact: an uncertain verdict it causes has
+    an empty `unknown` list.
+  - Q11: phrases are stripped of leading and trailing whitespace, and an empty phrase
+    never matches (docs/language.md §6.3; the contract is silent).
 """
 
 from __future__ import annotations
@@ -114,19 +126,21 @@ class Env:
 
 def env_at(trace: Trace, own_role: str | None, index: int | None,
            call: tuple[int, int, ToolCall] | None = None) -> Env:
-    """Bindings at message `index` whose own role is `own_role`; `index` None: conversation."""
+    """Bindings at message `index` whose own role is `own_role`; `index` None: conversation.
+    `previous R` is the R message just before the one `R` names (Q9)."""
     current: dict[str, Message | None] = {}
     previous: dict[str, Message | None] = {}
     for role in ast.ROLES:
-        if index is None:
-            of_role = [m for m in trace.messages if m.role == role]
-            current[role] = of_role[-1] if of_role else None
-            previous[role] = of_role[-2] if len(of_role) > 1 else None
-        else:
-            before = [m for m in trace.messages[:index] if m.role == role]
-            previous[role] = before[-1] if before else None
-            current[role] = trace.messages[index] if role == own_role else previous[role]
+        end = len(trace.messages) if index is None else index
+        current[role] = trace.messages[index] if role == own_role else latest(trace, role, end)
+        previous[role] = None if current[role] is None else latest(trace, role, current[role].index)
     return Env(trace, index, current, previous, call)
+
+
+def latest(trace: Trace, role: str, end: int) -> Message | None:
+    """The latest `role` message with index < end."""
+    before = [m for m in trace.messages[:end] if m.role == role]
+    return before[-1] if before else None
 
 
 def acts(trace: Trace, scope: str) -> list[tuple[int | None, int | None, Env]]:
@@ -165,11 +179,6 @@ def message_of(subject: ast.Subject, env: Env) -> Message | None:
         return env.bound[subject.role]
     table = env.previous if subject.which == "previous" else env.current
     return table[subject.role]
-
-
-def subject_text(subject: ast.Subject) -> str:
-    """How an absent subject is named in a fact: `user`, `previous assistant`, `call`."""
-    return f"previous {subject.role}" if subject.which == "previous" else subject.role
 
 
 # --------------------------------------------------------------------------- values
@@ -251,9 +260,11 @@ def atom_key(op: str, left: Val, right: Val | None) -> AtomKey:
 
 def says(content: str, phrase: str) -> bool:
     """Whole-word, case-insensitive: no word character touches either end of the match, and
-    each run of whitespace in the phrase matches any run of whitespace."""
-    body = "".join(r"\s+" if part.isspace() else re.escape(part)
-                   for part in re.split(r"(\s+)", phrase) if part)
+    each run of whitespace in the phrase matches any run of whitespace (Q11)."""
+    words = phrase.split()
+    if not words:
+        return False
+    body = r"\s+".join(re.escape(word) for word in words)
     return re.search(rf"(?<!\w){body}(?!\w)", content, re.IGNORECASE) is not None
 
 
@@ -380,8 +391,7 @@ def value(expr: ast.Expr, env: Env, ctx: Ctx) -> Val:
 def label_value(expr: ast.Label, env: Env, program: Program) -> Val:
     msg = message_of(expr.subject, env)
     if msg is None:
-        text = subject_text(expr.subject)
-        return Val(UNKNOWN, f'{text}.label("{expr.name}") (no {text} message)', True)
+        return Val(UNKNOWN, f"{expr.subject.role}.labels.{expr.name}", True)
     fact = f"messages[{msg.index}].labels.{expr.name}"
     if expr.name not in msg.labels:
         return Val(UNKNOWN, fact, True)
@@ -398,14 +408,13 @@ def meta_value(expr: ast.Meta, env: Env) -> Val:
         root, prefix = env.trace.meta, "trace.meta"
     elif expr.subject.role == "call":
         if env.call is None:
-            return Val(UNKNOWN, f"call.args.{path} (no call)")
+            return Val(UNKNOWN, f"call.args.{path}")
         i, k, call = env.call
         root, prefix = call.arguments, f"messages[{i}].tool_calls[{k}].arguments"
     else:
         msg = message_of(expr.subject, env)
         if msg is None:
-            text = subject_text(expr.subject)
-            return Val(UNKNOWN, f"{text}.meta.{path} (no {text} message)")
+            return Val(UNKNOWN, f"{expr.subject.role}.meta.{path}")
         root, prefix = msg.meta, f"messages[{msg.index}].meta"
     fact = ".".join([prefix, *expr.path])
     current = root
@@ -487,9 +496,9 @@ def outcome_atoms(outcome: ast.Outcome, env: Env, turn: int | None,
 def act_atoms(program: Program, norm: CheckedNorm, turn: int | None, env: Env) -> set[AtomKey]:
     """Every atom that could be consulted for `norm` at one act."""
     found: set[AtomKey] = set()
-    for overrider, at in overrider_envs(program, norm, env):
+    for overrider in overriders(program, norm):
         if overrider.trigger is not None:
-            found |= atoms_in(overrider.trigger, at, program, True)
+            found |= atoms_in(overrider.trigger, env, program, True)
     if norm.trigger is not None:
         found |= atoms_in(norm.trigger, env, program, True)
     if isinstance(norm.body, ast.Outcome):
@@ -505,17 +514,10 @@ def act_atoms(program: Program, norm: CheckedNorm, turn: int | None, env: Env) -
 # --------------------------------------------------------------------------- verdicts
 
 
-def overrider_envs(program: Program, norm: CheckedNorm, env: Env) -> list[tuple[CheckedNorm, Env]]:
-    """The overriders that apply to `norm`'s acts, by name, each with the bindings its
-    trigger is evaluated under (Q4)."""
-    found = []
-    for name in sorted(norm.overriders):
-        overrider = program.norm(name)
-        if overrider.scope == "conversation":
-            found.append((overrider, env_at(env.trace, None, None)))
-        elif overrider.scope == norm.scope:
-            found.append((overrider, env))
-    return found
+def overriders(program: Program, norm: CheckedNorm) -> list[CheckedNorm]:
+    """The norms that override `norm` at its acts, by name: same scope, or conversation."""
+    found = [program.norm(name) for name in sorted(norm.overriders)]
+    return [o for o in found if o.scope in (norm.scope, "conversation")]
 
 
 def holds(expr: ast.Expr, env: Env, ctx: Ctx) -> bool:
@@ -563,8 +565,8 @@ def simple(kind: str) -> Decision:
 def verdict_under(program: Program, norm: CheckedNorm, turn: int | None, env: Env,
                   ctx: Ctx) -> Decision:
     """The verdict of `norm` at one act under the resolution in `ctx`."""
-    for overrider, at in overrider_envs(program, norm, env):
-        if overrider.trigger is None or holds(overrider.trigger, at, ctx):  # Q5
+    for overrider in overriders(program, norm):
+        if overrider.trigger is None or holds(overrider.trigger, env, ctx):  # Q4, Q5
             return ("overridden", None, False, None, overrider.name)
     if norm.trigger is not None and not holds(norm.trigger, env, ctx):
         return simple("not_applicable")

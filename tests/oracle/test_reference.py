@@ -113,9 +113,10 @@ def test_override_by_a_conversation_scope_norm() -> None:
     overridden = checked_norm("n", forbid(said(ASSISTANT, "lol")), overriders=("m",))
     prog = program(overridden, overrider)
     tr = trace(("assistant", "lol"), ("user", "refund"), ("assistant", "lol"))
+    # The overrider's trigger is evaluated at each act: no user spoke before turn 0.
     assert reference_verdicts(prog, tr) == [
         row("m", None, "complied"),
-        row("n", 0, "overridden", overridden_by="m"),
+        row("n", 0, "violated"),
         row("n", 2, "overridden", overridden_by="m"),
     ]
     tr = trace(("user", "no"), ("assistant", "lol"))
@@ -176,7 +177,7 @@ def test_is_known_looks_at_the_kleene_value() -> None:
 def test_an_absent_subject_is_named_in_its_fact() -> None:
     prog = program(checked_norm("n", forbid(ast.Compare(">", ast.Label(USER, "a"), ast.Literal(0.5)))))
     assert reference_verdicts(prog, trace(("assistant", "ok"))) == [
-        row("n", 0, "unspecified", reason="uncertain", unknown=('user.label("a") (no user message)',))]
+        row("n", 0, "unspecified", reason="uncertain", unknown=("user.labels.a",))]
 
 
 def test_one_atom_resolves_the_same_everywhere() -> None:

@@ -168,7 +168,9 @@ def conditions(draw: st.DrawFn, where: Where, depth: int = 3) -> ast.Expr:
     """A condition of depth at most `depth`, built from every expanded node kind."""
     if depth <= 1 or draw(st.integers(0, 2)) == 0:
         return draw(leaves(where))
-    kind = draw(st.sampled_from(("not", "and", "or", "quantified", "known", "count")))
+    # Quantifiers do not nest: the parser binds one quantified subject per predicate.
+    nested = () if where.bound else ("quantified", "count")
+    kind = draw(st.sampled_from(("not", "and", "or", "known") + nested))
     if kind == "not":
         return ast.Not(draw(conditions(where, depth - 1)))
     if kind in ("and", "or"):

@@ -351,7 +351,14 @@ class _ToAst(Transformer):
 
     def pattern_phrases(self, meta, children):
         name, phrases = children
-        return ast.PatternDecl(str(name), phrases=phrases, span=self._span(meta))
+        for item in phrases.items:
+            if not (isinstance(item, ast.Literal) and isinstance(item.value, str)):
+                raise _NodeError(Diagnostic(
+                    "E115", "a phrase pattern lists phrases in double quotes", item.span,
+                    hint='write `pattern greeting = any of ["hello", "good morning"]`',
+                ))
+        return ast.PatternDecl(str(name), phrases=tuple(i.value for i in phrases.items),
+                               span=self._span(meta))
 
     def label(self, meta, children):
         name, low, high = children

@@ -1,0 +1,664 @@
+"""Broken policies: each kind of mistake an author can make, with the code, the place and
+the words Charter reports for it — through the API (`charter.loads` / `charter.load`
+raising `PolicyError`) and through `charter check` (exit 2, `file:line:col`, the source
+line with a caret, never a traceback).
+
+The table is the specification of the diagnostics. A row marked `bug=` states what the
+diagnostic *should* be and is a strict xfail until src/ is fixed.
+
+Golden files: tests/cases/errors/<name>.charter and the exact stderr of `charter check`
+in <name>.expected. `CHARTER_UPDATE_GOLDEN=1 pytest tests/test_errors.py` rewrites them
+(review the diff before committing).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import charter
+from charter.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = ROOT / "examples" / "acme_support.charter"
+GOLDEN = Path(__file__).resolve().parent / "cases" / "errors"
+TRACE = '{"id": "t", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}\n'
+
+
+@dataclass(frozen=True)
+class Broken:
+    """One broken policy and the diagnostic it must produce.
+
+    `text` is p.charter; `files` are written next to it; `policies` are the files given
+    to `charter check` (and to `charter.load` when there is more than p.charter);
+    `where` is the file the diagnostic points into; `column` None means "not pinned";
+    `bug` marks a row whose expectation the current code does not meet (strict xfail).
+    """
+
+    id: str
+    text: str
+    code: str
+    line: int
+    column: int | None
+    message: str
+    hint: str | None = None
+    files: dict[str, str] = field(default_factory=dict)
+    policies: tuple[str, ...] = ("p.charter",)
+    where: str = "p.charter"
+    bug: str | None = None
+
+
+NESTED_PARENS = "norm n:\n    forbid " + "(" * 500 + 'user says "a"' + ")" * 500 + "\n"
+CHAINED_NOT = "norm n:\n    forbid " + "not " * 300 + 'user says "a"\n'
+
+ROWS = [
+    # ------------------------------------------------------------------ names (E2xx)
+    Broken("unknown_name", 'norm a:\n    forbid assistant says "x" and foo\n',
+           "E213", 2, 35, "unknown name `foo`"),
+    Broken("unknown_name_did_you_mean",
+           'let greeting = user says "hi"\nnorm a:\n    when greetng\n    forbid assistant says "x"\n',
+           "E213", 3, 10, "unknown name `greetng`", hint="did you mean `greeting`?"),
+    Broken("unknown_pattern", 'norm a:\n    forbid assistant mentions email\n',
+           "E216", 2, 31, "unknown pattern `email`"),
+    Broken("not_an_imported_module", 'norm a:\n    forbid assistant mentions pii.email\n',
+           "E217", 2, 31, "`pii` is not an imported module", hint="use std.pii"),
+    Broken("pattern_without_mentions", 'pattern p = /a/\nnorm n:\n    forbid p\n',
+           "E212", 3, 12, "`p` is a pattern: use it with `mentions`"),
+    Broken("says_a_number", 'norm n:\n    forbid assistant says 42\n',
+           "E218", 2, 27, "`says` needs a phrase in double quotes"),
+    Broken("says_a_list", 'norm n:\n    forbid assistant says ["x"]\n',
+           "E219", 2, 27, "`says` takes one phrase"),
+    Broken("calls_a_number", 'norm n:\n    forbid assistant calls 3\n',
+           "E210", 2, 28, "`calls` needs a tool name in double quotes"),
+    Broken("in_not_a_list", 'norm n:\n    forbid trace.meta.x in trace.meta.y\n',
+           "E211", 2, 28, "`in` needs a list of constants"),
+    Broken("let_recursion", 'let a = b\nlet b = a\nnorm n:\n    when a\n    permit\n',
+           "E215", 1, 1, "defined in terms of itself", hint="lets cannot be recursive"),
+    Broken("let_arity", 'let f(x) = user says x\nnorm n:\n    when f("a", "b")\n    permit\n',
+           "E214", 3, 10, "`f` takes 1 argument(s), not 2"),
+    Broken("let_needs_arguments", 'let f(x) = user says x\nnorm n:\n    forbid f\n',
+           "E214", 3, 12, "`f` takes 1 argument(s)"),
+    Broken("duplicate_norm", 'norm a:\n    permit\nnorm a:\n    permit\n',
+           "E206", 3, 1, "`a` is defined twice"),
+    Broken("duplicate_let", 'let a = user says "x"\nlet a = user says "y"\nnorm n:\n    when a\n    permit\n',
+           "E206", 2, 1, "`a` is defined twice"),
+    Broken("unknown_stdlib_module", 'use std.pi\nnorm a:\n    permit\n',
+           "E204", 1, 1, "there is no standard-library module `std.pi`", hint="did you mean `pii`?"),
+    Broken("use_without_std", 'use foo.bar\nnorm a:\n    permit\n',
+           "E203", 1, 1, "only standard-library modules are named this way"),
+    Broken("import_alias_twice", 'use std.pii\nuse std.pii\nnorm a:\n    permit\n',
+           "E202", 2, 1, "`pii` is already the name of an import"),
+    Broken("missing_imported_file", 'use "missing.charter" as m\nnorm a:\n    permit\n',
+           "E205", 1, 1, 'cannot read "missing.charter": it does not exist'),
+    Broken("import_cycle", 'use "a.charter" as a\nnorm n:\n    permit\n',
+           "E201", 2, 1, "modules import each other in a cycle",
+           files={"a.charter": 'charter a\nuse "b.charter" as b\nlet x = user says "x"\n',
+                  "b.charter": 'charter b\nuse "a.charter" as a\nlet y = user says "y"\n'},
+           where="b.charter"),
+    Broken("call_outside_tool_call_scope", 'norm n:\n    forbid call.name == "x"\n',
+           "E221", 2, 12, "`call` exists only in norms `on tool call`"),
+    Broken("no_such_property", 'norm n:\n    forbid assistant.foo > 3\n',
+           "E222", 2, 12, "`assistant` has no `.foo`"),
+    Broken("call_has_args_not_meta", 'norm n:\n    on tool call\n    forbid call.meta.x == 1\n',
+           "E223", 3, 12, "`call` has `.args`, not `.meta`"),
+    Broken("label_of_the_trace", 'norm n:\n    forbid trace.label("x") > 0.5\n',
+           "E224", 2, 12, "labels belong to messages"),
+    Broken("ordering_with_string", 'norm n:\n    forbid trace.meta.x < "a"\n',
+           "E225", 2, 27, "`<` compares numbers, and this is not a number"),
+    Broken("ordering_with_boolean", 'norm n:\n    forbid count(user says "x") >= true\n',
+           "E225", 2, 36, "`>=` compares numbers"),
+    Broken("regex_lookbehind", 'norm a:\n    forbid assistant matches /(?<=a)b/\n',
+           "E230", 2, 30, "lookaround is not supported"),
+    Broken("regex_backreference", 'norm a:\n    forbid assistant matches /(a)\\1/\n',
+           "E230", 2, 30, "backreferences are not supported"),
+    Broken("regex_unknown_flag", 'norm a:\n    forbid assistant matches /ab/x\n',
+           "E230", 2, 30, "unknown regex flag 'x'"),
+    Broken("regex_in_pattern_declaration", 'pattern p = /(?=x)/\nnorm a:\n    forbid assistant mentions p\n',
+           "E230", 1, 13, "lookaround is not supported"),
+    Broken("expect_unknown_norm", 'norm n:\n    permit\ntest "t":\n    user: "a"\n    expect m complied\n',
+           "E310", 5, 12, "unknown norm `m`"),
+    Broken("expect_unknown_verdict", 'norm n:\n    permit\ntest "t":\n    user: "a"\n    expect n compiled\n',
+           "E331", 5, 5, "unknown verdict `compiled`", hint="did you mean `complied`?"),
+    Broken("test_label_out_of_range",
+           'norm n:\n    permit\ntest "t":\n    user: "a" labels {"s": 2}\n    expect n complied\n',
+           "E332", 4, 5, "label `s` must be a number in [0, 1]"),
+    # ------------------------------------------------------------------ authorities, overrides (E3xx)
+    Broken("override_target_not_default", 'norm t:\n    forbid assistant says "x"\nnorm o overrides t:\n    permit\n',
+           "E313", 3, 18, "`t` is not a default norm"),
+    Broken("override_by_too_low_authority",
+           'default norm t by developer:\n    overridable by developer\n    forbid assistant says "x"\n'
+           'norm o by user overrides t:\n    permit\n',
+           "E312", 4, 26, "may be overridden by developer or above, not by user",
+           hint="add `overridable by user`"),
+    Broken("override_cycle",
+           'default norm a overrides b:\n    forbid assistant says "x"\n'
+           'default norm b overrides a:\n    forbid assistant says "y"\n',
+           "E311", 1, 1, "override each other in a cycle"),
+    Broken("override_unknown_norm", 'norm a overrides nope:\n    permit\n',
+           "E310", 1, 18, "unknown norm `nope`"),
+    Broken("override_itself", 'default norm a overrides a:\n    permit\n',
+           "E311", 1, 26, "`a` overrides itself"),
+    Broken("override_across_scopes",
+           'default norm a:\n    forbid assistant says "x"\nnorm b by user overrides a:\n    on user turn\n    permit\n',
+           "E314", 3, 26, "so it cannot override it"),
+    Broken("unknown_authority_in_by", 'norm a by admin:\n    permit\n',
+           "E303", 1, None, "unknown authority `admin`", hint="platform > developer > user"),
+    Broken("unknown_authority_in_escalate_to", 'norm a:\n    unspecified "r" escalate to boss\n',
+           "E303", 2, 5, "unknown authority `boss`"),
+    Broken("unknown_authority_in_overridable_by", 'default norm a:\n    overridable by boss\n    permit\n',
+           "E303", 2, None, "unknown authority `boss`",
+           bug="E303 points at the `norm` header (line 1), not at the `overridable by boss` line"),
+    Broken("unknown_authority_in_header", 'charter p by boss\nnorm a:\n    permit\n',
+           "E303", 1, None, "unknown authority `boss`"),
+    Broken("overridable_by_on_plain_norm", 'norm a:\n    overridable by user\n    permit\n',
+           "E308", 2, None, "is not a default norm, so it cannot be `overridable by` anyone",
+           bug="E308 points at the `norm` header (line 1), not at the `overridable by` line"),
+    Broken("authority_listed_twice", 'authorities platform > platform\nnorm a:\n    permit\n',
+           "E302", 1, 1, "`platform` appears twice in the chain of command"),
+    Broken("authorities_differ_across_files",
+           'charter one\nauthorities platform > developer > user\nnorm x:\n    permit\n',
+           "E301", 2, 1, "this chain of command differs from the one declared by another file",
+           files={"q.charter": 'charter two\nauthorities platform > user > developer\nnorm y:\n    permit\n'},
+           policies=("p.charter", "q.charter"), where="q.charter"),
+    Broken("same_charter_name_in_two_files", 'charter one\nnorm x:\n    permit\n',
+           "E002", 1, 1, "two policy files are both named `one`",
+           files={"q.charter": 'charter one\nnorm y:\n    permit\n'},
+           policies=("p.charter", "q.charter"), where="q.charter"),
+    Broken("unknown_severity", 'norm a:\n    severity huge\n    permit\n',
+           "E304", 2, None, "unknown severity `huge`", hint="low, medium, high, critical",
+           bug="E304 points at the `norm` header (line 1), not at the `severity huge` line"),
+    Broken("unknown_scope", 'norm a:\n    on bot turn\n    permit\n',
+           "E305", 2, None, "unknown scope `on bot turn`", hint="`on assistant turn`",
+           bug="E305 points at the `norm` header (line 1), not at the `on bot turn` line"),
+    Broken("within_in_conversation_scope",
+           'norm n:\n    on conversation\n    require assistant says "x" within 1 turn\n',
+           "E306", 3, 5, "`within` needs a turn to count from"),
+    Broken("within_zero_turns", 'norm n:\n    on user turn\n    require assistant says "x" within 0 turns\n',
+           "E307", 3, 5, "`within` counts at least 1 turn"),
+    Broken("label_band_out_of_range", 'label x uncertain between 0.5 and 1.5\nnorm n:\n    permit\n',
+           "E320", 1, 1, "must satisfy 0 <= low < high <= 1"),
+    Broken("label_band_empty", 'label x uncertain between 0.5 and 0.5\nnorm n:\n    permit\n',
+           "E320", 1, 1, "must satisfy 0 <= low < high <= 1"),
+    Broken("label_declared_twice",
+           'label x uncertain between 0.1 and 0.2\nlabel x uncertain between 0.3 and 0.4\nnorm n:\n    permit\n',
+           "E321", 2, 1, "label `x` is declared again with another band"),
+    # ------------------------------------------------------------------ syntax (E1xx)
+    Broken("missing_colon_after_norm_header", 'norm a\n    forbid assistant says "x"\n',
+           "E102", 1, 7, "missing ':' at the end of this line"),
+    Broken("missing_colon_after_case", 'norm a:\n    case user says "x"\n        permit\n',
+           "E102", 2, 23, "missing ':' at the end of this line"),
+    Broken("missing_colon_between_case_and_outcome",
+           'norm a:\n    case user says "x" permit\n    otherwise: permit\n',
+           "E102", 2, None, "missing ':'",
+           bug="`case C permit` gives E100 \"unexpected 'permit'; expected ')', ',', ':', ']', …\" "
+               "(lists ')' and ']' with nothing open, truncates ':', no hint) instead of E102"),
+    Broken("missing_colon_after_unless",
+           'norm a:\n    forbid assistant says "x"\n        unless user says "y"\n            permit\n',
+           "E102", 3, 29, "missing ':' at the end of this line"),
+    Broken("missing_colon_after_test", 'norm a:\n    permit\ntest "t"\n    user: "x"\n    expect a complied\n',
+           "E102", 3, 9, "missing ':' at the end of this line"),
+    Broken("dedent_to_unknown_level",
+           'norm a:\n        forbid assistant says "x"\n            unless user says "y": permit\n      severity high\n',
+           "E104", 4, 1, "does not match any enclosing block"),
+    Broken("unexpected_indent", 'let x = user says "a"\n    let y = user says "b"\n',
+           "E103", 2, None, "this line is indented but nothing above opens a block",
+           bug="E103 is reported at the end of the line above (1:22), not at the indented line 2"),
+    Broken("norm_without_body", 'norm a:\nnorm b:\n    permit\n',
+           "E105", 1, None, "expected an indented block here",
+           bug="a norm header followed by another norm gives E100 \"unexpected 'norm'; expected the "
+               "end of the line\" at 2:1 (the line did end; an indented block is what is missing)"),
+    Broken("norm_header_at_end_of_file", 'norm a:\n',
+           "E100", 1, 8, "expected an indented block"),
+    Broken("unterminated_string", 'norm a:\n    forbid assistant says "x\n',
+           "E106", 2, 27, "this string is not closed on its line"),
+    Broken("unterminated_regex", 'norm a:\n    forbid assistant matches /abc\n',
+           "E107", 2, 30, "this regular expression is not closed on its line"),
+    Broken("unexpected_character", 'norm a:\n    forbid assistant says "x" & user says "y"\n',
+           "E108", 2, 31, "unexpected character '&'"),
+    Broken("invalid_string_escape", 'norm a:\n    forbid assistant says "a\\qb"\n',
+           "E110", 2, 27, "this string has an invalid escape"),
+    Broken("within_days", 'norm a:\n    on user turn\n    require assistant says "x" within 2 days\n',
+           "E111", 3, 41, "expected 'turns' after the number, not 'days'"),
+    Broken("user_calls_a_tool_in_test",
+           'norm a:\n    permit\ntest "t":\n    user calls foo {}\n    expect a complied\n',
+           "E112", 4, 5, "only the assistant makes tool calls"),
+    Broken("two_quantified_subjects",
+           'norm a:\n    forbid any user.label("a") > every assistant.label("b")\n',
+           "E113", 2, 34, "one quantified subject, not two"),
+    Broken("expression_missing_operand", 'norm a:\n    forbid assistant says\n',
+           "E100", 2, 26, "unexpected the end of the line; expected"),
+    Broken("duplicated_setting_line", 'norm a:\n    severity high\n    severity low\n    permit\n',
+           "E120", 3, 5, "this norm already has a severity line"),
+    Broken("duplicated_trigger", 'norm a:\n    when user says "a"\n    when user says "b"\n    permit\n',
+           "E120", 3, 5, "this norm already has a trigger line"),
+    Broken("two_otherwise",
+           'norm a:\n    case user says "x": permit\n    otherwise: permit\n    otherwise: forbid assistant says "y"\n',
+           "E121", 4, 5, "a norm has at most one `otherwise` line"),
+    Broken("outcome_and_case_mixed", 'norm a:\n    permit\n    case user says "x": permit\n',
+           "E122", 2, 5, "either one outcome or `case` lines, not both"),
+    Broken("two_outcomes", 'norm a:\n    permit\n    forbid assistant says "x"\n',
+           "E123", 3, 5, "a norm has one outcome; this is a second one"),
+    Broken("otherwise_without_case", 'norm a:\n    otherwise: permit\n',
+           "E124", 2, 5, "`otherwise` without any `case` line"),
+    Broken("norm_with_no_outcome", 'norm a:\n    severity high\n',
+           "E125", 1, 1, "this norm has no outcome"),
+    Broken("nested_parentheses_500", NESTED_PARENS,
+           "E109", 2, None, "nested too deeply"),
+    Broken("chained_not_300", CHAINED_NOT,
+           "E109", 2, None, "nested too deeply"),
+]
+
+
+def _param(row: Broken):
+    marks = [pytest.mark.xfail(reason="BUG: " + row.bug, strict=True)] if row.bug else []
+    return pytest.param(row, id=row.id, marks=marks)
+
+
+def _write(row: Broken, folder: Path) -> None:
+    (folder / "p.charter").write_text(row.text, encoding="utf-8")
+    for name, text in row.files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    (folder / "t.jsonl").write_text(TRACE, encoding="utf-8")
+
+
+def _load_error(row: Broken, folder: Path) -> charter.PolicyError:
+    _write(row, folder)
+    with pytest.raises(charter.PolicyError) as caught:
+        if row.policies == ("p.charter",):
+            charter.loads(row.text, name="p.charter")
+        else:
+            charter.load(*row.policies)
+    return caught.value
+
+
+def _shown(diagnostics) -> str:
+    return "\n".join(f"{d.code} {d.span} {d.message} (hint: {d.hint})" for d in diagnostics)
+
+
+def _source_line(row: Broken, name: str, number: int) -> str:
+    text = row.text if name == "p.charter" else row.files[name]
+    return text.split("\n")[number - 1]
+
+
+def test_the_table_covers_enough_kinds():
+    assert len(ROWS) >= 30
+    assert len({r.id for r in ROWS}) == len(ROWS)
+    assert len({r.code for r in ROWS}) >= 40
+
+
+@pytest.mark.parametrize("row", [_param(r) for r in ROWS])
+def test_api_reports_code_place_and_message(row: Broken, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    error = _load_error(row, tmp_path)
+    found = [
+        d for d in error.diagnostics
+        if d.code == row.code
+        and Path(d.span.source).name == row.where
+        and d.span.line == row.line
+        and (row.column is None or d.span.column == row.column)
+        and row.message in d.message
+        and (row.hint is None or row.hint in (d.hint or ""))
+    ]
+    assert found, f"wanted {row.code} at {row.where}:{row.line}:{row.column} ~ {row.message!r}; got\n" \
+        + _shown(error.diagnostics)
+    assert all(d.is_error for d in found)
+    assert str(error)  # a one-line summary for callers that only print the exception
+
+
+def _check(args: list[str], **kwargs):
+    result = CliRunner().invoke(main, args, **kwargs)
+    assert "Traceback" not in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    return result
+
+
+def _block(stderr: str, code: str, location: str) -> str | None:
+    """The rendered diagnostic whose `error[...` starts with `code` ("E213]", or "E" for
+    any) and whose `-->` line starts with `location`."""
+    for block in stderr.split("\n\n"):
+        if block.startswith(f"error[{code}") and f"  --> {location}" in block:
+            return block
+    return None
+
+
+def _caret_offset(block: str, line: int) -> tuple[str, int, int]:
+    """(the source line shown, the caret's 0-based offset into it, the caret's width)."""
+    rows = block.splitlines()
+    prefix = f"{line} | "
+    index = next(i for i, r in enumerate(rows) if r.startswith(prefix))
+    shown = rows[index][len(prefix):]
+    caret_row = rows[index + 1]
+    gutter = " " * len(str(line)) + " | "
+    assert caret_row.startswith(gutter), caret_row
+    marks = caret_row[len(gutter):]
+    assert set(marks.strip()) == {"^"}, caret_row
+    return shown, len(marks) - len(marks.lstrip(" ")), len(marks.strip())
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.id) for r in ROWS])
+def test_cli_renders_every_row_cleanly(row: Broken, tmp_path, monkeypatch):
+    """Whatever the location: exit 2, nothing on stdout, the code, a source line with a
+    caret under it, an error count, and no traceback."""
+    monkeypatch.chdir(tmp_path)
+    _write(row, tmp_path)
+    result = _check(["check", *row.policies, "--traces", "t.jsonl"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    # (a row marked as a bug may have the wrong code or message: render whatever it is)
+    code = "E" if row.bug else row.code + "]"
+    block = _block(result.stderr, code, row.where + ":")
+    assert block is not None, result.stderr
+    if not row.bug:
+        assert row.message in block
+    _caret_offset(block, int(block.split("  --> ")[1].split("\n")[0].split(":")[-2]))
+    assert result.stderr.rstrip().splitlines()[-1].endswith(("1 error", " errors"))
+
+
+@pytest.mark.parametrize("row", [_param(r) for r in ROWS])
+def test_cli_points_at_the_place(row: Broken, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    _write(row, tmp_path)
+    result = _check(["check", *row.policies, "--traces", "t.jsonl"])
+    assert result.exit_code == 2
+    location = f"{row.where}:{row.line}:" + (f"{row.column}\n" if row.column else "")
+    block = _block(result.stderr, row.code + "]", location)
+    assert block is not None, f"no error[{row.code}] at {location!r} in:\n{result.stderr}"
+    shown, offset, _ = _caret_offset(block, row.line)
+    assert shown == _source_line(row, row.where, row.line)
+    if row.column is not None:
+        assert offset == row.column - 1
+    if row.hint:
+        assert f"  = hint: " in block and row.hint in block
+
+
+# --------------------------------------------------------------------------- several errors
+
+
+THREE_ERRORS = """\
+norm a:
+    forbid assistant says
+
+norm b
+    permit
+
+norm c:
+    forbid assistant says "x
+
+norm d:
+    permit
+"""
+
+
+def test_three_syntax_errors_in_three_norms_are_all_reported(tmp_path, monkeypatch):
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(THREE_ERRORS, name="p.charter")
+    got = [(d.code, d.span.line, d.span.column) for d in caught.value.diagnostics]
+    assert got == [("E100", 2, 26), ("E102", 4, 7), ("E106", 8, 27)]
+    assert "(and 2 more)" in str(caught.value)
+
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.charter").write_text(THREE_ERRORS)
+    (tmp_path / "t.jsonl").write_text(TRACE)
+    result = _check(["check", "p.charter", "--traces", "t.jsonl"])
+    assert result.exit_code == 2
+    for location in ("p.charter:2:26", "p.charter:4:7", "p.charter:8:27"):
+        assert f"  --> {location}\n" in result.stderr
+    assert result.stderr.rstrip().endswith("3 errors")
+
+
+def test_name_errors_in_several_norms_are_all_reported():
+    text = ('norm a:\n    forbid assistant says "x" and foo\n'
+            'norm b:\n    on bot turn\n    permit\n'
+            'norm c:\n    forbid assistant matches /(?<=a)/\n')
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(text, name="p.charter")
+    assert [d.code for d in caught.value.diagnostics] == ["E213", "E305", "E230"]
+    lines = [d.span.line for d in caught.value.diagnostics]
+    assert lines == sorted(lines)
+
+
+def test_diagnostics_come_sorted_by_place():
+    text = 'norm z:\n    forbid zz\nnorm a:\n    forbid aa\n'
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(text, name="p.charter")
+    assert [(d.span.line, d.message) for d in caught.value.diagnostics] == [
+        (2, "unknown name `zz`"), (4, "unknown name `aa`"),
+    ]
+
+
+# --------------------------------------------------------------------------- known defects
+
+
+@pytest.mark.xfail(reason="BUG: E125 'this norm has no outcome' is reported next to E124 for a norm "
+                   "whose only line is `otherwise: permit` (parser._norm_body)", strict=True)
+def test_otherwise_without_case_does_not_claim_there_is_no_outcome():
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads('norm a:\n    otherwise: permit\n', name="p.charter")
+    assert [d.code for d in caught.value.diagnostics] == ["E124"]
+
+
+@pytest.mark.xfail(reason="BUG: an unknown authority in the `charter` header is reported once per "
+                   "norm (validate.Validator._norm checks the header for every norm)", strict=True)
+def test_unknown_header_authority_is_reported_once():
+    text = 'charter p by boss\nnorm a:\n    permit\nnorm b:\n    permit\nnorm c:\n    permit\n'
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(text, name="p.charter")
+    assert [d.code for d in caught.value.diagnostics] == ["E303"]
+
+
+@pytest.mark.xfail(reason="BUG: `let f(x, x)` (a parameter named twice) is accepted silently", strict=True)
+def test_let_parameter_named_twice_is_an_error():
+    with pytest.raises(charter.PolicyError):
+        charter.loads('let f(x, x) = user says x\nnorm a:\n    when f("a", "b")\n    permit\n',
+                      name="p.charter")
+
+
+@pytest.mark.xfail(reason="BUG: an unclosed '(' at the end of the file is reported as E105 "
+                   "'expected an indented block here'", strict=True)
+def test_unclosed_parenthesis_is_called_an_unclosed_parenthesis():
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads('norm c:\n    forbid (user says "x"\n', name="p.charter")
+    [diagnostic] = caught.value.diagnostics
+    assert diagnostic.code != "E105"
+    assert "(" in diagnostic.message + (diagnostic.hint or "")
+
+
+def _let_chain(depth: int) -> str:
+    return ('let a0 = user says "x"\n' + "".join(f"let a{i} = not a{i - 1}\n" for i in range(1, depth))
+            + f"norm n:\n    forbid a{depth - 1}\n")
+
+
+@pytest.mark.xfail(reason="BUG: a chain of 300 lets, each one `not` deeper, raises RecursionError "
+                   "from charter.loads instead of a PolicyError (the E109 depth limit is only "
+                   "applied to the parse tree, not to the expanded expression)", strict=True)
+def test_deep_let_chain_is_a_policy_error():
+    try:
+        charter.loads(_let_chain(300), name="p.charter")
+    except charter.PolicyError:
+        pass
+    except RecursionError:
+        pytest.fail("RecursionError escaped charter.loads")
+
+
+def test_deep_let_chain_on_the_command_line_fails_cleanly(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "p.charter").write_text(_let_chain(300))
+    (tmp_path / "t.jsonl").write_text(TRACE)
+    result = _check(["check", "p.charter", "--traces", "t.jsonl"])
+    assert result.exit_code == 2
+    assert "nested too deeply" in result.stderr
+
+
+def test_a_moderate_let_chain_still_loads():
+    policy = charter.loads(_let_chain(60), name="p.charter")
+    assert policy.norms == ["n"]
+
+
+@pytest.mark.xfail(reason="BUG: Source.line uses str.splitlines, which also breaks at U+2028, "
+                   "U+0085, \\x0c..., while lark numbers lines by \\n only, so the rendered "
+                   "source line (and caret) is the wrong line", strict=True)
+def test_rendered_line_is_right_after_a_unicode_line_separator(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = '# pasted\u2028note\nnorm a:\n    forbid assistant says "x" and foo\n'
+    (tmp_path / "p.charter").write_text(text, encoding="utf-8")
+    (tmp_path / "t.jsonl").write_text(TRACE)
+    result = _check(["check", "p.charter", "--traces", "t.jsonl"])
+    assert "  --> p.charter:3:35" in result.stderr
+    assert '3 |     forbid assistant says "x" and foo' in result.stderr
+
+
+# --------------------------------------------------------------------------- a huge file
+
+
+def _huge(norms: int) -> str:
+    return "charter big\n" + "".join(
+        f'norm n{i}:\n    "rule {i}"\n    forbid assistant says "w{i}"\n' for i in range(norms)
+    )
+
+
+def test_huge_policy_loads_and_checks():
+    policy = charter.loads(_huge(5000), name="big.charter")
+    assert len(policy.norms) == 5000
+    report = policy.check({"id": "t", "messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "say w4321 please"},
+    ]})
+    assert report.status == "violated"
+    assert [v.norm for v in report.verdicts if v.kind == "violated"] == ["n4321"]
+
+
+def test_huge_policy_with_one_error_at_the_end(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    text = _huge(5000) + "norm broken\n    permit\n"
+    (tmp_path / "p.charter").write_text(text)
+    (tmp_path / "t.jsonl").write_text(TRACE)
+    result = _check(["check", "p.charter", "--traces", "t.jsonl"])
+    assert result.exit_code == 2
+    assert "  --> p.charter:15002:12\n" in result.stderr
+    assert result.stderr.count("error[") == 1
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def _within(text: str, error: charter.PolicyError) -> None:
+    lines = len(text.splitlines())
+    for d in error.diagnostics:
+        assert isinstance(d, charter.Diagnostic)
+        assert d.code[:1] == "E" and d.code[1:].isdigit(), d
+        assert d.message
+        if d.span.source == "p.charter":
+            assert 1 <= d.span.line <= lines + 1, (d, lines)
+            assert d.span.column >= 1, d
+
+
+def _load_anything(text: str) -> None:
+    try:
+        policy = charter.loads(text, name="p.charter")
+    except charter.PolicyError as error:
+        assert error.diagnostics
+        _within(text, error)
+    else:
+        assert isinstance(policy, charter.Policy)
+
+
+@pytest.fixture(scope="module")
+def scratch_dir():
+    """`use "x.charter"` in generated text reads relative to the working directory."""
+    old = os.getcwd()
+    with tempfile.TemporaryDirectory() as folder:
+        os.chdir(folder)
+        try:
+            yield folder
+        finally:
+            os.chdir(old)
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.text())
+def test_arbitrary_text_loads_or_raises_policy_error(scratch_dir, text):
+    _load_anything(text)
+
+
+EXAMPLE_TEXT = EXAMPLE.read_text(encoding="utf-8")
+EXAMPLE_LINES = EXAMPLE_TEXT.splitlines(keepends=True)
+_PIECES = list(' \n\t:"/()[]{}#\\,.<>=!-_aZ09é') + ["    ", "norm ", "case ", "unless ", "otherwise: ",
+                                                   "permit", "not ", "and ", "\u2028", "\r"]
+_EDITS = st.tuples(
+    st.sampled_from(["delete char", "duplicate char", "insert char",
+                     "delete line", "duplicate line", "insert line"]),
+    st.integers(min_value=0, max_value=100_000),
+    st.one_of(st.sampled_from(_PIECES), st.characters()),
+    st.sampled_from(EXAMPLE_LINES),
+)
+
+
+def _mutate(text: str, edits) -> str:
+    for kind, where, piece, line in edits:
+        if kind.endswith("char"):
+            at = where % (len(text) + 1)
+            if kind == "delete char":
+                text = text[:at] + text[at + 1:]
+            elif kind == "duplicate char":
+                text = text[:at] + text[at:at + 1] + text[at:]
+            else:
+                text = text[:at] + piece + text[at:]
+        else:
+            lines = text.splitlines(keepends=True)
+            at = where % (len(lines) + 1)
+            if kind == "delete line":
+                del lines[at:at + 1]
+            elif kind == "duplicate line":
+                lines[at:at] = lines[at:at + 1]
+            else:
+                lines.insert(at, line)
+            text = "".join(lines)
+    return text
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.lists(_EDITS, min_size=1, max_size=4))
+def test_mutated_example_loads_or_raises_policy_error(scratch_dir, edits):
+    _load_anything(_mutate(EXAMPLE_TEXT, edits))
+
+
+def test_the_unmutated_example_loads():
+    assert charter.loads(EXAMPLE_TEXT, name="p.charter").norms
+
+
+# --------------------------------------------------------------------------- golden files
+
+
+def _golden_cases() -> list[str]:
+    return sorted(p.stem for p in GOLDEN.glob("*.charter"))
+
+
+def test_there_are_golden_cases():
+    cases = _golden_cases()
+    assert 6 <= len(cases) <= 12, cases
+    for name in cases:
+        assert (GOLDEN / f"{name}.expected").is_file() or os.environ.get("CHARTER_UPDATE_GOLDEN") == "1", name
+
+
+@pytest.mark.parametrize("name", _golden_cases())
+def test_golden_diagnostics(name: str, tmp_path, monkeypatch):
+    """`charter check NAME.charter` prints exactly NAME.expected on stderr.
+    CHARTER_UPDATE_GOLDEN=1 rewrites the .expected files instead."""
+    monkeypatch.chdir(tmp_path)
+    policy = f"{name}.charter"
+    (tmp_path / policy).write_bytes((GOLDEN / policy).read_bytes())
+    (tmp_path / "t.jsonl").write_text(TRACE)
+    result = _check(["check", policy, "--traces", "t.jsonl"])
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    expected_file = GOLDEN / f"{name}.expected"
+    if os.environ.get("CHARTER_UPDATE_GOLDEN") == "1":
+        expected_file.write_text(result.stderr, encoding="utf-8")
+        return
+    assert result.stderr == expected_file.read_text(encoding="utf-8")
