@@ -43,6 +43,8 @@ STATUS = {"t_violated": "violated", "t_complied": "complied", "t_unspecified": "
 
 VERDICT_KEYS = {"norm", "turn", "verdict", "authority", "severity", "reason", "gap", "escalate_to",
                 "unknown", "overridden_by", "call", "explanation"}
+VERDICT_ORDER = ["norm", "turn", "verdict", "authority", "severity", "reason", "gap", "escalate_to",
+                 "unknown", "overridden_by", "call", "explanation"]
 VERDICT_KINDS = {"complied", "violated", "unspecified", "not_applicable", "conflict", "overridden", "pending"}
 
 
@@ -114,6 +116,7 @@ def test_check_text_color(work):
 
 def _assert_verdict_shape(verdict: dict) -> None:
     assert set(verdict) == VERDICT_KEYS
+    assert list(verdict) == VERDICT_ORDER
     assert isinstance(verdict["norm"], str)
     assert verdict["turn"] is None or isinstance(verdict["turn"], int)
     assert verdict["verdict"] in VERDICT_KINDS
@@ -139,7 +142,7 @@ def _assert_verdict_shape(verdict: dict) -> None:
 
 
 def _assert_summary_shape(summary: dict) -> None:
-    assert set(summary) == {"traces", "status", "verdicts", "records", "skipped"}
+    assert list(summary) == ["traces", "status", "verdicts", "records", "skipped"]
     assert isinstance(summary["traces"], int)
     assert set(summary["status"]) == {"violated", "conflict", "unspecified", "pending", "complied"}
     assert set(summary["verdicts"]) == VERDICT_KINDS
@@ -157,12 +160,12 @@ def _assert_summary_shape(summary: dict) -> None:
 def test_check_json_shape(work):
     code, report = check_json("--traces", "traces.jsonl")
     assert code == 1
-    assert set(report) == {"summary", "traces"}
+    assert list(report) == ["traces", "summary"]
     _assert_summary_shape(report["summary"])
     assert [t["id"] for t in report["traces"]] == [t["id"] for t in TRACES]
     for number, trace in enumerate(report["traces"], start=1):
         # "source" (file:line of the record) is an addition to the documented id/status/verdicts
-        assert set(trace) == {"id", "status", "source", "verdicts"}
+        assert list(trace) == ["id", "status", "source", "verdicts"]  # docs/cli.md: a stable order
         assert trace["status"] == STATUS[trace["id"]]
         assert trace["source"] == f"traces.jsonl:{number}"
         for verdict in trace["verdicts"]:
@@ -299,6 +302,10 @@ def test_fail_on(work, trace, fail_on, code):
     assert run(*args).exit_code == code
 
 
+def test_fail_on_nothing_never_fails_on_verdicts(work):
+    assert run("check", EXAMPLE, "--traces", "traces.jsonl", "--fail-on", "").exit_code == 0
+
+
 @pytest.mark.parametrize("value", ["bogus", "violated,bogus", "complied", "not_applicable"])
 def test_fail_on_invalid_kind_is_a_usage_error(work, value):
     result = run("check", EXAMPLE, "--traces", "traces.jsonl", "--fail-on", value)
@@ -322,6 +329,70 @@ def test_missing_policy_file(work):
     result = run("check", "nowhere.charter", "--traces", "traces.jsonl")
     assert result.exit_code == 2
     assert result.stderr == "error[E001]: policy file not found: nowhere.charter\n\n1 error\n"
+
+
+MORE = """\
+charter more
+
+norm tools:
+    on tool call
+    forbid call.name == "delete_file"
+
+norm conflicted:
+    forbid assistant says "x"
+        unless user says "a": permit
+        unless user says "b": forbid assistant says "y"
+
+norm gapped:
+    case user says "q": permit
+
+norm whole:
+    on conversation
+    require any assistant says "bye"
+"""
+
+
+def _tool_call(name: str) -> dict:
+    return {"id": "c1", "type": "function", "function": {"name": name, "arguments": '{"path": "/"}'}}
+
+
+def test_conflict_gap_tool_call_and_conversation_verdicts(work):
+    Path("more.charter").write_text(MORE)
+    Path("more.jsonl").write_text(_jsonl(
+        {"id": "m", "messages": [{"role": "user", "content": "a b"},
+                                 {"role": "assistant", "content": "x", "tool_calls": [_tool_call("delete_file")]}]},
+        {"id": "c", "messages": [{"role": "user", "content": "a b"}, {"role": "assistant", "content": "bye"}]},
+    ))
+    result = run("check", "more.charter", "--traces", "more.jsonl")
+    assert result.exit_code == 1
+    assert result.stdout.startswith(
+        "m: violated  (more.jsonl:1)\n"
+        "  tools @ turn 1 call 0: violated\n"
+        "  conflicted @ turn 1: conflict\n"
+        "  gapped @ turn 1: unspecified — gap: no case applies — escalate to user\n"
+        "  whole @ conversation: violated\n"
+        "c: conflict  (more.jsonl:2)\n"
+    )
+    report = json.loads(run("check", "more.charter", "--traces", "more.jsonl", "--format", "json").stdout)
+    verdicts = {v["norm"]: v for v in report["traces"][0]["verdicts"]}
+    assert (verdicts["tools"]["turn"], verdicts["tools"]["call"]) == (1, 0)
+    assert verdicts["whole"]["turn"] is None
+    assert (verdicts["gapped"]["gap"], verdicts["gapped"]["reason"], verdicts["gapped"]["escalate_to"]) == \
+        (True, "no case applies", "user")
+    assert report["summary"]["status"]["conflict"] == 1
+
+
+def test_a_conflict_fails_by_default(work):
+    Path("more.charter").write_text(MORE)
+    Path("c.jsonl").write_text(_jsonl(
+        {"id": "c", "messages": [{"role": "user", "content": "a b"}, {"role": "assistant", "content": "bye"}]}))
+    assert run("check", "more.charter", "--traces", "c.jsonl").exit_code == 1
+    assert run("check", "more.charter", "--traces", "c.jsonl", "--fail-on", "violated").exit_code == 0
+
+
+def test_text_summary_of_one_trace_is_singular(work):
+    result = run("check", EXAMPLE, "--traces", "t_complied.jsonl")
+    assert "\n1 record: 1 trace checked" in result.stdout
 
 
 # --------------------------------------------------------------------------- where traces come from
@@ -507,7 +578,7 @@ def test_explain_overridden_and_unknown_facts(work):
     assert "formal_tone at turn 1: overridden by casual_when_asked" in out
     Path("nolabel.jsonl").write_text(_jsonl({"id": "u", "messages": [{"role": "user", "content": "hi"}]}))
     out = run("explain", EXAMPLE, "--traces", "nolabel.jsonl", "--trace", "u").stdout
-    assert "crisis_referral at turn 0: unspecified (uncertain: uncertain)" in out
+    assert "crisis_referral at turn 0: unspecified (uncertain: depends on messages[0].labels.self_harm)" in out
     assert "fact  messages[0].labels.self_harm = unknown (the label is missing)" in out
 
 

@@ -14,6 +14,8 @@ in <name>.expected. `CHARTER_UPDATE_GOLDEN=1 pytest tests/test_errors.py` rewrit
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -89,6 +91,8 @@ ROWS = [
            "E206", 3, 1, "`a` is defined twice"),
     Broken("duplicate_let", 'let a = user says "x"\nlet a = user says "y"\nnorm n:\n    when a\n    permit\n',
            "E206", 2, 1, "`a` is defined twice"),
+    Broken("let_and_pattern_of_one_name", 'pattern a = /x/\nlet a = user says "y"\nnorm n:\n    when a\n    permit\n',
+           "E206", 2, 1, "`a` is both a let and a pattern"),
     Broken("unknown_stdlib_module", 'use std.pi\nnorm a:\n    permit\n',
            "E204", 1, 1, "there is no standard-library module `std.pi`", hint="did you mean `pii`?"),
     Broken("use_without_std", 'use foo.bar\nnorm a:\n    permit\n',
@@ -378,6 +382,25 @@ def test_cli_points_at_the_place(row: Broken, tmp_path, monkeypatch):
         assert f"  = hint: " in block and row.hint in block
 
 
+SCRIPT = Path(sys.executable).parent / "charter"
+
+
+@pytest.mark.parametrize("row", [pytest.param(r, id=r.id) for r in ROWS
+                                 if r.id in ("unknown_name_did_you_mean", "import_cycle",
+                                             "regex_backreference", "nested_parentheses_500")])
+def test_installed_script_on_broken_policies(row: Broken, tmp_path):
+    _write(row, tmp_path)
+    done = subprocess.run([str(SCRIPT), "check", *row.policies, "--traces", "t.jsonl"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert done.stdout == ""
+    assert "Traceback" not in done.stderr
+    location = f"{row.where}:{row.line}:" + (f"{row.column}\n" if row.column else "")
+    block = _block(done.stderr, row.code + "]", location)
+    assert block is not None, done.stderr
+    _caret_offset(block, row.line)
+
+
 # --------------------------------------------------------------------------- several errors
 
 
@@ -444,8 +467,6 @@ def test_otherwise_without_case_does_not_claim_there_is_no_outcome():
     assert [d.code for d in caught.value.diagnostics] == ["E124"]
 
 
-@pytest.mark.xfail(reason="BUG: an unknown authority in the `charter` header is reported once per "
-                   "norm (validate.Validator._norm checks the header for every norm)", strict=True)
 def test_unknown_header_authority_is_reported_once():
     text = 'charter p by boss\nnorm a:\n    permit\nnorm b:\n    permit\nnorm c:\n    permit\n'
     with pytest.raises(charter.PolicyError) as caught:

@@ -161,7 +161,8 @@ class TextWriter(ReportWriter):
         at = "conversation" if v.turn is None else f"turn {v.turn}" + (f" call {v.call}" if v.call is not None else "")
         parts = [f"{v.norm} @ {at}: {self.paint(v.kind, v.kind)}"]
         if v.kind == "unspecified":
-            parts.append("gap: " + (v.reason or "") if v.gap else f'"{v.reason}"')
+            parts.append("gap: " + (v.reason or "") if v.gap else "uncertain"
+                         if v.reason == "uncertain" and v.unknown else f'"{v.reason}"')
             if v.escalate_to:
                 parts.append(f"escalate to {v.escalate_to}")
         if v.overridden_by:
@@ -181,11 +182,15 @@ class TextWriter(ReportWriter):
         statuses = ", ".join(f"{n} {k}" for k, n in s["status"].items() if n)
         verdicts = ", ".join(f"{n} {k}" for k, n in s["verdicts"].items() if n and k != "not_applicable")
         self.out.write(
-            f"\n{s['records']['total']} records: {s['traces']} traces checked"
+            f"\n{_plural(s['records']['total'], 'record')}: {_plural(s['traces'], 'trace')} checked"
             f"{', ' + str(len(summary.skipped)) + ' skipped' if summary.skipped else ''}"
             f"{' — ' + statuses if statuses else ''}\n"
             f"verdicts: {verdicts or 'none'}\n"
         )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
 WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonlWriter}
@@ -206,8 +211,12 @@ def render_derivation(verdict: Verdict, trace: Trace) -> str:
         at += f", tool call {verdict.call}"
     head = f"{verdict.norm} at {at}: {verdict.kind}"
     if verdict.kind == "unspecified":
-        kind = "gap" if verdict.gap else "uncertain" if verdict.reason == "uncertain" else "explicit"
-        head += f" ({kind}: {verdict.reason})"
+        if verdict.gap:
+            head += f" (gap: {verdict.reason})"
+        elif verdict.reason == "uncertain" and verdict.unknown:
+            head += " (uncertain: depends on " + ", ".join(verdict.unknown) + ")"
+        else:
+            head += f" (explicit: {verdict.reason})"
         if verdict.escalate_to:
             head += f" -> escalate to {verdict.escalate_to}"
     if verdict.overridden_by:

@@ -237,3 +237,34 @@ def test_a_meta_string_as_a_condition_is_unknown() -> None:
         row("n", 0, "unspecified", reason="uncertain", unknown=("trace.meta.vip",))]
     assert reference_verdicts(prog, trace(("assistant", "ok"), meta={"vip": True})) == [
         row("n", 0, "violated")]
+
+
+def test_previous_is_the_message_before_the_one_the_role_names() -> None:
+    previous = ast.Subject("assistant", "previous")
+    prog = program(checked_norm("n", forbid(said(previous, "lol")), scope="user turn"),
+                   checked_norm("m", forbid(said(ast.Subject("user", "previous"), "yes"))))
+    tr = trace(("assistant", "lol"), ("user", "yes"), ("assistant", "ok"), ("user", "no"),
+               ("assistant", "fine"))
+    # At user turn 3, `assistant` is message 2 and `previous assistant` message 0; at
+    # assistant turn 4, `user` is message 3 and `previous user` message 1.
+    assert [(r[0], r[1], r[3]) for r in reference_verdicts(prog, tr)] == [
+        ("m", 0, "complied"), ("m", 2, "complied"), ("m", 4, "violated"),
+        ("n", 1, "complied"), ("n", 3, "violated")]
+
+
+def test_phrases_ignore_outer_whitespace_and_an_empty_phrase_never_matches() -> None:
+    prog = program(checked_norm("padded", forbid(said(ASSISTANT, "  lol "))),
+                   checked_norm("empty", forbid(said(ASSISTANT, " "))))
+    assert [(r[0], r[3]) for r in reference_verdicts(prog, trace(("assistant", "- lol -")))] == [
+        ("empty", "complied"), ("padded", "violated")]
+
+
+def test_call_is_absent_in_a_within_window() -> None:
+    path = ast.Meta(ast.Subject("call", "call"), "args", ("path",))
+    prog = program(checked_norm("n", ast.Outcome("require", ast.Compare("==", path, ast.Literal("x")),
+                                                 within=1), scope="tool call"))
+    calls = {"calls": (("delete", {"path": "x"}),)}
+    assert reference_verdicts(prog, trace(("assistant", "", calls), ("assistant", "", calls))) == [
+        row("n", 0, "unspecified", call=0, reason="uncertain", unknown=("call.args.path",)),
+        row("n", 1, "pending", call=0),
+    ]

@@ -38,6 +38,9 @@ class Validator:
         self.authorities = self._authorities()
         self._check_patterns()
         bands = self._bands()
+        for module in self.policies:
+            if module.file.header is not None:
+                self._authority(module.file.header.authority, module.file.header.span)
         drafts = [self._norm(module, norm) for module in self.policies for norm in module.norms.values()]
         drafts = [d for d in drafts if d is not None]
         names = self._display_names(drafts)
@@ -114,8 +117,6 @@ class Validator:
 
     def _norm(self, module: Module, norm: ast.Norm) -> CheckedNorm | None:
         header = module.file.header
-        if header is not None:
-            self._authority(header.authority, header.span)
         authority = norm.authority or (header.authority if header else None) or self.authorities[-1]
         ok = self._authority(authority, norm.span) if norm.authority else authority in self.authorities
         ok &= self._authority(norm.overridable_by, norm.span)
@@ -211,6 +212,11 @@ class Validator:
                                        side.span, "use == or != for strings, booleans and null")
                 case ast.Matches():
                     self._regex(node.regex)
+            match node:
+                case ast.Says() | ast.Matches() | ast.Calls() if node.subject.which in ("call", "trace"):
+                    verb = {ast.Says: "says", ast.Matches: "matches", ast.Calls: "calls"}[type(node)]
+                    self.error("E228", f"`{verb}` reads a message, and `{node.subject.role}` is not one",
+                               node.span, f"use a message subject, e.g. `assistant {verb} …`")
         for node in _value_positions(expr):
             if isinstance(node, ast.Subject):
                 self.error("E226", f"`{_subject_text(node)}` alone is not a condition or a value",

@@ -197,7 +197,8 @@ def _unexpected_token(file: str, error: Any, line_offset: int) -> Diagnostic:
     if token.type == "_INDENT":
         return Diagnostic("E103", "this line is indented but nothing above opens a block",
                           span, hint="remove the indentation, or end the line above with ':'")
-    if "COLON" in expected and token.type in ("_NL", "$END"):
+    closers = {"RPAR", "RSQB", "RBRACE"}
+    if "COLON" in expected and token.type in ("_NL", "$END") and not expected & closers:
         return Diagnostic("E102", "missing ':' at the end of this line", span,
                           hint="norm, case, unless, otherwise and test lines end with ':'")
     if token.type == "_DEDENT" or (token.type == "_NL" and "_INDENT" in expected):
@@ -673,6 +674,15 @@ class _ToAst(Transformer):
 
     def json_number(self, meta, children):
         return _number(children[0])
+
+    def json_true(self, meta, children):
+        return True
+
+    def json_false(self, meta, children):
+        return False
+
+    def json_null(self, meta, children):
+        return None
 
 
 @attrs.frozen
