@@ -157,13 +157,11 @@ ROWS = [
     Broken("unknown_authority_in_escalate_to", 'norm a:\n    unspecified "r" escalate to boss\n',
            "E303", 2, 5, "unknown authority `boss`"),
     Broken("unknown_authority_in_overridable_by", 'default norm a:\n    overridable by boss\n    permit\n',
-           "E303", 2, None, "unknown authority `boss`",
-           bug="E303 points at the `norm` header (line 1), not at the `overridable by boss` line"),
+           "E303", 2, None, "unknown authority `boss`"),
     Broken("unknown_authority_in_header", 'charter p by boss\nnorm a:\n    permit\n',
            "E303", 1, None, "unknown authority `boss`"),
     Broken("overridable_by_on_plain_norm", 'norm a:\n    overridable by user\n    permit\n',
-           "E308", 2, None, "is not a default norm, so it cannot be `overridable by` anyone",
-           bug="E308 points at the `norm` header (line 1), not at the `overridable by` line"),
+           "E308", 2, None, "is not a default norm, so it cannot be `overridable by` anyone"),
     Broken("authority_listed_twice", 'authorities platform > platform\nnorm a:\n    permit\n',
            "E302", 1, 1, "`platform` appears twice in the chain of command"),
     Broken("authorities_differ_across_files",
@@ -176,11 +174,9 @@ ROWS = [
            files={"q.charter": 'charter one\nnorm y:\n    permit\n'},
            policies=("p.charter", "q.charter"), where="q.charter"),
     Broken("unknown_severity", 'norm a:\n    severity huge\n    permit\n',
-           "E304", 2, None, "unknown severity `huge`", hint="low, medium, high, critical",
-           bug="E304 points at the `norm` header (line 1), not at the `severity huge` line"),
+           "E304", 2, None, "unknown severity `huge`", hint="low, medium, high, critical"),
     Broken("unknown_scope", 'norm a:\n    on bot turn\n    permit\n',
-           "E305", 2, None, "unknown scope `on bot turn`", hint="`on assistant turn`",
-           bug="E305 points at the `norm` header (line 1), not at the `on bot turn` line"),
+           "E305", 2, None, "unknown scope `on bot turn`", hint="`on assistant turn`"),
     Broken("within_in_conversation_scope",
            'norm n:\n    on conversation\n    require assistant says "x" within 1 turn\n',
            "E306", 3, 5, "`within` needs a turn to count from"),
@@ -200,9 +196,7 @@ ROWS = [
            "E102", 2, 23, "missing ':' at the end of this line"),
     Broken("missing_colon_between_case_and_outcome",
            'norm a:\n    case user says "x" permit\n    otherwise: permit\n',
-           "E102", 2, None, "missing ':'",
-           bug="`case C permit` gives E100 \"unexpected 'permit'; expected ')', ',', ':', ']', …\" "
-               "(lists ')' and ']' with nothing open, truncates ':', no hint) instead of E102"),
+           "E102", 2, None, "missing ':'"),
     Broken("missing_colon_after_unless",
            'norm a:\n    forbid assistant says "x"\n        unless user says "y"\n            permit\n',
            "E102", 3, 29, "missing ':' at the end of this line"),
@@ -212,14 +206,11 @@ ROWS = [
            'norm a:\n        forbid assistant says "x"\n            unless user says "y": permit\n      severity high\n',
            "E104", 4, 1, "does not match any enclosing block"),
     Broken("unexpected_indent", 'let x = user says "a"\n    let y = user says "b"\n',
-           "E103", 2, None, "this line is indented but nothing above opens a block",
-           bug="E103 is reported at the end of the line above (1:22), not at the indented line 2"),
+           "E103", 2, None, "this line is indented but nothing above opens a block"),
     Broken("norm_without_body", 'norm a:\nnorm b:\n    permit\n',
-           "E105", 1, None, "expected an indented block here",
-           bug="a norm header followed by another norm gives E100 \"unexpected 'norm'; expected the "
-               "end of the line\" at 2:1 (the line did end; an indented block is what is missing)"),
+           "E105", 2, 1, "expected an indented block here"),
     Broken("norm_header_at_end_of_file", 'norm a:\n',
-           "E100", 1, 8, "expected an indented block"),
+           "E105", 1, 8, "expected an indented block"),
     Broken("unterminated_string", 'norm a:\n    forbid assistant says "x\n',
            "E106", 2, 27, "this string is not closed on its line"),
     Broken("unterminated_regex", 'norm a:\n    forbid assistant matches /abc\n',
@@ -237,7 +228,7 @@ ROWS = [
            'norm a:\n    forbid any user.label("a") > every assistant.label("b")\n',
            "E113", 2, 34, "one quantified subject, not two"),
     Broken("expression_missing_operand", 'norm a:\n    forbid assistant says\n',
-           "E100", 2, 26, "unexpected the end of the line; expected"),
+           "E100", 2, 26, "found the end of the line where a name, a number"),
     Broken("duplicated_setting_line", 'norm a:\n    severity high\n    severity low\n    permit\n',
            "E120", 3, 5, "this norm already has a severity line"),
     Broken("duplicated_trigger", 'norm a:\n    when user says "a"\n    when user says "b"\n    permit\n',
@@ -459,8 +450,6 @@ def test_diagnostics_come_sorted_by_place():
 # --------------------------------------------------------------------------- known defects
 
 
-@pytest.mark.xfail(reason="BUG: E125 'this norm has no outcome' is reported next to E124 for a norm "
-                   "whose only line is `otherwise: permit` (parser._norm_body)", strict=True)
 def test_otherwise_without_case_does_not_claim_there_is_no_outcome():
     with pytest.raises(charter.PolicyError) as caught:
         charter.loads('norm a:\n    otherwise: permit\n', name="p.charter")
@@ -474,15 +463,12 @@ def test_unknown_header_authority_is_reported_once():
     assert [d.code for d in caught.value.diagnostics] == ["E303"]
 
 
-@pytest.mark.xfail(reason="BUG: `let f(x, x)` (a parameter named twice) is accepted silently", strict=True)
 def test_let_parameter_named_twice_is_an_error():
     with pytest.raises(charter.PolicyError):
         charter.loads('let f(x, x) = user says x\nnorm a:\n    when f("a", "b")\n    permit\n',
                       name="p.charter")
 
 
-@pytest.mark.xfail(reason="BUG: an unclosed '(' at the end of the file is reported as E105 "
-                   "'expected an indented block here'", strict=True)
 def test_unclosed_parenthesis_is_called_an_unclosed_parenthesis():
     with pytest.raises(charter.PolicyError) as caught:
         charter.loads('norm c:\n    forbid (user says "x"\n', name="p.charter")
@@ -496,9 +482,6 @@ def _let_chain(depth: int) -> str:
             + f"norm n:\n    forbid a{depth - 1}\n")
 
 
-@pytest.mark.xfail(reason="BUG: a chain of 300 lets, each one `not` deeper, raises RecursionError "
-                   "from charter.loads instead of a PolicyError (the E109 depth limit is only "
-                   "applied to the parse tree, not to the expanded expression)", strict=True)
 def test_deep_let_chain_is_a_policy_error():
     try:
         charter.loads(_let_chain(300), name="p.charter")
@@ -514,7 +497,7 @@ def test_deep_let_chain_on_the_command_line_fails_cleanly(tmp_path, monkeypatch)
     (tmp_path / "t.jsonl").write_text(TRACE)
     result = _check(["check", "p.charter", "--traces", "t.jsonl"])
     assert result.exit_code == 2
-    assert "nested too deeply" in result.stderr
+    assert "error[E109]" in result.stderr and "nested more than" in result.stderr
 
 
 def test_a_moderate_let_chain_still_loads():
@@ -522,9 +505,6 @@ def test_a_moderate_let_chain_still_loads():
     assert policy.norms == ["n"]
 
 
-@pytest.mark.xfail(reason="BUG: Source.line uses str.splitlines, which also breaks at U+2028, "
-                   "U+0085, \\x0c..., while lark numbers lines by \\n only, so the rendered "
-                   "source line (and caret) is the wrong line", strict=True)
 def test_rendered_line_is_right_after_a_unicode_line_separator(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     text = '# pasted\u2028note\nnorm a:\n    forbid assistant says "x" and foo\n'

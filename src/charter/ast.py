@@ -316,6 +316,13 @@ class Norm:
     trigger: Expr | None = None
     span: Span = _span()
     name_span: Span = _span()
+    # Where each setting line was written ("authority", "severity", "scope", ...), so
+    # that a diagnostic about one points at its own line.
+    setting_spans: tuple[tuple[str, Span], ...] = attrs.field(default=(), eq=False, repr=False)
+
+    def where(self, setting: str) -> Span:
+        """The span of a setting line, or of the norm's header if it was not written."""
+        return next((span for name, span in self.setting_spans if name == setting), self.span)
 
 
 # --------------------------------------------------------------------------- declarations

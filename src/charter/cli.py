@@ -109,7 +109,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     once the others are checked.
     """
     policy = _load(policies)
-    out = click.get_text_stream("stdout")
+    out = sys.stdout
     use_color = out.isatty() if color is None else color
     writer = WRITERS[output_format](out, show_all=show_all, color=use_color)
     summary = CheckSummary()

@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import functools
+
 import attrs
 
 
-@attrs.frozen
+@attrs.frozen(slots=False)
 class Source:
     """A named text: a policy file, a stdlib module, or a string given to `loads`."""
 
     name: str
     text: str = attrs.field(repr=False)
 
+    @functools.cached_property
+    def lines(self) -> list[str]:
+        """The lines as the parser counts them: split at "\n" only."""
+        return [line.removesuffix("\r") for line in self.text.split("\n")]
+
     def line(self, number: int) -> str:
         """The text of 1-based line `number`, without its newline ('' past the end)."""
-        lines = self.text.splitlines()
-        return lines[number - 1] if 0 < number <= len(lines) else ""
+        return self.lines[number - 1] if 0 < number <= len(self.lines) else ""
 
 
 @attrs.frozen(order=True)

@@ -21,6 +21,9 @@ from ..source import Source, Span
 from ..syntax.parser import parse
 
 STDLIB_PREFIX = "std."
+# Lets inline into the expressions that use them; past this depth an expanded expression
+# is refused (a person does not write it, and later stages recurse over it).
+MAX_EXPANDED_DEPTH = 150
 
 
 @attrs.define
@@ -165,6 +168,7 @@ class Expander:
         self.report = report
         self._done: dict[tuple[int, str], ast.Expr] = {}
         self._active: list[str] = []
+        self._depth = 0
 
     def expand(self, expr: ast.Expr) -> ast.Expr | None:
         """The expanded expression, or None if it has errors (already reported)."""
@@ -178,6 +182,16 @@ class Expander:
         raise _Failed
 
     def _expr(self, expr, module: Module, env: dict[str, ast.Expr]):
+        self._depth += 1
+        try:
+            if self._depth > MAX_EXPANDED_DEPTH:
+                self._fail("E109", f"this expands to an expression nested more than {MAX_EXPANDED_DEPTH} "
+                           "levels deep", expr.span, "flatten the chain of lets that builds it")
+            return self._expand(expr, module, env)
+        finally:
+            self._depth -= 1
+
+    def _expand(self, expr, module: Module, env: dict[str, ast.Expr]):
         match expr:
             case ast.Name():
                 return self._name(expr, module, env)

@@ -118,18 +118,19 @@ class Validator:
     def _norm(self, module: Module, norm: ast.Norm) -> CheckedNorm | None:
         header = module.file.header
         authority = norm.authority or (header.authority if header else None) or self.authorities[-1]
-        ok = self._authority(authority, norm.span) if norm.authority else authority in self.authorities
-        ok &= self._authority(norm.overridable_by, norm.span)
+        ok = self._authority(authority, norm.where("authority")) if norm.authority else authority in self.authorities
+        ok &= self._authority(norm.overridable_by, norm.where("overridable_by"))
         if norm.severity not in ast.SEVERITIES:
-            self.error("E304", f"unknown severity `{norm.severity}`", norm.span,
+            self.error("E304", f"unknown severity `{norm.severity}`", norm.where("severity"),
                        "the severities are " + ", ".join(ast.SEVERITIES))
         if norm.scope not in ast.SCOPES:
-            self.error("E305", f"unknown scope `on {norm.scope}`", norm.span,
+            self.error("E305", f"unknown scope `on {norm.scope}`", norm.where("scope"),
                        suggest(norm.scope, ast.SCOPES) or
                        "the scopes are " + ", ".join(f"`on {s}`" for s in ast.SCOPES))
         if norm.overridable_by is not None and not norm.is_default:
             self.error("E308", f"`{norm.name}` is not a default norm, so it cannot be "
-                       "`overridable by` anyone", norm.span, f"write `default norm {norm.name}:`")
+                       "`overridable by` anyone", norm.where("overridable_by"),
+                       f"write `default norm {norm.name}:`")
         expander = Expander(module, self.diagnostics.append)
         trigger = expander.expand(norm.trigger) if norm.trigger is not None else None
         body = self._body(norm.body, expander, norm)

@@ -145,28 +145,27 @@ def _word(terminal: str) -> str:
 
 
 def _expected(names: set[str]) -> str:
-    words = sorted({_word(n) for n in names if not n.startswith("__")})
+    """The expected tokens in words: kinds of things (a name, a string) before keywords,
+    keywords before punctuation."""
+    def order(word: str) -> tuple[int, str]:
+        return (0 if not word.startswith("'") else 1 if word[1:2].isalpha() else 2, word)
+
+    words = sorted({_word(n) for n in names if not n.startswith("__")}, key=order)
     if len(words) > 8:
         words = words[:8] + ["…"]
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else "nothing"
 
 
 def _found(token: Token) -> str:
-    if token.type == "$END":
-        return "the end of the file"
-    if token.type == "_NL":
-        return "the end of the line"
-    if token.type == "_INDENT":
-        return "an indented line"
-    if token.type == "_DEDENT":
-        return "the end of an indented block"
-    return f"'{token.value}'"
+    words = {"$END": "the end of the file", "_NL": "the end of the line",
+             "_INDENT": "an indented line", "_DEDENT": "the end of an indented block"}
+    return words.get(token.type, f"'{token.value}'")
 
 
 def _describe(file: str, text: str, error: Exception, line_offset: int) -> Diagnostic:
     """One lark (or indentation) error as a Diagnostic in the policy author's terms."""
     if isinstance(error, lark.exceptions.UnexpectedToken):
-        return _unexpected_token(file, error, line_offset)
+        return _unexpected_token(file, text, error, line_offset)
     if isinstance(error, lark.exceptions.UnexpectedCharacters):
         return _unexpected_character(file, text, error, line_offset)
     if isinstance(error, lark.exceptions.UnexpectedEOF):
@@ -186,7 +185,8 @@ def _describe(file: str, text: str, error: Exception, line_offset: int) -> Diagn
     return Diagnostic("E100", str(error), Span.point(file, 1 + line_offset, 1))
 
 
-def _unexpected_token(file: str, error: Any, line_offset: int) -> Diagnostic:
+def _unexpected_token(file: str, text: str, error: Any, line_offset: int) -> Diagnostic:
+    unclosed = _unclosed_bracket(text)
     token: Token = error.token
     line = (token.line or 1) + line_offset
     column = token.column or 1
@@ -195,18 +195,26 @@ def _unexpected_token(file: str, error: Any, line_offset: int) -> Diagnostic:
     expected = set(error.expected)
     span = Span(file, line, column, line, column + max(len(str(token.value).split("\n")[0]), 1) - 1)
     if token.type == "_INDENT":
+        indented = (token.end_line or token.line) + line_offset
         return Diagnostic("E103", "this line is indented but nothing above opens a block",
-                          span, hint="remove the indentation, or end the line above with ':'")
+                          Span(file, indented, 1, indented, max(len(token.value), 1)),
+                          hint="remove the indentation, or end the line above with ':'")
     closers = {"RPAR", "RSQB", "RBRACE"}
-    if "COLON" in expected and token.type in ("_NL", "$END") and not expected & closers:
-        return Diagnostic("E102", "missing ':' at the end of this line", span,
+    if expected & closers and token.type in ("$END", "_DEDENT") and unclosed is not None:
+        return Diagnostic("E117", f"this '{unclosed[2]}' is never closed",
+                          Span.point(file, unclosed[0] + line_offset, unclosed[1]),
+                          hint="close it, or remove it")
+    outcome_words = {"REQUIRE", "FORBID", "PERMIT", "UNSPECIFIED"}
+    if "COLON" in expected and unclosed is None and (
+        token.type in ("_NL", "$END") or token.type in outcome_words
+    ):
+        return Diagnostic("E102", "missing ':' " + ("before the outcome" if token.type in outcome_words
+                                                    else "at the end of this line"), span,
                           hint="norm, case, unless, otherwise and test lines end with ':'")
-    if token.type == "_DEDENT" or (token.type == "_NL" and "_INDENT" in expected):
+    if token.type == "_DEDENT" or "_INDENT" in expected or _after_block_opener(text, token):
         return Diagnostic("E105", "expected an indented block here", span,
                           hint="indent the lines that belong to the line ending with ':'")
-    return Diagnostic(
-        "E100", f"unexpected {_found(token)}; expected {_expected(expected)}", span,
-    )
+    return Diagnostic("E100", f"found {_found(token)} where {_expected(expected)} was expected", span)
 
 
 def _unexpected_character(file: str, text: str, error: Any, line_offset: int) -> Diagnostic:
@@ -225,6 +233,43 @@ def _unexpected_character(file: str, text: str, error: Any, line_offset: int) ->
         "E108", f"unexpected character {shown}",
         span, hint=f"expected {_expected(set(expected))}" if expected else None,
     )
+
+
+def _after_block_opener(text: str, token: Token) -> bool:
+    """Whether the token starts a line that should have been indented: the last line
+    with code above it ends with ':'."""
+    if not token.line or (token.column or 1) > 1:
+        return False
+    for line in reversed(text.split("\n")[: token.line - 1]):
+        code = line.split("#", 1)[0].rstrip() if '"' not in line else line.rstrip()
+        if code:
+            return code.endswith(":")
+    return False
+
+
+def _unclosed_bracket(text: str) -> tuple[int, int, str] | None:
+    """(line, column, bracket) of the last bracket left open, skipping strings and
+    comments; None if all are closed."""
+    stack: list[tuple[int, int, str]] = []
+    for number, line in enumerate(text.split("\n"), start=1):
+        column, in_string = 0, False
+        while column < len(line):
+            char = line[column]
+            if in_string:
+                if char == "\\":
+                    column += 1
+                elif char == '"':
+                    in_string = False
+            elif char == '"':
+                in_string = True
+            elif char == "#":
+                break
+            elif char in "([{":
+                stack.append((number, column + 1, char))
+            elif char in ")]}" and stack:
+                stack.pop()
+            column += 1
+    return stack[-1] if stack else None
 
 
 def _dedent_line(message: str, text: str) -> int:
@@ -292,7 +337,7 @@ class _ToAst(Transformer):
     def __init__(self, file: str, text: str):
         super().__init__()
         self.file = file
-        self.lines = text.splitlines()
+        self.lines = text.split("\n")
         self.diagnostics: list[Diagnostic] = []
 
     def _span(self, meta: Any) -> Span:
@@ -340,7 +385,14 @@ class _ToAst(Transformer):
         return ast.Authorities(tuple(str(c) for c in children), span=self._span(meta))
 
     def params(self, meta, children):
-        return tuple(str(c) for c in children if c is not None)
+        names = [c for c in children if c is not None]
+        seen: set[str] = set()
+        for token in names:
+            if str(token) in seen:
+                self._error("E116", f"the parameter `{token}` is named twice", _token_span(token, self.file),
+                            "give each parameter its own name")
+            seen.add(str(token))
+        return tuple(str(c) for c in names)
 
     def let(self, meta, children):
         name, params, body = children
@@ -375,6 +427,7 @@ class _ToAst(Transformer):
     def norm(self, meta, children):
         default, name, authority, overrides, *lines = children
         settings: dict[str, Any] = {}
+        spans = [("authority", _token_span(authority, self.file))] if authority else []
         body: list = []
         for line in lines:
             if isinstance(line, _Setting):
@@ -382,6 +435,7 @@ class _ToAst(Transformer):
                     self._error("E120", f"this norm already has a {line.name.replace('_', ' ')} line",
                                 line.span, "keep one")
                 settings[line.name] = line.value
+                spans.append((line.name, line.span))
             else:
                 body.append(line)
         return ast.Norm(
@@ -390,7 +444,7 @@ class _ToAst(Transformer):
             authority=str(authority) if authority else None,
             overrides=overrides or (),
             span=self._span(meta), name_span=_token_span(name, self.file),
-            **settings,
+            setting_spans=tuple(spans), **settings,
         )
 
     def _norm_body(self, lines: list, norm_span: Span) -> ast.Body:
@@ -410,6 +464,7 @@ class _ToAst(Transformer):
         if otherwise and not cases:
             self._error("E124", "`otherwise` without any `case` line", otherwise[0].span,
                         "write the outcome directly, without `otherwise:`")
+            return otherwise[0].outcome
         if outcomes:
             return outcomes[0]
         if cases:
