@@ -17,9 +17,8 @@ Fact names (what `Verdict.unknown` lists; one line per kind of fact):
     argument, no call     call.args.path     (only inside a `within` window of a tool-call norm)
 A missing path step does not shorten the name: `trace.meta.order.age_days` names the
 fact even when `order` is missing. Path steps only enter JSON objects (a list is never indexed).
-An absent message is named by its role alone, the shape of a present message's fact with
-the index dropped: at an assistant-turn act `user` and `previous user` denote the same
-message, so they must name the same fact whether it exists or not.
+An absent message is named by its role alone (a present message's fact without the
+index), whether it was written `user` or `previous user`: there is no message to tell apart.
 
 Atom keys: `(op, operand1_key, operand2_key)`, where
     op            "<", "<=", ">", ">=", "==", "!=", "in", "not in" (a negated `in` is its own
@@ -38,7 +37,7 @@ Choices made where the contract is silent or ambiguous (questions for the lead e
   - Q1: a label's boolean counts as 1/0 only in < <= > >=; == / != / in use JSON equality
     on the raw value, so a true label equals `true`, not `1`.
   - Q2: a boolean label is never "strictly inside a band" (only int/float are numbers).
-  - Q3: `matches` and `calls` on an absent subject are false (as `says` is).
+  - Q3: `calls` on an absent subject is false, as the text predicates are.
   - Q4: an overrider's trigger is evaluated with the bindings of the overridden norm's act
     ("holds at this act"), also when the overrider is in `conversation` scope (so there
     `any earlier user` ranges over the users before the act, not over the whole trace).

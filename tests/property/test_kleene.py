@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from charter import ast
 from charter.traces.model import Trace
 from oracle.build import checked_norm, program
-from oracle.reference import UNKNOWN, Row, k_and, k_not, k_or, reference_verdicts
+from oracle.reference import UNKNOWN, Row, Truth, k_and, k_not, k_or, reference_verdicts
 
 from .compiled import compiled_rows
 from .strategies import traces
@@ -132,11 +132,11 @@ KLEENE = (True, False, UNKNOWN)
 
 
 @pytest.mark.parametrize("x, y, z", list(itertools.product(KLEENE, repeat=3)))
-def test_the_oracles_kleene_helpers_obey_the_laws(x, y, z) -> None:
-    def and_(*vs):
+def test_the_oracles_kleene_helpers_obey_the_laws(x: Truth, y: Truth, z: Truth) -> None:
+    def and_(*vs: Truth) -> Truth:
         return k_and(vs)
 
-    def or_(*vs):
+    def or_(*vs: Truth) -> Truth:
         return k_or(vs)
 
     assert k_not(k_not(x)) is x

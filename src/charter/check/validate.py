@@ -218,10 +218,6 @@ class Validator:
                     verb = {ast.Says: "says", ast.Matches: "matches", ast.Calls: "calls"}[type(node)]
                     self.error("E228", f"`{verb}` reads a message, and `{node.subject.role}` is not one",
                                node.span, f"use a message subject, e.g. `assistant {verb} …`")
-        for node in _value_positions(expr):
-            if isinstance(node, ast.Subject):
-                self.error("E226", f"`{_subject_text(node)}` alone is not a condition or a value",
-                           node.span, 'follow it with says, matches, mentions, calls, .label("x") or .meta.x')
 
     def _conditions(self, expr: ast.Expr) -> None:
         """Everything standing where a condition is expected must be one."""
@@ -357,8 +353,6 @@ class Validator:
             for message in block.messages:
                 if isinstance(message, ast.TestMessage):
                     self._test_labels(message)
-            if block.meta is not None and not isinstance(block.meta, dict):
-                self.error("E333", "`meta` takes a JSON object", block.span)
             found.append(CheckedTest(module.charter, block, tuple(norm_names)))
         return found
 
@@ -390,24 +384,6 @@ def _body_exprs(body: ast.Body) -> list[ast.Expr]:
     return found
 
 
-def _value_positions(expr: ast.Expr):
-    """Nodes standing where a condition or a value is expected (not as a subject)."""
-    for node in ast.walk(expr):
-        match node:
-            case ast.And() | ast.Or():
-                yield from node.operands
-            case ast.Not() | ast.KnownTest():
-                yield node.operand
-            case ast.Compare():
-                yield from (node.left, node.right)
-            case ast.In():
-                yield node.value
-            case ast.Count():
-                yield node.body
-    if isinstance(expr, ast.Subject):
-        yield expr
-
-
 _VALUE_WORDS = {
     ast.Property: "a number or name", ast.Count: "a count", ast.ListLiteral: "a list",
     ast.Literal: "this constant",
@@ -417,7 +393,7 @@ _VALUE_WORDS = {
 def _is_condition(node: ast.Expr) -> bool:
     if isinstance(node, ast.Literal):
         return isinstance(node.value, bool)
-    return not isinstance(node, (ast.Property, ast.Count, ast.ListLiteral))  # a Subject: E226
+    return not isinstance(node, (ast.Property, ast.Count, ast.ListLiteral))
 
 
 def _condition_positions(expr: ast.Expr):

@@ -596,11 +596,6 @@ class _ToAst(Transformer):
 
     def condition(self, meta, children):
         value = children[0]
-        if isinstance(value, _QuantifiedSubject):
-            raise _NodeError(Diagnostic(
-                "E114", f"`{value.quantifier} {value.role}` needs a condition after it",
-                value.span, hint=f'for example `{value.quantifier} {value.role} says "..."`',
-            ))
         return _quantify(value) if isinstance(value, (ast.Label, ast.Meta, ast.Property)) else value
 
     def name_ref(self, meta, children):
