@@ -412,6 +412,8 @@ class _Compiler:
                 return ctx.view.trace.meta
         elif which == "call":
             def fact(ctx, env):
+                if env.call is None:  # in a `within` window: no call there
+                    return f"call.args.{dotted}"
                 return f"messages[{env.turn}].tool_calls[{env.call_index}].arguments.{dotted}"
 
             def root(ctx, env):

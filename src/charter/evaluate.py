@@ -340,11 +340,10 @@ def _classify(results: list[Decision]) -> Decision:
         return Decision("unspecified", "uncertain")
     if first.kind not in OK_KINDS:
         return first
-    for kind in ("complied", "overridden", "not_applicable"):
-        for r in results:
-            if r.kind == kind:
-                return r
-    return first
+    if any(r.kind == "complied" for r in results):
+        return _COMPLIED
+    overridden = sorted(r.overridden_by for r in results if r.kind == "overridden")
+    return Decision("overridden", overridden_by=overridden[0]) if overridden else _NOT_APPLICABLE
 
 
 def _fact_names(atoms: dict[tuple, tuple[str, ...]]) -> tuple[str, ...]:

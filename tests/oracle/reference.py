@@ -38,9 +38,9 @@ Choices made where the contract is silent or ambiguous (questions for the lead e
     on the raw value, so a true label equals `true`, not `1`.
   - Q2: a boolean label is never "strictly inside a band" (only int/float are numbers).
   - Q3: `calls` on an absent subject is false, as the text predicates are.
-  - Q4: an overrider's trigger is evaluated with the bindings of the overridden norm's act
-    ("holds at this act"), also when the overrider is in `conversation` scope (so there
-    `any earlier user` ranges over the users before the act, not over the whole trace).
+  - Q4: an overrider's trigger is evaluated at its own act: the overridden norm's act for
+    an overrider of the same scope, the whole conversation (conversation bindings) for a
+    `conversation`-scope overrider, which then overrides at every act.
   - Q5: an overrider without a trigger counts as a trigger that holds (it overrides at
     every act).
   - Q6: in a `within` window every subject is bound as for an assistant-turn act at the
@@ -497,7 +497,7 @@ def act_atoms(program: Program, norm: CheckedNorm, turn: int | None, env: Env) -
     found: set[AtomKey] = set()
     for overrider in overriders(program, norm):
         if overrider.trigger is not None:
-            found |= atoms_in(overrider.trigger, env, program, True)
+            found |= atoms_in(overrider.trigger, overrider_env(overrider, env), program, True)
     if norm.trigger is not None:
         found |= atoms_in(norm.trigger, env, program, True)
     if isinstance(norm.body, ast.Outcome):
@@ -517,6 +517,11 @@ def overriders(program: Program, norm: CheckedNorm) -> list[CheckedNorm]:
     """The norms that override `norm` at its acts, by name: same scope, or conversation."""
     found = [program.norm(name) for name in sorted(norm.overriders)]
     return [o for o in found if o.scope in (norm.scope, "conversation")]
+
+
+def overrider_env(overrider: CheckedNorm, env: Env) -> Env:
+    """Where an overrider's trigger is evaluated (Q4)."""
+    return env_at(env.trace, None, None) if overrider.scope == "conversation" else env
 
 
 def holds(expr: ast.Expr, env: Env, ctx: Ctx) -> bool:
@@ -565,7 +570,7 @@ def verdict_under(program: Program, norm: CheckedNorm, turn: int | None, env: En
                   ctx: Ctx) -> Decision:
     """The verdict of `norm` at one act under the resolution in `ctx`."""
     for overrider in overriders(program, norm):
-        if overrider.trigger is None or holds(overrider.trigger, env, ctx):  # Q4, Q5
+        if overrider.trigger is None or holds(overrider.trigger, overrider_env(overrider, env), ctx):  # Q4, Q5
             return ("overridden", None, False, None, overrider.name)
     if norm.trigger is not None and not holds(norm.trigger, env, ctx):
         return simple("not_applicable")

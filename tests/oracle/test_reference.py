@@ -113,10 +113,11 @@ def test_override_by_a_conversation_scope_norm() -> None:
     overridden = checked_norm("n", forbid(said(ASSISTANT, "lol")), overriders=("m",))
     prog = program(overridden, overrider)
     tr = trace(("assistant", "lol"), ("user", "refund"), ("assistant", "lol"))
-    # The overrider's trigger is evaluated at each act: no user spoke before turn 0.
+    # The overrider's trigger is evaluated once, over the conversation, and where it
+    # holds it overrides every act, even one before the user asked.
     assert reference_verdicts(prog, tr) == [
         row("m", None, "complied"),
-        row("n", 0, "violated"),
+        row("n", 0, "overridden", overridden_by="m"),
         row("n", 2, "overridden", overridden_by="m"),
     ]
     tr = trace(("user", "no"), ("assistant", "lol"))
