@@ -177,8 +177,9 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
     click.echo(f"trace {trace.id}: {report.status}" + (f"  ({report.locator})" if report.locator else ""))
     if not verdicts:
         click.echo("no verdicts match (not_applicable ones are hidden without --all)")
+    descriptions = {n.name: n.description for n in policy.program.norms}
     for verdict in verdicts:
-        click.echo("\n" + render_derivation(verdict, trace))
+        click.echo("\n" + render_derivation(verdict, trace, descriptions.get(verdict.norm)))
 
 
 @main.command()

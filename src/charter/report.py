@@ -203,7 +203,7 @@ def _dumps(data: Any) -> str:
 # --------------------------------------------------------------------------- explain
 
 
-def render_derivation(verdict: Verdict, trace: Trace) -> str:
+def render_derivation(verdict: Verdict, trace: Trace, description: str | None = None) -> str:
     """A verdict's derivation as a tree: the clauses on its path with their source
     lines and values, then the facts read and the text that matched."""
     at = "the conversation" if verdict.turn is None else f"turn {verdict.turn}"
@@ -221,7 +221,8 @@ def render_derivation(verdict: Verdict, trace: Trace) -> str:
             head += f" -> escalate to {verdict.escalate_to}"
     if verdict.overridden_by:
         head += f" by {verdict.overridden_by}"
-    lines = [head, f"  authority {verdict.authority}, severity {verdict.severity}"]
+    lines = [head] + ([f'  "{description}"'] if description else []) + [
+        f"  authority {verdict.authority}, severity {verdict.severity}"]
     steps = verdict.explanation.steps
     for i, step in enumerate(steps):
         branch = "└─" if i == len(steps) - 1 else "├─"

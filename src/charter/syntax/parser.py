@@ -214,7 +214,10 @@ def _unexpected_token(file: str, text: str, error: Any, line_offset: int) -> Dia
     if token.type == "_DEDENT" or "_INDENT" in expected or _after_block_opener(text, token):
         return Diagnostic("E105", "expected an indented block here", span,
                           hint="indent the lines that belong to the line ending with ':'")
-    return Diagnostic("E100", f"found {_found(token)} where {_expected(expected)} was expected", span)
+    outcome_hint = ("the outcome goes on the same line as its condition: `case C: forbid B`"
+                    if expected <= outcome_words | {"_NL"} and token.type == "_NL" else None)
+    return Diagnostic("E100", f"found {_found(token)} where {_expected(expected)} was expected", span,
+                      hint=outcome_hint)
 
 
 def _unexpected_character(file: str, text: str, error: Any, line_offset: int) -> Diagnostic:
