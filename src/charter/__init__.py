@@ -19,6 +19,7 @@ from .diagnostics import Diagnostic, PolicyError, Severity
 from .evaluate import evaluate
 from .inline_tests import TestResult, run_tests
 from .loader import load_program
+from .session import CandidateCheck, Session
 from .source import Source, Span
 from .traces.model import Message, ToolCall, Trace
 from .verdicts import Explanation, TraceReport, Verdict
@@ -29,7 +30,7 @@ except PackageNotFoundError:  # running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
-    "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Severity", "Span",
+    "CandidateCheck", "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Session", "Severity", "Span",
     "TestResult", "ToolCall", "Trace", "TraceReport", "Verdict", "load", "loads", "__version__",
 ]
 
@@ -59,6 +60,10 @@ class Policy:
     def check_many(self, traces: Iterable[Trace | dict[str, Any]]) -> Iterator[TraceReport]:
         for trace in traces:
             yield self.check(trace)
+
+    def session(self, meta: dict[str, Any] | None = None, id: str = "session") -> Session:
+        """Check one conversation incrementally, message by message (for guardrails)."""
+        return Session(self.compiled, meta, id)
 
     def run_tests(self) -> list[TestResult]:
         """Run the policy's inline `test` blocks."""

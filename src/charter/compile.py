@@ -97,6 +97,12 @@ class CompiledNorm:
     otherwise: OutcomeNode | None
     gap_clause: Clause | None
     overriders: list["Overrider"]
+    # How later messages can change a verdict (for incremental sessions): `whole_trace`
+    # verdicts (conversation scope, `any R`/`every R` over the whole trace, in the norm
+    # or an overrider's trigger) are known only at the end; `waits` verdicts (a `within`
+    # window) are known once the window is full or the obligation is met.
+    whole_trace: bool = False
+    waits: bool = False
 
 
 @attrs.frozen
@@ -155,6 +161,7 @@ class _Compiler:
             trigger=self.condition(norm.trigger) if norm.trigger is not None else None,
             trigger_clause=self.clause("when", trigger_span) if norm.trigger is not None else None,
             tree=None, cases=[], otherwise=None, gap_clause=None, overriders=overriders,
+            whole_trace=_reads_whole_trace(norm, all_norms), waits=_has_window(norm.body),
         )
         if isinstance(norm.body, ast.Outcome):
             compiled.tree = self.outcome(norm.body, "outcome")
@@ -489,6 +496,18 @@ class _Compiler:
         if node.which == "previous":
             return lambda env: env.previous[role]
         return lambda env: env.current[role]
+
+
+def _reads_whole_trace(norm: CheckedNorm, all_norms: dict[str, CheckedNorm]) -> bool:
+    if norm.scope == "conversation" or any(all_norms[o].scope == "conversation" for o in norm.overriders):
+        return True
+    roots = [norm.body, norm.trigger] + [all_norms[o].trigger for o in norm.overriders]
+    return any(isinstance(n, ast.Quantified) and n.range == "all"
+               for root in roots if root is not None for n in ast.walk(root))
+
+
+def _has_window(body: ast.Body) -> bool:
+    return any(isinstance(n, ast.Outcome) and n.within is not None for n in ast.walk(body))
 
 
 def _and(fns: list[Fn]) -> Fn:

@@ -46,6 +46,24 @@ class TraceView:
         self._acts: dict[str, list[Env]] = {}
         self._assistant_env: dict[int, Env] = {}
 
+    def append(self, message: Message) -> None:
+        """Add the next message (for incremental sessions); `message.index` must be the
+        next position. The acts of every scope are recomputed on demand."""
+        self.messages = self.messages + (message,)
+        self.texts.append(message.content or "")
+        self.by_role.setdefault(message.role, []).append(message.index)
+        self._acts.clear()
+
+    def truncate(self, length: int, ctx: "Context") -> None:
+        """Drop the messages from `length` on (a candidate reply that was not kept)."""
+        for message in self.messages[length:]:
+            self.by_role[message.role].remove(message.index)
+            self._assistant_env.pop(message.index, None)
+        self.messages = self.messages[:length]
+        del self.texts[length:]
+        self._acts.clear()
+        ctx.text_cache = {k: v for k, v in ctx.text_cache.items() if k[1] < length}
+
     def latest(self, role: str, before: int) -> int | None:
         """The index of the latest `role` message with index < before."""
         indices = self.by_role[role]

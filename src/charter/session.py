@@ -1,0 +1,140 @@
+"""Incremental checking for guardrails: one conversation, message by message.
+
+    session = policy.session(meta={"user": {"age": 15}})
+    session.add({"role": "user", "content": "..."})      # verdicts this message settled
+    verdict = session.check_candidate("a reply")          # would this reply be allowed?
+    session.pending()                                     # open obligations
+    report = session.finish()                             # == policy.check(whole trace)
+
+A verdict is *settled* when no later message can change it. Verdicts of norms that read
+the whole trace (conversation scope, `any R` / `every R`) settle only at `finish`; a
+`within` obligation settles when it is met or its window is full. Every settled verdict
+equals the verdict the finished trace gets at that act (a property test checks this).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import attrs
+
+from .compile import CompiledNorm, CompiledPolicy
+from .evaluate import Context, Env, TraceView, _verdict, evaluate
+from .traces.model import Message, Trace
+from .traces.reader import trace_from_json
+from .verdicts import TraceReport, Verdict
+
+_BLOCKING = ("violated", "conflict")
+
+# The acts a new message of each role opens.
+_SCOPES_OF_ROLE = {"assistant": ("assistant turn", "tool call"), "user": ("user turn",)}
+
+
+@attrs.frozen
+class CandidateCheck:
+    """What a candidate reply would settle, and whether a guardrail should let it through:
+    `allowed` is False when a settled verdict is violated or a conflict."""
+
+    verdicts: tuple[Verdict, ...]
+
+    @property
+    def blocking(self) -> tuple[Verdict, ...]:
+        return tuple(v for v in self.verdicts if v.kind in _BLOCKING)
+
+    @property
+    def allowed(self) -> bool:
+        return not self.blocking
+
+
+class Session:
+    """A conversation checked as it happens. Not thread-safe: one session per conversation."""
+
+    def __init__(self, policy: CompiledPolicy, meta: dict[str, Any] | None = None, id: str = "session"):
+        self._policy = policy
+        self._view = TraceView(Trace(id, (), dict(meta or {})))
+        self._ctx = Context(self._view)
+        self._waiting: list[tuple[CompiledNorm, Env]] = []
+
+    @property
+    def messages(self) -> tuple[Message, ...]:
+        return self._view.messages
+
+    def add(self, message: Message | dict[str, Any]) -> list[Verdict]:
+        """Add the next message; return the verdicts it settled (not_applicable included)."""
+        return self._add(self._message(message))
+
+    def check_candidate(self, reply: str | Message | dict[str, Any]) -> CandidateCheck:
+        """The verdicts an assistant reply would settle, without adding it."""
+        if isinstance(reply, str):
+            reply = {"role": "assistant", "content": reply}
+        length, waiting = len(self._view.messages), list(self._waiting)
+        try:
+            return CandidateCheck(tuple(self._add(self._message(reply))))
+        finally:
+            self._view.truncate(length, self._ctx)
+            self._waiting = waiting
+
+    def pending(self) -> list[Verdict]:
+        """The obligations still open (their `within` window is not full yet)."""
+        verdicts = [_verdict(norm, self._ctx, env) for norm, env in self._waiting]
+        return [v for v in verdicts if v.kind == "pending"]
+
+    def finish(self) -> TraceReport:
+        """The report of the whole conversation, as `policy.check` gives it."""
+        return evaluate(self._policy, Trace(self._view.trace.id, self._view.messages, self._view.trace.meta))
+
+    def _message(self, message: Message | dict[str, Any]) -> Message:
+        index = len(self._view.messages)
+        if isinstance(message, Message):
+            return attrs.evolve(message, index=index)
+        (converted,) = trace_from_json({"messages": [message]}).messages
+        return attrs.evolve(converted, index=index)
+
+    def _add(self, message: Message) -> list[Verdict]:
+        self._view.append(message)
+        settled: list[Verdict] = []
+        still_waiting = []
+        for norm, env in self._waiting:
+            verdict = _verdict(norm, self._ctx, env)
+            if _settled(verdict, norm, self._view, env):
+                settled.append(verdict)
+            else:
+                still_waiting.append((norm, env))
+        self._waiting = still_waiting
+        scopes = _SCOPES_OF_ROLE.get(message.role, ())
+        for norm in self._policy.norms:
+            if norm.scope not in scopes or norm.whole_trace:
+                continue
+            for env in self._view.acts(norm.scope):
+                if env.turn != message.index:
+                    continue
+                verdict = _verdict(norm, self._ctx, env)
+                if _settled(verdict, norm, self._view, env):
+                    settled.append(verdict)
+                else:
+                    self._waiting.append((norm, env))
+        return settled
+
+
+def _settled(verdict: Verdict, norm: CompiledNorm, view: TraceView, env: Env) -> bool:
+    """Whether later messages can no longer change this verdict."""
+    if not norm.waits:
+        return True
+    if verdict.kind == "pending" or (verdict.kind == "unspecified" and verdict.reason == "uncertain"):
+        return _window_full(norm, view, env)
+    return True
+
+
+def _window_full(norm: CompiledNorm, view: TraceView, env: Env) -> bool:
+    longest = max(n.within for n in _outcomes(norm) if n.within is not None)
+    return len(view.window(env.turn, longest)) == longest
+
+
+def _outcomes(norm: CompiledNorm):
+    stack = [norm.tree] if norm.tree is not None else [node for _, node, _ in norm.cases]
+    if norm.otherwise is not None:
+        stack.append(norm.otherwise)
+    while stack:
+        node = stack.pop()
+        yield node
+        stack.extend(child for _, child, _ in node.exceptions)
