@@ -8,6 +8,7 @@ record, or a usage error.
 from __future__ import annotations
 
 import functools
+import json
 import sys
 from typing import Callable, Iterator
 
@@ -16,7 +17,8 @@ import click
 from . import Policy, PolicyError, __version__
 from .loader import load_program
 from .report import (
-    FORMATS, WRITERS, CheckSummary, render_derivation, render_diagnostics, render_test_results,
+    FORMATS, WRITERS, CheckSummary, diagnostic_json, render_derivation, render_diagnostics,
+    render_test_results,
 )
 from .traces.model import Trace
 from .traces.reader import ADAPTERS, Skipped, read_traces
@@ -180,6 +182,30 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
     descriptions = {n.name: n.description for n in policy.program.norms}
     for verdict in verdicts:
         click.echo("\n" + render_derivation(verdict, trace, descriptions.get(verdict.norm)))
+
+
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Findings as text (with the source line) or JSON.")
+@_edge
+def lint(policies, output_format) -> None:
+    """Static findings on POLICY files that need no traces: unused definitions,
+    undeclared labels, norms without a description, exceptions and overrides that can
+    never apply, cases that overlap with different outcomes. Exit 1 if there are any."""
+    from .analysis.lint import lint as lint_policy
+    from .loader import load
+
+    loaded = load(list(policies))
+    findings = lint_policy(loaded)
+    sources = {s.name: s for s in loaded.program.sources}
+    if output_format == "json":
+        click.echo(json.dumps({"findings": [diagnostic_json(d) for d in findings]}, indent=2))
+    elif findings:
+        click.echo(render_diagnostics(findings, sources))
+    else:
+        click.echo("no findings")
+    sys.exit(EXIT_FAIL if findings else EXIT_OK)
 
 
 @main.command()

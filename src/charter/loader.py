@@ -11,8 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import attrs
+
 from .check.program import Program
-from .check.resolve import STDLIB_PREFIX, ModuleLoader, stdlib_names, stdlib_source, suggest
+from .check.resolve import STDLIB_PREFIX, Module, ModuleLoader, stdlib_names, stdlib_source, suggest
 from .check.validate import Validator
 from .diagnostics import Diagnostic, PolicyError
 from .source import Source, Span
@@ -39,8 +41,23 @@ def read_policy(path: str) -> tuple[Source, str, Path | None] | Diagnostic:
     return Source(path, text), str(file.resolve()), file.parent
 
 
+@attrs.frozen
+class Loaded:
+    """A loaded policy: the checked program, every module read (imports included) and
+    the ones given as policy layers. Analysis reads the modules' syntax trees."""
+
+    program: Program
+    modules: tuple[Module, ...]
+    policies: tuple[Module, ...]
+
+
 def load_program(paths: list[str] | None = None, texts: list[Source] | None = None) -> Program:
     """Load policy files (and/or in-memory sources) as one layered policy."""
+    return load(paths, texts).program
+
+
+def load(paths: list[str] | None = None, texts: list[Source] | None = None) -> Loaded:
+    """Load policy files (and/or in-memory sources); raise PolicyError on any error."""
     loader = ModuleLoader()
     inputs: list[tuple[Source, str, Path | None]] = []
     for path in paths or ():
@@ -75,4 +92,4 @@ def load_program(paths: list[str] | None = None, texts: list[Source] | None = No
     if program is None or any(d.is_error for d in diagnostics):
         raise PolicyError(diagnostics or [Diagnostic("E003", "no policy given", _COMMAND_LINE)],
                           loader.sources)
-    return program
+    return Loaded(program, tuple(loader.modules.values()), tuple(policies))

@@ -53,9 +53,19 @@ def render_diagnostic(diagnostic: Diagnostic, sources: dict[str, Source]) -> str
 def render_diagnostics(diagnostics: Iterable[Diagnostic], sources: dict[str, Source]) -> str:
     diagnostics = list(diagnostics)
     errors = sum(1 for d in diagnostics if d.is_error)
+    warnings = len(diagnostics) - errors
     body = "\n\n".join(render_diagnostic(d, sources) for d in diagnostics)
-    tail = f"{errors} error{'s' if errors != 1 else ''}" if errors else ""
-    return body + (f"\n\n{tail}" if tail else "")
+    counts = [f"{n} {word}{'s' if n != 1 else ''}" for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    return body + (f"\n\n{', '.join(counts)}" if counts else "")
+
+
+def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
+    span = diagnostic.span
+    return {
+        "code": diagnostic.code, "severity": diagnostic.severity.value, "message": diagnostic.message,
+        "file": span.source, "line": span.line, "column": span.column,
+        "end_line": span.end_line, "end_column": span.end_column, "hint": diagnostic.hint,
+    }
 
 
 # --------------------------------------------------------------------------- the summary
