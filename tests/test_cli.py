@@ -484,7 +484,7 @@ def test_command_help(command, options):
 
 
 def test_inline_tests_of_the_example_pass():
-    result = run("test", EXAMPLE)
+    result = run("test", EXAMPLE, "--no-properties")
     assert result.exit_code == 0
     assert result.stdout.endswith("\n2 passed, 0 failed\n")
     assert f"PASS  a refund after 45 days is escalated, not decided  ({EXAMPLE}:40:1)" in result.stdout
@@ -516,7 +516,7 @@ test "hello is fine":
 
 def test_failing_inline_test(work):
     Path("failing.charter").write_text(FAILING)
-    result = run("test", "failing.charter")
+    result = run("test", "failing.charter", "--no-properties")
     assert result.exit_code == 1
     out = result.stdout
     assert "FAIL  bye is fine  (failing.charter:6:1)" in out
@@ -525,6 +525,14 @@ def test_failing_inline_test(work):
     assert "forbid assistant says \"bye\"  => forbid: behaviour holds  [failing.charter:4:5]" in out
     assert "match turn 1 [0:3] 'bye'" in out
     assert out.endswith("\n1 passed, 1 failed\n")
+
+
+def test_the_example_passes_its_properties_too():
+    result = run("test", EXAMPLE)
+    assert result.exit_code == 0
+    assert "properties (200 generated traces, seed 0):" in result.stdout
+    assert "ok    conflict " in result.stdout and "FAIL" not in result.stdout
+    assert result.stdout.endswith(" passed, 0 failed\n")
 
 
 def test_test_command_with_a_broken_policy(work):
@@ -647,7 +655,7 @@ def test_dump_unknown_stage():
     ["check", EXAMPLE, "--traces", "traces.jsonl", "--format", "json", "--all"],
     ["check", EXAMPLE, "--traces", "traces.jsonl", "--format", "jsonl"],
     ["explain", EXAMPLE, "--traces", "traces.jsonl", "--trace", "t_unspecified"],
-    ["test", EXAMPLE],
+    ["test", EXAMPLE, "--examples", "30"],
     ["dump", "program", EXAMPLE],
 ])
 def test_byte_identical_runs(work, args):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 from typing import Callable, Iterator
 
@@ -16,9 +17,10 @@ import click
 
 from . import Policy, PolicyError, __version__
 from .loader import load_program
+from .parallel import Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, total_bytes
 from .report import (
     FORMATS, WRITERS, CheckSummary, diagnostic_json, render_derivation, render_diagnostics,
-    render_test_results,
+    render_property_results, render_test_results,
 )
 from .traces.model import Trace
 from .traces.reader import ADAPTERS, Skipped, read_traces
@@ -57,7 +59,8 @@ def _load(policies: tuple[str, ...]) -> Policy:
 
 
 def _records(paths: tuple[str, ...], input_format: str | None) -> Iterator[Trace | Skipped]:
-    for path in paths:
+    """Every record of the --traces values (files, directories, glob patterns), in order."""
+    for path in expand_paths(paths):
         yield from read_traces(path, input_format)
 
 
@@ -71,7 +74,9 @@ def _fail_on(value: str) -> tuple[str, ...]:
 
 _traces_option = click.option(
     "--traces", "trace_paths", multiple=True, required=True, metavar="PATH",
-    help="A trace file (JSONL, a JSON trace or a JSON array of traces); '-' for stdin. Repeatable.",
+    help="A trace file (JSONL, a JSON trace or a JSON array of traces), a directory (its .jsonl, "
+         ".json and .eval files, recursively) or a glob pattern ('logs/*.jsonl'); '-' for stdin. "
+         "Repeatable.",
 )
 _format_option = click.option(
     "--input-format", type=click.Choice(list(ADAPTERS)), default=None,
@@ -94,15 +99,20 @@ def main() -> None:
 @click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
 @_traces_option
 @click.option("--format", "output_format", type=click.Choice(FORMATS), default="text",
-              show_default=True, help="Report format.")
+              show_default=True, help="Report format (junit: JUnit XML; sarif: SARIF 2.1.0).")
 @click.option("--fail-on", default="violated,conflict", show_default=True, callback=lambda c, p, v: _fail_on(v),
               help="Verdict kinds that make the exit code 1 (any of violated, conflict, unspecified, pending).")
 @click.option("--all", "show_all", is_flag=True,
               help="Also report not_applicable verdicts (text: every verdict).")
 @_format_option
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
+@click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
+              help="Check in N worker processes (0: one per CPU). The report is the same.")
+@click.option("--no-progress", is_flag=True,
+              help="No progress bar (it is only ever shown when standard error is a terminal and CI is not set).")
 @_edge
-def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color) -> None:
+def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color, jobs,
+          no_progress) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -113,19 +123,31 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     policy = _load(policies)
     out = sys.stdout
     use_color = out.isatty() if color is None else color
-    writer = WRITERS[output_format](out, show_all=show_all, color=use_color)
+    options = {"show_all": show_all, "color": use_color, "fail_on": fail_on}
+    writer = WRITERS[output_format](out, policy=policy, **options)
+    paths = expand_paths(trace_paths)
+    progress = Progress(sys.stderr, total_bytes(paths)) if progress_wanted(sys.stderr, no_progress) else None
+    shared_terminal = progress is not None and out.isatty()  # clear the bar before writing a report line
     summary = CheckSummary()
     writer.start()
-    for record in _records(trace_paths, input_format):
-        if isinstance(record, Skipped):
-            summary.skip(record.locator.file, record.locator.line, record.reason)
-            writer.skipped(record.locator.file, record.locator.line, record.reason)
+    records = check_corpus(policy, policies, paths, writer, output_format, options, input_format,
+                           jobs=jobs or os.cpu_count() or 1, on_batch=progress and progress.advance)
+    for record in records:
+        if shared_terminal:
+            progress.clear()
+        if isinstance(record, SkippedRecord):
+            summary.skip(record.file, record.line, record.reason)
+            writer.skipped(record.file, record.line, record.reason)
             if output_format != "text":
-                click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
+                if progress is not None:
+                    progress.clear()
+                where = record.file if record.line is None else f"{record.file}:{record.line}"
+                click.echo(f"{where}: skipped: {record.reason}", err=True)
             continue
-        report = policy.check(record)
-        summary.add(report)
-        writer.trace(report)
+        summary.add_counts(record.status, record.counts)
+        writer.emit(record)
+    if progress is not None:
+        progress.clear()
     writer.finish(summary)
     if summary.skipped:
         sys.exit(EXIT_ERROR)
@@ -134,19 +156,40 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
 
 @main.command()
 @click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
-@click.option("-v", "--verbose", is_flag=True, help="Also list the expectations that passed.")
+@click.option("-v", "--verbose", is_flag=True, help="Also list the expectations and clauses that passed.")
+@click.option("--properties/--no-properties", default=True, show_default=True,
+              help="After the inline tests, check the properties over generated traces.")
+@click.option("--examples", type=click.IntRange(1), default=200, show_default=True,
+              help="How many traces to generate for the properties.")
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="The seed of trace generation (the same seed gives the same run).")
 @_edge
-def test(policies, verbose) -> None:
-    """Run the inline `test` blocks of POLICY files.
+def test(policies, verbose, properties, examples, seed) -> None:
+    """Run the inline `test` blocks of POLICY files, then check properties of the
+    policy over traces generated from its own vocabulary.
 
     Each block's trace is checked against the whole policy, and each `expect NORM
     VERDICT [at turn K]` compared with the verdict given (without `at turn`, the norm's
     verdicts over the trace summed up: the most severe). Failures show the derivation.
+
+    \b
+    Properties (docs/analysis.md): conflict, gap, contradiction (norms no reply can
+    satisfy together), determinism, order independence, dead clause, norm never
+    applicable, override never applies. A failure comes with a minimal trace, printed
+    as a `test` block that reproduces it when pasted into the policy.
     """
     policy = _load(policies)
     results = policy.run_tests()
     click.echo(render_test_results(results, verbose))
-    sys.exit(EXIT_OK if all(r.passed for r in results) else EXIT_FAIL)
+    outcomes = [r.passed for r in results]
+    if properties:
+        from .analysis.properties import check_properties
+
+        checked = check_properties(policy.program, policy.compiled, examples, seed)
+        click.echo(("\n" if results else "") + render_property_results(checked, examples, seed, verbose))
+        outcomes += [r.passed for r in checked]
+    click.echo(f"\n{sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
+    sys.exit(EXIT_OK if all(outcomes) else EXIT_FAIL)
 
 
 @main.command()
@@ -219,6 +262,74 @@ def dump(stage, policies) -> None:
     from .debug import dump_stage
 
     click.echo(dump_stage(stage, list(policies)))
+
+
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@_traces_option
+@click.option("--format", "output_format", type=click.Choice(["markdown", "html", "json"]),
+              default="markdown", show_default=True, help="Report format.")
+@click.option("--examples", "examples", type=click.IntRange(min=0), default=3, show_default=True,
+              metavar="K", help="Example excerpts kept per open item.")
+@click.option("--output", "-o", "output", type=click.Path(dir_okay=False), default=None,
+              metavar="FILE", help="Write the report to FILE instead of standard output.")
+@_format_option
+@_edge
+def gaps(policies, trace_paths, output_format, examples, output, input_format) -> None:
+    """Report the decisions a policy leaves open over a corpus: every `unspecified`
+    verdict, grouped by who must decide it (the escalation target), then norm, then what
+    is open (an explicit case, a gap, or unknown facts), with counts and examples.
+
+    Exit code 0 once the report is written; 2 on a policy or usage error, or when a
+    trace record was skipped (the report is still written).
+    """
+    from .gaps import GapCollector, render, write
+    from .traces.reader import Skipped
+
+    policy = _load(policies)
+    collector = GapCollector(policy, examples, policies, trace_paths)
+    for record in _records(trace_paths, input_format):
+        if isinstance(record, Skipped):
+            collector.skip(record.locator.file, record.locator.line, record.reason)
+            click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
+            continue
+        collector.add(record, policy.check(record))
+    write(render(collector.result(), output_format, __version__), output, sys.stdout)
+    sys.exit(EXIT_ERROR if collector.skipped else EXIT_OK)
+
+
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@_traces_option
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Report format.")
+@click.option("-v", "--verbose", is_flag=True, help="Text: list every clause with its counts.")
+@_format_option
+@_edge
+def coverage(policies, trace_paths, output_format, verbose, input_format) -> None:
+    """Report which norms, cases, exceptions and `otherwise` lines of POLICY files a
+    corpus exercised, and list those it never did, with file:line.
+
+    A norm is exercised where it applies (its verdict is not not_applicable); a case or
+    an exception where its condition holds; an `otherwise` where it is reached. Exit
+    code 0 once the report is written; 2 on a policy or usage error, or when a trace
+    record was skipped.
+    """
+    from .coverage import CoverageCollector, render_json, render_text
+    from .traces.reader import Skipped
+
+    policy = _load(policies)
+    collector = CoverageCollector(policy, trace_paths, policies)
+    for record in _records(trace_paths, input_format):
+        if isinstance(record, Skipped):
+            collector.skip(record.locator.file, record.locator.line, record.reason)
+            if output_format == "json":  # the text report lists it
+                click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
+            continue
+        collector.add(policy.check(record))
+    data = collector.result()
+    click.echo(render_json(data) if output_format == "json" else render_text(data, verbose), nl=False)
+    sys.exit(EXIT_ERROR if collector.skipped else EXIT_OK)
 
 
 if __name__ == "__main__":  # pragma: no cover

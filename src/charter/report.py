@@ -1,4 +1,5 @@
-"""Renderers: diagnostics, check reports (text, json, jsonl), derivations, test results.
+"""Renderers: diagnostics, check reports (text, json, jsonl, junit, sarif), derivations,
+test results.
 
 Every renderer reads the same result model (`verdicts.TraceReport`, `CheckSummary`,
 `inline_tests.TestResult`, `diagnostics.Diagnostic`); nothing here computes a verdict.
@@ -7,18 +8,26 @@ Report writers stream: a report over a large corpus is written trace by trace.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import IO, Any, Iterable
+import os
+import pathlib
+import re
+import shutil
+import tempfile
+import urllib.parse
+import xml.etree.ElementTree as ET
+from typing import IO, Any, Iterable, NamedTuple
 
 import attrs
 
 from .diagnostics import Diagnostic
 from .inline_tests import TestResult
-from .source import Source
-from .traces.model import Trace
-from .verdicts import AGGREGATE_ORDER, OK_KINDS, TraceReport, Verdict
+from .source import Source, Span
+from .traces.model import Locator, Trace
+from .verdicts import AGGREGATE_ORDER, OK_KINDS, TraceReport, Verdict, aggregate
 
-FORMATS = ("text", "json", "jsonl")
+FORMATS = ("text", "json", "jsonl", "junit", "sarif")
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -71,9 +80,29 @@ def diagnostic_json(diagnostic: Diagnostic) -> dict[str, Any]:
 # --------------------------------------------------------------------------- the summary
 
 
+class Rendered(NamedTuple):
+    """One checked trace's part of a report: what the summary counts and the text the
+    writer writes. It is made where the trace was checked (in a worker process with
+    `--jobs`) and written by the writer in the main process, in input order."""
+
+    status: str
+    counts: tuple[tuple[str, int], ...]  # verdicts per kind
+    text: str
+    file: str | None = None  # the trace file, for writers that group traces by file
+    tally: tuple[int, ...] = ()  # writer-specific counts (junit: tests, failures, skipped)
+
+
+def verdict_counts(verdicts: Iterable[Verdict]) -> tuple[tuple[str, int], ...]:
+    counts: dict[str, int] = {}
+    for verdict in verdicts:
+        counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
+    return tuple(counts.items())
+
+
 @attrs.define
 class CheckSummary:
-    """Counts over a whole run: traces by status, verdicts by kind, every input record."""
+    """Counts over a whole run: traces by status, verdicts by kind, every input record.
+    Nothing per trace is kept but the skipped records."""
 
     statuses: dict[str, int] = attrs.Factory(dict)
     verdicts: dict[str, int] = attrs.Factory(dict)
@@ -81,10 +110,13 @@ class CheckSummary:
     skipped: list[dict[str, Any]] = attrs.Factory(list)
 
     def add(self, report: TraceReport) -> None:
+        self.add_counts(report.status, verdict_counts(report.verdicts))
+
+    def add_counts(self, status: str, counts: Iterable[tuple[str, int]]) -> None:
         self.checked += 1
-        self.statuses[report.status] = self.statuses.get(report.status, 0) + 1
-        for verdict in report.verdicts:
-            self.verdicts[verdict.kind] = self.verdicts.get(verdict.kind, 0) + 1
+        self.statuses[status] = self.statuses.get(status, 0) + 1
+        for kind, count in counts:
+            self.verdicts[kind] = self.verdicts.get(kind, 0) + count
 
     def skip(self, file: str, line: int | None, reason: str) -> None:
         self.skipped.append({"file": file, "line": line, "reason": reason})
@@ -110,19 +142,50 @@ class CheckSummary:
 # --------------------------------------------------------------------------- report writers
 
 
-class ReportWriter:
-    """Writes one report, trace by trace, then the summary."""
+DEFAULT_FAIL_ON = ("violated", "conflict")
 
-    def __init__(self, out: IO[str], show_all: bool = False, color: bool = False):
+
+class ReportWriter:
+    """Writes one report: `start`, then each trace (`trace`, or `render` where the trace
+    is checked and `emit` here) and each skipped record in input order, then `finish`.
+
+    `render` depends only on the report and the writer's options, never on what was
+    written before, so that worker processes can render and the output stays the same.
+    `policy` (a `charter.Policy`) gives the norms, for the formats that list them."""
+
+    def __init__(self, out: IO[str] | None, show_all: bool = False, color: bool = False,
+                 fail_on: Iterable[str] = DEFAULT_FAIL_ON, policy: Any = None):
         self.out, self.show_all, self.color = out, show_all, color
+        self.fail_on = tuple(fail_on)
+        self.policy = policy
 
     def start(self) -> None: ...
 
-    def trace(self, report: TraceReport) -> None: ...
+    def render(self, report: TraceReport, locator: Locator | None = None) -> Rendered:
+        """The trace's part of the report; `locator` is where the trace was read."""
+        file = locator.file if locator is not None else _locator_file(report.locator)
+        return Rendered(report.status, verdict_counts(report.verdicts), self.render_text(report, locator), file)
+
+    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
+        return ""
+
+    def emit(self, rendered: Rendered) -> None:
+        self.out.write(rendered.text)
+
+    def trace(self, report: TraceReport) -> None:
+        self.emit(self.render(report))
 
     def skipped(self, file: str, line: int | None, reason: str) -> None: ...
 
     def finish(self, summary: CheckSummary) -> None: ...
+
+
+def _locator_file(locator: str | None) -> str | None:
+    """The file of a `FILE:LINE` (or `FILE`) locator string."""
+    if locator is None:
+        return None
+    file, _, line = locator.rpartition(":")
+    return file if file and line.isdigit() else locator
 
 
 class JsonWriter(ReportWriter):
@@ -132,8 +195,11 @@ class JsonWriter(ReportWriter):
         self.out.write('{"traces": [')
         self._first = True
 
-    def trace(self, report: TraceReport) -> None:
-        self.out.write(("\n" if self._first else ",\n") + _dumps(report.to_json(self.show_all)))
+    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
+        return _dumps(report.to_json(self.show_all))
+
+    def emit(self, rendered: Rendered) -> None:
+        self.out.write(("\n" if self._first else ",\n") + rendered.text)
         self._first = False
 
     def finish(self, summary: CheckSummary) -> None:
@@ -143,8 +209,8 @@ class JsonWriter(ReportWriter):
 class JsonlWriter(ReportWriter):
     """One line per trace, then one `{"summary": ...}` line."""
 
-    def trace(self, report: TraceReport) -> None:
-        self.out.write(_dumps(report.to_json(self.show_all)) + "\n")
+    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
+        return _dumps(report.to_json(self.show_all)) + "\n"
 
     def finish(self, summary: CheckSummary) -> None:
         self.out.write(_dumps({"summary": summary.to_json()}) + "\n")
@@ -160,12 +226,12 @@ class TextWriter(ReportWriter):
         code = _COLORS.get(kind)
         return f"\x1b[{code}m{text}\x1b[0m" if self.color and code else text
 
-    def trace(self, report: TraceReport) -> None:
+    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
         shown = report.verdicts if self.show_all else [v for v in report.verdicts if v.kind not in OK_KINDS]
         where = f"  ({report.locator})" if report.locator else ""
-        self.out.write(f"{report.trace_id}: {self.paint(report.status, report.status)}{where}\n")
-        for verdict in shown:
-            self.out.write("  " + self.verdict_line(verdict) + "\n")
+        lines = [f"{report.trace_id}: {self.paint(report.status, report.status)}{where}\n"]
+        lines += ["  " + self.verdict_line(verdict) + "\n" for verdict in shown]
+        return "".join(lines)
 
     def verdict_line(self, v: Verdict) -> str:
         at = "conversation" if v.turn is None else f"turn {v.turn}" + (f" call {v.call}" if v.call is not None else "")
@@ -203,7 +269,266 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-WRITERS = {"text": TextWriter, "json": JsonWriter, "jsonl": JsonlWriter}
+def _plain_line(verdict: Verdict) -> str:
+    """A verdict as the text report gives it, without colour."""
+    return _PLAIN.verdict_line(verdict)
+
+
+_PLAIN = TextWriter(None)
+
+
+def _failing(fail_on: Iterable[str]) -> frozenset[str]:
+    """The verdict kinds a report marks as failures: violated, conflict and --fail-on's."""
+    return frozenset(DEFAULT_FAIL_ON) | frozenset(fail_on)
+
+
+def _norm_names(policy: Any, report: TraceReport) -> list[str]:
+    if policy is not None:
+        return list(policy.norms)
+    return list(dict.fromkeys(v.norm for v in report.verdicts))
+
+
+def _descriptions(policy: Any) -> dict[str, str | None]:
+    return {} if policy is None else {n.name: n.description for n in policy.program.norms}
+
+
+# ---- JUnit XML
+
+
+# Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF).
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
+def _xml(text: str) -> str:
+    """`text` with the characters XML cannot carry written as `\\xNN` / `\\uNNNN` escapes."""
+    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+
+
+def _element(tag: str, attrib: dict[str, str], text: str | None = None) -> ET.Element:
+    element = ET.Element(tag, {key: _xml(value) for key, value in attrib.items()})
+    if text is not None:
+        element.text = _xml(text)
+    return element
+
+
+def _start_tag(tag: str, attrib: dict[str, str]) -> str:
+    """`<tag a="1">`, escaped by ElementTree."""
+    return ET.tostring(_element(tag, attrib), encoding="unicode").removesuffix(" />") + ">"
+
+
+def _spool() -> IO[str]:
+    """A text buffer that moves to a temporary file when large, so that a report over a
+    corpus of any size is assembled without holding it in memory."""
+    return tempfile.SpooledTemporaryFile(max_size=4 << 20, mode="w+", encoding="utf-8", newline="")
+
+
+class JunitWriter(ReportWriter):
+    """JUnit XML: a `<testsuite>` per trace file, a `<testcase>` per trace and norm
+    (`classname` the trace id, `name` the norm) that fails when the norm has a verdict
+    of a failing kind (violated, conflict, and the kinds in --fail-on) and is skipped
+    when the norm applies nowhere in the trace. A skipped record is a testcase with an
+    `<error>`. Testcases are spooled per suite (the suite's counts come first)."""
+
+    def start(self) -> None:
+        self._body = _spool()
+        self._suite: IO[str] | None = None
+        self._file: str | None = None
+        self._counts = [0, 0, 0, 0]  # of the current suite: tests, failures, errors, skipped
+        self._totals = [0, 0, 0, 0]
+
+    def render(self, report: TraceReport, locator: Locator | None = None) -> Rendered:
+        failing = _failing(self.fail_on)
+        descriptions = _descriptions(self.policy)
+        by_norm: dict[str, list[Verdict]] = {}
+        for verdict in report.verdicts:
+            by_norm.setdefault(verdict.norm, []).append(verdict)
+        where = f" ({report.locator})" if report.locator else ""
+        cases, failures, skipped = [], 0, 0
+        names = _norm_names(self.policy, report)
+        for name in names:
+            verdicts = by_norm.get(name, [])
+            case = _element("testcase", {"classname": report.trace_id, "name": name})
+            bad = [v for v in verdicts if v.kind in failing]
+            if bad:
+                failures += 1
+                kind = aggregate(v.kind for v in bad)
+                message = f"trace {report.trace_id}{where}: " + "; ".join(_plain_line(v) for v in bad)
+                text = "\n\n".join(render_derivation(v, None, descriptions.get(name)) for v in bad)
+                case.append(_element("failure", {"message": message, "type": kind}, text))
+            elif all(v.kind == "not_applicable" for v in verdicts):
+                skipped += 1
+                reason = "not applicable" if verdicts else "no act in the norm's scope"
+                case.append(_element("skipped", {"message": reason}))
+            shown = verdicts if self.show_all else [
+                v for v in verdicts if v.kind not in OK_KINDS and v.kind not in failing]
+            if shown:
+                case.append(_element("system-out", {}, "".join(_plain_line(v) + "\n" for v in shown)))
+            ET.indent(case, space="  ", level=2)
+            cases.append("    " + ET.tostring(case, encoding="unicode") + "\n")
+        file = locator.file if locator is not None else _locator_file(report.locator)
+        return Rendered(report.status, verdict_counts(report.verdicts), "".join(cases), file,
+                        (len(names), failures, skipped))
+
+    def emit(self, rendered: Rendered) -> None:
+        self._enter(rendered.file)
+        self._suite.write(rendered.text)
+        tests, failures, skipped = rendered.tally
+        for i, n in ((0, tests), (1, failures), (3, skipped)):
+            self._counts[i] += n
+
+    def skipped(self, file: str, line: int | None, reason: str) -> None:
+        self._enter(file)
+        where = file if line is None else f"{file}:{line}"
+        case = _element("testcase", {"classname": where, "name": "(record)"})
+        case.append(_element("error", {"message": f"skipped: {reason}", "type": "skipped record"},
+                             f"{where}: skipped: {reason}"))
+        self._suite.write("    " + ET.tostring(case, encoding="unicode") + "\n")
+        self._counts[0] += 1
+        self._counts[2] += 1
+
+    def _enter(self, file: str | None) -> None:
+        """Make `file`'s suite the current one (a new suite whenever the file changes)."""
+        file = file or "charter"
+        if self._suite is not None and file == self._file:
+            return
+        self._close_suite()
+        self._suite, self._file, self._counts = _spool(), file, [0, 0, 0, 0]
+
+    def _close_suite(self) -> None:
+        if self._suite is None:
+            return
+        tests, failures, errors, skipped = self._counts
+        self._body.write("  " + _start_tag("testsuite", {
+            "name": self._file, "tests": str(tests), "failures": str(failures),
+            "errors": str(errors), "skipped": str(skipped)}) + "\n")
+        self._suite.seek(0)
+        shutil.copyfileobj(self._suite, self._body)
+        self._suite.close()
+        self._body.write("  </testsuite>\n")
+        self._totals = [a + b for a, b in zip(self._totals, self._counts)]
+        self._suite = None
+
+    def finish(self, summary: CheckSummary) -> None:
+        self._close_suite()
+        tests, failures, errors, skipped = self._totals
+        self.out.write('<?xml version="1.0" encoding="UTF-8"?>\n' + _start_tag("testsuites", {
+            "name": "charter", "tests": str(tests), "failures": str(failures),
+            "errors": str(errors), "skipped": str(skipped)}) + "\n")
+        self._body.seek(0)
+        shutil.copyfileobj(self._body, self.out)
+        self._body.close()
+        self.out.write("</testsuites>\n")
+
+
+# ---- SARIF 2.1.0
+
+
+SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
+SARIF_VERSION = "2.1.0"
+# SARIF result.kind per verdict kind: a failure, something for a person to decide, an
+# obligation still open; with --all also the verdicts that passed or did not apply.
+_SARIF_KINDS = {"violated": "fail", "conflict": "fail", "unspecified": "review", "pending": "open",
+                "complied": "pass", "overridden": "pass", "not_applicable": "notApplicable"}
+_SARIF_LEVELS = {"critical": "error", "high": "error", "medium": "warning", "low": "note"}
+
+
+def sarif_uri(path: str) -> str:
+    """A file path as a SARIF artifact URI: `file://` for an absolute path, else a
+    relative reference with forward slashes."""
+    if os.path.isabs(path):
+        return pathlib.Path(path).as_uri()
+    return urllib.parse.quote(path.replace(os.sep, "/"), safe="/")
+
+
+def _region(span: Span) -> dict[str, int]:
+    """A span as a SARIF region; SARIF's endColumn is the column after the region."""
+    return {"startLine": max(span.line, 1), "startColumn": max(span.column, 1),
+            "endLine": max(span.end_line, span.line, 1), "endColumn": max(span.end_column + 1, 1)}
+
+
+class SarifWriter(ReportWriter):
+    """SARIF 2.1.0: one run whose rules are the norms and whose results are the verdicts
+    that are not OK (every verdict with --all), located at the norm in the policy source,
+    with the trace and turn in the message and properties. Skipped records are the
+    invocation's notifications. Streamed: one result per line."""
+
+    def start(self) -> None:
+        from . import __version__
+
+        norms = [] if self.policy is None else self.policy.program.norms
+        rules = []
+        for norm in norms:
+            rule: dict[str, Any] = {"id": norm.name, "shortDescription": {"text": norm.description or norm.name}}
+            rule["defaultConfiguration"] = {"level": _SARIF_LEVELS.get(norm.severity, "warning")}
+            rule["properties"] = {"charter": norm.charter, "authority": norm.authority, "severity": norm.severity}
+            rules.append(rule)
+        driver = {"name": "charter", "version": __version__, "semanticVersion": __version__, "rules": rules}
+        self.out.write('{"$schema": ' + _dumps(SARIF_SCHEMA) + ', "version": ' + _dumps(SARIF_VERSION)
+                       + ', "runs": [{"tool": ' + _dumps({"driver": driver}) + ', "results": [')
+        self._first = True
+
+    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
+        failing = _failing(self.fail_on)
+        index = {} if self.policy is None else {name: i for i, name in enumerate(self.policy.norms)}
+        results = []
+        for verdict in report.verdicts:
+            if verdict.kind in OK_KINDS and not self.show_all:
+                continue
+            results.append(_dumps(self._result(verdict, report, locator, failing, index)))
+        return ",\n".join(results)
+
+    def _result(self, v: Verdict, report: TraceReport, locator: Locator | None,
+                failing: frozenset[str], index: dict[str, int]) -> dict[str, Any]:
+        kind = "fail" if v.kind in failing else _SARIF_KINDS[v.kind]
+        result: dict[str, Any] = {"ruleId": v.norm}
+        if v.norm in index:
+            result["ruleIndex"] = index[v.norm]
+        result["kind"] = kind
+        result["level"] = _SARIF_LEVELS.get(v.severity, "warning") if kind == "fail" else "none"
+        where = f" ({report.locator})" if report.locator else ""
+        result["message"] = {"text": f"trace {report.trace_id}{where}: {_plain_line(v)}"}
+        if v.norm_span is not None:
+            result["locations"] = [{"physicalLocation": {
+                "artifactLocation": {"uri": sarif_uri(v.norm_span.source)}, "region": _region(v.norm_span)}}]
+        if locator is not None:
+            trace_location: dict[str, Any] = {"artifactLocation": {"uri": sarif_uri(locator.file)}}
+            if locator.line is not None:
+                trace_location["region"] = {"startLine": locator.line}
+            result["relatedLocations"] = [{"id": 1, "physicalLocation": trace_location,
+                                           "message": {"text": f"trace {report.trace_id}"}}]
+        act = f"{report.trace_id}\x00{v.norm}\x00{v.turn}\x00{v.call}"
+        result["partialFingerprints"] = {"charterVerdict/v1": hashlib.sha256(act.encode("utf-8", "surrogatepass"))
+                                         .hexdigest()[:32]}
+        result["properties"] = {
+            "trace": report.trace_id, "source": report.locator, "turn": v.turn, "call": v.call,
+            "verdict": v.kind, "authority": v.authority, "severity": v.severity, "reason": v.reason,
+            "gap": v.gap, "escalate_to": v.escalate_to, "unknown": list(v.unknown),
+            "overridden_by": v.overridden_by,
+        }
+        return result
+
+    def emit(self, rendered: Rendered) -> None:
+        if rendered.text:
+            self.out.write(("\n" if self._first else ",\n") + rendered.text)
+            self._first = False
+
+    def finish(self, summary: CheckSummary) -> None:
+        notifications = []
+        for record in summary.skipped:
+            location: dict[str, Any] = {"artifactLocation": {"uri": sarif_uri(record["file"])}}
+            if record["line"] is not None:
+                location["region"] = {"startLine": record["line"]}
+            notifications.append({"level": "error", "message": {"text": f"skipped: {record['reason']}"},
+                                  "locations": [{"physicalLocation": location}]})
+        invocation = {"executionSuccessful": not summary.skipped, "toolExecutionNotifications": notifications}
+        counts = {k: v for k, v in summary.to_json().items() if k != "skipped"}
+        self.out.write('\n], "invocations": [' + _dumps(invocation) + '], "properties": '
+                       + _dumps({"summary": counts}) + "}]}\n")
+
+
+WRITERS: dict[str, type[ReportWriter]] = {
+    "text": TextWriter, "json": JsonWriter, "jsonl": JsonlWriter, "junit": JunitWriter, "sarif": SarifWriter,
+}
 
 
 def _dumps(data: Any) -> str:
@@ -213,9 +538,10 @@ def _dumps(data: Any) -> str:
 # --------------------------------------------------------------------------- explain
 
 
-def render_derivation(verdict: Verdict, trace: Trace, description: str | None = None) -> str:
+def render_derivation(verdict: Verdict, trace: Trace | None, description: str | None = None) -> str:
     """A verdict's derivation as a tree: the clauses on its path with their source
-    lines and values, then the facts read and the text that matched."""
+    lines and values, then the facts read and the text that matched (with some context
+    from the trace, when given)."""
     at = "the conversation" if verdict.turn is None else f"turn {verdict.turn}"
     if verdict.call is not None:
         at += f", tool call {verdict.call}"
@@ -244,9 +570,12 @@ def render_derivation(verdict: Verdict, trace: Trace, description: str | None = 
             value = f"{json.dumps(fact.value, ensure_ascii=False)}, treated as unknown ({fact.why_unknown})"
         lines.append(f"  fact  {fact.name} = {value}")
     for match in verdict.explanation.matches:
-        text = trace.messages[match.turn].content
-        context = text[max(0, match.start - 20): match.end + 20].replace("\n", " ")
-        lines.append(f"  match turn {match.turn} [{match.start}:{match.end}] {match.text!r} in “…{context}…”")
+        line = f"  match turn {match.turn} [{match.start}:{match.end}] {match.text!r}"
+        if trace is not None:
+            text = trace.messages[match.turn].content
+            context = text[max(0, match.start - 20): match.end + 20].replace("\n", " ")
+            line += f" in “…{context}…”"
+        lines.append(line)
     return "\n".join(lines)
 
 
@@ -268,6 +597,25 @@ def render_test_results(results: list[TestResult], verbose: bool = False) -> str
                 for verdict in result.report.for_norm(expectation.norm):
                     if expectation.turn is None or verdict.turn == expectation.turn:
                         lines.extend("      " + row for row in render_derivation(verdict, result.trace).splitlines())
-    passed = sum(r.passed for r in results)
-    lines.append(f"\n{passed} passed, {len(results) - passed} failed")
+    return "\n".join(lines)
+
+
+def render_property_results(results: list, examples: int, seed: int, verbose: bool = False) -> str:
+    """Properties grouped by name: one line for each that holds (with how it was checked
+    and how many items it covered), every failure with its minimal trace as a test block."""
+    lines = [f"properties ({examples} generated traces, seed {seed}):"]
+    for name in dict.fromkeys(r.name for r in results):
+        group = [r for r in results if r.name == name]
+        failed = [r for r in group if not r.passed]
+        if not failed:
+            what = group[0].detail if len(group) == 1 else f"{len(group)} checked; {group[0].detail.split(';')[0]}"
+            lines.append(f"ok    {name:<24} {what}")
+            if verbose and len(group) > 1:
+                lines.extend(f"          {r.subject}: {r.detail.split('; ')[-1]}" for r in group)
+        for result in failed:
+            where = f"  ({result.span})" if result.span else ""
+            lines.append(f"FAIL  {name:<24} {result.subject}: {result.detail}{where}")
+            if result.counterexample:
+                lines.append("      minimal trace, as a test block to paste into the policy:")
+                lines.extend("      " + row for row in result.counterexample.rstrip().splitlines())
     return "\n".join(lines)

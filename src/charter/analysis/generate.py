@@ -1,0 +1,226 @@
+"""Policy-directed trace generation: hypothesis strategies built from a policy's own words.
+
+The vocabulary is everything the policy reads: the phrases it `says`, the regexes it
+`matches` (samples that match them), the labels it compares (values on each side of
+every threshold, inside and at the edges of uncertainty bands, and missing), the
+metadata paths it compares (values around every constant, and missing), the tools it
+calls and the argument paths it reads. Traces are long enough for every `within N
+turns` window. Hypothesis shrinks towards fewer messages, fewer words, absent labels and
+metadata, so a counterexample comes out minimal.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+
+import attrs
+from hypothesis import strategies as st
+
+from .. import ast
+from ..check.program import Program
+from ..traces.model import Message, ToolCall, Trace
+
+FILLER = ("hello", "thanks", "ok", "sure", "please")
+_MISSING = object()
+
+
+@attrs.frozen
+class Vocabulary:
+    phrases: tuple[str, ...]
+    phrases_by_role: dict[str, tuple[str, ...]]
+    regexes: tuple[str, ...]
+    labels: dict[str, tuple[object, ...]]
+    trace_meta: dict[tuple[str, ...], tuple[object, ...]]
+    message_meta: dict[tuple[str, ...], tuple[object, ...]]
+    tools: tuple[str, ...]
+    args: dict[tuple[str, ...], tuple[object, ...]]
+    roles: tuple[str, ...]
+    longest_window: int
+
+
+def vocabulary(program: Program) -> Vocabulary:
+    """Everything the policy's norms read."""
+    nodes = [n for norm in program.norms for root in (norm.trigger, norm.body) if root is not None
+             for n in ast.walk(root)]
+    constants: dict[tuple[str, tuple[str, ...]], set] = {}
+    for node in nodes:
+        if isinstance(node, (ast.Compare, ast.In)):
+            _collect_constants(node, constants)
+    phrases = sorted({p for n in nodes if isinstance(n, ast.Says) for p in _phrases(n.phrases)})
+    by_role: dict[str, set[str]] = {}
+    for node in nodes:
+        if isinstance(node, ast.Says):
+            by_role.setdefault(node.subject.role, set()).update(_phrases(node.phrases))
+    regexes = sorted({_python_regex(n.regex) for n in nodes if isinstance(n, ast.Matches)} - {None})
+    labels = {path[0]: _label_values(values, program.bands.get(path[0]))
+              for (kind, path), values in constants.items() if kind == "label"}
+    labels.update({n.name: _label_values(set(), program.bands.get(n.name))
+                   for n in nodes if isinstance(n, ast.Label) and n.name not in labels})
+    tools = sorted({n.tool.value for n in nodes if isinstance(n, ast.Calls)}
+                   | {str(c) for (kind, path), values in constants.items() if kind == "call.name" for c in values})
+    windows = [n.within for n in nodes if isinstance(n, ast.Outcome) and n.within]
+    roles = sorted({"user", "assistant"} | {n.role for n in nodes if isinstance(n, (ast.Subject, ast.Quantified))
+                                            and n.role in ast.ROLES})
+    return Vocabulary(
+        phrases=tuple(phrases), phrases_by_role={r: tuple(sorted(p)) for r, p in by_role.items()},
+        regexes=tuple(regexes), labels=labels,
+        trace_meta=_paths(constants, "trace.meta"), message_meta=_paths(constants, "meta"),
+        tools=tuple(tools) or ("tool",), args=_paths(constants, "args"), roles=tuple(roles),
+        longest_window=max(windows, default=0),
+    )
+
+
+def _collect_constants(node, constants) -> None:
+    values = [node.right, node.left] if isinstance(node, ast.Compare) else [node.items]
+    target = node.left if isinstance(node, ast.Compare) else node.value
+    found = set()
+    for value in values:
+        if isinstance(value, ast.Literal):
+            found.add(value.value)
+        elif isinstance(value, ast.ListLiteral):
+            found.update(i.value for i in value.items if isinstance(i, ast.Literal))
+    for side in (node.left, node.right) if isinstance(node, ast.Compare) else (target,):
+        key = _fact_key(side)
+        if key is not None:
+            constants.setdefault(key, set()).update(v for v in found if not isinstance(v, (list, dict)))
+
+
+def _fact_key(node) -> tuple[str, tuple[str, ...]] | None:
+    match node:
+        case ast.Label():
+            return ("label", (node.name,))
+        case ast.Meta(subject=ast.Subject(which="trace")):
+            return ("trace.meta", node.path)
+        case ast.Meta(root="args"):
+            return ("args", node.path)
+        case ast.Meta():
+            return ("meta", node.path)
+        case ast.Property(name="name"):
+            return ("call.name", ())
+    return None
+
+
+def _paths(constants, kind: str) -> dict[tuple[str, ...], tuple[object, ...]]:
+    return {path: _values_around(values) for (k, path), values in constants.items() if k == kind}
+
+
+def _values_around(values: set) -> tuple[object, ...]:
+    """Each constant and, for numbers, a value on each side of it."""
+    found: list[object] = []
+    for value in sorted(values, key=repr):
+        found.append(value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found += [value - 1, value + 1]
+        elif isinstance(value, str):
+            found.append(value + "_other")
+    return tuple(dict.fromkeys(found)) or (True, False, 1, "x")
+
+
+def _label_values(values: set, band: tuple[float, float] | None) -> tuple[object, ...]:
+    numbers = {0.0, 1.0}
+    for value in values:
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            numbers.update(round(min(1.0, max(0.0, v)), 4) for v in (value, value - 0.05, value + 0.05))
+    if band is not None:
+        numbers.update((band[0], band[1], round((band[0] + band[1]) / 2, 4)))
+    return tuple(sorted(numbers)) + (True, False)
+
+
+def _phrases(node) -> list[str]:
+    if isinstance(node, ast.Literal):
+        return [node.value]
+    return [i.value for i in node.items]
+
+
+def _python_regex(regex: ast.Regex) -> str | None:
+    """The regex in Python's syntax for sampling (RE2's is a subset for our purposes)."""
+    flags = "".join(f for f in regex.flags if f in "ims")
+    source = (f"(?{flags})" if flags else "") + regex.source
+    try:
+        re.compile(source)
+    except re.error:
+        return None
+    return source
+
+
+# --------------------------------------------------------------------------- strategies
+
+
+def traces(vocab: Vocabulary, max_exchanges: int | None = None) -> st.SearchStrategy[Trace]:
+    """Traces in the policy's vocabulary: an optional system or developer message, then
+    user/assistant exchanges (a reply may be missing at the end), enough of them for the
+    longest `within` window."""
+    longest = max_exchanges or max(2, vocab.longest_window + 2)
+    preamble_roles = [r for r in ("system", "developer") if r in vocab.roles]
+    preamble = st.lists(_message(vocab, st.sampled_from(preamble_roles)), max_size=1) if preamble_roles \
+        else st.just([])
+    exchange = st.tuples(_message(vocab, st.just("user")), _message(vocab, st.just("assistant")))
+    return st.builds(
+        _trace, preamble, st.lists(exchange, min_size=1, max_size=longest), st.booleans(),
+        _meta(vocab.trace_meta),
+    )
+
+
+def _trace(preamble: list[Message], exchanges: list[tuple[Message, Message]], last_reply: bool,
+           meta: dict) -> Trace:
+    messages = preamble + [m for pair in exchanges for m in pair]
+    if not last_reply:
+        messages.pop()  # the conversation ends on the user: obligations stay pending
+    return Trace("generated", tuple(attrs.evolve(m, index=i) for i, m in enumerate(messages)), meta)
+
+
+def _words(vocab: Vocabulary, role: str) -> st.SearchStrategy[str]:
+    """A few of the policy's phrases (those it looks for in this role's messages first),
+    regex samples, and a filler word."""
+    own = vocab.phrases_by_role.get(role, ())
+    choices = [st.sampled_from(own)] if own else []
+    choices += [st.sampled_from(vocab.phrases)] if vocab.phrases else []
+    choices += [st.from_regex(source, fullmatch=True, alphabet=string.printable.strip() + " ")
+                for source in vocab.regexes]
+    choices.append(st.sampled_from(FILLER))
+    return st.lists(st.one_of(choices), max_size=3).map(" ".join)
+
+
+def _message(vocab: Vocabulary, role: st.SearchStrategy[str]) -> st.SearchStrategy[Message]:
+    return role.flatmap(lambda name: _message_of(vocab, name))
+
+
+def _message_of(vocab: Vocabulary, role: str) -> st.SearchStrategy[Message]:
+    return st.builds(
+        lambda content, labels, meta, calls: Message(
+            0, role, content, tuple(calls) if role == "assistant" else (), labels, meta),
+        _words(vocab, role),
+        _assignments({(name,): values for name, values in vocab.labels.items()}).map(
+            lambda d: {k[0]: v for k, v in d.items()}),
+        _meta(vocab.message_meta),
+        st.lists(st.builds(lambda name, args: ToolCall(name, args),
+                           st.sampled_from(vocab.tools), _meta(vocab.args)), max_size=1),
+    )
+
+
+def _assignments(choices: dict[tuple[str, ...], tuple[object, ...]]) -> st.SearchStrategy[dict]:
+    """A value, or nothing (missing), for each key: shrinks towards missing."""
+    if not choices:
+        return st.just({})
+    keys = sorted(choices)
+    return st.tuples(*(st.sampled_from((_MISSING,) + tuple(choices[k])) for k in keys)).map(
+        lambda values: {k: v for k, v in zip(keys, values) if v is not _MISSING})
+
+
+def _meta(choices: dict[tuple[str, ...], tuple[object, ...]]) -> st.SearchStrategy[dict]:
+    return _assignments(choices).map(_nest)
+
+
+def _nest(flat: dict[tuple[str, ...], object]) -> dict:
+    nested: dict = {}
+    for path, value in flat.items():
+        place = nested
+        for key in path[:-1]:
+            child = place.setdefault(key, {})
+            if not isinstance(child, dict):
+                break
+            place = child
+        else:
+            place[path[-1]] = value
+    return nested

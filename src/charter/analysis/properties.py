@@ -1,0 +1,238 @@
+"""Property checks of a policy over generated traces (`charter test`).
+
+Failing properties are searched with hypothesis (`find`), which shrinks each
+counterexample to a minimal trace, printed as a `test` block that reproduces it:
+
+- conflict: a verdict is `conflict`;
+- gap: a verdict is an implicit gap (the trigger holds, no case applies, no `otherwise`);
+- contradiction: at an assistant turn, whatever the reply (among the policy's own
+  phrases and none), some norm is violated, and no single norm is violated by all of them;
+- determinism and order independence: the same verdicts twice, and with the norms,
+  cases and exceptions in reverse order.
+
+Reachability is measured on a sample of traces: a case, exception or `otherwise` that no
+sampled trace reaches, a norm that never applies and an override that never takes effect
+are reported with the sample size (a sample is evidence, not a proof).
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Callable
+
+import attrs
+from hypothesis import HealthCheck, find, settings
+from hypothesis.errors import NoSuchExample
+
+from .. import ast
+from ..check.program import CheckedNorm, Program
+from ..compile import CompiledPolicy, compile_program
+from ..evaluate import evaluate
+from ..source import Span
+from ..traces.model import Trace
+from ..verdicts import TraceReport
+from .generate import FILLER, traces, vocabulary
+from .printer import test_block
+
+
+@attrs.frozen
+class PropertyResult:
+    """One property: `passed`, with what was tried, or failed, with a minimal trace."""
+
+    name: str
+    passed: bool
+    detail: str
+    subject: str | None = None
+    span: Span | None = None
+    counterexample: str | None = None
+
+
+def check_properties(program: Program, compiled: CompiledPolicy, examples: int = 200,
+                     seed: int = 0) -> list[PropertyResult]:
+    """Every property, on `examples` generated traces (the same ones for every property,
+    from `seed`); a failing property is searched again to shrink its counterexample."""
+    strategy = traces(vocabulary(program))
+    pool = _sample(strategy, examples, seed)
+    reversed_policy = compile_program(_reversed(program))
+    phrases = vocabulary(program).phrases
+
+    def check(name: str, failing: Callable[[Trace], list[tuple[str, str, int | None]]],
+              what: str) -> PropertyResult:
+        if not any(failing(trace) for trace in pool):
+            return PropertyResult(name, True, f"sampled {examples} traces, no {what}")
+        trace = find(strategy, lambda t: bool(failing(t)), settings=_settings(examples),
+                     random=random.Random(seed))
+        expects = failing(trace)
+        block = test_block(f"{name}: found by charter test", trace, expects)
+        subject = ", ".join(sorted({norm for norm, _, _ in expects}))
+        return PropertyResult(name, False, f"a trace with {what}", subject, None, block)
+
+    results = [
+        check("conflict", lambda t: _kinds(evaluate(compiled, t), "conflict"), "conflict"),
+        check("gap", lambda t: [(v.norm, "unspecified", v.turn) for v in evaluate(compiled, t).verdicts
+                                if v.gap], "gap"),
+        check("contradiction", lambda t: _contradiction(compiled, t, phrases),
+              "norms that no reply can satisfy together"),
+        check("determinism", lambda t: _differs(evaluate(compiled, t), evaluate(compiled, t)),
+              "difference between two runs"),
+        check("order independence", lambda t: _differs(evaluate(compiled, t), evaluate(reversed_policy, t)),
+              "difference when norms, cases and exceptions are reordered"),
+    ]
+    return results + _reachability(program, compiled, strategy, pool, seed)
+
+
+def _settings(examples: int, shrink: bool = True) -> settings:
+    return settings(max_examples=examples, database=None, deadline=None,
+                    suppress_health_check=list(HealthCheck),
+                    phases=["generate", "shrink"] if shrink else ["generate"])
+
+
+def _sample(strategy, examples: int, seed: int) -> list[Trace]:
+    """`examples` traces drawn deterministically from `seed`."""
+    pool: list[Trace] = []
+    try:
+        find(strategy, lambda t: pool.append(t) and False, settings=_settings(examples, shrink=False),
+             random=random.Random(seed))
+    except NoSuchExample:
+        pass
+    return pool
+
+
+def _kinds(report: TraceReport, kind: str) -> list[tuple[str, str, int | None]]:
+    return [(v.norm, v.kind, v.turn) for v in report.verdicts if v.kind == kind]
+
+
+def _differs(first: TraceReport, second: TraceReport) -> list[tuple[str, str, int | None]]:
+    rows = {(v.norm, v.turn, v.call): v for v in first.verdicts}
+    return [(v.norm, v.kind, v.turn) for v in second.verdicts if rows.get((v.norm, v.turn, v.call)) != v]
+
+
+def _contradiction(policy: CompiledPolicy, trace: Trace, phrases: tuple[str, ...]):
+    """Norms violated at an assistant turn whatever the reply there, none of them by
+    every reply: they contradict each other."""
+    report = evaluate(policy, trace)
+    replies = ("",) + FILLER[:1] + phrases + (" ".join(phrases),)
+    for turn in {v.turn for v in report.verdicts if v.kind == "violated" and v.turn is not None}:
+        message = trace.messages[turn]
+        if message.role != "assistant":
+            continue
+        violated_by = []
+        for reply in replies:
+            changed = attrs.evolve(trace, messages=trace.messages[:turn] + (
+                attrs.evolve(message, content=reply),) + trace.messages[turn + 1:])
+            violated_by.append({v.norm for v in evaluate(policy, changed).verdicts
+                                if v.turn == turn and v.kind == "violated"})
+        if all(violated_by) and not set.intersection(*violated_by):
+            involved = set.union(*violated_by)
+            return [(v.norm, v.kind, turn) for v in report.verdicts if v.turn == turn and v.norm in involved]
+    return []
+
+
+# --------------------------------------------------------------------------- reachability
+
+
+@attrs.frozen
+class _Clause:
+    kind: str
+    norm: str
+    span: Span
+    text: str
+
+
+def _clauses(policy: CompiledPolicy) -> list[_Clause]:
+    found = []
+    for norm in policy.norms:
+        found += [_Clause("case", norm.name, clause.span, clause.text) for _, _, clause in norm.cases]
+        stack = [norm.tree] if norm.tree else [node for _, node, _ in norm.cases]
+        if norm.otherwise is not None:
+            found.append(_Clause("otherwise", norm.name, norm.otherwise.clause.span, norm.otherwise.clause.text))
+            stack.append(norm.otherwise)
+        while stack:
+            node = stack.pop()
+            for _, child, clause in node.exceptions:
+                found.append(_Clause("unless", norm.name, clause.span, clause.text))
+                stack.append(child)
+    return found
+
+
+def _reached(report: TraceReport) -> tuple[set[Span], set[str]]:
+    """The clauses whose condition held (and `otherwise` lines reached), and the norms
+    that applied (including overridden ones: their acts were reached)."""
+    spans, applicable = set(), set()
+    for verdict in report.verdicts:
+        if verdict.kind == "not_applicable":
+            continue
+        applicable.add(verdict.norm)
+        for step in verdict.explanation.steps:
+            if step.value == "true" or step.clause == "otherwise":
+                spans.add(step.span)
+    return spans, applicable
+
+
+def _reachability(program: Program, policy: CompiledPolicy, strategy, pool: list[Trace],
+                  seed: int) -> list[PropertyResult]:
+    spans: set[Span] = set()
+    applicable: set[str] = set()
+    overrides: set[tuple[str, str]] = set()
+    # An override takes effect where the norm would otherwise apply.
+    without = compile_program(attrs.evolve(program, norms=tuple(
+        attrs.evolve(n, overriders=()) for n in program.norms)))
+    for trace in pool:
+        report = evaluate(policy, trace)
+        reached = _reached(report)
+        spans.update(reached[0])
+        applicable.update(reached[1])
+        plain = {(v.norm, v.turn, v.call): v.kind for v in evaluate(without, trace).verdicts}
+        overrides.update((v.overridden_by, v.norm) for v in report.verdicts if v.kind == "overridden"
+                         and plain[(v.norm, v.turn, v.call)] != "not_applicable")
+    sample = f"sampled {len(pool)} traces"
+    results = []
+    for clause in _clauses(policy):
+        reached = clause.span in spans or _search(
+            strategy, lambda t: clause.span in _reached(evaluate(policy, t))[0], len(pool), seed)
+        results.append(PropertyResult(
+            "dead clause", reached, f"{sample}; " + ("reached" if reached else "none reached it"),
+            f"{clause.norm}: {clause.text}", clause.span))
+    for norm in program.norms:
+        results.append(PropertyResult(
+            "norm never applicable", norm.name in applicable,
+            f"{sample}; " + ("applied" if norm.name in applicable else "it never applied"), norm.name, norm.span))
+        for overrider in norm.overriders:
+            took = (overrider, norm.name) in overrides
+            results.append(PropertyResult(
+                "override never applies", took,
+                f"{sample}; " + ("took effect" if took else "it never took effect"),
+                f"{overrider} overrides {norm.name}", norm.span))
+    return results
+
+
+def _search(strategy, condition: Callable[[Trace], bool], examples: int, seed: int) -> bool:
+    """Whether a targeted search finds a trace where `condition` holds."""
+    try:
+        find(strategy, condition, settings=_settings(examples, shrink=False), random=random.Random(seed + 1))
+    except NoSuchExample:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------- reordering
+
+
+def _reversed(program: Program) -> Program:
+    """The same policy with its norms, cases and exceptions in reverse order."""
+    return attrs.evolve(program, norms=tuple(_reverse_norm(n) for n in reversed(program.norms)))
+
+
+def _reverse_norm(norm: CheckedNorm) -> CheckedNorm:
+    if isinstance(norm.body, ast.Outcome):
+        return attrs.evolve(norm, body=_reverse_outcome(norm.body))
+    cases = tuple(attrs.evolve(c, outcome=_reverse_outcome(c.outcome)) for c in reversed(norm.body.cases))
+    otherwise = norm.body.otherwise
+    if otherwise is not None:
+        otherwise = attrs.evolve(otherwise, outcome=_reverse_outcome(otherwise.outcome))
+    return attrs.evolve(norm, body=attrs.evolve(norm.body, cases=cases, otherwise=otherwise))
+
+
+def _reverse_outcome(outcome: ast.Outcome) -> ast.Outcome:
+    return attrs.evolve(outcome, exceptions=tuple(
+        attrs.evolve(u, outcome=_reverse_outcome(u.outcome)) for u in reversed(outcome.exceptions)))
