@@ -267,7 +267,7 @@ def test_long_values_are_shortened_in_reasons():
 
 
 def test_registry():
-    assert list(ADAPTERS) == ["native"]
+    assert list(ADAPTERS) == ["inspect", "anthropic", "openai", "huggingface", "native"]
     assert ADAPTERS["native"].detect({"messages": []})
 
 
@@ -283,7 +283,7 @@ def test_trace_from_json_errors():
         trace_from_json({"conversation": []})
     assert (
         caught.value.reason
-        == 'not a trace: expected an object with a "messages" list (formats tried: native)'
+        == 'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, huggingface, native)'
     )
     with pytest.raises(TraceFormatError, match=r"^messages\[0\] has no \"role\"$"):
         trace_from_json({"messages": [{}]})
@@ -312,7 +312,7 @@ def test_jsonl_with_a_malformed_line_in_the_middle(tmp_path):
     assert got[1] == Skipped(Locator(path, 2), "not valid JSON: Expecting value at column 26")
     assert got[2].id == f"{path}:3" and got[2].locator == Locator(path, 3)
     assert got[3] == Skipped(
-        Locator(path, 4), 'not a trace: expected an object with a "messages" list (formats tried: native)'
+        Locator(path, 4), 'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, huggingface, native)'
     )
     assert got[4] == Skipped(
         Locator(path, 5),
@@ -399,7 +399,7 @@ def test_json_array_of_traces(tmp_path):
         Locator(path, 18),
     ]
     assert got[2].reason == (
-        'element 2: not a trace: expected an object with a "messages" list (formats tried: native)'
+        'element 2: not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, huggingface, native)'
     )
 
 
@@ -449,8 +449,8 @@ def test_input_format(tmp_path):
 
 
 def test_unknown_input_format_raises_at_once():
-    with pytest.raises(ValueError, match=r"^unknown trace format 'inspect'; known formats: native$"):
-        read_traces("whatever.jsonl", input_format="inspect")
+    with pytest.raises(ValueError, match=r"^unknown trace format 'sharegpt'; known formats: inspect, anthropic, openai, huggingface, native$"):
+        read_traces("whatever.jsonl", input_format="sharegpt")
 
 
 def test_json_the_standard_parser_accepts_but_is_too_deep_or_too_big(tmp_path):

@@ -4,6 +4,9 @@ messages, plus optional per-message `labels` and `meta`.
 Unknown keys are ignored (chat logs carry many: `refusal`, `audio`, ...); a missing or
 null optional field takes its default. Everything else that is not the documented shape
 raises TraceFormatError naming the field by its path.
+
+The other adapters build on the helpers here (`field`, `text`, `tool_call`, `messages`,
+...), so that every format checks fields and words its errors alike.
 """
 
 from __future__ import annotations
@@ -25,38 +28,74 @@ def detect(obj: JSON) -> bool:
 
 def convert(obj: JSON, locator: Locator | None, default_id: str) -> Trace:
     """Turn one decoded native trace into a Trace; `default_id` names a trace without an `id`."""
-    if not isinstance(obj, dict):
-        raise TraceFormatError(f"a trace must be an object, not {_show(obj)}")
-    messages = _get(obj, "messages", "", list, required=True)
+    require_object(obj)
     return Trace(
-        id=_get(obj, "id", "", str) or default_id,  # an empty id names nothing either
-        messages=tuple(_message(message, index) for index, message in enumerate(messages)),
-        meta=_get(obj, "meta", "", dict) or {},
+        id=trace_id(obj, default_id),
+        messages=messages(field(obj, "messages", "", list, required=True)),
+        meta=field(obj, "meta", "", dict) or {},
         locator=locator,
     )
 
 
-def _message(obj: JSON, index: int) -> Message:
-    where = f"messages[{index}]"
+def require_object(obj: JSON) -> None:
     if not isinstance(obj, dict):
-        raise TraceFormatError(f"{where} must be an object, not {_show(obj)}")
-    role = _get(obj, "role", where, str, required=True)
-    if role not in ROLES:
-        raise TraceFormatError(f"{where}.role must be one of {', '.join(ROLES)}, not {_show(role)}")
-    tool_calls = _get(obj, "tool_calls", where, list) or []
-    return Message(
-        index=index,
-        role=role,
-        content=_content(obj.get("content"), f"{where}.content"),
-        tool_calls=tuple(_tool_call(call, f"{where}.tool_calls[{i}]") for i, call in enumerate(tool_calls)),
-        labels=_labels(_get(obj, "labels", where, dict) or {}, f"{where}.labels"),
-        meta=_get(obj, "meta", where, dict) or {},
-        tool_call_id=_get(obj, "tool_call_id", where, str),
-        name=_get(obj, "name", where, str),
+        raise TraceFormatError(f"a trace must be an object, not {show(obj)}")
+
+
+def trace_id(obj: dict, default_id: str) -> str:
+    """The record's `id`; an empty or missing one names nothing, so `default_id` does."""
+    return field(obj, "id", "", str) or default_id
+
+
+def exchange(
+    obj: dict,
+    messages: tuple[Message, ...],
+    request: dict | None,
+    response: dict | None,
+    response_at: str,
+    locator: Locator | None,
+    default_id: str,
+) -> Trace:
+    """The trace of a record holding a request and/or its response (OpenAI's and
+    Anthropic's formats): named by the record's `id`, else the response's; its meta is the
+    record's `meta` plus the `model` that the response, else the request, names."""
+    meta = dict(field(obj, "meta", "", dict) or {})
+    models = (part.get("model") for part in (response, request) if part is not None)
+    model = next((model for model in models if isinstance(model, str)), None)
+    if model is not None:
+        meta.setdefault("model", model)
+    response_id = field(response, "id", response_at, str) if response is not None else None
+    return Trace(
+        id=trace_id(obj, "") or response_id or default_id, messages=messages, meta=meta, locator=locator
     )
 
 
-def _content(value: JSON, where: str) -> str:
+def messages(items: list, where: str = "messages", start: int = 0) -> tuple[Message, ...]:
+    """Native (OpenAI chat) messages; `where` is their path in the record, `start` the
+    index of the first one in the trace."""
+    return tuple(message(item, start + i, f"{where}[{i}]") for i, item in enumerate(items))
+
+
+def message(obj: JSON, index: int, where: str) -> Message:
+    if not isinstance(obj, dict):
+        raise TraceFormatError(f"{where} must be an object, not {show(obj)}")
+    role = field(obj, "role", where, str, required=True)
+    if role not in ROLES:
+        raise TraceFormatError(f"{where}.role must be one of {', '.join(ROLES)}, not {show(role)}")
+    tool_calls = field(obj, "tool_calls", where, list) or []
+    return Message(
+        index=index,
+        role=role,
+        content=text(obj.get("content"), f"{where}.content"),
+        tool_calls=tuple(tool_call(call, f"{where}.tool_calls[{i}]") for i, call in enumerate(tool_calls)),
+        labels=_labels(field(obj, "labels", where, dict) or {}, f"{where}.labels"),
+        meta=field(obj, "meta", where, dict) or {},
+        tool_call_id=field(obj, "tool_call_id", where, str),
+        name=field(obj, "name", where, str),
+    )
+
+
+def text(value: JSON, where: str) -> str:
     """The message text. Content parts that are not text (images, audio) carry nothing a
     norm can read, so they are left out; text parts are joined by newlines."""
     if value is None:
@@ -65,50 +104,55 @@ def _content(value: JSON, where: str) -> str:
         return value
     if not isinstance(value, list):
         raise TraceFormatError(
-            f"{where} must be a string, an array of content parts, or null, not {_show(value)}"
+            f"{where} must be a string, an array of content parts, or null, not {show(value)}"
         )
     texts = (_part_text(part, f"{where}[{i}]") for i, part in enumerate(value))
-    return "\n".join(text for text in texts if text is not None)
+    return "\n".join(t for t in texts if t is not None)
 
 
 def _part_text(part: JSON, where: str) -> str | None:
     if isinstance(part, str):
         return part
     if not isinstance(part, dict):
-        raise TraceFormatError(f"{where} must be a string or an object, not {_show(part)}")
-    return _get(part, "text", where, str, required=True) if part.get("type") == "text" else None
+        raise TraceFormatError(f"{where} must be a string or an object, not {show(part)}")
+    return field(part, "text", where, str, required=True) if part.get("type") == "text" else None
 
 
-def _tool_call(obj: JSON, where: str) -> ToolCall:
+def tool_call(obj: JSON, where: str) -> ToolCall:
     """Both shapes: OpenAI's `{"id", "type", "function": {"name", "arguments"}}` and the
     simpler `{"name", "arguments", "id"?}`; they differ only in where name and arguments live."""
     if not isinstance(obj, dict):
-        raise TraceFormatError(f"{where} must be an object, not {_show(obj)}")
-    call_id = _get(obj, "id", where, str)
+        raise TraceFormatError(f"{where} must be an object, not {show(obj)}")
+    call_id = field(obj, "id", where, str)
     if "function" in obj:
-        obj = _get(obj, "function", where, dict, required=True)
+        obj = field(obj, "function", where, dict, required=True)
         where = f"{where}.function"
-    name = _get(obj, "name", where, str, required=True)
-    return ToolCall(name=name, arguments=_arguments(obj.get("arguments"), f"{where}.arguments"), id=call_id)
+    name = field(obj, "name", where, str, required=True)
+    return ToolCall(name=name, arguments=arguments(obj.get("arguments"), f"{where}.arguments"), id=call_id)
 
 
-def _arguments(value: JSON, where: str) -> dict[str, JSON]:
+def arguments(value: JSON, where: str) -> dict[str, JSON]:
     """Arguments are an object, or (as OpenAI logs them) the JSON text of one; empty means none."""
     if value is None or value == "":
         return {}
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as error:
-            position = (
-                f"line {error.lineno} column {error.colno}" if error.lineno > 1 else f"column {error.colno}"
-            )
-            raise TraceFormatError(f"{where} is not valid JSON: {error.msg} at {position}") from None
-        except (ValueError, RecursionError) as error:  # e.g. an integer too long to convert
-            raise TraceFormatError(f"{where} is not valid JSON: {error}") from None
+        value = decode(value, where)
     if not isinstance(value, dict):
-        raise TraceFormatError(f"{where} must be a JSON object, not {_show(value)}")
+        raise TraceFormatError(f"{where} must be a JSON object, not {show(value)}")
     return value
+
+
+def decode(value: str, where: str) -> JSON:
+    """The JSON value in the string field at `where`."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError as error:
+        position = f"column {error.colno}"
+        if error.lineno > 1:
+            position = f"line {error.lineno} {position}"
+        raise TraceFormatError(f"{where} is not valid JSON: {error.msg} at {position}") from None
+    except (ValueError, RecursionError) as error:  # e.g. an integer too long to convert
+        raise TraceFormatError(f"{where} is not valid JSON: {error}") from None
 
 
 def _labels(labels: dict[str, JSON], where: str) -> dict[str, float | bool]:
@@ -121,29 +165,33 @@ def _labels(labels: dict[str, JSON], where: str) -> dict[str, float | bool]:
             result[name] = float(value)
         else:
             raise TraceFormatError(
-                f"{where}.{name} must be a number in [0, 1] or a boolean, not {_show(value)}"
+                f"{where}.{name} must be a number in [0, 1] or a boolean, not {show(value)}"
             )
     return result
 
 
-def _get(obj: dict, key: str, where: str, kind: type, *, required: bool = False) -> JSON:
-    """`obj[key]` checked to be of `kind`; None when an optional key is missing or null."""
+def field(obj: dict, key: str, where: str, kind: type, *, required: bool = False) -> JSON:
+    """`obj[key]` checked to be of `kind` (str, dict or list); None when an optional key is
+    missing or null. `where` is the path of `obj` ("" for the record itself)."""
     value = obj.get(key)
     if value is None and not required:
         return None
     if key not in obj:
         raise TraceFormatError(f'{where or "the trace"} has no "{key}"')
     if not isinstance(value, kind):
-        path = f"{where}.{key}" if where else key
-        raise TraceFormatError(f"{path} must be {_KIND_NAMES[kind]}, not {_show(value)}")
+        raise TraceFormatError(f"{path(where, key)} must be {_KIND_NAMES[kind]}, not {show(value)}")
     return value
 
 
-def _show(value: JSON) -> str:
+def path(where: str, key: str) -> str:
+    return f"{where}.{key}" if where else key
+
+
+def show(value: JSON) -> str:
     """A value as it looks in the file, short enough for one line of a message."""
     if isinstance(value, dict):
         return "an object"
     if isinstance(value, list):
         return "an array"
-    text = json.dumps(value, ensure_ascii=False)
-    return text if len(text) <= 60 else text[:57] + "..."
+    shown = json.dumps(value, ensure_ascii=False)
+    return shown if len(shown) <= 60 else shown[:57] + "..."

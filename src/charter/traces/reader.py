@@ -3,22 +3,31 @@
 Adding a format is one module with `detect` and `convert` and one line in ADAPTERS.
 The reader does not fail on bad input: each record it cannot read becomes a Skipped
 saying where and why, and reading goes on with the next.
+
+Formats are detected per record, by trying the adapters in the order of ADAPTERS: the
+first whose `detect` recognises the record converts it. Each `detect` looks for what
+only its format has, and the native format, which recognises any object with a
+`messages` list, comes last. An Inspect `.eval` archive (a zip file) is recognised by
+its extension or its first bytes and read member by member.
 """
 
 from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import itertools
 import json
 import os
 import re
 import sys
+import zipfile
 from collections.abc import Callable, Iterable, Iterator
+from typing import IO
 
 import attrs
 
-from . import native
+from . import anthropic, huggingface, inspect_log, native, openai
 from .errors import TraceFormatError
 from .model import JSON, Locator, Trace
 
@@ -31,20 +40,40 @@ except ImportError:  # an optional speed-up
 @attrs.frozen
 class Adapter:
     """One trace format. `detect` recognises a decoded record of the format, `convert` turns
-    one into a Trace, and `expects` describes the shape for when no format recognises a record."""
+    one into a Trace, and `expects` describes the shape for when no format recognises a record.
+    A format whose records can hold several traces (an Inspect log's samples) also has
+    `split`, giving each trace's locator and a function that converts it."""
 
     name: str
     expects: str
     detect: Callable[[JSON], bool]
     convert: Callable[[JSON, Locator | None, str], Trace]
+    split: Callable[[JSON, Locator | None, str], list[inspect_log.Part]] | None = None
 
 
+# In the order of detection.
 ADAPTERS: dict[str, Adapter] = {
     adapter.name: adapter
     for adapter in [
-        Adapter("native", 'an object with a "messages" list', native.detect, native.convert),
+        Adapter(
+            "inspect",
+            '"eval" and "samples" (an Inspect AI log)',
+            inspect_log.detect,
+            inspect_log.convert,
+            inspect_log.split,
+        ),
+        Adapter(
+            "anthropic", '"type": "message" (an Anthropic response)', anthropic.detect, anthropic.convert
+        ),
+        Adapter("openai", '"choices" (an OpenAI response)', openai.detect, openai.convert),
+        Adapter(
+            "huggingface", 'a "conversations" list (ShareGPT)', huggingface.detect, huggingface.convert
+        ),
+        Adapter("native", 'a "messages" list', native.detect, native.convert),
     ]
 }
+
+_ZIP_MAGIC = b"PK\x03\x04"
 
 
 @attrs.frozen
@@ -58,8 +87,9 @@ class Skipped:
 def read_traces(path: str | os.PathLike[str], input_format: str | None = None) -> Iterator[Trace | Skipped]:
     """Every trace in `path` ("-" for stdin), in order, with a Skipped for each record that is
     not one. JSONL streams line by line; a file holding one JSON document (a trace spread
-    over several lines, or an array of traces) is read whole. `input_format` names the
-    adapter to use instead of detecting the format of each record."""
+    over several lines, an array of traces, an Inspect JSON log) is read whole; an Inspect
+    `.eval` archive is read sample by sample. `input_format` names the adapter to use
+    instead of detecting the format of each record."""
     adapter = None if input_format is None else _adapter(input_format)
     return _read(path, adapter)
 
@@ -78,12 +108,18 @@ def _adapter(name: str) -> Adapter:
 
 def _convert(obj: JSON, locator: Locator | None, default_id: str, adapter: Adapter | None) -> Trace:
     """Convert with the chosen adapter, or else with the first one that recognises `obj`."""
+    return (adapter or _detected(obj)).convert(obj, locator, default_id)
+
+
+def _detected(obj: JSON) -> Adapter:
+    adapter = next((a for a in ADAPTERS.values() if a.detect(obj)), None)
     if adapter is None:
-        adapter = next((a for a in ADAPTERS.values() if a.detect(obj)), None)
-    if adapter is None:
-        expected = " or ".join(a.expects for a in ADAPTERS.values())
-        raise TraceFormatError(f"not a trace: expected {expected} (formats tried: {', '.join(ADAPTERS)})")
-    return adapter.convert(obj, locator, default_id)
+        *others, last = (a.expects for a in ADAPTERS.values())
+        raise TraceFormatError(
+            f"not a trace: expected an object with {', '.join(others)} or {last}"
+            f" (formats tried: {', '.join(ADAPTERS)})"
+        )
+    return adapter
 
 
 def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Trace | Skipped]:
@@ -99,7 +135,22 @@ def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Tra
         except OSError as error:
             yield Skipped(Locator(file), _open_failure(error))
             return
+        if path != "-" and (file.endswith(".eval") or lines.peek(len(_ZIP_MAGIC))[:4] == _ZIP_MAGIC):
+            yield from _read_archive(lines, file, adapter)
+            return
         yield from _read_lines(_byte_lines(lines), file, adapter)
+
+
+def _read_archive(stream: IO[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+    """An Inspect `.eval` archive: a trace or a Skipped for each sample member."""
+    if adapter is not None and adapter.name != "inspect":
+        yield Skipped(Locator(file), f"a zip archive is read as an Inspect .eval log, not as {adapter.name}")
+        return
+    try:
+        for locator, make in inspect_log.read_archive(stream, file, _parse):
+            yield _made(make, locator)
+    except (zipfile.BadZipFile, OSError) as error:
+        yield Skipped(Locator(file), f"not a readable .eval archive (a zip file): {error}")
 
 
 def _open_failure(error: OSError) -> str:
@@ -147,7 +198,7 @@ def _read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> I
         except TraceFormatError as error:
             yield Skipped(locator, error.reason)
         else:
-            yield _converted(value, locator, str(locator), adapter)
+            yield from _converted(value, locator, str(locator), adapter)
 
 
 def _is_jsonl(records: list[tuple[int, bytes]]) -> bool:
@@ -186,18 +237,32 @@ def _read_document(
         yield Skipped(Locator(file, first_line + error.line - 1), error.reason)
         return
     if not isinstance(value, list):
-        yield _converted(value, Locator(file), file, adapter)
+        yield from _converted(value, Locator(file), file, adapter)
         return
     for index, (element, line) in enumerate(zip(value, _element_lines(data.decode()), strict=True)):
         locator = Locator(file, first_line + line - 1)
-        yield _converted(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
+        yield from _converted(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
 
 
 def _converted(
     value: JSON, locator: Locator, default_id: str, adapter: Adapter | None, context: str = ""
-) -> Trace | Skipped:
+) -> list[Trace | Skipped]:
+    """The traces in one decoded record (one, or an Inspect log's samples), with a Skipped
+    for the record, or for each of its traces, that cannot be read."""
     try:
-        return _convert(value, locator, default_id, adapter)
+        adapter = adapter or _detected(value)
+        if adapter.split is None:
+            parts = [(locator, functools.partial(adapter.convert, value, locator, default_id))]
+        else:
+            parts = adapter.split(value, locator, default_id)
+    except TraceFormatError as error:
+        return [Skipped(locator, context + error.reason)]
+    return [_made(make, at, context) for at, make in parts]
+
+
+def _made(make: Callable[[], Trace], locator: Locator, context: str = "") -> Trace | Skipped:
+    try:
+        return make()
     except TraceFormatError as error:
         return Skipped(locator, context + error.reason)
 
