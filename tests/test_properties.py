@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 import charter
 from charter.analysis.generate import traces, vocabulary
-from charter.analysis.printer import test_block
+from charter.analysis.printer import as_test_block
 from charter.analysis.properties import check_properties
 from charter.inline_tests import block_trace
 from charter.source import Source
@@ -73,7 +73,7 @@ POLICY = charter.load(str(ROOT / "examples" / "acme_support.charter"))
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(traces(vocabulary(POLICY.program)))
 def test_a_printed_trace_parses_back_to_the_same_trace(trace):
-    text = test_block("round trip", trace, [("refund_promises", "complied", None)])
+    text = as_test_block("round trip", trace, [("refund_promises", "complied", None)])
     tree, errors = parse(Source("t.charter", text))
     assert errors == []
     (block,) = tree.of(ast.TestBlock)

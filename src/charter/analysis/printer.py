@@ -11,7 +11,7 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
 
 
-def test_block(name: str, trace: Trace, expects: list[tuple[str, str, int | None]]) -> str:
+def as_test_block(name: str, trace: Trace, expects: list[tuple[str, str, int | None]]) -> str:
     """`test "name":` with the trace's meta and messages and one `expect` line per
     (norm, verdict, turn)."""
     lines = [f"test {_json(name)}:"]
@@ -32,4 +32,3 @@ def test_block(name: str, trace: Trace, expects: list[tuple[str, str, int | None
     return "\n".join(lines) + "\n"
 
 
-test_block.__test__ = False  # not a pytest test

@@ -32,7 +32,7 @@ from ..source import Span
 from ..traces.model import Trace
 from ..verdicts import TraceReport
 from .generate import FILLER, traces, vocabulary
-from .printer import test_block
+from .printer import as_test_block
 
 
 @attrs.frozen
@@ -63,7 +63,7 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
         trace = find(strategy, lambda t: bool(failing(t)), settings=_settings(examples),
                      random=random.Random(seed))
         expects = failing(trace)
-        block = test_block(f"{name}: found by charter test", trace, expects)
+        block = as_test_block(f"{name}: found by charter test", trace, expects)
         subject = ", ".join(sorted({norm for norm, _, _ in expects}))
         return PropertyResult(name, False, f"a trace with {what}", subject, None, block)
 
