@@ -17,7 +17,9 @@ import click
 
 from . import Policy, PolicyError, __version__
 from .loader import load_program
-from .parallel import Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, total_bytes
+from .parallel import (
+    Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, read_path, total_bytes,
+)
 from .report import (
     FORMATS, WRITERS, CheckSummary, diagnostic_json, render_derivation, render_diagnostics,
     render_property_results, render_test_results,
@@ -61,7 +63,7 @@ def _load(policies: tuple[str, ...]) -> Policy:
 def _records(paths: tuple[str, ...], input_format: str | None) -> Iterator[Trace | Skipped]:
     """Every record of the --traces values (files, directories, glob patterns), in order."""
     for path in expand_paths(paths):
-        yield from read_traces(path, input_format)
+        yield from read_path(path, input_format)
 
 
 def _fail_on(value: str) -> tuple[str, ...]:
@@ -132,22 +134,24 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     writer.start()
     records = check_corpus(policy, policies, paths, writer, output_format, options, input_format,
                            jobs=jobs or os.cpu_count() or 1, on_batch=progress and progress.advance)
-    for record in records:
-        if shared_terminal:
+    try:
+        for record in records:
+            if shared_terminal:
+                progress.clear()
+            if isinstance(record, SkippedRecord):
+                summary.skip(record.file, record.line, record.reason)
+                writer.skipped(record.file, record.line, record.reason)
+                if output_format != "text":
+                    if progress is not None:
+                        progress.clear()
+                    where = record.file if record.line is None else f"{record.file}:{record.line}"
+                    click.echo(f"{where}: skipped: {record.reason}", err=True)
+                continue
+            summary.add_counts(record.status, record.counts)
+            writer.emit(record)
+    finally:
+        if progress is not None:
             progress.clear()
-        if isinstance(record, SkippedRecord):
-            summary.skip(record.file, record.line, record.reason)
-            writer.skipped(record.file, record.line, record.reason)
-            if output_format != "text":
-                if progress is not None:
-                    progress.clear()
-                where = record.file if record.line is None else f"{record.file}:{record.line}"
-                click.echo(f"{where}: skipped: {record.reason}", err=True)
-            continue
-        summary.add_counts(record.status, record.counts)
-        writer.emit(record)
-    if progress is not None:
-        progress.clear()
     writer.finish(summary)
     if summary.skipped:
         sys.exit(EXIT_ERROR)
@@ -294,7 +298,11 @@ def gaps(policies, trace_paths, output_format, examples, output, input_format) -
             click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
             continue
         collector.add(record, policy.check(record))
-    write(render(collector.result(), output_format, __version__), output, sys.stdout)
+    try:
+        write(render(collector.result(), output_format, __version__), output, sys.stdout)
+    except OSError as error:
+        click.echo(f"error: cannot write {output}: {error.strerror or error}", err=True)
+        sys.exit(EXIT_ERROR)
     sys.exit(EXIT_ERROR if collector.skipped else EXIT_OK)
 
 

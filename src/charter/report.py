@@ -8,6 +8,7 @@ Report writers stream: a report over a large corpus is written trace by trace.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -231,7 +232,7 @@ class TextWriter(ReportWriter):
         where = f"  ({report.locator})" if report.locator else ""
         lines = [f"{report.trace_id}: {self.paint(report.status, report.status)}{where}\n"]
         lines += ["  " + self.verdict_line(verdict) + "\n" for verdict in shown]
-        return "".join(lines)
+        return _escape_surrogates("".join(lines))
 
     def verdict_line(self, v: Verdict) -> str:
         at = "conversation" if v.turn is None else f"turn {v.turn}" + (f" call {v.call}" if v.call is not None else "")
@@ -251,7 +252,7 @@ class TextWriter(ReportWriter):
 
     def skipped(self, file: str, line: int | None, reason: str) -> None:
         where = file if line is None else f"{file}:{line}"
-        self.out.write(f"{where}: skipped: {reason}\n")
+        self.out.write(_escape_surrogates(f"{where}: skipped: {reason}\n"))
 
     def finish(self, summary: CheckSummary) -> None:
         s = summary.to_json()
@@ -336,9 +337,13 @@ class JunitWriter(ReportWriter):
         self._counts = [0, 0, 0, 0]  # of the current suite: tests, failures, errors, skipped
         self._totals = [0, 0, 0, 0]
 
+    @functools.cached_property
+    def _descriptions(self) -> dict[str, str | None]:
+        return _descriptions(self.policy)
+
     def render(self, report: TraceReport, locator: Locator | None = None) -> Rendered:
         failing = _failing(self.fail_on)
-        descriptions = _descriptions(self.policy)
+        descriptions = self._descriptions
         by_norm: dict[str, list[Verdict]] = {}
         for verdict in report.verdicts:
             by_norm.setdefault(verdict.norm, []).append(verdict)
@@ -467,9 +472,13 @@ class SarifWriter(ReportWriter):
                        + ', "runs": [{"tool": ' + _dumps({"driver": driver}) + ', "results": [')
         self._first = True
 
+    @functools.cached_property
+    def _rule_index(self) -> dict[str, int]:
+        return {} if self.policy is None else {name: i for i, name in enumerate(self.policy.norms)}
+
     def render_text(self, report: TraceReport, locator: Locator | None) -> str:
         failing = _failing(self.fail_on)
-        index = {} if self.policy is None else {name: i for i, name in enumerate(self.policy.norms)}
+        index = self._rule_index
         results = []
         for verdict in report.verdicts:
             if verdict.kind in OK_KINDS and not self.show_all:
@@ -532,7 +541,18 @@ WRITERS: dict[str, type[ReportWriter]] = {
 
 
 def _dumps(data: Any) -> str:
-    return json.dumps(data, ensure_ascii=False, sort_keys=False)
+    return _escape_surrogates(json.dumps(data, ensure_ascii=False, sort_keys=False))
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _escape_surrogates(text: str) -> str:
+    """Lone surrogates (which JSON text may carry as `\\ud800`) written as such escapes:
+    no UTF-8 output can hold them. Text without them is returned as it is."""
+    if _SURROGATE.search(text) is None:
+        return text
+    return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
 
 
 # --------------------------------------------------------------------------- explain
