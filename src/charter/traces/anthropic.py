@@ -55,7 +55,8 @@ def _is_system(value: JSON) -> bool:
 def _has_blocks(message: JSON) -> bool:
     content = message.get("content") if isinstance(message, dict) else None
     return isinstance(content, list) and any(
-        isinstance(block, dict) and block.get("type") in ANTHROPIC_BLOCKS for block in content
+        isinstance(block, dict) and isinstance(block.get("type"), str) and block["type"] in ANTHROPIC_BLOCKS
+        for block in content
     )
 
 
