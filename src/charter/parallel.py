@@ -136,10 +136,6 @@ def batches(paths: Iterable[str], input_format: str | None = None,
         yield Batch(items, pending)
 
 
-# The reader's pieces that reading line by line here relies on; without any of them,
-# every file is read by `read_traces` and its records passed on (slower, same result).
-_LINE_MODE = all(hasattr(reader, name) for name in (
-    "_byte_lines", "_read_lines", "_opens_document", "_parse", "_converted", "_open_failure", "_BLANK"))
 _ZIP_MAGIC = b"PK\x03\x04"
 
 
@@ -149,32 +145,32 @@ def _items(path: str, input_format: str | None) -> Iterator[tuple[tuple | None, 
     checked, as the reader decodes them; anything else (a file whose first non-blank
     line opens a JSON document, an Inspect .eval archive) is read by the reader, and
     the records it makes are sent on."""
-    if not _LINE_MODE or unreadable(path) or (path != "-" and str(path).endswith(".eval")):
+    if unreadable(path) or (path != "-" and str(path).endswith(".eval")):
         yield from _read_whole(path, input_format)
         return
     file = "<stdin>" if path == "-" else os.fspath(path)
     try:
         stream = getattr(sys.stdin, "buffer", sys.stdin) if path == "-" else open(path, "rb")
     except OSError as error:
-        yield ("record", Skipped(Locator(file), reader._open_failure(error))), 0
+        yield ("record", Skipped(Locator(file), reader.open_failure(error))), 0
         return
     try:
         if path != "-" and stream.peek(len(_ZIP_MAGIC))[:len(_ZIP_MAGIC)] == _ZIP_MAGIC:
             stream.close()
             yield from _read_whole(path, input_format)
             return
-        lines = reader._byte_lines(stream)
+        lines = reader.byte_lines(stream)
         head: list[bytes] | None = []  # the blank lines before the first record
         for number, line in enumerate(lines, start=1):
-            blank = not line.strip(reader._BLANK)
+            blank = not line.strip(reader.BLANK)
             if head is not None and not blank:
-                if reader._opens_document(line):  # one JSON document
+                if reader.opens_document(line):  # one JSON document
                     if path != "-":
                         stream.close()
                         yield from _read_whole(path, input_format)
                         return
                     adapter = None if input_format is None else reader.ADAPTERS[input_format]
-                    for record in reader._read_lines(itertools.chain(head, [line], lines), file, adapter):
+                    for record in reader.read_lines(itertools.chain(head, [line], lines), file, adapter):
                         yield ("record", record), 0
                     return
                 head = None
@@ -199,10 +195,10 @@ def _line_records(line: bytes, file: str, number: int, adapter: Any) -> list[Tra
     """The records of one JSONL line, as the reader makes them."""
     locator = Locator(file, number)
     try:
-        value = reader._parse(line.rstrip(reader._BLANK))
+        value = reader.parse_json(line.rstrip(reader.BLANK))
     except TraceFormatError as error:
         return [Skipped(locator, error.reason)]
-    made = reader._converted(value, locator, str(locator), adapter)
+    made = reader.converted_record(value, locator, str(locator), adapter)
     return made if isinstance(made, list) else [made]  # one record may hold several traces
 
 

@@ -133,12 +133,12 @@ def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Tra
                 else stack.enter_context(open(path, "rb"))
             )
         except OSError as error:
-            yield Skipped(Locator(file), _open_failure(error))
+            yield Skipped(Locator(file), open_failure(error))
             return
         if path != "-" and (file.endswith(".eval") or lines.peek(len(_ZIP_MAGIC))[:4] == _ZIP_MAGIC):
             yield from _read_archive(lines, file, adapter)
             return
-        yield from _read_lines(_byte_lines(lines), file, adapter)
+        yield from read_lines(byte_lines(lines), file, adapter)
 
 
 def _read_archive(stream: IO[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
@@ -147,13 +147,13 @@ def _read_archive(stream: IO[bytes], file: str, adapter: Adapter | None) -> Iter
         yield Skipped(Locator(file), f"a zip archive is read as an Inspect .eval log, not as {adapter.name}")
         return
     try:
-        for locator, make in inspect_log.read_archive(stream, file, _parse):
+        for locator, make in inspect_log.read_archive(stream, file, parse_json):
             yield _made(make, locator)
     except (zipfile.BadZipFile, OSError) as error:
         yield Skipped(Locator(file), f"not a readable .eval archive (a zip file): {error}")
 
 
-def _open_failure(error: OSError) -> str:
+def open_failure(error: OSError) -> str:
     if isinstance(error, FileNotFoundError):
         return "file not found"
     if isinstance(error, IsADirectoryError):
@@ -161,7 +161,7 @@ def _open_failure(error: OSError) -> str:
     return f"cannot open: {error.strerror}"
 
 
-def _byte_lines(stream: Iterable[bytes | str]) -> Iterator[bytes]:
+def byte_lines(stream: Iterable[bytes | str]) -> Iterator[bytes]:
     """The lines as bytes whatever the stream (a replaced sys.stdin yields str), without
     the UTF-8 byte order mark some editors put at the start."""
     for number, line in enumerate(stream):
@@ -170,22 +170,22 @@ def _byte_lines(stream: Iterable[bytes | str]) -> Iterator[bytes]:
         yield line.removeprefix(codecs.BOM_UTF8) if number == 0 else line
 
 
-_BLANK = b" \t\r\n"  # JSON's whitespace
+BLANK = b" \t\r\n"  # JSON's whitespace
 
 
-def _read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+def read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
     """JSONL, one record per non-blank line; unless the first non-blank line opens an
     array, or opens an object it does not close, which makes the input one JSON document."""
-    nonblank = ((number, line) for number, line in enumerate(lines, start=1) if line.strip(_BLANK))
+    nonblank = ((number, line) for number, line in enumerate(lines, start=1) if line.strip(BLANK))
     first = next(nonblank, None)
     if first is None:
         return
     number, line = first
-    if _opens_document(line):
+    if opens_document(line):
         data = line + b"".join(lines)
         rest = data.splitlines(keepends=True)
-        records = [(number + i, text) for i, text in enumerate(rest) if text.strip(_BLANK)]
-        if line.lstrip(_BLANK)[:1] == b"[" or _is_json(data) or not _is_jsonl(records):
+        records = [(number + i, text) for i, text in enumerate(rest) if text.strip(BLANK)]
+        if line.lstrip(BLANK)[:1] == b"[" or _is_json(data) or not _is_jsonl(records):
             yield from _read_document(data, number, file, adapter)
             return
         # JSONL whose first record is broken: read it line by line so that the other
@@ -194,33 +194,33 @@ def _read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> I
     for number, line in itertools.chain([first], nonblank):
         locator = Locator(file, number)
         try:
-            value = _parse(line.rstrip(_BLANK))
+            value = parse_json(line.rstrip(BLANK))
         except TraceFormatError as error:
             yield Skipped(locator, error.reason)
         else:
-            yield from _converted(value, locator, str(locator), adapter)
+            yield from converted_record(value, locator, str(locator), adapter)
 
 
 def _is_jsonl(records: list[tuple[int, bytes]]) -> bool:
     """Whether the line after a broken first line is a JSON object by itself (so the
     input is JSONL, not one pretty-printed document)."""
-    return len(records) > 1 and records[1][1].lstrip(_BLANK)[:1] == b"{" and _is_json(records[1][1])
+    return len(records) > 1 and records[1][1].lstrip(BLANK)[:1] == b"{" and _is_json(records[1][1])
 
 
 def _is_json(data: bytes) -> bool:
     try:
-        _parse(data)
+        parse_json(data)
     except TraceFormatError:
         return False
     return True
 
 
-def _opens_document(line: bytes) -> bool:
-    start = line.lstrip(_BLANK)[:1]
+def opens_document(line: bytes) -> bool:
+    start = line.lstrip(BLANK)[:1]
     if start != b"{":
         return start == b"["
     try:
-        _parse(line)
+        parse_json(line)
     except TraceFormatError:
         return True
     return False
@@ -232,19 +232,19 @@ def _read_document(
     """One JSON document starting at `first_line`: a trace, or an array of traces whose
     locators are the lines the elements start on."""
     try:
-        value = _parse(data)
+        value = parse_json(data)
     except _NotJSON as error:
         yield Skipped(Locator(file, first_line + error.line - 1), error.reason)
         return
     if not isinstance(value, list):
-        yield from _converted(value, Locator(file), file, adapter)
+        yield from converted_record(value, Locator(file), file, adapter)
         return
     for index, (element, line) in enumerate(zip(value, _element_lines(data.decode()), strict=True)):
         locator = Locator(file, first_line + line - 1)
-        yield from _converted(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
+        yield from converted_record(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
 
 
-def _converted(
+def converted_record(
     value: JSON, locator: Locator, default_id: str, adapter: Adapter | None, context: str = ""
 ) -> list[Trace | Skipped]:
     """The traces in one decoded record (one, or an Inspect log's samples), with a Skipped
@@ -297,7 +297,7 @@ class _NotJSON(TraceFormatError):
         self.line = line
 
 
-def _parse(data: bytes) -> JSON:
+def parse_json(data: bytes) -> JSON:
     """Decode UTF-8 JSON text. orjson when installed, for speed; but when it refuses, the
     standard parser has the last word, so what is accepted (NaN, huge integers) and every
     error message are the same with or without orjson."""
