@@ -83,3 +83,21 @@ def test_a_printed_trace_parses_back_to_the_same_trace(trace):
             for m in again.messages] == [
         (m.role, m.content, m.labels, m.meta, [(c.name, c.arguments) for c in m.tool_calls])
         for m in trace.messages]
+
+
+def test_json_output_of_charter_test():
+    import json
+
+    from click.testing import CliRunner
+
+    from charter.cli import main
+
+    result = CliRunner().invoke(main, ["test", str(SEEDED / "uncovered_range.charter"), "--format", "json",
+                                       "--examples", "100"])
+    assert result.exit_code == 1
+    data = json.loads(result.stdout)
+    assert data["generation"] == {"examples": 100, "seed": 0}
+    (gap,) = [p for p in data["properties"] if not p["passed"]]
+    assert (gap["property"], gap["subject"]) == ("gap", "refunds")
+    assert "expect refunds unspecified at turn 1" in gap["counterexample"]
+    assert data["summary"]["failed"] == 1 and data["tests"] == []

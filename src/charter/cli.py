@@ -22,7 +22,7 @@ from .parallel import (
 )
 from .report import (
     FORMATS, WRITERS, CheckSummary, diagnostic_json, render_derivation, render_diagnostics,
-    render_property_results, render_test_results,
+    render_property_results, render_test_results, test_results_json,
 )
 from .traces.model import Trace
 from .traces.reader import ADAPTERS, Skipped, read_traces
@@ -167,8 +167,10 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
               help="How many traces to generate for the properties.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="The seed of trace generation (the same seed gives the same run).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Results as text, or as one JSON object.")
 @_edge
-def test(policies, verbose, properties, examples, seed) -> None:
+def test(policies, verbose, properties, examples, seed, output_format) -> None:
     """Run the inline `test` blocks of POLICY files, then check properties of the
     policy over traces generated from its own vocabulary.
 
@@ -184,15 +186,19 @@ def test(policies, verbose, properties, examples, seed) -> None:
     """
     policy = _load(policies)
     results = policy.run_tests()
-    click.echo(render_test_results(results, verbose))
-    outcomes = [r.passed for r in results]
+    checked = []
     if properties:
         from .analysis.properties import check_properties
 
         checked = check_properties(policy.program, policy.compiled, examples, seed)
-        click.echo(("\n" if results else "") + render_property_results(checked, examples, seed, verbose))
-        outcomes += [r.passed for r in checked]
-    click.echo(f"\n{sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
+    outcomes = [r.passed for r in results] + [r.passed for r in checked]
+    if output_format == "json":
+        click.echo(json.dumps(test_results_json(results, checked, examples, seed), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_test_results(results, verbose))
+        if properties:
+            click.echo(("\n" if results else "") + render_property_results(checked, examples, seed, verbose))
+        click.echo(f"\n{sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
     sys.exit(EXIT_OK if all(outcomes) else EXIT_FAIL)
 
 

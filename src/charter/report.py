@@ -620,6 +620,27 @@ def render_test_results(results: list[TestResult], verbose: bool = False) -> str
     return "\n".join(lines)
 
 
+def test_results_json(tests: list[TestResult], properties: list, examples: int, seed: int) -> dict[str, Any]:
+    """`charter test --format json`: every inline test and every property."""
+    def where(span) -> dict[str, Any] | None:
+        return None if span is None else {"file": span.source, "line": span.line, "column": span.column}
+
+    passed = sum(t.passed for t in tests) + sum(p.passed for p in properties)
+    return {
+        "tests": [{
+            "name": t.name, "passed": t.passed, "location": where(t.span),
+            "expectations": [{"norm": e.norm, "expected": e.expected, "got": e.got, "turn": e.turn,
+                              "passed": e.passed, "location": where(e.span)} for e in t.expectations],
+        } for t in tests],
+        "properties": [{
+            "property": p.name, "passed": p.passed, "detail": p.detail, "subject": p.subject,
+            "location": where(p.span), "counterexample": p.counterexample,
+        } for p in properties],
+        "generation": {"examples": examples, "seed": seed},
+        "summary": {"passed": passed, "failed": len(tests) + len(properties) - passed},
+    }
+
+
 def render_property_results(results: list, examples: int, seed: int, verbose: bool = False) -> str:
     """Properties grouped by name: one line for each that holds (with how it was checked
     and how many items it covered), every failure with its minimal trace as a test block."""
