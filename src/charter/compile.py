@@ -14,6 +14,7 @@ per-trace cache for text matches shared by every norm.
 
 from __future__ import annotations
 
+import bisect
 import itertools
 import operator
 from typing import Any, Callable
@@ -99,10 +100,11 @@ class CompiledNorm:
     overriders: list["Overrider"]
     # How later messages can change a verdict (for incremental sessions): `whole_trace`
     # verdicts (conversation scope, `any R`/`every R` over the whole trace, in the norm
-    # or an overrider's trigger) are known only at the end; `waits` verdicts (a `within`
-    # window) are known once the window is full or the obligation is met.
+    # or an overrider's trigger) are known only at the end; verdicts of a norm with a
+    # `within` window are known once the longest window (`window` turns) is full or the
+    # obligation is met.
     whole_trace: bool = False
-    waits: bool = False
+    window: int = 0
 
 
 @attrs.frozen
@@ -161,7 +163,7 @@ class _Compiler:
             trigger=self.condition(norm.trigger) if norm.trigger is not None else None,
             trigger_clause=self.clause("when", trigger_span) if norm.trigger is not None else None,
             tree=None, cases=[], otherwise=None, gap_clause=None, overriders=overriders,
-            whole_trace=_reads_whole_trace(norm, all_norms), waits=_has_window(norm.body),
+            whole_trace=_reads_whole_trace(norm, all_norms), window=_longest_window(norm.body),
         )
         if isinstance(norm.body, ast.Outcome):
             compiled.tree = self.outcome(norm.body, "outcome")
@@ -260,7 +262,7 @@ class _Compiler:
         def quantified(ctx, env):
             indices = ctx.view.by_role[role]
             if earlier:
-                indices = [i for i in indices if i < env.earlier_end]
+                indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
             result: bool | None = every
             for index in indices:
                 v = body(ctx, env.bind(index))
@@ -474,7 +476,7 @@ class _Compiler:
             def count(ctx, env):
                 indices = ctx.view.by_role[role]
                 if earlier:
-                    indices = [i for i in indices if i < env.earlier_end]
+                    indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
                 values = [inner(ctx, env.bind(i)) for i in indices]
                 return _DERIVED if None in values else sum(1 for v in values if v)
 
@@ -506,8 +508,9 @@ def _reads_whole_trace(norm: CheckedNorm, all_norms: dict[str, CheckedNorm]) -> 
                for root in roots if root is not None for n in ast.walk(root))
 
 
-def _has_window(body: ast.Body) -> bool:
-    return any(isinstance(n, ast.Outcome) and n.within is not None for n in ast.walk(body))
+def _longest_window(body: ast.Body) -> int:
+    """The largest `within N` of the body (0 without one)."""
+    return max((n.within for n in ast.walk(body) if isinstance(n, ast.Outcome) and n.within), default=0)
 
 
 def _and(fns: list[Fn]) -> Fn:

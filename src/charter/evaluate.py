@@ -89,18 +89,24 @@ class TraceView:
         return envs
 
     def _make_acts(self, scope: str) -> Iterator["Env"]:
-        if scope == "assistant turn":
-            for i in self.by_role["assistant"]:
-                yield self.assistant_env(i)
-        elif scope == "user turn":
-            for i in self.by_role["user"]:
-                yield self.env_at(i, i, ("user", i))
-        elif scope == "tool call":
-            for i in self.by_role["assistant"]:
-                for k, call in enumerate(self.messages[i].tool_calls):
-                    yield attrs.evolve(self.assistant_env(i), call=call, call_index=k)
-        else:
+        if scope == "conversation":
             yield self.env_at(len(self.messages), None)
+            return
+        role = "user" if scope == "user turn" else "assistant"
+        for i in self.by_role[role]:
+            yield from self.acts_at(scope, i)
+
+    def acts_at(self, scope: str, index: int) -> list["Env"]:
+        """The acts of a turn scope at message `index` (none if its role does not fit)."""
+        role = self.messages[index].role
+        if scope == "user turn":
+            return [self.env_at(index, index, ("user", index))] if role == "user" else []
+        if role != "assistant":
+            return []
+        if scope == "assistant turn":
+            return [self.assistant_env(index)]
+        return [attrs.evolve(self.assistant_env(index), call=call, call_index=k)
+                for k, call in enumerate(self.messages[index].tool_calls)]
 
     def assistant_env(self, index: int) -> "Env":
         env = self._assistant_env.get(index)
@@ -110,8 +116,9 @@ class TraceView:
 
     def window(self, after: int | None, size: int) -> list[int]:
         """The next `size` assistant messages after message `after`."""
-        start = -1 if after is None else after
-        return [i for i in self.by_role["assistant"] if i > start][:size]
+        indices = self.by_role["assistant"]
+        start = 0 if after is None else bisect.bisect_right(indices, after)
+        return indices[start:start + size]
 
 
 def _matchable(text: str | None) -> str:

@@ -105,9 +105,7 @@ class Session:
         for norm in self._policy.norms:
             if norm.scope not in scopes or norm.whole_trace:
                 continue
-            for env in self._view.acts(norm.scope):
-                if env.turn != message.index:
-                    continue
+            for env in self._view.acts_at(norm.scope, message.index):
                 verdict = _verdict(norm, self._ctx, env)
                 if _settled(verdict, norm, self._view, env):
                     settled.append(verdict)
@@ -117,24 +115,10 @@ class Session:
 
 
 def _settled(verdict: Verdict, norm: CompiledNorm, view: TraceView, env: Env) -> bool:
-    """Whether later messages can no longer change this verdict."""
-    if not norm.waits:
+    """Whether later messages can no longer change this verdict: only an open obligation
+    (pending, or uncertain until its window is full) can still change."""
+    if not norm.window or not (
+        verdict.kind == "pending" or (verdict.kind == "unspecified" and verdict.reason == "uncertain")
+    ):
         return True
-    if verdict.kind == "pending" or (verdict.kind == "unspecified" and verdict.reason == "uncertain"):
-        return _window_full(norm, view, env)
-    return True
-
-
-def _window_full(norm: CompiledNorm, view: TraceView, env: Env) -> bool:
-    longest = max(n.within for n in _outcomes(norm) if n.within is not None)
-    return len(view.window(env.turn, longest)) == longest
-
-
-def _outcomes(norm: CompiledNorm):
-    stack = [norm.tree] if norm.tree is not None else [node for _, node, _ in norm.cases]
-    if norm.otherwise is not None:
-        stack.append(norm.otherwise)
-    while stack:
-        node = stack.pop()
-        yield node
-        stack.extend(child for _, child, _ in node.exceptions)
+    return len(view.window(env.turn, norm.window)) == norm.window
