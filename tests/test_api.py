@@ -293,3 +293,14 @@ def test_run_tests_reports_failures():
     assert not result.passed
     [expectation] = result.expectations
     assert (expectation.expected, expectation.got) == ("complied", "violated")
+
+
+def test_content_hash_follows_content_not_names_or_line_endings(tmp_path):
+    text = (Path("examples/acme_support.charter")).read_text()
+    (tmp_path / "a.charter").write_text(text)
+    (tmp_path / "b.charter").write_bytes(text.replace("\n", "\r\n").encode())
+    first, second = charter.load(str(tmp_path / "a.charter")), charter.load(str(tmp_path / "b.charter"))
+    assert first.content_hash == second.content_hash
+    assert first.content_hash.startswith("sha256:") and len(first.content_hash) == 71
+    (tmp_path / "c.charter").write_text(text.replace("30", "31", 1))
+    assert charter.load(str(tmp_path / "c.charter")).content_hash != first.content_hash

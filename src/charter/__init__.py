@@ -20,7 +20,7 @@ from .evaluate import evaluate
 from .inline_tests import TestResult, run_tests
 from .loader import load_program
 from .session import CandidateCheck, Session
-from .source import Source, Span
+from .source import Source, Span, content_hash
 from .traces.model import Message, ToolCall, Trace
 from .verdicts import Explanation, TraceReport, Verdict
 
@@ -41,6 +41,12 @@ class Policy:
     def __init__(self, program: Program):
         self.program = program
         self.compiled: CompiledPolicy = compile_program(program)
+
+    @property
+    def content_hash(self) -> str:
+        """`sha256:…` over the normalised text of every file loaded, stdlib included:
+        reports carry it so a verdict can be traced to the exact policy that gave it."""
+        return content_hash(self.program.sources)
 
     @property
     def norms(self) -> list[str]:

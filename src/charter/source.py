@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import functools
+import hashlib
+
+from typing import Iterable
 
 import attrs
 
@@ -18,6 +21,13 @@ class Source:
     def lines(self) -> list[str]:
         """The lines as the parser counts them: split at "\n" only."""
         return [line.removesuffix("\r") for line in self.text.split("\n")]
+
+    @functools.cached_property
+    def digest(self) -> str:
+        """SHA-256 of the text with line endings and a byte-order mark normalised away, so
+        the same policy checked out on Windows or Unix has the same digest."""
+        text = self.text.removeprefix("\ufeff").replace("\r\n", "\n")
+        return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
     def line(self, number: int) -> str:
         """The text of 1-based line `number`, without its newline ('' past the end)."""
@@ -52,3 +62,10 @@ class Span:
 
 
 NOWHERE = Span("<builtin>", 0, 0, 0, 0)
+
+
+def content_hash(sources: Iterable[Source]) -> str:
+    """The content hash of a policy: every file loaded (stdlib modules included), by
+    content only, in no particular order, so renaming or reordering files keeps it."""
+    combined = hashlib.sha256("\n".join(sorted({s.digest for s in sources})).encode())
+    return "sha256:" + combined.hexdigest()
