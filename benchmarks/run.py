@@ -1,0 +1,410 @@
+"""Charter against the alternatives, side by side on one corpus in one run.
+
+    python benchmarks/run.py --quick          # under a minute: the ratios, as JSON on the last line
+    python benchmarks/run.py                  # the full table: 5 runs, corpus and norm scaling
+    python benchmarks/run.py --traces 20000   # a larger base corpus (scaling goes to 16x this)
+
+The corpus is made by benchmarks/corpus.py (deterministic); the policy is
+benchmarks/policy/support.charter (31 norms, every construct). Measured, each from the
+corpus file to verdicts:
+
+- the parse floor: reading and decoding every line with `json` and with `orjson`;
+- hand-written Python (benchmarks/handwritten.py): the same checks written directly;
+- Charter in process (`read_traces` + `Policy.check`), and the CLI (`charter check
+  --format jsonl`, with `--jobs 1` and `--jobs 2`, start-up included) with its peak RSS;
+- OPA through regopy (benchmarks/policy/support.rego, 12 of the norms) and Cedar through
+  cedarpy (benchmarks/policy/support.cedar, the 4 norms Cedar can express), each against
+  Charter running exactly those norms on the same sample of traces;
+- `Session.add`, per message.
+
+Before timing, the verdicts are compared: Charter and the hand-written checker on every
+trace, regopy and cedarpy with Charter on the sample; any disagreement stops the run
+(`agreement` is what tests/test_benchmarks.py runs). Each time is the median of --runs
+runs (min and max shown); ratios > 1 mean the first named is slower.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import resource
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+POLICY = HERE / "policy" / "support.charter"
+REGO = HERE / "policy" / "support.rego"
+CEDAR = HERE / "policy" / "support.cedar"
+sys.path.insert(0, str(HERE))
+
+import corpus  # noqa: E402  (benchmarks/corpus.py)
+import handwritten  # noqa: E402
+import memory  # noqa: E402
+
+import charter  # noqa: E402
+from charter.traces.reader import Skipped, read_traces  # noqa: E402
+
+# The norms each peer's policy implements.
+REGO_NORMS = ("refund_promises", "no_email_leak", "crisis_referral", "formal_tone", "casual_when_asked",
+              "concise_replies", "no_nagging", "chargebacks_escalate", "order_tools_need_an_id",
+              "help_center_queries", "old_orders_get_no_refund_tool", "thanked_the_customer")
+CEDAR_NORMS = ("order_tools_need_an_id", "help_center_queries", "old_orders_get_no_refund_tool",
+               "self_harm_score_needed")
+CEDAR_TOOL_NORMS = CEDAR_NORMS[:3]
+
+Verdicts = dict[tuple[str, Any, Any], str]
+
+
+class Disagreement(AssertionError):
+    """Two checkers gave different verdicts on a trace."""
+
+
+# --------------------------------------------------------------------------- policies
+
+
+def norm_blocks(text: str) -> tuple[str, list[tuple[str, str]]]:
+    """The policy's header (everything before the first norm) and its norms as (name, text)
+    blocks; a block runs to the next line that is not indented or blank."""
+    lines = text.splitlines(keepends=True)
+    starts = [i for i, line in enumerate(lines) if re.match(r"(default )?norm \w+", line)]
+    blocks = []
+    for start in starts:
+        end = start + 1
+        while end < len(lines) and (lines[end].startswith(" ") or not lines[end].strip()):
+            end += 1
+        name = re.match(r"(?:default )?norm (\w+)", lines[start]).group(1)
+        blocks.append((name, "".join(lines[start:end]).rstrip() + "\n\n"))
+    return "".join(lines[:starts[0]]), blocks
+
+
+def policy_with(names: Iterable[str] | None = None, count: int | None = None) -> charter.Policy:
+    """The benchmark policy cut down to the named norms, or grown (by renamed copies of
+    its norms, in order) or cut to `count` norms."""
+    header, blocks = norm_blocks(POLICY.read_text())
+    if names is not None:
+        wanted = set(names)
+        chosen = [block for name, block in blocks if name in wanted]
+    else:
+        chosen = []
+        for copy in range(-(-count // len(blocks))):
+            chosen.extend(block if copy == 0 else _renamed(block, blocks, copy) for _, block in blocks)
+        chosen = chosen[:count]
+    return charter.loads(header + "".join(chosen), name=f"{POLICY.stem}.charter")
+
+
+def _renamed(block: str, blocks: list[tuple[str, str]], copy: int) -> str:
+    for name, _ in blocks:
+        block = re.sub(rf"\b(norm|overrides) {name}\b", rf"\1 {name}_copy{copy}", block)
+    return block
+
+
+# --------------------------------------------------------------------------- the checkers
+
+
+def charter_verdicts(report: charter.TraceReport) -> Verdicts:
+    return {(v.norm, v.turn, v.call): v.kind for v in report.verdicts}
+
+
+class Rego:
+    """The Rego policy in one rego-cpp interpreter; a query per trace."""
+
+    def __init__(self) -> None:
+        import regopy
+
+        self.interpreter = regopy.Interpreter()
+        self.interpreter.add_module("charter_bench", REGO.read_text())
+
+    def check(self, record: dict) -> Verdicts:
+        self.interpreter.set_input(record)
+        output = self.interpreter.query("x = data.charter_bench.verdicts")
+        bindings = json.loads(str(output))["bindings"]["x"]
+        return {(norm, turn, call): kind for norm, turn, call, kind in bindings}
+
+
+class Cedar:
+    """The Cedar policies; a batch of requests per trace, one per norm and act."""
+
+    def __init__(self) -> None:
+        import cedarpy
+
+        text = CEDAR.read_text()
+        self.cedarpy = cedarpy
+        self.policies = cedarpy.PolicySet.from_str(text)
+        # cedarpy names policies policy0, policy1, ... in order; the @id says what each marks.
+        self.marks = {f"policy{i}": mark.split(":")[1] for i, mark in enumerate(re.findall(r'@id\("([^"]+)"\)', text))}
+
+    def check(self, record: dict) -> Verdicts:
+        requests, keys = [], []
+        resource_attrs = {}
+        age = ((record.get("meta") or {}).get("order") or {}).get("age_days")
+        if isinstance(age, int) and not isinstance(age, bool):
+            resource_attrs["age_days"] = age
+        for i, message in enumerate(record["messages"]):
+            if message["role"] == "user":
+                context = {"labels": sorted(message.get("labels") or {})}
+                requests.append(_request("self_harm_score_needed", context))
+                keys.append(("self_harm_score_needed", i, None))
+            for k, call in enumerate(message.get("tool_calls") or []):
+                context = {"name": call["function"]["name"], "args": handwritten._arguments(call)}
+                for norm in CEDAR_TOOL_NORMS:
+                    requests.append(_request(norm, context))
+                    keys.append((norm, i, k))
+        entities = [{"uid": {"type": "Trace", "id": "t"}, "attrs": resource_attrs, "parents": []}]
+        results = self.cedarpy.is_authorized_batch(requests, self.policies, entities) if requests else []
+        return {key: self._kind(result) for key, result in zip(keys, results)}
+
+    def _kind(self, result) -> str:
+        if result.allowed:
+            return "complied"
+        marks = {self.marks[reason] for reason in result.diagnostics.reasons}
+        return "violated" if "violated" in marks else "unspecified" if "unknown" in marks else "not_applicable"
+
+
+def _request(norm: str, context: dict) -> dict:
+    return {"principal": 'Assistant::"bot"', "action": f'Action::"{norm}"', "resource": 'Trace::"t"',
+            "context": context}
+
+
+# --------------------------------------------------------------------------- agreement
+
+
+def agreement(path: Path, sample: int) -> dict[str, int]:
+    """Compare verdicts: Charter with the hand-written checker on every trace of `path`,
+    regopy and cedarpy with Charter (on their norms) on the first `sample` traces. Raises
+    Disagreement naming the first difference; returns the verdicts compared per pair."""
+    policy = charter.load(str(POLICY))
+    records = [json.loads(line) for line in path.open("rb")]
+    compared = {"handwritten": 0, "regopy": 0, "cedarpy": 0}
+    expected = [charter_verdicts(policy.check(record)) for record in records]
+    for record, want in zip(records, expected):
+        _same(record["id"], "handwritten", want, handwritten.check(record))
+        compared["handwritten"] += len(want)
+    for name, peer, norms in (("regopy", Rego(), REGO_NORMS), ("cedarpy", Cedar(), CEDAR_NORMS)):
+        for record, want in zip(records[:sample], expected):
+            want = {key: kind for key, kind in want.items() if key[0] in norms}
+            _same(record["id"], name, want, peer.check(record))
+            compared[name] += len(want)
+    return compared
+
+
+def _same(trace: str, who: str, want: Verdicts, got: Verdicts) -> None:
+    if want != got:
+        key = sorted(set(want) | set(got), key=repr)
+        first = next(k for k in key if want.get(k) != got.get(k))
+        raise Disagreement(f"{trace}: {first}: Charter says {want.get(first)}, {who} says {got.get(first)}")
+
+
+# --------------------------------------------------------------------------- timing
+
+
+def timed(fn: Callable[[], Any], runs: int) -> list[float]:
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - started)
+    return times
+
+
+def parse_json(path: Path) -> None:
+    with path.open("rb") as lines:
+        for line in lines:
+            json.loads(line)
+
+
+def parse_orjson(path: Path) -> None:
+    import orjson
+
+    with path.open("rb") as lines:
+        for line in lines:
+            orjson.loads(line)
+
+
+def run_handwritten(path: Path) -> None:
+    import orjson
+
+    with path.open("rb") as lines:
+        for line in lines:
+            handwritten.check(orjson.loads(line))
+
+
+def run_charter(policy: charter.Policy, path: Path) -> None:
+    for trace in read_traces(str(path)):
+        if not isinstance(trace, Skipped):
+            policy.check(trace)
+
+
+def run_sessions(policy: charter.Policy, records: list[dict]) -> None:
+    for record in records:
+        session = policy.session(meta=record.get("meta"), id=record["id"])
+        for message in record["messages"]:
+            session.add(message)
+
+
+def run_each(check: Callable[[dict], Any], records: list[dict]) -> None:
+    for record in records:
+        check(record)
+
+
+class Row:
+    """One line of the table: a median time over some traces, turns and norms."""
+
+    def __init__(self, name: str, times: list[float], traces: int, turns: int, norms: int, note: str = "",
+                 rss_mb: float | None = None):
+        self.name, self.times, self.traces, self.turns, self.norms = name, times, traces, turns, norms
+        self.note, self.rss_mb = note, rss_mb
+        self.median = statistics.median(times)
+
+    @property
+    def per_trace(self) -> float:
+        return self.median / self.traces
+
+    def line(self) -> str:
+        rss = f"{self.rss_mb:.0f}" if self.rss_mb is not None else ""
+        return (f"| {self.name} | {self.norms} | {self.traces:,} | {self.median * 1000:,.1f} "
+                f"({min(self.times) * 1000:,.1f}–{max(self.times) * 1000:,.1f}) | "
+                f"{self.traces / self.median:,.0f} | {self.turns / self.median:,.0f} | {rss} | {self.note} |")
+
+
+def table(rows: list[Row]) -> str:
+    head = ("| checker | norms | traces | ms median (min–max) | traces/s | turns/s | peak RSS MB | note |\n"
+            "|---|---:|---:|---:|---:|---:|---:|---|")
+    return "\n".join([head] + [r.line() for r in rows])
+
+
+def cli_row(name: str, path: Path, jobs: int, runs: int, traces: int, turns: int, norms: int) -> Row:
+    command = memory.charter_command() + ["check", str(POLICY), "--traces", str(path), "--format", "jsonl",
+                                          "--jobs", str(jobs), "--no-progress"]
+    walls, peaks = [], []
+    for _ in range(runs):
+        code, wall, peak, total = memory.measure(command)
+        if code not in (0, 1):
+            sys.exit(f"charter check failed with exit code {code}: {' '.join(command)}")
+        walls.append(wall)
+        peaks.append(total if jobs > 1 else peak)
+    return Row(name, walls, traces, turns, norms, "start-up and report included", max(peaks) / 1024)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def make_corpus(workdir: Path, traces: int, seed: int) -> Path:
+    path = workdir / f"bench-{traces}t-s{seed}.jsonl"
+    if not path.exists():
+        with open(path, "w", encoding="utf-8", newline="\n") as out:
+            corpus.write(out, traces=traces, seed=seed)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="a small corpus, no scaling: under a minute")
+    parser.add_argument("--traces", type=int, help="base corpus size (default 2000; --quick: 300)")
+    parser.add_argument("--runs", type=int, default=5, help="runs per measurement; the median is shown")
+    parser.add_argument("--sample", type=int, help="traces for regopy and cedarpy (default 100; --quick: 15)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "charter-bench")
+    args = parser.parse_args(argv)
+    traces = args.traces or (300 if args.quick else 2000)
+    sample = args.sample or (15 if args.quick else 100)
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    path = make_corpus(args.workdir, traces, args.seed)
+    records = [json.loads(line) for line in path.open("rb")]
+    turns = sum(len(r["messages"]) for r in records)
+    load = os.getloadavg()[0]
+    print(f"corpus: {path} — {traces:,} traces, {turns:,} messages; {os.cpu_count()} CPUs, "
+          f"load average {load:.2f}; {args.runs} runs each", flush=True)
+
+    compared = agreement(path, sample)
+    print(f"agreement: {compared['handwritten']:,} verdicts with the hand-written checker, "
+          f"{compared['regopy']:,} with regopy, {compared['cedarpy']:,} with cedarpy — all the same", flush=True)
+
+    policy = charter.load(str(POLICY))
+    norms = len(policy.norms)
+    runs = args.runs
+    rows = [
+        Row("parse floor: json", timed(lambda: parse_json(path), runs), traces, turns, 0),
+        Row("parse floor: orjson", timed(lambda: parse_orjson(path), runs), traces, turns, 0),
+        Row("hand-written Python", timed(lambda: run_handwritten(path), runs), traces, turns, norms, "orjson"),
+        Row("Charter, in process", timed(lambda: run_charter(policy, path), runs), traces, turns, norms,
+            "read_traces + Policy.check"),
+    ]
+    floor, hand, own = rows[1], rows[2], rows[3]
+    rows.append(cli_row("charter check --jobs 1", path, 1, 2 if args.quick else runs, traces, turns, norms))
+    rows.append(cli_row("charter check --jobs 2", path, 2, 2 if args.quick else runs, traces, turns, norms))
+
+    peers = records[:sample]
+    peer_turns = sum(len(r["messages"]) for r in peers)
+    peer_rows = []
+    for name, peer, names in (("regopy (OPA)", Rego(), REGO_NORMS), ("cedarpy (Cedar)", Cedar(), CEDAR_NORMS)):
+        subset = policy_with(names)
+        ours = Row(f"Charter, same {len(names)} norms", timed(lambda: run_each(subset.check, peers), runs),
+                   sample, peer_turns, len(names), "decoded records")
+        theirs = Row(name, timed(lambda: run_each(peer.check, peers), runs), sample, peer_turns, len(names),
+                     "decoded records")
+        peer_rows.append((ours, theirs))
+        rows += [ours, theirs]
+
+    session_records = records[:max(sample, 50)]
+    messages = sum(len(r["messages"]) for r in session_records)
+    session_times = timed(lambda: run_sessions(policy, session_records), runs)
+    rows.append(Row("Session.add", session_times, len(session_records), messages, norms, "per message, in process"))
+
+    print()
+    print(table(rows))
+    if not args.quick:
+        print()
+        print(scaling_by_size(args.workdir, traces, args.seed, policy, max(3, runs // 2)))
+        print()
+        print(scaling_by_norms(path, traces, turns, max(3, runs // 2)))
+    rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    summary = {
+        "charter_vs_handwritten": round(own.median / hand.median, 2),
+        "regopy_vs_charter": round(peer_rows[0][1].median / peer_rows[0][0].median, 1),
+        "cedarpy_vs_charter": round(peer_rows[1][1].median / peer_rows[1][0].median, 1),
+        "charter_vs_parse_floor": round(own.median / floor.median, 2),
+        "session_us_per_message": round(statistics.median(session_times) / messages * 1e6, 1),
+        "charter_traces_per_s": round(traces / own.median),
+        "handwritten_traces_per_s": round(traces / hand.median),
+        "jobs2_speedup": round(rows[4].median / rows[5].median, 2),
+        "traces": traces, "norms": norms, "runs": runs, "load_average": round(load, 2),
+        "harness_peak_rss_mb": round(rss),
+    }
+    print()
+    print(json.dumps(summary))
+
+
+def scaling_by_size(workdir: Path, traces: int, seed: int, policy: charter.Policy, runs: int) -> str:
+    """Charter and hand-written time, and the CLI's peak RSS, at 1x, 4x and 16x the corpus."""
+    lines = ["| corpus | traces | Charter s (median) | per trace µs | hand-written s | ratio | "
+             "`charter check` peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|"]
+    for factor in (1, 4, 16):
+        path = make_corpus(workdir, traces * factor, seed)
+        own = statistics.median(timed(lambda: run_charter(policy, path), runs))
+        hand = statistics.median(timed(lambda: run_handwritten(path), runs))
+        count = traces * factor
+        cli = cli_row("", path, 1, 1, count, 0, 0)
+        lines.append(f"| {factor}× | {count:,} | {own:.2f} | {own / count * 1e6:,.0f} | {hand:.2f} | "
+                     f"{own / hand:.1f} | {cli.rss_mb:.0f} |")
+    return "\n".join(lines)
+
+
+def scaling_by_norms(path: Path, traces: int, turns: int, runs: int) -> str:
+    """Charter's time with 5, 25 and 100 norms (100: renamed copies of the 31)."""
+    lines = ["| norms | Charter s (median) | per norm and trace µs | traces/s |", "|---:|---:|---:|---:|"]
+    for count in (5, 25, 100):
+        policy = policy_with(count=count)
+        median = statistics.median(timed(lambda: run_charter(policy, path), runs))
+        lines.append(f"| {count} | {median:.2f} | {median / traces / count * 1e6:,.1f} | {traces / median:,.0f} |")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()

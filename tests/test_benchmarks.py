@@ -1,0 +1,63 @@
+"""The benchmark harness's agreement checks, on a small corpus: Charter, the hand-written
+checker, regopy (OPA) and cedarpy (Cedar) give the same verdicts. Agreement is a
+correctness property of the benchmark; timings are never asserted here."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+BENCHMARKS = ROOT / "benchmarks"
+
+
+def _load(name: str):
+    if str(BENCHMARKS) not in sys.path:
+        sys.path.insert(0, str(BENCHMARKS))
+    spec = importlib.util.spec_from_file_location(f"charter_bench_{name}", BENCHMARKS / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+run = _load("run")
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory) -> Path:
+    return run.make_corpus(tmp_path_factory.mktemp("bench"), 150, seed=3)
+
+
+def test_every_checker_agrees_with_charter(small):
+    compared = run.agreement(small, sample=12)
+    assert compared["handwritten"] > 20_000
+    assert compared["regopy"] > 300 and compared["cedarpy"] > 50
+
+
+def test_a_wrong_verdict_is_caught(small, monkeypatch):
+    real = run.handwritten.check
+
+    def lenient(record):  # forgets that e-mail addresses leak
+        return {key: "complied" if key[0] == "no_email_leak" else kind for key, kind in real(record).items()}
+
+    monkeypatch.setattr(run.handwritten, "check", lenient)
+    with pytest.raises(run.Disagreement, match="no_email_leak.*Charter says violated, handwritten says complied"):
+        run.agreement(small, sample=0)
+
+
+def test_the_policy_touches_every_scope_and_has_enough_norms():
+    policy = run.charter.load(str(run.POLICY))
+    assert len(policy.norms) >= 25
+    text = run.POLICY.read_text()
+    for construct in ("on user turn", "on tool call", "on conversation", "within", "unless", "otherwise",
+                      "overrides", "uncertain between", "count(", "previous assistant", "every earlier",
+                      "is unknown", "is known", "not in", "mentions", "matches", "says all of", ".words"):
+        assert construct in text, construct
+
+
+def test_norm_scaling_policies_have_the_asked_number_of_norms():
+    assert [len(run.policy_with(count=n).norms) for n in (5, 25, 100)] == [5, 25, 100]
+    assert sorted(run.policy_with(names=run.CEDAR_NORMS).norms) == sorted(run.CEDAR_NORMS)
