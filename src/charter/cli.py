@@ -167,10 +167,13 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
               help="How many traces to generate for the properties.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="The seed of trace generation (the same seed gives the same run).")
+@click.option("--prove", is_flag=True,
+              help="Also decide conflicts, gaps and reachability over every combination of each "
+                   "norm's atomic conditions: `proved`, or `refuted` with a confirmed counterexample.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Results as text, or as one JSON object.")
 @_edge
-def test(policies, verbose, properties, examples, seed, output_format) -> None:
+def test(policies, verbose, properties, examples, seed, prove, output_format) -> None:
     """Run the inline `test` blocks of POLICY files, then check properties of the
     policy over traces generated from its own vocabulary.
 
@@ -182,7 +185,10 @@ def test(policies, verbose, properties, examples, seed, output_format) -> None:
     Properties (docs/analysis.md): conflict, gap, contradiction (norms no reply can
     satisfy together), determinism, order independence, dead clause, norm never
     applicable, override never applies. A failure comes with a minimal trace, printed
-    as a `test` block that reproduces it when pasted into the policy.
+    as a `test` block that reproduces it when pasted into the policy. Without
+    --prove a passing property means "sampled N traces, no counterexample"; with it,
+    each property says whether it was proved over all combinations, refuted, or only
+    sampled (a norm with too many combinations).
     """
     policy = _load(policies)
     results = policy.run_tests()
@@ -190,7 +196,7 @@ def test(policies, verbose, properties, examples, seed, output_format) -> None:
     if properties:
         from .analysis.properties import check_properties
 
-        checked = check_properties(policy.program, policy.compiled, examples, seed)
+        checked = check_properties(policy.program, policy.compiled, examples, seed, prove)
     outcomes = [r.passed for r in results] + [r.passed for r in checked]
     if output_format == "json":
         click.echo(json.dumps(test_results_json(results, checked, examples, seed), indent=2, ensure_ascii=False))

@@ -634,11 +634,20 @@ def test_results_json(tests: list[TestResult], properties: list, examples: int, 
         } for t in tests],
         "properties": [{
             "property": p.name, "passed": p.passed, "detail": p.detail, "subject": p.subject,
-            "location": where(p.span), "counterexample": p.counterexample,
+            "location": where(p.span), "counterexample": p.counterexample, "method": p.method,
         } for p in properties],
         "generation": {"examples": examples, "seed": seed},
         "summary": {"passed": passed, "failed": len(tests) + len(properties) - passed},
     }
+
+
+def _group_summary(group: list) -> str:
+    """`N checked; sampled 200 traces`, or with --prove how many were proved."""
+    proved = sum(r.method == "proved" for r in group)
+    if not proved:
+        return f"{len(group)} checked; {group[0].detail.split(';')[0]}"
+    sampled = len(group) - proved
+    return f"{len(group)} checked; {proved} proved" + (f", {sampled} sampled only" if sampled else "")
 
 
 def render_property_results(results: list, examples: int, seed: int, verbose: bool = False) -> str:
@@ -649,8 +658,7 @@ def render_property_results(results: list, examples: int, seed: int, verbose: bo
         group = [r for r in results if r.name == name]
         failed = [r for r in group if not r.passed]
         if not failed:
-            what = group[0].detail if len(group) == 1 else f"{len(group)} checked; {group[0].detail.split(';')[0]}"
-            lines.append(f"ok    {name:<24} {what}")
+            lines.append(f"ok    {name:<24} {group[0].detail if len(group) == 1 else _group_summary(group)}")
             if verbose and len(group) > 1:
                 lines.extend(f"          {r.subject}: {r.detail.split('; ')[-1]}" for r in group)
         for result in failed:

@@ -33,11 +33,14 @@ from ..traces.model import Trace
 from ..verdicts import TraceReport
 from .generate import FILLER, traces, vocabulary
 from .printer import as_test_block
+from .prove import NormAnalysis, analyse, describe
 
 
 @attrs.frozen
 class PropertyResult:
-    """One property: `passed`, with what was tried, or failed, with a minimal trace."""
+    """One property: `passed`, with what was tried, or failed, with a minimal trace.
+    `method` says how it was settled: `sampled` (generated traces only), `proved` (over
+    every combination of the atoms, `--prove`) or `refuted` (a confirmed counterexample)."""
 
     name: str
     passed: bool
@@ -45,32 +48,45 @@ class PropertyResult:
     subject: str | None = None
     span: Span | None = None
     counterexample: str | None = None
+    method: str = "sampled"
 
 
 def check_properties(program: Program, compiled: CompiledPolicy, examples: int = 200,
-                     seed: int = 0) -> list[PropertyResult]:
+                     seed: int = 0, prove: bool = False) -> list[PropertyResult]:
     """Every property, on `examples` generated traces (the same ones for every property,
-    from `seed`); a failing property is searched again to shrink its counterexample."""
+    from `seed`); a failing property is searched again to shrink its counterexample.
+    With `prove`, conflicts, gaps and reachability are also decided over every
+    combination of each norm's atoms (analysis/prove.py)."""
     strategy = traces(vocabulary(program))
     pool = _sample(strategy, examples, seed)
     reversed_policy = compile_program(_reversed(program))
     phrases = vocabulary(program).phrases
+    analyses = analyse(program) if prove else None
 
     def check(name: str, failing: Callable[[Trace], list[tuple[str, str, int | None]]],
-              what: str) -> PropertyResult:
-        if not any(failing(trace) for trace in pool):
-            return PropertyResult(name, True, f"sampled {examples} traces, no {what}")
-        trace = find(strategy, lambda t: bool(failing(t)), settings=_settings(examples),
-                     random=random.Random(seed))
-        expects = failing(trace)
-        block = as_test_block(f"{name}: found by charter test", trace, expects)
-        subject = ", ".join(sorted({norm for norm, _, _ in expects}))
-        return PropertyResult(name, False, f"a trace with {what}", subject, None, block)
+              what: str, possible: Callable[[NormAnalysis], object] | None = None) -> PropertyResult:
+        sampled = f"sampled {examples} traces, no {what}"
+        suspects = {} if analyses is None or possible is None else {
+            n: possible(a) for n, a in analyses.items() if a.combinations is not None and possible(a)}
+        if any(failing(trace) for trace in pool) or suspects:
+            trace = _find(strategy, lambda t: bool(failing(t)), examples * (5 if suspects else 1), seed)
+            if trace is not None:
+                expects = failing(trace)
+                block = as_test_block(f"{name}: found by charter test", trace, expects)
+                subject = ", ".join(sorted({norm for norm, _, _ in expects}))
+                if analyses is None:
+                    return PropertyResult(name, False, f"a trace with {what}", subject, None, block)
+                return PropertyResult(name, False, f"refuted: a trace with {what} (confirmed by the evaluator)",
+                                      subject, None, block, "refuted")
+        if analyses is None or possible is None:
+            return PropertyResult(name, True, sampled)
+        return _proof(name, what, sampled, analyses, suspects, program)
 
     results = [
-        check("conflict", lambda t: _kinds(evaluate(compiled, t), "conflict"), "conflict"),
+        check("conflict", lambda t: _kinds(evaluate(compiled, t), "conflict"), "conflict",
+              lambda a: a.conflict),
         check("gap", lambda t: [(v.norm, "unspecified", v.turn) for v in evaluate(compiled, t).verdicts
-                                if v.gap], "gap"),
+                                if v.gap], "gap", lambda a: a.gap),
         check("contradiction", lambda t: _contradiction(compiled, t, phrases),
               "norms that no reply can satisfy together"),
         check("determinism", lambda t: _differs(evaluate(compiled, t), evaluate(compiled, t)),
@@ -78,7 +94,27 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
         check("order independence", lambda t: _differs(evaluate(compiled, t), evaluate(reversed_policy, t)),
               "difference when norms, cases and exceptions are reordered"),
     ]
-    return results + _reachability(program, compiled, strategy, pool, seed)
+    return results + _reachability(program, compiled, strategy, pool, seed, analyses)
+
+
+def _proof(name: str, what: str, sampled: str, analyses: dict[str, NormAnalysis],
+           suspects: dict, program: Program) -> PropertyResult:
+    """The outcome of `--prove` for a property no trace has refuted."""
+    out_of_range = [n for n, a in analyses.items() if a.combinations is None]
+    if suspects:
+        norm, combination = next(iter(suspects.items()))
+        return PropertyResult(name, True, f"{sampled}; not proved: in the abstraction `{norm}` gives {what} "
+                                          f"with {describe(program, combination)}")
+    if out_of_range:
+        return PropertyResult(name, True, f"{sampled}; not proved: too many combinations in "
+                                          + ", ".join(f"`{n}`" for n in out_of_range))
+    combinations = sum(a.combinations or 0 for a in analyses.values())
+    return PropertyResult(name, True, f"proved: no {what} in any of {_plural(combinations, 'combination')} "
+                                      f"of the atoms of {_plural(len(analyses), 'norm')}", method="proved")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" + ("" if count == 1 else "s")
 
 
 def _settings(examples: int, shrink: bool = True) -> settings:
@@ -170,7 +206,7 @@ def _reached(report: TraceReport) -> tuple[set[Span], set[str]]:
 
 
 def _reachability(program: Program, policy: CompiledPolicy, strategy, pool: list[Trace],
-                  seed: int) -> list[PropertyResult]:
+                  seed: int, analyses: dict[str, NormAnalysis] | None) -> list[PropertyResult]:
     spans: set[Span] = set()
     applicable: set[str] = set()
     overrides: set[tuple[str, str]] = set()
@@ -185,34 +221,66 @@ def _reachability(program: Program, policy: CompiledPolicy, strategy, pool: list
         plain = {(v.norm, v.turn, v.call): v.kind for v in evaluate(without, trace).verdicts}
         overrides.update((v.overridden_by, v.norm) for v in report.verdicts if v.kind == "overridden"
                          and plain[(v.norm, v.turn, v.call)] != "not_applicable")
-    sample = f"sampled {len(pool)} traces"
+    reach = _Reach(program, analyses, len(pool))
     results = []
     for clause in _clauses(policy):
-        reached = clause.span in spans or _search(
-            strategy, lambda t: clause.span in _reached(evaluate(policy, t))[0], len(pool), seed)
-        results.append(PropertyResult(
-            "dead clause", reached, f"{sample}; " + ("reached" if reached else "none reached it"),
-            f"{clause.norm}: {clause.text}", clause.span))
+        possible = reach.possible(clause.norm, lambda a: clause.span in a.reached)
+        reached = clause.span in spans or (possible is not False and _find(
+            strategy, lambda t: clause.span in _reached(evaluate(policy, t))[0],
+            len(pool) * (5 if possible else 1), seed + 1, shrink=False) is not None)
+        results.append(reach.result("dead clause", reached, possible, clause.norm,
+                                    f"{clause.norm}: {clause.text}", clause.span, "reached", "none reached it"))
     for norm in program.norms:
-        results.append(PropertyResult(
+        results.append(reach.result(
             "norm never applicable", norm.name in applicable,
-            f"{sample}; " + ("applied" if norm.name in applicable else "it never applied"), norm.name, norm.span))
+            reach.possible(norm.name, lambda a: a.applicable), norm.name, norm.name, norm.span,
+            "applied", "it never applied"))
         for overrider in norm.overriders:
-            took = (overrider, norm.name) in overrides
-            results.append(PropertyResult(
-                "override never applies", took,
-                f"{sample}; " + ("took effect" if took else "it never took effect"),
-                f"{overrider} overrides {norm.name}", norm.span))
+            results.append(reach.result(
+                "override never applies", (overrider, norm.name) in overrides,
+                reach.possible(norm.name, lambda a: overrider in a.overrides), norm.name,
+                f"{overrider} overrides {norm.name}", norm.span, "took effect", "it never took effect"))
     return results
 
 
-def _search(strategy, condition: Callable[[Trace], bool], examples: int, seed: int) -> bool:
-    """Whether a targeted search finds a trace where `condition` holds."""
+@attrs.frozen
+class _Reach:
+    """Reachability results: a trace that reaches a thing proves it reachable; without one,
+    `--prove` can prove it unreachable, else the sample is all the evidence there is."""
+
+    program: Program
+    analyses: dict[str, NormAnalysis] | None
+    examples: int
+
+    def possible(self, norm: str, test: Callable[[NormAnalysis], bool]) -> bool | None:
+        """Whether some combination of the norm's atoms reaches it (None: not analysed)."""
+        analysis = None if self.analyses is None else self.analyses[norm]
+        return None if analysis is None or analysis.combinations is None else test(analysis)
+
+    def result(self, name: str, reached: bool, possible: bool | None, norm: str, subject: str,
+               span: Span, yes: str, no: str) -> PropertyResult:
+        sample = f"sampled {self.examples} traces"
+        if reached:
+            if self.analyses is None:
+                return PropertyResult(name, True, f"{sample}; {yes}", subject, span)
+            return PropertyResult(name, True, f"proved by a trace: {yes}", subject, span, method="proved")
+        if possible is False:
+            analysis = self.analyses[norm]
+            return PropertyResult(name, False, f"proved unreachable: none of the "
+                                               f"{_plural(analysis.combinations, 'combination')} of the "
+                                               f"{_plural(analysis.atoms, 'atom')} of `{norm}` reaches it",
+                                  subject, span, method="proved")
+        note = "; the abstraction reaches it, but no trace found did" if possible else ""
+        return PropertyResult(name, False, f"{sample}; {no}{note}", subject, span)
+
+
+def _find(strategy, condition: Callable[[Trace], bool], examples: int, seed: int,
+          shrink: bool = True) -> Trace | None:
+    """A trace where `condition` holds (shrunk to a minimal one), if a search finds one."""
     try:
-        find(strategy, condition, settings=_settings(examples, shrink=False), random=random.Random(seed + 1))
+        return find(strategy, condition, settings=_settings(examples, shrink), random=random.Random(seed))
     except NoSuchExample:
-        return False
-    return True
+        return None
 
 
 # --------------------------------------------------------------------------- reordering
