@@ -40,6 +40,8 @@ def findings(text: str) -> list[tuple[str, int]]:
      '    otherwise: permit\n', [("C207", 4)]),
     ('norm n:\n    "d"\n    case trace.meta.age <= 30: permit assistant says "ok"\n'
      '    case trace.meta.age > 10: forbid assistant says "ok"\n', [("C208", 4)]),
+    ('pattern p = /[^\\s\\S]/\nnorm n:\n    "d"\n    forbid assistant mentions p\n', [("C209", 1)]),
+    ('norm n:\n    "d"\n    forbid assistant matches /refund$ approved/\n', [("C209", 3)]),
 ])
 def test_each_finding(text, expected):
     assert findings(text) == expected
@@ -114,3 +116,26 @@ def _compare(op: str, value: float, constant: int) -> bool:
 
 def test_policy_api_unchanged():
     assert charter.loads('norm n:\n    permit\n').norms == ["n"]
+
+
+_PIECES = st.sampled_from(["a", "b", "^", "$", "\\A", "(?:a|^)", "(?:b$)", "[^\\s\\S]", "[^a]", "x*", "\\b",
+                           ".", "(?m:^)", "(?m:$)", "\n", "a?"])
+
+
+@given(st.lists(_PIECES, min_size=1, max_size=6).map("".join), st.text(alphabet="abx \n", max_size=8))
+def test_a_regex_said_never_to_match_matches_nothing(regex, text):
+    import re2
+
+    from charter.analysis.regex import never_matches
+
+    if never_matches(regex) is not None:
+        assert re2.search(regex, text) is None
+
+
+@pytest.mark.parametrize("regex, flags", [
+    ("^a$", ""), ("a|b^", ""), ("a$\\n^b", "m"), ("[^a]", ""), ("x*$", ""), ("a?^b", ""), ("\\bfoo\\b", ""),
+])
+def test_regexes_that_can_match_are_not_reported(regex, flags):
+    from charter.analysis.regex import never_matches
+
+    assert never_matches(regex, flags) is None

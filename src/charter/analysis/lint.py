@@ -8,6 +8,7 @@ changes them.
     C202 unused `pattern`        C206 override that can never take effect
     C203 unused `label`          C207 exception that can never apply
     C204 label read, undeclared  C208 cases that overlap with different outcomes
+                                 C209 regex that can never match
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from ..diagnostics import Diagnostic, Severity
 from ..loader import Loaded
 from ..source import Span
 from .logic import exclusive
+from .regex import never_matches
 
 CODES = {
     "C201": "unused let",
@@ -30,6 +32,7 @@ CODES = {
     "C206": "override that can never take effect",
     "C207": "exception that can never apply",
     "C208": "cases that overlap with different outcomes",
+    "C209": "regex that can never match",
 }
 
 
@@ -39,7 +42,7 @@ def _warning(code: str, message: str, span: Span, hint: str) -> Diagnostic:
 
 def lint(loaded: Loaded) -> list[Diagnostic]:
     """Every finding for the policy files given (not for modules they only import)."""
-    findings = _unused(loaded) + _labels(loaded)
+    findings = _unused(loaded) + _labels(loaded) + _impossible_regexes(loaded)
     by_name = {n.name: n for n in loaded.program.norms}
     for norm in loaded.program.norms:
         if norm.description is None:
@@ -110,6 +113,17 @@ def _labels(loaded: Loaded) -> list[Diagnostic]:
                     "C204", f'label "{node.name}" is read but never declared', node.span,
                     f"declare it (`label {node.name}`, with `uncertain between A and B` if its "
                     "classifier has a band where it should not be trusted)"))
+    return found
+
+
+def _impossible_regexes(loaded: Loaded) -> list[Diagnostic]:
+    found = []
+    for module in loaded.policies:
+        for node in ast.walk(module.file):
+            reason = never_matches(node.source, node.flags) if isinstance(node, ast.Regex) else None
+            if reason is not None:
+                found.append(_warning("C209", f"this regex can never match: {reason}", node.span,
+                                      "fix the regex (is an anchor misplaced, or a class inverted?), or remove it"))
     return found
 
 
