@@ -352,5 +352,61 @@ def coverage(policies, trace_paths, output_format, verbose, input_format) -> Non
     sys.exit(EXIT_ERROR if collector.skipped else EXIT_OK)
 
 
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="The port to listen on.")
+@click.option("--watch", is_flag=True, help="Reload the policy when one of its files changes.")
+@click.option("--token-file", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="A file holding the bearer token every request but GET /health must carry.")
+@click.option("--max-body", type=click.IntRange(min=1), default=1 << 20, show_default=True, metavar="BYTES",
+              help="The largest request body accepted.")
+@click.option("--max-depth", type=click.IntRange(min=1), default=64, show_default=True,
+              help="The deepest nesting of JSON arrays and objects accepted.")
+@click.option("--time-budget", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              metavar="SECONDS", help="How long one request may compute before it is answered with a 503.")
+@click.option("--session-idle", type=click.FloatRange(min=0, min_open=True), default=900.0, show_default=True,
+              metavar="SECONDS", help="Close a session after this long without a request.")
+@click.option("--max-sessions", type=click.IntRange(min=1), default=10_000, show_default=True,
+              help="The most sessions open at once (a new one beyond is refused with a 429).")
+@click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+              default="info", show_default=True)
+@_edge
+def serve(policies, host, port, watch, token_file, max_body, max_depth, time_budget, session_idle,
+          max_sessions, log_level) -> None:
+    """Serve POLICY files over HTTP: a policy decision service for guardrails written in
+    any language (docs/server.md; needs the `serve` extra).
+
+    \b
+    POST /v1/check                      a trace -> its report
+    POST /v1/sessions                   open a conversation
+    POST /v1/sessions/ID/messages       add a message -> the verdicts it settled
+    POST /v1/sessions/ID/candidate      would this reply be allowed? (allow/regenerate/block)
+    GET|DELETE /v1/sessions/ID          pending obligations | close -> the final report
+    GET /v1/policy, POST /v1/policy/reload, GET /health, /metrics, /openapi.json
+
+    A reload (--watch, or POST /v1/policy/reload) swaps the new policy in only if it
+    loads without errors; otherwise the old one keeps serving and the error is shown
+    by GET /v1/policy.
+    """
+    from .server import ServerConfig, run
+
+    token = None
+    if token_file is not None:
+        token = _read_token(token_file)
+    config = ServerConfig(tuple(policies), max_body, max_depth, time_budget, session_idle, max_sessions, token, watch)
+    run(config, host, port, log_level)
+
+
+def _read_token(path: str) -> str:
+    try:
+        token = open(path, encoding="utf-8").read().strip()
+    except (OSError, UnicodeDecodeError) as error:
+        raise click.BadParameter(f"cannot read {path}: {error}", param_hint="--token-file") from None
+    if not token:
+        raise click.BadParameter(f"{path} is empty", param_hint="--token-file")
+    return token
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,0 +1,163 @@
+"""The OpenAPI 3.1 description of the API, served at /openapi.json and checked in as
+docs/openapi.json (a test keeps the two equal and validates answers against it)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .. import __version__
+
+_KINDS = ["complied", "violated", "unspecified", "not_applicable", "conflict", "overridden", "pending"]
+_STATUSES = ["violated", "conflict", "unspecified", "pending", "complied"]
+_STRING = {"type": "string"}
+_NULLABLE_STRING = {"type": ["string", "null"]}
+
+
+def _ref(name: str) -> dict[str, Any]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _object(properties: dict[str, Any], optional: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": [p for p in properties if p not in optional]}
+
+
+def _array(items: dict[str, Any]) -> dict[str, Any]:
+    return {"type": "array", "items": items}
+
+
+_STAMP = {"policy_hash": {"type": "string", "pattern": "^sha256:[0-9a-f]{64}$"}, "charter_version": _STRING}
+
+_SCHEMAS: dict[str, Any] = {
+    "Error": _object({"error": _object({"code": _STRING, "message": _STRING, "location": _NULLABLE_STRING})}),
+    "Verdict": _object({
+        "norm": _STRING, "turn": {"type": ["integer", "null"]}, "verdict": {"enum": _KINDS},
+        "authority": _STRING, "severity": _STRING, "reason": _NULLABLE_STRING, "gap": {"type": "boolean"},
+        "escalate_to": _NULLABLE_STRING, "unknown": _array(_STRING), "overridden_by": _NULLABLE_STRING,
+        "call": {"type": ["integer", "null"]},
+        "explanation": {"oneOf": [{"type": "null"}, _object(
+            {"path": _array({"type": "object"}), "facts": _array({"type": "object"}),
+             "matches": _array({"type": "object"})})]},
+    }),
+    "TraceReport": _object({"id": _STRING, "status": {"enum": _STATUSES}, "source": _STRING,
+                            "verdicts": _array(_ref("Verdict")), **_STAMP}, optional=("source",)),
+    "CheckAnswer": _object({"traces": _array(_ref("TraceReport")), "summary": {"type": "object"}, **_STAMP}),
+    "Session": _object({"id": _STRING, "messages": {"type": "integer"}, "expires_in": {"type": "number"},
+                        "pending": _array(_ref("Verdict")), **_STAMP}),
+    "MessageAnswer": {"allOf": [_ref("Session"), _object({"settled": _array(_ref("Verdict"))})]},
+    "CandidateVerdict": {"allOf": [{**_ref("Verdict")}, {"properties": {"explanation": {"type": "null"}}}],
+                         "description": "A verdict on a candidate reply; its explanation comes once the reply "
+                                        "is committed."},
+    "CandidateAnswer": _object({
+        "decision": {"enum": ["allow", "regenerate", "block"]}, "allowed": {"type": "boolean"},
+        "deciding_norms": _array(_STRING), "blocking": _array(_ref("CandidateVerdict")),
+        "verdicts": _array(_ref("CandidateVerdict")),
+        **_STAMP}),
+    "Norm": _object({"name": _STRING, "charter": _STRING, "authority": _STRING, "severity": _STRING,
+                     "scope": _STRING, "default": {"type": "boolean"}, "description": _NULLABLE_STRING}),
+    "ReloadError": _object({"at": _STRING, "message": _STRING, "location": _NULLABLE_STRING,
+                            "diagnostics": _array({"type": "object"})}),
+    "PolicyInfo": _object({
+        "policies": _array(_STRING), "sources": _array(_STRING), "content_hash": _STAMP["policy_hash"],
+        "loaded_at": _STRING, "charter_version": _STRING, "norms": _array(_ref("Norm")),
+        "last_reload": {"oneOf": [{"type": "null"}, _object(
+            {"at": _STRING, "ok": {"type": "boolean"}, "changed": {"type": "boolean"}})]},
+        "last_reload_error": {"oneOf": [{"type": "null"}, _ref("ReloadError")]},
+    }),
+    "ReloadAnswer": _object({"reloaded": {"const": True}, "policy": _ref("PolicyInfo")}),
+    "Health": _object({"status": {"const": "ok"}}),
+    "SessionRequest": {"type": "object", "properties": {"meta": {"type": "object"}}, "additionalProperties": False},
+    "Message": {"type": "object", "description": "A message in Charter's native trace form (docs/traces.md).",
+                "properties": {"role": _STRING, "content": {}, "tool_calls": _array({"type": "object"}),
+                               "labels": {"type": "object"}}},
+    "Trace": {"description": "A trace in any supported format (native, OpenAI, Anthropic, Inspect, "
+                             "Hugging Face), or an array of traces.",
+              "oneOf": [{"type": "object"}, _array({"type": "object"})]},
+}
+
+_ERRORS = {
+    "400": "Malformed JSON, nesting too deep, an unknown format or a bad query parameter.",
+    "401": "A bearer token is required (--token-file) and was missing or wrong.",
+    "404": "No such session (unknown, closed or expired).",
+    "413": "The body is larger than the limit.",
+    "415": "The body is not declared as JSON.",
+    "422": "Well-formed JSON that is not what the endpoint takes.",
+    "429": "The server holds its limit of open sessions.",
+    "503": "The check took longer than the per-request time budget.",
+}
+
+
+def _answer(description: str, schema: dict[str, Any], errors: str, status: str = "200") -> dict[str, Any]:
+    responses: dict[str, Any] = {status: {"description": description,
+                                          "content": {"application/json": {"schema": schema}}}}
+    for code in errors.split():
+        responses[code] = {"description": _ERRORS[code],
+                           "content": {"application/json": {"schema": _ref("Error")}}}
+    return responses
+
+
+def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
+    return {"required": required, "content": {"application/json": {"schema": schema}}}
+
+
+_SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": _STRING}
+_ALL = {"name": "all", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+        "description": "Also list not_applicable verdicts."}
+_FORMAT = {"name": "format", "in": "query", "required": False,
+           "schema": {"enum": ["inspect", "anthropic", "openai", "huggingface", "native"]},
+           "description": "Read the trace in this format instead of detecting it."}
+
+
+def _paths() -> dict[str, Any]:
+    return {
+        "/health": {"get": {"summary": "Liveness (never needs a token).", "security": [],
+                            "responses": _answer("Serving.", _ref("Health"), "")}},
+        "/metrics": {"get": {"summary": "Prometheus metrics.", "responses": {
+            "200": {"description": "Metrics in the Prometheus text format.",
+                    "content": {"text/plain": {"schema": _STRING}}},
+            "401": _answer("", {}, "401")["401"]}}},
+        "/openapi.json": {"get": {"summary": "This description.",
+                                  "responses": _answer("OpenAPI 3.1.", {"type": "object"}, "401")}},
+        "/v1/check": {"post": {
+            "summary": "Check a whole trace (or an array of traces): the report of `charter check --format json`.",
+            "parameters": [_FORMAT, _ALL], "requestBody": _body(_ref("Trace")),
+            "responses": _answer("The report.", _ref("CheckAnswer"), "400 401 413 415 422 503")}},
+        "/v1/policy": {"get": {"summary": "The policy being served: norms, content hash, load time, last reload.",
+                               "responses": _answer("The policy.", _ref("PolicyInfo"), "401")}},
+        "/v1/policy/reload": {"post": {
+            "summary": "Load the policy files again; the new policy is swapped in only if it loads.",
+            "responses": _answer("Reloaded.", _ref("ReloadAnswer"), "400 401 413 415 422")}},
+        "/v1/sessions": {"post": {
+            "summary": "Open a session: one conversation checked message by message.",
+            "requestBody": _body(_ref("SessionRequest"), required=False),
+            "responses": _answer("Opened.", _ref("Session"), "400 401 413 415 422 429", "201")}},
+        "/v1/sessions/{id}": {
+            "parameters": [_SESSION_ID],
+            "get": {"summary": "The session's pending obligations.",
+                    "responses": _answer("The session.", _ref("Session"), "401 404 503")},
+            "delete": {"summary": "Close the session: the report of the whole conversation.",
+                       "parameters": [_ALL],
+                       "responses": _answer("The final report.", _ref("TraceReport"), "400 401 404 503")}},
+        "/v1/sessions/{id}/messages": {"post": {
+            "summary": "Add the next message: the verdicts it settled.", "parameters": [_SESSION_ID, _ALL],
+            "requestBody": _body(_ref("Message")),
+            "responses": _answer("Added.", _ref("MessageAnswer"), "400 401 404 413 415 422 503")}},
+        "/v1/sessions/{id}/candidate": {"post": {
+            "summary": "Would this assistant reply be allowed? Checked without adding it (role defaults to "
+                       "assistant).",
+            "parameters": [_SESSION_ID, _ALL], "requestBody": _body(_ref("Message")),
+            "responses": _answer("The guardrail's decision.", _ref("CandidateAnswer"),
+                                 "400 401 404 413 415 422 503")}},
+    }
+
+
+def openapi_spec() -> dict[str, Any]:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Charter policy decision service", "version": __version__,
+                 "description": "Check conversation traces against Charter norms over HTTP (docs/server.md). "
+                                "Every error answer is {\"error\": {\"code\", \"message\", \"location\"}}."},
+        "components": {"schemas": _SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearer": []}],
+        "paths": _paths(),
+    }
