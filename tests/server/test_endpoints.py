@@ -112,3 +112,10 @@ def test_openapi_is_served_and_checked_in(client):
     assert checked_in == served, "docs/openapi.json is stale: regenerate it (docs/server.md says how)"
     documented = {(path, method) for path, item in served["paths"].items() for method in item if method != "parameters"}
     assert len(documented) == 11
+
+
+def test_a_lone_surrogate_in_the_trace_comes_back_escaped(client):
+    body = b'{"id": "x\\ud800", "messages": [{"role": "user", "content": "hi"}]}'
+    answer = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
+    assert answer.status_code == 200 and b'"x\\ud800"' in answer.content
+    assert answer.json()["traces"][0]["id"] == "x\ud800"

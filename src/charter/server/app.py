@@ -145,7 +145,9 @@ def create_app(config: ServerConfig) -> Starlette:
         Route("/v1/sessions/{id}/candidate", endpoint("/v1/sessions/{id}/candidate", _candidate),
               methods=["POST"]),
     ]
-    return Starlette(routes=routes, exception_handlers={HTTPException: unmatched}, lifespan=lifespan)
+    app = Starlette(routes=routes, exception_handlers={HTTPException: unmatched}, lifespan=lifespan)
+    app.router.redirect_slashes = False  # `/v1/sessions/` is no endpoint: a 404 in the error shape, not a 307
+    return app
 
 
 async def _expire_sessions(server: _Server) -> None:
