@@ -7,6 +7,7 @@ record, or a usage error.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
@@ -206,6 +207,90 @@ def test(policies, verbose, properties, examples, seed, prove, output_format) ->
             click.echo(("\n" if results else "") + render_property_results(checked, examples, seed, verbose))
         click.echo(f"\n{sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
     sys.exit(EXIT_OK if all(outcomes) else EXIT_FAIL)
+
+
+def _change_kinds(value: str | None) -> tuple[str, ...]:
+    from .diff import CHANGE_KINDS
+
+    kinds = tuple(k.strip() for k in (value or "").split(",") if k.strip())
+    unknown = [k for k in kinds if k not in CHANGE_KINDS]
+    if unknown:
+        raise click.BadParameter(f"{', '.join(unknown)}; choose from {', '.join(CHANGE_KINDS)}")
+    return kinds
+
+
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="OLD_POLICY...")
+@click.option("--new", "new_policies", multiple=True, metavar="NEW_POLICY",
+              help="A file of the changed policy (repeatable). Default: the OLD_POLICY files, "
+                   "at --new-rev or in the working tree.")
+@_traces_option
+@click.option("--old-rev", default=None, metavar="REV",
+              help="Read OLD_POLICY files (and the files they `use`) at this git revision.")
+@click.option("--new-rev", default=None, metavar="REV",
+              help="Read the new policy files at this git revision (default: the working tree).")
+@click.option("--format", "output_format", type=click.Choice(["text", "json", "markdown"]), default="text",
+              show_default=True, help="markdown: a pull-request comment, at most 60,000 characters.")
+@click.option("--examples", type=click.IntRange(min=0), default=3, show_default=True, metavar="K",
+              help="Example traces kept per transition.")
+@click.option("--fail-on-change", default="", metavar="KIND[,KIND]", callback=lambda c, p, v: _change_kinds(v),
+              help="Exit 1 when the change does this: any, status, new-violations, verdicts, norms.")
+@_format_option
+@_edge
+def diff(policies, new_policies, trace_paths, old_rev, new_rev, output_format, examples, fail_on_change,
+         input_format) -> None:
+    """Check a corpus with an old and a new version of a policy in one pass and report
+    what changed: each norm's verdict transitions per trace (`violated -> unspecified
+    41`), norms added and removed, trace status changes, and example traces.
+
+    \b
+    --fail-on-change KIND (comma-separated) makes the exit code 1 when
+      any             any verdict or status changed, or a norm was added or removed
+      status          some trace's status changed
+      new-violations  some norm became violated or conflict on a trace
+      verdicts        some norm present on both sides changed its verdict on a trace
+      norms           a norm was added or removed
+    Exit code 2 on a policy error or a skipped trace record.
+    """
+    from .diff import DiffCollector, render_markdown, render_text
+
+    if not new_policies and old_rev is None and new_rev is None:
+        raise click.UsageError("give the new policy with --new, or compare git revisions with --old-rev")
+    new_files = tuple(new_policies) or policies
+    with _policies_at(policies, old_rev) as old, _policies_at(new_files, new_rev) as new:
+        collector = DiffCollector(old, new, _side_label(policies, old_rev), _side_label(new_files, new_rev),
+                                  examples)
+        for record in _records(trace_paths, input_format):
+            if isinstance(record, Skipped):
+                collector.skip(record.locator.file, record.locator.line, record.reason)
+                if output_format != "text":
+                    click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
+                continue
+            collector.add(record)
+    result = collector.result
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_markdown(result) if output_format == "markdown" else render_text(result), nl=False)
+    if result.skipped:
+        sys.exit(EXIT_ERROR)
+    sys.exit(EXIT_FAIL if result.triggered(fail_on_change) else EXIT_OK)
+
+
+def _side_label(files: tuple[str, ...], rev: str | None) -> str:
+    return " ".join(files) + (f" @ {rev}" if rev else "")
+
+
+@contextlib.contextmanager
+def _policies_at(files: tuple[str, ...], rev: str | None) -> Iterator[Policy]:
+    """The policy of `files` in the working tree, or at git revision `rev`."""
+    if rev is None:
+        yield _load(files)
+        return
+    from .diff import materialise_revision, revision_dir
+
+    with revision_dir() as into:
+        yield _load(tuple(materialise_revision(files, rev, into)))
 
 
 @main.command()
