@@ -23,6 +23,9 @@ def _load(name: str):
     return module
 
 
+# The peers are the `bench` extra (pip install -e '.[dev,bench]').
+pytest.importorskip("regopy", reason="regopy (OPA) is in the bench extra")
+pytest.importorskip("cedarpy", reason="cedarpy (Cedar) is in the bench extra")
 run = _load("run")
 
 

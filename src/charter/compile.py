@@ -258,6 +258,18 @@ class _Compiler:
     def quantified(self, node: ast.Quantified) -> Fn:
         body = self.condition(node.body)
         role, every, earlier = node.role, node.quantifier == "every", node.range == "earlier"
+        at = _text_at(node.body, body)
+        if at is not None:  # a text test: true or false, never unknown, no env to bind
+            def quantified_text(ctx, env):
+                indices = ctx.view.by_role[role]
+                if earlier:
+                    indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
+                for index in indices:
+                    if at(ctx, index) is not every:
+                        return not every
+                return every
+
+            return quantified_text
 
         def quantified(ctx, env):
             indices = ctx.view.by_role[role]
@@ -472,6 +484,15 @@ class _Compiler:
         if isinstance(body, ast.Quantified):
             inner = self.condition(body.body)
             role, earlier = body.role, body.range == "earlier"
+            at = _text_at(body.body, inner)
+            if at is not None:  # a text test: never unknown
+                def count_text(ctx, env):
+                    indices = ctx.view.by_role[role]
+                    if earlier:
+                        indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
+                    return sum(1 for index in indices if at(ctx, index))
+
+                return count_text
 
             def count(ctx, env):
                 indices = ctx.view.by_role[role]
@@ -513,6 +534,13 @@ def _longest_window(body: ast.Body) -> int:
     return max((n.within for n in ast.walk(body) if isinstance(n, ast.Outcome) and n.within), default=0)
 
 
+def _text_at(node: ast.Expr, fn: Fn):
+    """The direct `at(ctx, index)` form of a text test on a quantifier's bound message."""
+    if isinstance(node, (ast.Says, ast.Matches)) and node.subject.which == "bound":
+        return getattr(fn, "at", None)
+    return None
+
+
 def _and(fns: list[Fn]) -> Fn:
     def conjunction(ctx, env):
         result: bool | None = True
@@ -543,22 +571,31 @@ def _or(fns: list[Fn]) -> Fn:
 
 def _text_condition(ident: int, subject, patterns: list) -> Fn:
     """A text test on a message, cached per message for the whole trace (the same
-    `user says ...` is read by every norm and every act that binds that message)."""
+    `user says ...` is read by every norm and every act that binds that message). The
+    closure's `at(ctx, index)` tests message `index` directly, for quantifiers."""
+    only = patterns[0] if len(patterns) == 1 else None
 
-    def text(ctx, env):
-        index = subject(env)
-        if index is None:
-            return False
+    def at(ctx, index):
         key = (ident, index)
         cached = ctx.text_cache.get(key)
         if cached is None:
             content = ctx.view.texts[index]
-            found = [p.search(content) for p in patterns]
-            cached = ctx.text_cache[key] = (all(m is not None for m in found), found)
+            if only is not None:
+                match = only.search(content)
+                cached = (match is not None, (match,))
+            else:
+                found = [p.search(content) for p in patterns]
+                cached = (all(m is not None for m in found), found)
+            ctx.text_cache[key] = cached
         if cached[0] and ctx.recording:
             ctx.matches.append((index, cached[1]))
         return cached[0]
 
+    def text(ctx, env):
+        index = subject(env)
+        return False if index is None else at(ctx, index)
+
+    text.at = at
     return text
 
 

@@ -73,13 +73,17 @@ class TraceView:
     def env_at(self, position: int, turn: int | None, own: tuple[str, int] | None = None) -> "Env":
         """The env of an act whose subjects are the latest messages before `position`;
         `own` binds the act's own message to its role."""
-        current = {role: self.latest(role, position) for role in self.by_role}
-        if own is not None:
-            current[own[0]] = own[1]
-        previous = {
-            role: (self.latest(role, index) if index is not None else None)
-            for role, index in current.items()
-        }
+        current: dict[str, int | None] = {}
+        previous: dict[str, int | None] = {}
+        own_role = own[0] if own is not None else None
+        for role, indices in self.by_role.items():
+            # One bisection per role: the latest message before `position` and the one
+            # before that (the act's own message, if any, sits at `position`).
+            k = bisect.bisect_left(indices, position)
+            if role == own_role:
+                current[role], previous[role] = own[1], indices[k - 1] if k else None
+            else:
+                current[role], previous[role] = indices[k - 1] if k else None, indices[k - 2] if k > 1 else None
         return Env(turn, current, previous, earlier_end=position)
 
     def acts(self, scope: str) -> list["Env"]:
@@ -105,6 +109,8 @@ class TraceView:
             return []
         if scope == "assistant turn":
             return [self.assistant_env(index)]
+        if not self.messages[index].tool_calls:
+            return []
         return [attrs.evolve(self.assistant_env(index), call=call, call_index=k)
                 for k, call in enumerate(self.messages[index].tool_calls)]
 
@@ -279,6 +285,8 @@ def _standing_body(norm: CompiledNorm, ctx: Context, env: Env):
 
 def _standing(node: OutcomeNode, ctx: Context, env: Env):
     """The outcome that stands after the exceptions: Catala's default calculus."""
+    if not node.exceptions:
+        return node
     applicable = _applicable(node.exceptions, ctx, env)
     if applicable is _UNDECIDED:
         return _UNDECIDED
@@ -321,7 +329,7 @@ def _outcome_decision(node: OutcomeNode, ctx: Context, env: Env):
     if node.within is not None:
         return _window(node, ctx, env)
     holds = node.behaviour(ctx, env)
-    ctx.step(node.clause, f"{modality}: behaviour {'holds' if holds else 'unknown' if holds is None else 'does not hold'}")
+    ctx.step(node.clause, (modality, holds))  # worded only if the explanation is read: _step_text
     if holds is None:
         return _UNDECIDED
     if modality == "forbid":
@@ -334,7 +342,7 @@ def _window(node: OutcomeNode, ctx: Context, env: Env):
     undecided = False
     for index in window:
         holds = node.behaviour(ctx, ctx.view.assistant_env(index))
-        ctx.step(node.clause, f"at turn {index}: {_truth(holds)}")
+        ctx.step(node.clause, (index, holds))
         if holds is True:  # complied here, or earlier under some resolution: complied
             return _COMPLIED
         if holds is None:
@@ -408,15 +416,15 @@ def _verdict(norm: CompiledNorm, ctx: Context, env: Env) -> Verdict:
     if decision is _UNDECIDED:
         decision, unknown = _settle(norm, ctx, env)
     else:
-        unknown = _fact_names(ctx.consulted)
+        unknown = _fact_names(ctx.consulted) if ctx.consulted else ()
+    # Positional (the fields in Verdict's order): this runs for every norm at every act.
     return Verdict(
-        norm=norm.name, kind=decision.kind, turn=env.turn, authority=norm.authority,
-        severity=norm.severity, call=env.call_index, reason=decision.reason, gap=decision.gap,
-        escalate_to=decision.escalate_to, unknown=unknown, overridden_by=decision.overridden_by,
-        explanation=functools.partial(
+        norm.name, decision.kind, env.turn, norm.authority, norm.severity, env.call_index,
+        decision.reason, decision.gap, decision.escalate_to, unknown, decision.overridden_by,
+        functools.partial(
             _explanation, ctx.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, unknown,
             decision.kind != "not_applicable"),
-        norm_span=norm.span,
+        norm.span,
     )
 
 
@@ -424,7 +432,7 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
                  why: dict[str, str], unknown: tuple[str, ...], full: bool) -> Explanation:
     """The recorded path, facts and matches; for a norm that did not apply, only the
     path (its facts and matches are about a case that did not arise)."""
-    path = tuple(Step(c.kind, c.text, c.span, value) for c, value in steps)
+    path = tuple(Step(c.kind, c.text, c.span, _step_text(value)) for c, value in steps)
     if not full and not unknown:
         return Explanation(path)
     read: dict[str, Fact] = {}
@@ -442,6 +450,17 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
                 seen.add((index, m.start(), m.end()))
                 found.append(Match(index, m.start(), m.end(), view.texts[index][m.start():m.end()]))
     return Explanation(path, tuple(read.values()), tuple(found))
+
+
+def _step_text(value: str | tuple) -> str:
+    """A step's value in words: a behaviour's `(modality, holds)`, a window turn's
+    `(turn, holds)`, or already words."""
+    if isinstance(value, str):
+        return value
+    first, holds = value
+    if isinstance(first, int):
+        return f"at turn {first}: {_truth(holds)}"
+    return f"{first}: behaviour {'holds' if holds else 'unknown' if holds is None else 'does not hold'}"
 
 
 def evaluate_many(policy: CompiledPolicy, traces: Iterable[Trace]) -> Iterator[TraceReport]:

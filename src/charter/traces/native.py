@@ -82,13 +82,18 @@ def message(obj: JSON, index: int, where: str) -> Message:
     role = field(obj, "role", where, str, required=True)
     if role not in ROLES:
         raise TraceFormatError(f"{where}.role must be one of {', '.join(ROLES)}, not {show(role)}")
-    tool_calls = field(obj, "tool_calls", where, list) or []
+    # Plain text and absent parts take the short way: no paths are formatted for errors
+    # that cannot happen (this runs for every message of a corpus).
+    content = obj.get("content")
+    tool_calls = field(obj, "tool_calls", where, list)
+    labels = field(obj, "labels", where, dict)
     return Message(
         index=index,
         role=role,
-        content=text(obj.get("content"), f"{where}.content"),
-        tool_calls=tuple(tool_call(call, f"{where}.tool_calls[{i}]") for i, call in enumerate(tool_calls)),
-        labels=_labels(field(obj, "labels", where, dict) or {}, f"{where}.labels"),
+        content=content if isinstance(content, str) else text(content, f"{where}.content"),
+        tool_calls=tuple(tool_call(call, f"{where}.tool_calls[{i}]") for i, call in enumerate(tool_calls))
+        if tool_calls else (),
+        labels=_labels(labels, f"{where}.labels") if labels else {},
         meta=field(obj, "meta", where, dict) or {},
         tool_call_id=field(obj, "tool_call_id", where, str),
         name=field(obj, "name", where, str),
