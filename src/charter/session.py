@@ -20,6 +20,7 @@ import attrs
 
 from .compile import CompiledNorm, CompiledPolicy
 from .evaluate import Context, Env, TraceView, _verdict, evaluate
+from .traces import native
 from .traces.model import Message, Trace
 from .traces.reader import trace_from_json
 from .verdicts import TraceReport, Verdict
@@ -54,6 +55,11 @@ class Session:
         self._view = TraceView(Trace(id, (), dict(meta or {})))
         self._ctx = Context(self._view)
         self._waiting: list[tuple[CompiledNorm, Env]] = []
+        # The norms a new message of each role is checked against, chosen once.
+        self._norms_of_role = {
+            role: [n for n in policy.norms if n.scope in scopes and not n.whole_trace]
+            for role, scopes in _SCOPES_OF_ROLE.items()
+        }
 
     @property
     def messages(self) -> tuple[Message, ...]:
@@ -87,6 +93,10 @@ class Session:
         index = len(self._view.messages)
         if isinstance(message, Message):
             return attrs.evolve(message, index=index)
+        if isinstance(message, dict) and not isinstance(message.get("content"), list):
+            # Only content blocks tell the other formats from the native one, so a
+            # message without them skips format detection (this runs per message).
+            return native.message(message, index, "messages[0]")
         (converted,) = trace_from_json({"messages": [message]}).messages
         return attrs.evolve(converted, index=index)
 
@@ -101,10 +111,7 @@ class Session:
             else:
                 still_waiting.append((norm, env))
         self._waiting = still_waiting
-        scopes = _SCOPES_OF_ROLE.get(message.role, ())
-        for norm in self._policy.norms:
-            if norm.scope not in scopes or norm.whole_trace:
-                continue
+        for norm in self._norms_of_role.get(message.role, ()):
             for env in self._view.acts_at(norm.scope, message.index):
                 verdict = _verdict(norm, self._ctx, env)
                 if _settled(verdict, norm, self._view, env):
