@@ -64,13 +64,16 @@ class _Server:
         self.policy = PolicyHolder(config.policies, self.metrics)
         self.sessions = SessionStore(config.max_sessions, config.session_idle_timeout, self.metrics)
         self.openapi = json_response(openapi_spec())
+        # One thread checks at a time: the GIL lets no more run at once, and more threads
+        # only take turns with the event loop, which slows every answer under load.
+        self.checker = anyio.CapacityLimiter(1)
 
     async def run_budgeted(self, work: Callable[[], Any]) -> Any:
         """`work` in a worker thread, answered with a 503 once the time budget is spent
         (the thread finishes on its own; its result is dropped)."""
         try:
             with anyio.fail_after(self.config.time_budget):
-                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True)
+                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self.checker)
         except TimeoutError:
             raise ApiError(503, "time_budget_exceeded",
                            f"the check took longer than the budget of {self.config.time_budget:g} s", "body") from None
