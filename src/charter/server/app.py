@@ -63,7 +63,7 @@ class _Server:
         self.metrics = Metrics()
         self.policy = PolicyHolder(config.policies, self.metrics)
         self.sessions = SessionStore(config.max_sessions, config.session_idle_timeout, self.metrics)
-        self.openapi = json_response(openapi_spec())
+        self.openapi = openapi_spec()
         # One thread checks at a time: the GIL lets no more run at once, and more threads
         # only take turns with the event loop, which slows every answer under load.
         self.checker = anyio.CapacityLimiter(1)
@@ -207,7 +207,7 @@ async def _metrics(server: _Server, request: Request) -> Response:
 
 
 async def _openapi(server: _Server, request: Request) -> Response:
-    return server.openapi
+    return json_response(server.openapi)
 
 
 async def _check(server: _Server, request: Request) -> Response:
@@ -295,19 +295,20 @@ async def _session_state(server: _Server, request: Request) -> Response:
 
 
 async def _close_session(server: _Server, request: Request) -> Response:
+    show_all = _flag(request, "all")
     entry = server.sessions.close(request.path_params["id"])
     report = await server.run_budgeted(lambda: _locked(entry, entry.session.finish))
     server.metrics.count_verdicts(report.verdicts, "session")
-    return json_response(_report(report, entry.policy, _flag(request, "all")))
+    return json_response(_report(report, entry.policy, show_all))
 
 
 async def _add_message(server: _Server, request: Request) -> Response:
     entry = server.sessions.get(request.path_params["id"])
     show_all = _flag(request, "all")
     message = _message(await server.body(request), None)
-    settled = await server.run_budgeted(lambda: _locked(entry, lambda: entry.session.add(message)))
+    settled, pending = await server.run_budgeted(
+        lambda: _locked(entry, lambda: (entry.session.add(message), entry.session.pending())))
     server.metrics.count_verdicts(settled, "session")
-    pending = await server.run_budgeted(lambda: _locked(entry, entry.session.pending))
     data = _session_json(server, entry, pending)
     data["settled"] = _verdicts(settled, show_all)
     return json_response(data)

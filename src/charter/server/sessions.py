@@ -46,7 +46,7 @@ class SessionStore:
         if len(self._entries) >= self.max_sessions:
             raise ApiError(429, "too_many_sessions",
                            f"the server holds its limit of {self.max_sessions} open sessions; "
-                           "close finished ones with DELETE /v1/sessions/{id}", "path")
+                           "close finished ones with DELETE /v1/sessions/{id}")
         session_id = secrets.token_urlsafe(12)
         entry = SessionEntry(session_id, policy.policy.session(meta, session_id), policy, self._clock())
         self._entries[session_id] = entry
