@@ -160,8 +160,9 @@ def _assert_summary_shape(summary: dict) -> None:
 def test_check_json_shape(work):
     code, report = check_json("--traces", "traces.jsonl")
     assert code == 1
-    assert list(report) == ["traces", "summary"]
+    assert list(report) == ["traces", "summary", "provenance"]
     _assert_summary_shape(report["summary"])
+    assert list(report["provenance"]) == ["policy_hash", "policy_files", "charter_version"]
     assert [t["id"] for t in report["traces"]] == [t["id"] for t in TRACES]
     for number, trace in enumerate(report["traces"], start=1):
         # "source" (file:line of the record) is an addition to the documented id/status/verdicts
@@ -228,7 +229,7 @@ def test_check_jsonl(work):
     assert result.exit_code == 1
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == len(TRACES) + 1
-    assert set(lines[-1]) == {"summary"}
+    assert set(lines[-1]) == {"summary", "provenance"}
     _, report = check_json("--traces", "traces.jsonl")
     assert lines[:-1] == report["traces"]
     assert lines[-1]["summary"] == report["summary"]
@@ -434,7 +435,7 @@ def test_empty_trace_file(work):
     Path("empty.jsonl").write_text("")
     code, report = check_json("--traces", "empty.jsonl")
     assert code == 0
-    assert report == {"traces": [], "summary": report["summary"]}
+    assert report == {"traces": [], "summary": report["summary"], "provenance": report["provenance"]}
     assert report["summary"]["records"] == {"total": 0, "checked": 0, "skipped": 0}
 
 

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import charter
 from charter.cli import main
 from charter.report import (
-    WRITERS, CheckSummary, JunitWriter, SarifWriter, TextWriter, render_derivation, sarif_uri,
+    WRITERS, CheckSummary, JunitWriter, SarifWriter, TextWriter, provenance, render_derivation, sarif_uri,
 )
 from charter.traces.model import Locator
 
@@ -440,15 +440,16 @@ def test_writers_render_as_they_wrote(fmt, show_all):
     writer.finish(summary)
     if fmt == "jsonl":
         expected = "".join(json.dumps(r.to_json(show_all), ensure_ascii=False) + "\n" for r in reports) \
-            + json.dumps({"summary": summary.to_json()}, ensure_ascii=False) + "\n"
+            + json.dumps({"summary": summary.to_json(), "provenance": provenance(policy)}, ensure_ascii=False) + "\n"
     elif fmt == "json":
         expected = '{"traces": [' + ",".join(
             "\n" + json.dumps(r.to_json(show_all), ensure_ascii=False) for r in reports) \
-            + '\n], "summary": ' + json.dumps(summary.to_json(), ensure_ascii=False) + "}\n"
+            + '\n], "summary": ' + json.dumps(summary.to_json(), ensure_ascii=False) \
+            + ', "provenance": ' + json.dumps(provenance(policy), ensure_ascii=False) + "}\n"
     else:
         expected = None
     legacy = io.StringIO()
-    old = WRITERS[fmt](legacy, show_all=show_all)
+    old = WRITERS[fmt](legacy, show_all=show_all, policy=policy)
     old.start()
     for report in reports:
         old.trace(report)

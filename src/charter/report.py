@@ -143,6 +143,19 @@ class CheckSummary:
 # --------------------------------------------------------------------------- report writers
 
 
+def provenance(policy: Any) -> dict[str, Any]:
+    """Which exact policy, and which Charter, gave a report's verdicts: the policy's content
+    hash and the files it was loaded from (stdlib modules included), and the version."""
+    from . import __version__
+
+    data: dict[str, Any] = {}
+    if policy is not None:
+        data["policy_hash"] = policy.content_hash
+        data["policy_files"] = [source.name for source in policy.program.sources]
+    data["charter_version"] = __version__
+    return data
+
+
 DEFAULT_FAIL_ON = ("violated", "conflict")
 
 
@@ -204,7 +217,8 @@ class JsonWriter(ReportWriter):
         self._first = False
 
     def finish(self, summary: CheckSummary) -> None:
-        self.out.write('\n], "summary": ' + _dumps(summary.to_json()) + "}\n")
+        self.out.write('\n], "summary": ' + _dumps(summary.to_json()) + ', "provenance": '
+                       + _dumps(provenance(self.policy)) + "}\n")
 
 
 class JsonlWriter(ReportWriter):
@@ -214,7 +228,7 @@ class JsonlWriter(ReportWriter):
         return _dumps(report.to_json(self.show_all)) + "\n"
 
     def finish(self, summary: CheckSummary) -> None:
-        self.out.write(_dumps({"summary": summary.to_json()}) + "\n")
+        self.out.write(_dumps({"summary": summary.to_json(), "provenance": provenance(self.policy)}) + "\n")
 
 
 _COLORS = {"violated": "31", "conflict": "35", "unspecified": "33", "pending": "36", "complied": "32"}
@@ -350,9 +364,10 @@ class JunitWriter(ReportWriter):
         where = f" ({report.locator})" if report.locator else ""
         cases, failures, skipped = [], 0, 0
         names = _norm_names(self.policy, report)
+        location = _junit_location(locator)
         for name in names:
             verdicts = by_norm.get(name, [])
-            case = _element("testcase", {"classname": report.trace_id, "name": name})
+            case = _element("testcase", {"classname": report.trace_id, "name": name, **location})
             bad = [v for v in verdicts if v.kind in failing]
             if bad:
                 failures += 1
@@ -399,13 +414,23 @@ class JunitWriter(ReportWriter):
         self._close_suite()
         self._suite, self._file, self._counts = _spool(), file, [0, 0, 0, 0]
 
+    @functools.cached_property
+    def _properties(self) -> str:
+        """Each suite's `<properties>`: the decision record of `provenance`."""
+        properties = ET.Element("properties")
+        for key, value in provenance(self.policy).items():
+            text = ",".join(value) if isinstance(value, list) else str(value)
+            properties.append(_element("property", {"name": f"charter.{key}", "value": text}))
+        ET.indent(properties, space="  ", level=2)
+        return "    " + ET.tostring(properties, encoding="unicode") + "\n"
+
     def _close_suite(self) -> None:
         if self._suite is None:
             return
         tests, failures, errors, skipped = self._counts
         self._body.write("  " + _start_tag("testsuite", {
             "name": self._file, "tests": str(tests), "failures": str(failures),
-            "errors": str(errors), "skipped": str(skipped)}) + "\n")
+            "errors": str(errors), "skipped": str(skipped)}) + "\n" + self._properties)
         self._suite.seek(0)
         shutil.copyfileobj(self._suite, self._body)
         self._suite.close()
@@ -423,6 +448,13 @@ class JunitWriter(ReportWriter):
         shutil.copyfileobj(self._body, self.out)
         self._body.close()
         self.out.write("</testsuites>\n")
+
+
+def _junit_location(locator: Locator | None) -> dict[str, str]:
+    """The trace's file and line as testcase attributes (as pytest and GitLab write them)."""
+    if locator is None:
+        return {}
+    return {"file": locator.file} | ({} if locator.line is None else {"line": str(locator.line)})
 
 
 # ---- SARIF 2.1.0
@@ -532,7 +564,7 @@ class SarifWriter(ReportWriter):
         invocation = {"executionSuccessful": not summary.skipped, "toolExecutionNotifications": notifications}
         counts = {k: v for k, v in summary.to_json().items() if k != "skipped"}
         self.out.write('\n], "invocations": [' + _dumps(invocation) + '], "properties": '
-                       + _dumps({"summary": counts}) + "}]}\n")
+                       + _dumps({"summary": counts, "provenance": provenance(self.policy)}) + "}]}\n")
 
 
 WRITERS: dict[str, type[ReportWriter]] = {
