@@ -113,9 +113,12 @@ def main() -> None:
               help="Check in N worker processes (0: one per CPU). The report is the same.")
 @click.option("--no-progress", is_flag=True,
               help="No progress bar (it is only ever shown when standard error is a terminal and CI is not set).")
+@click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
+              help="Also write a replay bundle to DIR (a new or empty directory): the policy sources, "
+                   "its hash, each input's path and digest, the verdicts. Checks in one process.")
 @_edge
 def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color, jobs,
-          no_progress) -> None:
+          no_progress, record_dir) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -132,9 +135,11 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     progress = Progress(sys.stderr, total_bytes(paths)) if progress_wanted(sys.stderr, no_progress) else None
     shared_terminal = progress is not None and out.isatty()  # clear the bar before writing a report line
     summary = CheckSummary()
+    recorder = _recorder(record_dir, policy, policies, paths, writer)
     writer.start()
-    records = check_corpus(policy, policies, paths, writer, output_format, options, input_format,
-                           jobs=jobs or os.cpu_count() or 1, on_batch=progress and progress.advance)
+    records = check_corpus(policy, policies, paths, writer if recorder is None else recorder, output_format,
+                           options, input_format, jobs=1 if recorder else jobs or os.cpu_count() or 1,
+                           on_batch=progress and progress.advance)
     try:
         for record in records:
             if shared_terminal:
@@ -153,6 +158,8 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     finally:
         if progress is not None:
             progress.clear()
+        if recorder is not None:
+            recorder.recorder.finish()
     writer.finish(summary)
     if summary.skipped:
         sys.exit(EXIT_ERROR)
@@ -207,6 +214,22 @@ def test(policies, verbose, properties, examples, seed, prove, output_format) ->
             click.echo(("\n" if results else "") + render_property_results(checked, examples, seed, verbose))
         click.echo(f"\n{sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
     sys.exit(EXIT_OK if all(outcomes) else EXIT_FAIL)
+
+
+def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], paths: list[str], writer):
+    """For --record: a writer that records each report before `writer` renders it."""
+    if directory is None:
+        return None
+    from .records import Recorder, RecordError, RecordingWriter
+
+    if "-" in paths:
+        raise click.BadParameter("standard input cannot be replayed; record trace files", param_hint="--record")
+    recorder = Recorder(directory, policy, policies, paths)
+    try:
+        recorder.start()
+    except RecordError as error:
+        raise click.BadParameter(str(error), param_hint="--record") from None
+    return RecordingWriter(writer, recorder)
 
 
 def _change_kinds(value: str | None) -> tuple[str, ...]:
@@ -291,6 +314,41 @@ def _policies_at(files: tuple[str, ...], rev: str | None) -> Iterator[Policy]:
 
     with revision_dir() as into:
         yield _load(tuple(materialise_revision(files, rev, into)))
+
+
+@main.command()
+@click.argument("directory", type=click.Path(file_okay=False), metavar="DIR")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="Differences as text or as one JSON object.")
+@_format_option
+@_edge
+def replay(directory, output_format, input_format) -> None:
+    """Re-check a run recorded by `charter check --record DIR`: load the recorded copy
+    of the policy, read the recorded inputs again, check them, and report every
+    difference from the record: a verdict or trace status that differs, a trace
+    recorded but not found (or found but not recorded), an input whose digest changed,
+    a policy whose hash is not the recorded one (an installed stdlib module changed).
+
+    Exit code 0 when everything is as recorded, 1 when something differs, 2 when the
+    record cannot be read or the recorded policy does not load.
+    """
+    from .records import RecordError, input_path, read_manifest, recorded_policy_paths
+    from .records import render_text as render_replay
+    from .records import replay as replay_record
+
+    try:
+        manifest = read_manifest(directory)
+        policy = _load(tuple(recorded_policy_paths(directory, manifest)))
+        paths = [input_path(entry) for entry in manifest["inputs"]]
+        result = replay_record(directory, manifest, policy, _records(tuple(paths), input_format))
+    except RecordError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if output_format == "json":
+        click.echo(json.dumps(result.to_json(), indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_replay(result), nl=False)
+    sys.exit(EXIT_FAIL if result.differences or result.skipped else EXIT_OK)
 
 
 @main.command()
