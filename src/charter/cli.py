@@ -386,6 +386,54 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
         click.echo("\n" + render_derivation(verdict, trace, descriptions.get(verdict.norm)))
 
 
+@main.command("fmt")
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--check", is_flag=True,
+              help="Write nothing; list the files that would change and exit 1 if any would.")
+@click.option("--diff", "show_diff", is_flag=True, help="Write nothing; print a unified diff of each change.")
+@click.option("--exclude", multiple=True, metavar="GLOB",
+              help="Skip files and directories matching GLOB (repeatable), e.g. 'tests/cases/errors/*'.")
+@_edge
+def fmt(paths, check, show_diff, exclude) -> None:
+    """Rewrite policy files in the one canonical layout, comments kept.
+
+    PATH is a file, a directory (every .charter file below it, hidden directories
+    skipped) or - for stdin (the result goes to stdout). A file that does not parse is
+    reported (file:line:col) and left alone. Exit 0 when done (or, with --check,
+    nothing would change), 1 with --check when some file would change, 2 on a file that
+    does not parse or cannot be read.
+    """
+    from .syntax.format import format_text, policy_files
+
+    would_change, failed = [], False
+    for path in policy_files(paths, exclude):
+        try:
+            text = sys.stdin.read() if path == "-" else open(path, encoding="utf-8").read()
+        except (OSError, UnicodeDecodeError) as error:
+            click.echo(f"error: cannot read {path}: {error}", err=True)
+            failed = True
+            continue
+        result = format_text("<stdin>" if path == "-" else path, text)
+        if result.formatted is None:
+            click.echo(render_diagnostics(result.diagnostics, {result.path: result.source}), err=True)
+            failed = True
+            continue
+        if result.changed:
+            would_change.append(result.path)
+        if show_diff and result.changed:
+            click.echo(result.diff(), nl=False)
+        elif path == "-" and not check:
+            click.echo(result.formatted.text, nl=False)
+        elif result.changed and not check:
+            with open(path, "w", encoding="utf-8") as out:
+                out.write(result.formatted.text)
+    verb = "would reformat" if check or show_diff else "reformatted"
+    for path in would_change:
+        if path != "<stdin>" or check:
+            click.echo(f"{verb} {path}", err=True)
+    sys.exit(EXIT_ERROR if failed else EXIT_FAIL if check and would_change else EXIT_OK)
+
+
 @main.command()
 @click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",

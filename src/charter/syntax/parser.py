@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+import threading
 from importlib import resources
 from typing import Any
 
@@ -70,6 +71,57 @@ def parse(source: Source) -> tuple[ast.CharterFile | None, list[Diagnostic]]:
             return None, [*builder.diagnostics, error.orig_exc.diagnostic]
         raise
     return (None if builder.diagnostics else result), builder.diagnostics
+
+
+@attrs.frozen
+class Comment:
+    """A `# ...` comment. The grammar folds comments into newline tokens, so the tree has
+    none; `concrete_tree` recovers them for the formatter."""
+
+    line: int
+    column: int
+    text: str
+
+
+_comment_sink = threading.local()
+
+
+def _collect_comments(token: Token) -> Token:
+    """Lexer callback on newline tokens: note the comments inside one (`# a\n  # b\n`)."""
+    found = getattr(_comment_sink, "comments", None)
+    if found is not None and "#" in token.value:
+        line, column = token.line, token.column
+        for number, part in enumerate(token.value.split("\n")):
+            start = part.find("#")
+            if start >= 0:
+                found.append(Comment(line + number, (column if number == 0 else 1) + start, part[start:].rstrip("\r")))
+    return token
+
+
+@functools.cache
+def _lark_keeping_comments() -> lark.Lark:
+    """The same parser, plus the comment-collecting callback (kept apart so that `parse`
+    does no work for comments)."""
+    grammar = resources.files("charter.syntax").joinpath("grammar.lark").read_text("utf-8")
+    return lark.Lark(
+        grammar, parser="lalr", lexer="contextual", postlex=_CharterIndenter(),
+        propagate_positions=True, maybe_placeholders=True,
+        lexer_callbacks={"_NL": _collect_comments},
+    )
+
+
+def concrete_tree(source: Source) -> tuple[lark.Tree | None, tuple[Comment, ...], list[Diagnostic]]:
+    """The parse tree (tokens spelled as written) and the comments, for printers that must
+    keep the author's text; on a syntax error the tree is None."""
+    text = source.text if source.text.endswith("\n") else source.text + "\n"
+    _comment_sink.comments = []
+    try:
+        tree = _lark_keeping_comments().parse(text)
+    except (lark.exceptions.LarkError, DedentError) as error:
+        return None, (), _all_syntax_errors(source, text, error)
+    finally:
+        comments, _comment_sink.comments = tuple(_comment_sink.comments), None
+    return tree, comments, []
 
 
 def parse_tree(source: Source) -> tuple[str | None, list[Diagnostic]]:
@@ -402,8 +454,11 @@ class _ToAst(Transformer):
         return ast.Let(str(name), body, params, span=self._span(meta))
 
     def pattern_regex(self, meta, children):
-        name, regex = children
-        return ast.PatternDecl(str(name), regex=self._regex(regex), span=self._span(meta))
+        name, regex, check = children
+        return ast.PatternDecl(str(name), regex=self._regex(regex, check), span=self._span(meta))
+
+    def where(self, meta, children):
+        return ast.Name((str(children[0]),), span=_token_span(children[0], self.file))
 
     def pattern_phrases(self, meta, children):
         name, phrases = children
@@ -584,8 +639,8 @@ class _ToAst(Transformer):
         return self._says(meta, children, "all")
 
     def matches(self, meta, children):
-        subject, regex = children
-        return _quantify(ast.Matches(subject, self._regex(regex), span=self._span(meta)))
+        subject, regex, check = children
+        return _quantify(ast.Matches(subject, self._regex(regex, check), span=self._span(meta)))
 
     def mentions(self, meta, children):
         return _quantify(ast.Mentions(children[0], children[1], span=self._span(meta)))
@@ -593,9 +648,9 @@ class _ToAst(Transformer):
     def calls(self, meta, children):
         return _quantify(ast.Calls(children[0], children[1], span=self._span(meta)))
 
-    def _regex(self, token: Token) -> ast.Regex:
+    def _regex(self, token: Token, check: ast.Name | None = None) -> ast.Regex:
         body, _, flags = token.value[1:].rpartition("/")
-        return ast.Regex(body, flags, span=_token_span(token, self.file))
+        return ast.Regex(body, flags, check, span=_token_span(token, self.file))
 
     def condition(self, meta, children):
         value = children[0]
