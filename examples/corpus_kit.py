@@ -82,13 +82,13 @@ def anthropic_record(conv: Conversation, model: str = "claude-sonnet-4-20250514"
         if m["role"] == "system":
             continue
         if m["role"] == "tool":
-            block = {"type": "tool_result", "tool_use_id": m["tool_call_id"], "content": m["content"]}
+            block = {"type": "tool_result", "tool_use_id": _toolu(m["tool_call_id"]), "content": m["content"]}
             messages.append({"role": "user", "content": [block]})
             continue
         blocks: list[dict[str, Any]] = [{"type": "text", "text": m["content"]}] if m["content"] else []
         if m.get("thinking"):
             blocks.insert(0, {"type": "thinking", "thinking": m["thinking"], "signature": "EqQBCgIYAhIM"})
-        blocks += [{"type": "tool_use", "id": c["id"], "name": c["name"], "input": c["arguments"]}
+        blocks += [{"type": "tool_use", "id": _toolu(c["id"]), "name": c["name"], "input": c["arguments"]}
                    for c in m.get("tool_calls", [])]
         messages.append({"role": m["role"], "content": blocks})
     record: dict[str, Any] = {"id": conv["id"], "meta": conv["meta"], "model": model, "max_tokens": 1024}
@@ -96,6 +96,11 @@ def anthropic_record(conv: Conversation, model: str = "claude-sonnet-4-20250514"
         record["system"] = "\n".join(system)
     record["messages"] = messages
     return record
+
+
+def _toolu(call_id: str) -> str:
+    """Anthropic names tool uses `toolu_…`."""
+    return "toolu_01" + call_id.removeprefix("call_")
 
 
 _SHAREGPT_FROM = {"system": "system", "user": "human", "assistant": "gpt", "tool": "observation"}
