@@ -126,6 +126,12 @@ ROWS = [
            "E230", 2, 30, "unknown regex flag 'x'"),
     Broken("regex_in_pattern_declaration", 'pattern p = /(?=x)/\nnorm a:\n    forbid assistant mentions p\n',
            "E230", 1, 13, "lookaround is not supported"),
+    Broken("unknown_builtin_check", 'pattern card = /[0-9]{16}/ where lun\n',
+           "E231", 1, 34, "unknown built-in check `lun`",
+           "did you mean `luhn`? the built-in checks are: iban, ipv6, luhn, payment_card, "
+           "pem_private_key, phone, us_ssn"),
+    Broken("unknown_builtin_check_in_matches", 'norm a:\n    forbid assistant matches /x/ where nope\n',
+           "E231", 2, 40, "unknown built-in check `nope`"),
     Broken("expect_unknown_norm", 'norm n:\n    permit\ntest "t":\n    user: "a"\n    expect m complied\n',
            "E310", 5, 12, "unknown norm `m`"),
     Broken("expect_unknown_verdict", 'norm n:\n    permit\ntest "t":\n    user: "a"\n    expect n compiled\n',

@@ -122,10 +122,12 @@ class Says:
 
 @attrs.frozen
 class Regex:
-    """A regular expression literal `/source/flags`, run by a linear-time engine."""
+    """A regular expression literal `/source/flags`, run by a linear-time engine, with an
+    optional `where CHECK`: a built-in (charter.builtins) that must accept a match's text."""
 
     source: str
     flags: str = ""
+    check: Name | None = None
     span: Span = _span()
 
 

@@ -22,6 +22,7 @@ from typing import Any, Callable
 import attrs
 
 from . import ast
+from .builtins import BUILTINS
 from .check.program import CheckedNorm, Program
 from .source import Source, Span
 from .textmatch import compile_regex, phrase_regex
@@ -241,7 +242,9 @@ class _Compiler:
 
     def matches(self, node: ast.Matches) -> Fn:
         subject = self.subject(node.subject)
-        return _text_condition(next(self._ids), subject, [compile_regex(node.regex.source, node.regex.flags)])
+        regex = node.regex
+        check = BUILTINS[regex.check.dotted].check if regex.check is not None else None
+        return _text_condition(next(self._ids), subject, [compile_regex(regex.source, regex.flags, check)])
 
     def calls(self, node: ast.Calls) -> Fn:
         subject = self.subject(node.subject)

@@ -10,7 +10,7 @@ which cannot backtrack catastrophically and gives Unicode-aware word boundaries.
 from __future__ import annotations
 
 import re
-from typing import Iterator, Protocol
+from typing import Callable, Iterator, Protocol
 
 import re2
 
@@ -31,8 +31,9 @@ class RegexError(ValueError):
     """A regex the linear-time engine cannot run, with the reason in words."""
 
 
-def compile_regex(source: str, flags: str) -> Matcher:
-    """Compile `/source/flags` for RE2, or raise RegexError saying why it cannot be."""
+def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None = None) -> Matcher:
+    """Compile `/source/flags` for RE2, or raise RegexError saying why it cannot be. With a
+    `check` (a built-in of `where CHECK`), only the matches whose text it accepts count."""
     unknown = sorted(set(flags) - set(REGEX_FLAGS))
     if unknown:
         raise RegexError(
@@ -41,10 +42,29 @@ def compile_regex(source: str, flags: str) -> Matcher:
         )
     prefix = "".join(REGEX_FLAGS[f] for f in sorted(set(flags)))
     try:
-        return re2.compile(prefix + source, _RE2_OPTIONS)
+        regex = re2.compile(prefix + source, _RE2_OPTIONS)
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
         raise RegexError(_explain_re2(reason)) from None
+    return regex if check is None else _CheckedMatcher(regex, check)
+
+
+class _CheckedMatcher:
+    """A regex whose candidate matches (RE2's leftmost, non-overlapping ones) count only
+    when `check` accepts their text."""
+
+    __slots__ = ("_regex", "_check")
+
+    def __init__(self, regex: Matcher, check: Callable[[str], bool]):
+        self._regex = regex
+        self._check = check
+
+    def finditer(self, text: str) -> Iterator[object]:
+        check = self._check
+        return (m for m in self._regex.finditer(text) if check(m.group()))
+
+    def search(self, text: str) -> object | None:
+        return next(self.finditer(text), None)
 
 
 def _explain_re2(reason: str) -> str:

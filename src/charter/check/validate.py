@@ -12,6 +12,7 @@ from __future__ import annotations
 import attrs
 
 from .. import ast
+from ..builtins import BUILTINS
 from ..diagnostics import Diagnostic
 from ..source import Span
 from ..textmatch import RegexError, compile_regex
@@ -27,6 +28,7 @@ class Validator:
         self.modules = modules
         self.policies = policies
         self.diagnostics: list[Diagnostic] = []
+        self._regexes_checked: set[int] = set()
         self.authorities: tuple[str, ...] = ast.DEFAULT_AUTHORITIES
 
     def error(self, code: str, message: str, span: Span, hint: str | None = None) -> None:
@@ -88,11 +90,20 @@ class Validator:
                     self._regex(pattern.regex)
 
     def _regex(self, regex: ast.Regex) -> None:
+        if id(regex) in self._regexes_checked:
+            return  # a pattern's regex is also met at every `mentions` of it: report once
+        self._regexes_checked.add(id(regex))
         try:
             compile_regex(regex.source, regex.flags)
         except RegexError as error:
             self.error("E230", str(error), regex.span,
                        "rewrite the pattern without it (RE2 syntax)")
+        check = regex.check
+        if check is not None and check.dotted not in BUILTINS:
+            known = ", ".join(sorted(BUILTINS))
+            close = suggest(check.dotted, BUILTINS)
+            self.error("E231", f"unknown built-in check `{check.dotted}`", check.span,
+                       f"{close + ' ' if close else ''}the built-in checks are: {known}")
 
     def _bands(self) -> dict[str, tuple[float, float]]:
         bands: dict[str, tuple[float, float]] = {}
