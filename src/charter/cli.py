@@ -116,9 +116,14 @@ def main() -> None:
 @click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write a replay bundle to DIR (a new or empty directory): the policy sources, "
                    "its hash, each input's path and digest, the verdicts. Checks in one process.")
+@click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
+              help="Check here (with --jobs), or on a Dask cluster (needs charter[dask]). The report is the same.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="With --engine dask: the scheduler's address (tcp://HOST:8786); "
+                   "without it, a local cluster of --jobs worker processes.")
 @_edge
 def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color, jobs,
-          no_progress, record_dir) -> None:
+          no_progress, record_dir, engine, scheduler) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -137,9 +142,16 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     summary = CheckSummary()
     recorder = _recorder(record_dir, policy, policies, paths, writer)
     writer.start()
-    records = check_corpus(policy, policies, paths, writer if recorder is None else recorder, output_format,
-                           options, input_format, jobs=1 if recorder else jobs or os.cpu_count() or 1,
-                           on_batch=progress and progress.advance)
+    if engine == "dask":
+        if recorder is not None:
+            raise click.BadParameter("a replay bundle is recorded in one process; use --engine local",
+                                     param_hint="--record")
+        records = _on_dask(scheduler, policies, paths, output_format, options, input_format,
+                           jobs or os.cpu_count() or 1, progress and progress.advance)
+    else:
+        records = check_corpus(policy, policies, paths, writer if recorder is None else recorder, output_format,
+                               options, input_format, jobs=1 if recorder else jobs or os.cpu_count() or 1,
+                               on_batch=progress and progress.advance)
     try:
         for record in records:
             if shared_terminal:
@@ -214,6 +226,23 @@ def test(policies, verbose, properties, examples, seed, prove, output_format) ->
             click.echo(("\n" if results else "") + render_property_results(checked, examples, seed, verbose))
         click.echo(f"\n{sum(outcomes)} passed, {len(outcomes) - sum(outcomes)} failed")
     sys.exit(EXIT_OK if all(outcomes) else EXIT_FAIL)
+
+
+def _on_dask(scheduler: str | None, policies: tuple[str, ...], paths: list[str], output_format: str,
+             options: dict, input_format: str | None, workers: int, on_batch):
+    """`check --engine dask`: the records as `check_corpus` gives them, checked on a Dask cluster."""
+    try:
+        from .integrations import dask as engine
+    except ImportError as error:
+        raise click.UsageError(f'--engine dask needs Dask: pip install "charter[dask]" ({error})') from None
+    try:
+        client = engine.connect(scheduler, workers)
+    except OSError as error:
+        raise click.BadParameter(f"cannot reach the Dask scheduler: {error}", param_hint="--scheduler") from None
+    try:
+        yield from engine.check_corpus(client, policies, paths, output_format, options, input_format, on_batch)
+    finally:
+        client.close()
 
 
 def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], paths: list[str], writer):
@@ -359,10 +388,28 @@ def replay(directory, output_format, input_format) -> None:
 @click.option("--norm", "norm_name", default=None, help="Only this norm's verdicts.")
 @click.option("--all", "show_all", is_flag=True, help="Include not_applicable verdicts.")
 @_format_option
+@click.option("--color/--no-color", default=None,
+              help="Colour the quoted source lines (default: on a terminal; needs charter[highlight]).")
+@click.option("--why-not", is_flag=True,
+              help="Also the smallest changes to the trace's facts that would give each verdict another "
+                   "verdict, each confirmed by checking the changed trace.")
+@click.option("--target", type=click.Choice(["complied", "violated", "unspecified", "not_applicable", "conflict",
+                                             "overridden", "pending"]),
+              default=None, help="With --why-not: only changes that give this verdict.")
+@click.option("--max-changes", type=click.IntRange(1, 4), default=2, show_default=True,
+              help="With --why-not: the most facts changed together.")
 @_edge
-def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_format) -> None:
+def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_format, color, why_not, target,
+            max_changes) -> None:
     """Print how the verdicts on one trace were derived: the clauses on each verdict's
-    path with their source lines, the facts read, the text that matched, the unknowns."""
+    path with their source lines, the facts read, the text that matched, the unknowns.
+
+    With --why-not, each verdict is followed by the smallest sets of changes to the
+    trace's facts (a label's value, a metadata field, a phrase said or not, a pattern
+    matched or not, a tool called or not) that give it another verdict, with the
+    clauses that read them; and for a verdict left unspecified by unknown facts, what
+    each value of those facts would give.
+    """
     policy = _load(policies)
     if norm_name is not None and norm_name not in policy.norms:
         raise click.BadParameter(f"no norm `{norm_name}`; the norms are {', '.join(policy.norms)}",
@@ -382,8 +429,19 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
     if not verdicts:
         click.echo("no verdicts match (not_applicable ones are hidden without --all)")
     descriptions = {n.name: n.description for n in policy.program.norms}
+    use_color = sys.stdout.isatty() if color is None else color
     for verdict in verdicts:
-        click.echo("\n" + render_derivation(verdict, trace, descriptions.get(verdict.norm)))
+        click.echo("\n" + render_derivation(verdict, trace, descriptions.get(verdict.norm), color=use_color),
+                   color=use_color)
+        if why_not:
+            click.echo(_why_not(policy, trace, verdict, target, max_changes))
+
+
+def _why_not(policy: Policy, trace: Trace, verdict, target: str | None, max_changes: int) -> str:
+    from .whynot import render, why_not
+
+    sources = {s.name: s for s in policy.program.sources}
+    return render(why_not(policy, trace, verdict, target, max_changes), sources)
 
 
 @main.command("fmt")

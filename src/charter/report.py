@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import urllib.parse
 import xml.etree.ElementTree as ET
-from typing import IO, Any, Iterable, NamedTuple
+from typing import IO, Any, Callable, Iterable, NamedTuple
 
 import attrs
 
@@ -590,10 +590,12 @@ def _escape_surrogates(text: str) -> str:
 # --------------------------------------------------------------------------- explain
 
 
-def render_derivation(verdict: Verdict, trace: Trace | None, description: str | None = None) -> str:
+def render_derivation(verdict: Verdict, trace: Trace | None, description: str | None = None,
+                      color: bool = False) -> str:
     """A verdict's derivation as a tree: the clauses on its path with their source
-    lines and values, then the facts read and the text that matched (with some context
-    from the trace, when given)."""
+    lines (syntax-coloured with `color`, when Pygments is installed) and values, then the
+    facts read and the text that matched (with some context from the trace, when given)."""
+    paint = _source_painter() if color else str
     at = "the conversation" if verdict.turn is None else f"turn {verdict.turn}"
     if verdict.call is not None:
         at += f", tool call {verdict.call}"
@@ -614,7 +616,7 @@ def render_derivation(verdict: Verdict, trace: Trace | None, description: str | 
     steps = verdict.explanation.steps
     for i, step in enumerate(steps):
         branch = "└─" if i == len(steps) - 1 else "├─"
-        lines.append(f"  {branch} {step.clause:<13} {step.text}  => {step.value}  [{step.span}]")
+        lines.append(f"  {branch} {step.clause:<13} {paint(step.text)}  => {step.value}  [{step.span}]")
     for fact in verdict.explanation.facts:
         value = "unknown" + (f" ({fact.why_unknown})" if fact.why_unknown else "") if not fact.known \
             else json.dumps(fact.value, ensure_ascii=False)
@@ -629,6 +631,14 @@ def render_derivation(verdict: Verdict, trace: Trace | None, description: str | 
             line += f" in “…{context}…”"
         lines.append(line)
     return "\n".join(lines)
+
+
+def _source_painter() -> Callable[[str], str]:
+    try:
+        from .highlight import highlight_line
+    except ImportError:  # Pygments is an extra: without it, explain stays plain
+        return str
+    return highlight_line
 
 
 # --------------------------------------------------------------------------- inline tests
