@@ -133,20 +133,22 @@ def create_app(config: ServerConfig) -> Starlette:
             yield
             tasks.cancel_scope.cancel()
 
+    def route(path: str, method: str, handler: Callable[[_Server, Request], Awaitable[Response]],
+              public: bool = False) -> Route:
+        return Route(path, endpoint(path, handler, public), methods=[method])
+
     routes = [
-        Route("/health", endpoint("/health", _health, public=True), methods=["GET"]),
-        Route("/metrics", endpoint("/metrics", _metrics), methods=["GET"]),
-        Route("/openapi.json", endpoint("/openapi.json", _openapi), methods=["GET"]),
-        Route("/v1/check", endpoint("/v1/check", _check), methods=["POST"]),
-        Route("/v1/policy", endpoint("/v1/policy", _policy), methods=["GET"]),
-        Route("/v1/policy/reload", endpoint("/v1/policy/reload", _reload), methods=["POST"]),
-        Route("/v1/sessions", endpoint("/v1/sessions", _open_session), methods=["POST"]),
-        Route("/v1/sessions/{id}", endpoint("/v1/sessions/{id}", _session_state), methods=["GET"]),
-        Route("/v1/sessions/{id}", endpoint("/v1/sessions/{id}", _close_session), methods=["DELETE"]),
-        Route("/v1/sessions/{id}/messages", endpoint("/v1/sessions/{id}/messages", _add_message),
-              methods=["POST"]),
-        Route("/v1/sessions/{id}/candidate", endpoint("/v1/sessions/{id}/candidate", _candidate),
-              methods=["POST"]),
+        route("/health", "GET", _health, public=True),
+        route("/metrics", "GET", _metrics),
+        route("/openapi.json", "GET", _openapi),
+        route("/v1/check", "POST", _check),
+        route("/v1/policy", "GET", _policy),
+        route("/v1/policy/reload", "POST", _reload),
+        route("/v1/sessions", "POST", _open_session),
+        route("/v1/sessions/{id}", "GET", _session_state),
+        route("/v1/sessions/{id}", "DELETE", _close_session),
+        route("/v1/sessions/{id}/messages", "POST", _add_message),
+        route("/v1/sessions/{id}/candidate", "POST", _candidate),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: unmatched}, lifespan=lifespan)
     app.router.redirect_slashes = False  # `/v1/sessions/` is no endpoint: a 404 in the error shape, not a 307
