@@ -1,0 +1,453 @@
+"""Why-not: the smallest changes to a trace's facts that would turn a verdict into another.
+
+The candidate changes come from what the norm reads (its trigger, its cases, outcomes
+and exceptions, and the norms that override it), made concrete on the trace near the
+verdict's act:
+
+- a label compared with a threshold: set to each constant, just either side of it, the
+  ends of [0, 1] and of its uncertainty band, or removed;
+- a metadata field (trace, message or tool-call arguments): set to each constant it is
+  compared with (and, for numbers, one either side), true/false where it is tested, or
+  removed;
+- `says`: append a phrase of the list to the message, or remove every phrase of it;
+- `matches`: append a sample of the regex, or remove every match;
+- `calls`: add a call of the tool to the message, or remove every such call.
+
+Sets of changes are tried smallest first (one change, then two, ...), each by re-running
+the evaluator on the changed trace; an answer is a set that gives another verdict while
+no strict subset of it gives that verdict. The search stops at `max_size` changes or
+after `max_checks` evaluations, and says so.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from re import _parser as sre_parse  # the stdlib's regex parser, to sample a string a regex matches
+from typing import Any, Iterable, Iterator
+
+import attrs
+
+from . import ast
+from .source import Span
+from .textmatch import compile_regex, phrase_regex
+from .traces.model import Message, ToolCall, Trace
+from .verdicts import Verdict
+
+MAX_SIZE = 2
+MAX_CHECKS = 5000
+MESSAGES_PER_READ = 2  # the messages nearest the act that a candidate change may touch
+PHRASES_PER_LIST = 3
+
+
+@attrs.frozen
+class Edit:
+    """One change to a trace's facts. `fact` names what it changes as explanations name
+    facts (`trace.meta.order.age_days`, `messages[0].labels.self_harm`, `messages[1]`
+    for text and tool calls); `key` is what two edits of one set must not both change."""
+
+    fact: str
+    action: str  # set | delete | say | unsay | call | uncall
+    value: Any
+    index: int | None  # the message, for message facts
+    path: tuple[str, ...]  # label name, or meta path under its root
+    root: str  # labels | meta | trace.meta | args | content | tool_calls
+    call: int | None
+    clause: Span
+    key: tuple
+
+    def apply(self, trace: Trace) -> Trace:
+        if self.root == "trace.meta":
+            return attrs.evolve(trace, meta=_with_path(trace.meta, self.path, self.action, self.value))
+        messages = list(trace.messages)
+        messages[self.index] = self._apply_message(messages[self.index])
+        return attrs.evolve(trace, messages=tuple(messages))
+
+    def _apply_message(self, message: Message) -> Message:
+        match self.root:
+            case "labels":
+                labels = dict(message.labels)
+                if self.action == "delete":
+                    labels.pop(self.path[0], None)
+                else:
+                    labels[self.path[0]] = self.value
+                return attrs.evolve(message, labels=labels)
+            case "meta":
+                return attrs.evolve(message, meta=_with_path(message.meta, self.path, self.action, self.value))
+            case "args":
+                calls = list(message.tool_calls)
+                call = calls[self.call]
+                calls[self.call] = attrs.evolve(
+                    call, arguments=_with_path(call.arguments, self.path, self.action, self.value))
+                return attrs.evolve(message, tool_calls=tuple(calls))
+            case "content":
+                return attrs.evolve(message, content=self._text(message.content))
+        if self.action == "call":
+            return attrs.evolve(message, tool_calls=message.tool_calls + (ToolCall(self.value),))
+        return attrs.evolve(message, tool_calls=tuple(c for c in message.tool_calls if c.name != self.value))
+
+    def _text(self, content: str) -> str:
+        if self.action == "say":
+            return f"{content} {self.value[1]}".strip()
+        kept, last = [], 0
+        for start, end in _spans(self.value[0], content):
+            kept.append(content[last:start])
+            last = end
+        return " ".join("".join(kept + [content[last:]]).split())
+
+    def describe(self) -> str:
+        """The change in the policy's terms."""
+        match self.action:
+            case "set":
+                return f"`{self.fact}` were {json.dumps(self.value, ensure_ascii=False)}"
+            case "delete":
+                return f"`{self.fact}` were missing"
+            case "say":
+                return f"{self.fact} also said “{self.value[1]}”"
+            case "unsay":
+                return f"{self.fact} did not say {self.value[1]}"
+            case "call":
+                return f"{self.fact} called `{self.value}`"
+        return f"{self.fact} did not call `{self.value}`"
+
+
+def _with_path(data: Any, path: tuple[str, ...], action: str, value: Any) -> dict:
+    """`data` (a JSON object, or anything) with `path` set to `value` or removed."""
+    data = dict(data) if isinstance(data, dict) else {}
+    head, rest = path[0], path[1:]
+    if not rest:
+        if action == "delete":
+            data.pop(head, None)
+        else:
+            data[head] = value
+        return data
+    data[head] = _with_path(data.get(head), rest, action, value)
+    return data
+
+
+def _spans(pattern: tuple, text: str) -> list[tuple[int, int]]:
+    """Where `pattern` (("phrases", phrases) or ("regex", source, flags)) matches `text`."""
+    if pattern[0] == "phrases":
+        return [m.span() for m in phrase_regex(pattern[2]).finditer(text)]
+    return [(m.start(), m.end()) for m in compile_regex(pattern[2], pattern[3]).finditer(text)]
+
+
+# --------------------------------------------------------------------------- candidates
+
+
+@attrs.frozen
+class _Reads:
+    """What one norm reads, gathered from its expanded expressions."""
+
+    values: dict[tuple, tuple[dict[Any, Span], Span]]  # (root, role, path) -> constant -> its clause; any clause
+    texts: list[tuple[str, tuple, Span]]  # (role, pattern, clause)
+    tools: list[tuple[str, str, Span]]  # (role, tool, clause)
+    window: int
+
+
+def _reads(program: Any, norm_name: str) -> _Reads:
+    norm = program.norm(norm_name)
+    roots = [norm.trigger, norm.body] + [part for name in norm.overriders
+                                         for part in (program.norm(name).trigger, program.norm(name).body)]
+    values: dict[tuple, tuple[dict[Any, Span], Span]] = {}
+    texts: list[tuple[str, tuple, Span]] = []
+    tools: list[tuple[str, str, Span]] = []
+    window = 0
+    for root in roots:
+        if root is None:
+            continue
+        for node in ast.walk(root):
+            match node:
+                case ast.Compare() | ast.In():
+                    _compared(node, values)
+                case ast.Label() | ast.Meta():
+                    values.setdefault(_value_key(node), ({}, node.span))
+                case ast.Says():
+                    phrases = tuple(_phrases(node.phrases))
+                    texts.append((node.subject.role, ("phrases", phrases[0], phrases), node.span))
+                case ast.Matches():
+                    texts.append((node.subject.role, ("regex", f"/{node.regex.source}/{node.regex.flags}",
+                                                      node.regex.source, node.regex.flags), node.span))
+                case ast.Calls() if isinstance(node.tool, ast.Literal):
+                    tools.append((node.subject.role, str(node.tool.value), node.span))
+                case ast.Outcome(within=int() as within):
+                    window = max(window, within)
+    return _Reads(values, texts, tools, window)
+
+
+def _value_key(node: ast.Label | ast.Meta) -> tuple:
+    if isinstance(node, ast.Label):
+        return ("labels", node.subject.role, (node.name,))
+    if node.subject.which == "trace":
+        return ("trace.meta", "trace", node.path)
+    return (node.root, node.subject.role, node.path)
+
+
+def _compared(node: ast.Compare | ast.In, values: dict) -> None:
+    sides = (node.left, node.right) if isinstance(node, ast.Compare) else (node.value, node.items)
+    constants = set()
+    for side in sides:
+        if isinstance(side, ast.Literal):
+            constants.add(side.value)
+        elif isinstance(side, ast.ListLiteral):
+            constants.update(i.value for i in side.items if isinstance(i, ast.Literal))
+    for side in sides:
+        if isinstance(side, (ast.Label, ast.Meta)):
+            found, _ = values.setdefault(_value_key(side), ({}, node.span))
+            for constant in constants:
+                if not isinstance(constant, (list, dict)):
+                    found.setdefault(constant, node.span)
+
+
+def _phrases(node: ast.Expr) -> list[str]:
+    if isinstance(node, ast.Literal):
+        return [str(node.value)]
+    return [str(i.value) for i in getattr(node, "items", ()) if isinstance(i, ast.Literal)]
+
+
+def candidates(program: Any, trace: Trace, verdict: Verdict) -> list[Edit]:
+    """Every single change worth trying for `verdict` on `trace`."""
+    reads = _reads(program, verdict.norm)
+    near = _nearby(trace, verdict.turn, reads.window)
+    edits: list[Edit] = []
+    for (root, role, path), (constants, clause) in reads.values.items():
+        edits += _value_edits(root, role, path, constants, clause, trace, verdict, near, program.bands)
+    for role, pattern, clause in reads.texts:
+        for index in near(role):
+            edits += _text_edits(pattern, index, trace.messages[index], clause)
+    for role, tool, clause in reads.tools:
+        for index in near(role if role in ast.ROLES else "assistant"):
+            edits += _tool_edits(tool, index, trace.messages[index], clause)
+    return list(dict.fromkeys(edits))
+
+
+def _nearby(trace: Trace, turn: int | None, window: int):
+    """The messages of a role that a change may touch: the `MESSAGES_PER_READ` nearest
+    the act (up to `window` messages after it), or the last ones for the conversation."""
+    def near(role: str) -> list[int]:
+        last = len(trace.messages) - 1 if turn is None else min(turn + window, len(trace.messages) - 1)
+        eligible = [m.index for m in trace.messages if m.role == role and m.index <= last]
+        anchor = last if turn is None else turn
+        return sorted(eligible, key=lambda i: (abs(i - anchor), -i))[:MESSAGES_PER_READ]
+    return near
+
+
+def _value_edits(root, role, path, constants, clause, trace, verdict, near, bands) -> Iterator[Edit]:
+    if root == "trace.meta":
+        targets = [(None, None, "trace.meta." + ".".join(path))]
+    elif root == "args":
+        if verdict.turn is None or verdict.call is None:
+            return
+        targets = [(verdict.turn, verdict.call,
+                    f"messages[{verdict.turn}].tool_calls[{verdict.call}].arguments.{'.'.join(path)}")]
+    else:
+        targets = [(i, None, f"messages[{i}].{root}.{'.'.join(path)}") for i in near(role)]
+    choices = _label_values(constants, bands.get(path[0])) if root == "labels" else _meta_values(constants)
+    for index, call, fact in targets:
+        key = (fact,)
+        yield Edit(fact, "delete", None, index, path, root, call, clause, key)
+        for value, origin in choices.items():
+            yield Edit(fact, "set", value, index, path, root, call, constants.get(origin, clause), key)
+
+
+def _label_values(constants: dict[Any, Span], band: tuple[float, float] | None) -> dict[Any, Any]:
+    """Label values to try, each with the constant it was derived from (None: none)."""
+    numbers: dict[Any, Any] = {0.0: None, 1.0: None}
+    for value in sorted(constants, key=repr):
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            for near in (value, value - 0.05, value + 0.05):
+                numbers.setdefault(round(min(1.0, max(0.0, near)), 4), value)
+    if band is not None:
+        numbers.setdefault(band[0], None)
+        numbers.setdefault(band[1], None)
+    values = dict(sorted(numbers.items()))
+    return values | ({True: None, False: None} if not constants else {})
+
+
+def _meta_values(constants: dict[Any, Span]) -> dict[Any, Any]:
+    found: dict[Any, Any] = {}
+    for value in sorted(constants, key=repr):
+        found.setdefault(value, value)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            found.setdefault(value - 1, value)
+            found.setdefault(value + 1, value)
+    return found or {True: None, False: None}
+
+
+def _text_edits(pattern: tuple, index: int, message: Message, clause: Span) -> Iterator[Edit]:
+    fact = f"message {index} ({message.role})"
+    key = (fact, "text", pattern[1])
+    matched = _spans(pattern, message.content)
+    if matched:
+        shown = ", ".join(f"“{message.content[a:b]}”" for a, b in matched[:3])
+        yield Edit(fact, "unsay", (pattern, shown), index, (), "content", None, clause, key)
+        return
+    if pattern[0] == "phrases":
+        for phrase in pattern[2][:PHRASES_PER_LIST]:
+            yield Edit(fact, "say", (pattern, phrase), index, (), "content", None, clause, key)
+    else:
+        sample = regex_sample(pattern[2], pattern[3])
+        if sample is not None:
+            yield Edit(fact, "say", (pattern, sample), index, (), "content", None, clause, key)
+
+
+def _tool_edits(tool: str, index: int, message: Message, clause: Span) -> Iterator[Edit]:
+    fact = f"message {index} ({message.role})"
+    action = "uncall" if any(c.name == tool for c in message.tool_calls) else "call"
+    yield Edit(fact, action, tool, index, (), "tool_calls", None, clause, (fact, "tool", tool))
+
+
+# --------------------------------------------------------------------------- sampling a regex
+
+
+_CATEGORY_SAMPLES = {
+    sre_parse.CATEGORY_DIGIT: "0", sre_parse.CATEGORY_NOT_DIGIT: "a", sre_parse.CATEGORY_SPACE: " ",
+    sre_parse.CATEGORY_NOT_SPACE: "a", sre_parse.CATEGORY_WORD: "a", sre_parse.CATEGORY_NOT_WORD: " ",
+}
+
+
+def regex_sample(source: str, flags: str) -> str | None:
+    """A short text the policy's regex matches (confirmed on RE2), or None."""
+    try:
+        text = _build(sre_parse.parse(source))
+        return text if compile_regex(source, flags).search(f" {text} ") else None
+    except (re.error, ValueError, KeyError, TypeError):
+        return None
+
+
+def _build(items: Iterable) -> str:
+    return "".join(_piece(op, av) for op, av in items)
+
+
+def _piece(op, av) -> str:
+    if op is sre_parse.LITERAL:
+        return chr(av)
+    if op in (sre_parse.NOT_LITERAL, sre_parse.ANY):
+        return "a" if av != ord("a") else "b"
+    if op is sre_parse.IN:
+        return _piece(*next(item for item in av if item[0] is not sre_parse.NEGATE))
+    if op is sre_parse.RANGE:
+        return chr(av[0])
+    if op is sre_parse.CATEGORY:
+        return _CATEGORY_SAMPLES[av]
+    if op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT, getattr(sre_parse, "POSSESSIVE_REPEAT", None)):
+        return _build(av[2]) * max(av[0], 0)
+    if op is sre_parse.SUBPATTERN:
+        return _build(av[3])
+    if op is sre_parse.BRANCH:
+        return _build(av[1][0])
+    if op is sre_parse.AT:
+        return ""
+    raise ValueError(f"cannot sample {op}")
+
+
+# --------------------------------------------------------------------------- the search
+
+
+@attrs.frozen
+class Answer:
+    edits: tuple[Edit, ...]
+    kind: str  # the verdict the changed trace gets
+
+
+@attrs.define
+class WhyNot:
+    verdict: Verdict
+    answers: list[Answer] = attrs.Factory(list)
+    settles: dict[str, list[tuple[Any, str]]] = attrs.Factory(dict)  # unknown fact -> (value, verdict)
+    checks: int = 0
+    candidates: int = 0
+    searched_size: int = 0
+    stopped: str | None = None  # why the search stopped short
+
+
+def verdict_on(policy: Any, trace: Trace, verdict: Verdict) -> str:
+    """The verdict of `verdict`'s norm at its act on `trace` (not_applicable if none)."""
+    for other in policy.check(trace).verdicts:
+        if (other.norm, other.turn, other.call) == (verdict.norm, verdict.turn, verdict.call):
+            return other.kind
+    return "not_applicable"
+
+
+def apply(edits: Iterable[Edit], trace: Trace) -> Trace:
+    """`trace` with `edits` made (removals of text before additions)."""
+    for edit in sorted(edits, key=lambda e: e.action != "unsay"):
+        trace = edit.apply(trace)
+    return trace
+
+
+def why_not(policy: Any, trace: Trace, verdict: Verdict, target: str | None = None,
+            max_size: int = MAX_SIZE, max_checks: int = MAX_CHECKS) -> WhyNot:
+    """The smallest sets of changes to `trace` that turn `verdict` into another verdict
+    (into `target`, when given), each confirmed by the evaluator."""
+    result = WhyNot(verdict)
+    edits = candidates(policy.program, trace, verdict)
+    result.candidates = len(edits)
+    outcome: dict[frozenset[int], str] = {frozenset(): verdict.kind}
+    found: set[str] = set()
+    for size in range(1, max_size + 1):
+        new_kinds: set[str] = set()
+        for combo in itertools.combinations(range(len(edits)), size):
+            if len({edits[i].key for i in combo}) < size:
+                continue
+            if result.checks >= max_checks:
+                result.stopped = f"stopped after {max_checks} checks (--max-checks)"
+                return _settle(result, edits, outcome)
+            kind = verdict_on(policy, apply([edits[i] for i in combo], trace), verdict)
+            result.checks += 1
+            chosen = frozenset(combo)
+            outcome[chosen] = kind
+            if kind == verdict.kind or (target is not None and kind != target) or kind in found:
+                continue
+            if not any(outcome.get(frozenset(sub)) == kind for n in range(1, size)
+                       for sub in itertools.combinations(combo, n)):
+                result.answers.append(Answer(tuple(edits[i] for i in combo), kind))
+                new_kinds.add(kind)
+        result.searched_size = size
+        found |= new_kinds
+        if target is not None and target in found:
+            break
+    return _settle(result, edits, outcome)
+
+
+def _settle(result: WhyNot, edits: list[Edit], outcome: dict[frozenset[int], str]) -> WhyNot:
+    """For each unknown fact of the verdict: each value tried and the verdict it gives."""
+    for i, edit in enumerate(edits):
+        if edit.fact in result.verdict.unknown and frozenset([i]) in outcome:
+            value = "missing" if edit.action == "delete" else edit.value
+            result.settles.setdefault(edit.fact, []).append((value, outcome[frozenset([i])]))
+    return result
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def render(result: WhyNot, sources: dict[str, Any], limit: int = 10) -> str:
+    v = result.verdict
+    lines = []
+    for answer in result.answers[:limit]:
+        changes = " and ".join(e.describe() for e in answer.edits)
+        clauses = "; ".join(dict.fromkeys(_clause(e.clause, sources) for e in answer.edits))
+        lines.append(f"  {answer.kind} if {changes}  [{clauses}]")
+    if len(result.answers) > limit:
+        lines.append(f"  … and {len(result.answers) - limit} more")
+    if not result.answers:
+        lines.append(f"  no change of at most {result.searched_size or 1} fact"
+                     f"{'s' if result.searched_size != 1 else ''} among the {result.candidates} the norm reads "
+                     f"near this act turns it into another verdict")
+    if result.settles:
+        lines.append("  unknown facts, and what each value would give:")
+        for fact, tried in result.settles.items():
+            values = ", ".join(f"{json.dumps(value) if value != 'missing' else 'missing'} → {kind}"
+                               for value, kind in tried)
+            lines.append(f"    `{fact}`: {values}")
+    head = f"why not? {v.norm} at {'the conversation' if v.turn is None else f'turn {v.turn}'}: {v.kind}"
+    footer = f"  ({result.checks} changed traces checked" + (f"; {result.stopped}" if result.stopped else "") + ")"
+    return "\n".join([head] + lines + [footer])
+
+
+def _clause(span: Span, sources: dict[str, Any]) -> str:
+    source = sources.get(span.source)
+    text = source.line(span.line).strip() if source is not None else ""
+    return f"line {span.line}: {text}" if text else f"line {span.line}"

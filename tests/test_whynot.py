@@ -1,0 +1,96 @@
+"""Why-not explanations: the smallest fact changes that give a verdict another verdict."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+
+import charter
+from charter import Policy
+from charter.cli import main
+from charter.traces.model import Message, Trace
+from charter.whynot import apply, regex_sample, verdict_on, why_not
+from property.strategies import programs, traces
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE = str(ROOT / "examples" / "acme_support.charter")
+CORPUS = str(ROOT / "examples" / "traces.jsonl")
+
+
+def _explain(trace_id: str, *extra: str) -> str:
+    result = CliRunner().invoke(main, ["explain", EXAMPLE, "--traces", CORPUS, "--trace", trace_id,
+                                       "--why-not", *extra], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_refund_in_the_undecided_band():
+    out = _explain("refund-45-days", "--norm", "refund_promises")
+    assert "complied if `trace.meta.order.age_days` were 30  [line 15: case order_age <= 30: permit offers_refund]" in out
+    assert ("violated if `trace.meta.order.age_days` were 91 and message 1 (assistant) also said “refund is approved”"
+            in out)
+    assert "not_applicable if message 0 (user) did not say “money back”" in out
+
+
+def test_target_keeps_only_that_verdict():
+    out = _explain("refund-45-days", "--norm", "refund_promises", "--target", "violated")
+    answers = [line for line in out.splitlines() if " if " in line]
+    assert answers and all(line.strip().startswith("violated if") for line in answers)
+
+
+def test_unknown_facts_are_settled():
+    out = _explain("no-label", "--norm", "crisis_referral")
+    assert "unknown facts, and what each value would give:" in out
+    assert ("`messages[0].labels.self_harm`: missing → unspecified, 0.0 → not_applicable, 0.75 → not_applicable, "
+            "0.8 → violated, 0.85 → violated, 1.0 → violated") in out
+
+
+def test_text_removed_and_override_added():
+    out = _explain("casual-not-asked", "--norm", "formal_tone")
+    assert "complied if message 1 (assistant) did not say “lol”  [line 34: forbid assistant matches" in out
+    assert "overridden if message 0 (user) also said “you can be casual”  [line 37:" in out
+
+
+def test_the_bound_is_said():
+    policy = charter.load(EXAMPLE)
+    trace = Trace("t", (Message(0, "user", "refund please"), Message(1, "assistant", "ok")), {"order": {"age_days": 45}})
+    verdict = next(v for v in policy.check(trace).verdicts if v.norm == "refund_promises")
+    result = why_not(policy, trace, verdict, max_checks=2)
+    assert result.stopped == "stopped after 2 checks (--max-checks)" and result.checks == 2
+
+
+def test_no_answer_is_said():
+    policy = charter.load(EXAMPLE)
+    trace = Trace("t", (Message(0, "user", "hi", labels={"self_harm": 0.9}),))
+    verdict = next(v for v in policy.check(trace).verdicts if v.norm == "crisis_referral")
+    from charter.whynot import render
+
+    text = render(why_not(policy, trace, verdict, target="complied"), {})
+    assert "no change of at most 2 facts among the" in text
+
+
+def test_regex_samples_match():
+    assert regex_sample(r"\b(lol|gonna|wanna)\b", "i") == "lol"
+    assert regex_sample(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "") == "A@A.AA"
+    assert regex_sample(r"\d{3}-\d{4}", "") == "000-0000"
+    assert regex_sample(r"(a)\1", "") is None  # backreferences cannot be sampled
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(programs(), traces())
+def test_every_answer_flips_and_is_minimal(program, trace):
+    policy = Policy(program)
+    for verdict in policy.check(trace).verdicts[:3]:
+        result = why_not(policy, trace, verdict, max_size=2, max_checks=300)
+        for answer in result.answers:
+            assert answer.kind != verdict.kind
+            assert verdict_on(policy, apply(answer.edits, trace), verdict) == answer.kind
+            for n in range(1, len(answer.edits)):
+                for subset in itertools.combinations(answer.edits, n):
+                    assert verdict_on(policy, apply(subset, trace), verdict) != answer.kind
