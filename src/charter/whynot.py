@@ -185,19 +185,13 @@ def _value_key(node: ast.Label | ast.Meta) -> tuple:
 
 
 def _compared(node: ast.Compare | ast.In, values: dict) -> None:
+    """Record, for the fact a comparison reads, the constants it compares it with."""
     sides = (node.left, node.right) if isinstance(node, ast.Compare) else (node.value, node.items)
-    constants = set()
-    for side in sides:
-        if isinstance(side, ast.Literal):
-            constants.add(side.value)
-        elif isinstance(side, ast.ListLiteral):
-            constants.update(i.value for i in side.items if isinstance(i, ast.Literal))
-    for side in sides:
-        if isinstance(side, (ast.Label, ast.Meta)):
-            found, _ = values.setdefault(_value_key(side), ({}, node.span))
-            for constant in constants:
-                if not isinstance(constant, (list, dict)):
-                    found.setdefault(constant, node.span)
+    literals = [item for side in sides for item in getattr(side, "items", (side,)) if isinstance(item, ast.Literal)]
+    for fact in (side for side in sides if isinstance(side, (ast.Label, ast.Meta))):
+        found, _ = values.setdefault(_value_key(fact), ({}, node.span))
+        for literal in literals:
+            found.setdefault(literal.value, node.span)
 
 
 def _phrases(node: ast.Expr) -> list[str]:
