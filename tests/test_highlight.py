@@ -4,8 +4,11 @@ example policies classified, and used by `charter explain --color`."""
 from __future__ import annotations
 
 import pathlib
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String
 
@@ -51,3 +54,44 @@ def test_explain_colours_the_source_lines_only_when_asked():
     plain = subprocess.run([*args, "--no-color"], cwd=REPO, capture_output=True, text=True).stdout
     assert "\x1b[34mwhen\x1b[39;49;00m asks_for_refund" in coloured
     assert "\x1b[" not in plain and "when          when asks_for_refund  => true" in plain
+
+
+# --------------------------------------------------------------------------- TextMate grammar
+
+VSCODE = REPO / "editors" / "vscode"
+TMGRAMMAR_TEST = "vscode-tmgrammar-test@0.1.3"
+
+
+@pytest.fixture(scope="module")
+def tmgrammar_test(request) -> pathlib.Path:
+    """vscode-tmgrammar-test from npm, installed once into pytest's cache directory."""
+    npm = shutil.which("npm")
+    if npm is None:
+        pytest.skip("npm is not installed: the TextMate grammar tests need vscode-tmgrammar-test from npm")
+    prefix = request.config.cache.mkdir("npm-tmgrammar")
+    binary = prefix / "node_modules" / ".bin" / "vscode-tmgrammar-test"
+    if not binary.exists():
+        subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
+                        TMGRAMMAR_TEST], check=True, capture_output=True, timeout=300)
+    return binary
+
+
+def run_grammar_tests(binary: pathlib.Path, pattern: str) -> subprocess.CompletedProcess:
+    return subprocess.run([str(binary), "--compact", "--config", str(VSCODE / "package.json"), pattern],
+                          cwd=VSCODE, capture_output=True, text=True, timeout=120)
+
+
+def test_the_textmate_grammar_passes_its_annotated_samples(tmgrammar_test):
+    result = run_grammar_tests(tmgrammar_test, "tests/*.charter")
+    assert result.returncode == 0, result.stdout + result.stderr
+    samples = sorted(p.name for p in (VSCODE / "tests").glob("*.charter"))
+    assert [line.split()[1].split("/")[-1] for line in result.stdout.splitlines()] == samples
+
+
+def test_a_wrong_scope_in_a_sample_fails(tmgrammar_test, tmp_path):
+    sample = tmp_path / "wrong.charter"
+    sample.write_text('# SYNTAX TEST "source.charter"\nnorm n:\n#    ^ string.quoted.double.charter\n')
+    result = run_grammar_tests(tmgrammar_test, str(sample))
+    assert result.returncode != 0
+    assert "Missing required scopes: [ string.quoted.double.charter ]" in result.stdout
+    assert "entity.name.function.charter" in result.stdout
