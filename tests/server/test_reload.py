@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import charter
+import httpx
 
 from ._support import error_of, validate
 
@@ -26,12 +27,31 @@ def _checking_all_along(client, stop: threading.Event, answers: list) -> None:
         answers.append((answer.status_code, answer.json().get("policy_hash")))
 
 
+def _reload_while_checking(client) -> tuple[httpx.Response, list]:
+    """POST /v1/policy/reload while another thread keeps posting checks."""
+    stop, answers = threading.Event(), []
+    checker = threading.Thread(target=_checking_all_along, args=(client, stop, answers))
+    checker.start()
+    try:
+        time.sleep(0.05)
+        reloaded = client.post("/v1/policy/reload")
+        time.sleep(0.05)
+    finally:
+        stop.set()
+        checker.join()
+    return reloaded, answers
+
+
 def test_a_reload_that_loads_swaps_the_new_policy_in(client, policy_file: Path):
     before = client.get("/v1/policy").json()
     policy_file.write_text(policy_file.read_text() + EXTRA_NORM)
-    answer = validate(client.post("/v1/policy/reload"), "/v1/policy/reload", "post")
-    after = answer["policy"]
+    reloaded, answers = _reload_while_checking(client)
+    after = validate(reloaded, "/v1/policy/reload", "post")["policy"]
     assert after["content_hash"] == charter.load(str(policy_file)).content_hash != before["content_hash"]
+    # each check was answered wholly by the old policy or wholly by the new one, in that order
+    hashes = [h for status, h in answers if status == 200]
+    assert len(hashes) == len(answers) and hashes[0] == before["content_hash"] and hashes[-1] == after["content_hash"]
+    assert hashes == sorted(hashes, key=lambda h: h == after["content_hash"])
     assert "no_shouting" in [n["name"] for n in after["norms"]]
     assert after["last_reload"]["ok"] and after["last_reload"]["changed"]
     assert client.post("/v1/check", json=LEAK).json()["policy_hash"] == after["content_hash"]
@@ -41,16 +61,7 @@ def test_a_reload_that_loads_swaps_the_new_policy_in(client, policy_file: Path):
 def test_a_reload_that_fails_keeps_the_old_policy_serving(client, policy_file: Path):
     serving = client.get("/v1/policy").json()["content_hash"]
     policy_file.write_text(policy_file.read_text() + "\nnorm broken:\n    forbid assistant sayz \"x\"\n")
-    stop, answers = threading.Event(), []
-    checker = threading.Thread(target=_checking_all_along, args=(client, stop, answers))
-    checker.start()
-    try:
-        time.sleep(0.05)
-        failed = client.post("/v1/policy/reload")
-        time.sleep(0.05)
-    finally:
-        stop.set()
-        checker.join()
+    failed, answers = _reload_while_checking(client)
     error = error_of(failed, 422, "policy_error")
     validate(failed, "/v1/policy/reload", "post")
     assert error["location"].startswith(f"{policy_file}:") and "sayz" in error["message"]
