@@ -22,7 +22,7 @@ def _phrases(*phrases: str) -> re.Pattern[str]:
     return re.compile(r"(?<!\w)(?:" + "|".join(bodies) + r")(?!\w)", re.IGNORECASE)
 
 
-# std.pii's patterns (ASCII-only, so Python's `re` reads them as RE2 does).
+# The policy's patterns (ASCII-only, so Python's `re` reads them as RE2 does).
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
 PHONE = re.compile(r"\+[1-9][0-9]{7,14}\b|\(?\b[0-9]{3}\)?[-. ][0-9]{3}[-. ][0-9]{4}\b", re.ASCII)
 SSN = re.compile(r"\b[0-9]{3}-[0-9]{2}-[0-9]{4}\b", re.ASCII)
