@@ -5,7 +5,9 @@ keeps every verdict."""
 from __future__ import annotations
 
 import json
+import os
 import pathlib
+import re
 import subprocess
 import sys
 
@@ -274,3 +276,59 @@ def test_formatting_keeps_every_verdict(text, generated):
     for trace in generated:
         before = [(v.norm, v.turn, v.kind) for v in policy.check(trace).verdicts]
         assert [(v.norm, v.turn, v.kind) for v in formatted.check(trace).verdicts] == before
+
+
+# --------------------------------------------------------------------------- pre-commit
+# The hooks run for real: pre-commit builds an environment with pip (the package from this
+# repository, its dependencies from PyPI) once per commit of the repository, cached in
+# pytest's cache directory.
+
+MESSY = 'norm greet :\n  "Greet."\n  require   assistant says "hello"\ntest "t":\n  user: "hi"\n' \
+        '  assistant: "hello there"\n  expect greet complied\n'
+
+
+def pre_commit(*args: str, cwd: pathlib.Path, home: pathlib.Path) -> subprocess.CompletedProcess:
+    return subprocess.run([str(pathlib.Path(sys.executable).parent / "pre-commit"), *args], cwd=cwd,
+                          capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "PRE_COMMIT_HOME": str(home)})
+
+
+@pytest.fixture(scope="module")
+def hooks_home(request) -> pathlib.Path:
+    return request.config.cache.mkdir("pre-commit-home")
+
+
+def git_repo(path: pathlib.Path, files: dict[str, str]) -> pathlib.Path:
+    path.mkdir()
+    subprocess.run(["git", "init", "-q"], cwd=path, check=True)
+    for name, text in files.items():
+        (path / name).write_text(text)
+    subprocess.run(["git", "add", *files], cwd=path, check=True)
+    return path
+
+
+def test_pre_commit_try_repo_formats_the_changed_policies(tmp_path, hooks_home):
+    repo = git_repo(tmp_path / "user", {"policy.charter": MESSY})
+    first = pre_commit("try-repo", str(REPO), "charter-fmt", "--all-files", cwd=repo, home=hooks_home)
+    assert first.returncode == 1, first.stdout + first.stderr
+    assert "files were modified by this hook" in first.stdout
+    assert (repo / "policy.charter").read_text() == fmt(MESSY)
+    again = pre_commit("try-repo", str(REPO), "charter-fmt", "--all-files", cwd=repo, home=hooks_home)
+    assert again.returncode == 0, again.stdout
+
+
+def test_pre_commit_lint_and_test_hooks_check_the_policy_named_in_args(tmp_path, hooks_home):
+    revision = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO, capture_output=True, text=True,
+                              check=True).stdout.strip()
+    config = (f"repos:\n- repo: {REPO}\n  rev: {revision}\n  hooks:\n"
+              "  - id: charter-lint\n    args: [policy.charter]\n"
+              "  - id: charter-test\n    args: [policy.charter, --no-properties]\n")
+    failing = MESSY.replace("expect greet complied", "expect greet violated")
+    repo = git_repo(tmp_path / "user", {"policy.charter": failing, ".pre-commit-config.yaml": config})
+    result = pre_commit("run", "--all-files", cwd=repo, home=hooks_home)
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert re.search(r"charter lint\.+Passed", result.stdout)
+    assert re.search(r"charter test\.+Failed", result.stdout)
+    assert "expect greet violated: got complied" in result.stdout
+    (repo / "policy.charter").write_text(MESSY)
+    assert pre_commit("run", "--all-files", cwd=repo, home=hooks_home).returncode == 0
