@@ -7,6 +7,7 @@ from pathlib import Path
 
 import charter
 import pytest
+from charter.report import provenance
 from charter.server.openapi import openapi_spec
 
 from ._support import EXAMPLES, validate
@@ -32,6 +33,7 @@ def test_check_gives_the_report_of_charter_check_stamped_with_policy_and_version
     assert report["status"] == "violated"
     assert answer["summary"]["traces"] == 1 and answer["summary"]["verdicts"]["violated"] == 1
     assert answer["policy_hash"] == policy.content_hash
+    assert answer["provenance"] == provenance(policy)
 
 
 def test_check_takes_an_array_of_traces_and_other_formats(client):

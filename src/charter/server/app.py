@@ -241,7 +241,7 @@ async def _check(server: _Server, request: Request) -> Response:
         summary.add(report)
         server.metrics.count_verdicts(report.verdicts, "check")
     return json_response(_stamp({"traces": [_report(r, loaded, show_all) for r in reports],
-                                 "summary": summary.to_json()}, loaded))
+                                 "summary": summary.to_json(), "provenance": loaded.provenance}, loaded))
 
 
 async def _policy(server: _Server, request: Request) -> Response:

@@ -22,7 +22,7 @@ import attrs
 from .. import Policy, PolicyError
 from ..diagnostics import Diagnostic
 from ..loader import load_program
-from ..report import diagnostic_json, render_diagnostics
+from ..report import diagnostic_json, provenance, render_diagnostics
 from .metrics import Metrics
 
 log = logging.getLogger("charter.server")
@@ -35,11 +35,12 @@ class LoadedPolicy:
     policy: Policy
     content_hash: str
     loaded_at: str  # ISO 8601, UTC
+    provenance: dict[str, Any]  # as `charter check --format json` gives it
 
     @classmethod
     def load(cls, paths: tuple[str, ...]) -> LoadedPolicy:
         policy = Policy(load_program(list(paths)))
-        return cls(policy, policy.content_hash, _now())
+        return cls(policy, policy.content_hash, _now(), provenance(policy))
 
     def files(self) -> list[str]:
         """The loaded sources that are files (a `std.NAME` module is not)."""
