@@ -135,10 +135,11 @@ def _representatives(constants: set, missing: bool) -> list:
             values += [low, low + 1 if high == math.inf else (low + high) / 2]
     if any(isinstance(c, bool) for c in constants):
         values += [True, False]
-    if any(isinstance(c, str) for c in constants):
-        values += sorted({c for c in constants if isinstance(c, str)}) + [_OTHER]
+    values += sorted({c for c in constants if isinstance(c, str)})
     values += [c for c in constants if not isinstance(c, (str, int, float))]  # null (bools are ints)
-    return (values or [_OTHER]) + ([_MISSING] if missing else [])
+    if not numbers:
+        values.append(_OTHER)  # a value equal to no constant (the numbers have theirs)
+    return values + ([_MISSING] if missing else [])
 
 
 def _is_number(value: object) -> bool:
