@@ -53,9 +53,11 @@ bodies = st.one_of(
 )
 content_types = st.sampled_from([None, "application/json", "application/json; charset=utf-8", "text/plain",
                                  "application/x-www-form-urlencoded", "multipart/form-data", "", "application/ld+json"])
+queries = st.text(alphabet="abcdefgilmoprstu=&%?+ 01", max_size=24)
 targets = st.sampled_from(["/v1/check", "/v1/check?format=openai", "/v1/check?format=native&all=1", "/v1/sessions",
                            "{session}/messages", "{session}/candidate", "{session}/messages?all=true",
-                           "/v1/sessions/no-such/candidate", "/v1/policy/reload"])
+                           "/v1/sessions/no-such/candidate", "/v1/policy/reload"]) | st.builds(
+    "{}?{}".format, st.sampled_from(["/v1/check", "{session}/candidate"]), queries)
 
 
 @pytest.fixture(scope="module")
