@@ -45,6 +45,8 @@ def test_each_kind_of_word_gets_its_own_token():
     assert (Number, "0.8") in tokens and (Comment.Single, "# c") in tokens
     assert (Keyword.Reserved, "forbid") in tokens and (Operator.Word, "matches") in tokens
     assert (String.Regex, "/a\\/b/i") in tokens and (String.Double, '"x"') in tokens
+    checked = list(CharterLexer().get_tokens("pattern card = /[0-9]{13,19}/ where luhn\n"))
+    assert (Keyword, "where") in checked and (Name.Builtin, "luhn") in checked
 
 
 def test_explain_colours_the_source_lines_only_when_asked():

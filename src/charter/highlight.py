@@ -42,6 +42,7 @@ class CharterLexer(RegexLexer):
             (r"-?[0-9]+(\.[0-9]+)?([eE][+-]?[0-9]+)?", Number),
             (r"(norm|pattern|let|label|test)(\s+)([A-Za-z_][A-Za-z0-9_]*)",
              bygroups(Keyword.Declaration, Text, Name.Function)),
+            (r"(where)(\s+)([A-Za-z_][A-Za-z0-9_]*)", bygroups(Keyword, Text, Name.Builtin)),
             (words(OUTCOMES, suffix=r"\b"), Keyword.Reserved),
             (words(KEYWORDS, suffix=r"\b"), Keyword),
             (words(OPERATORS, suffix=r"\b"), Operator.Word),

@@ -206,6 +206,11 @@ def _subject(node: Tree) -> str:
     return _SUBJECT_WORDS[node.data] + str(node.children[0])
 
 
+def _where(check: Tree | None) -> str:
+    """` where CHECK` after a regex (a built-in check of the matched text), if written."""
+    return f" where {check.children[0]}" if check is not None else ""
+
+
 def _dotted(node: Tree) -> str:
     return ".".join(str(part) for part in node.children)
 
@@ -263,7 +268,7 @@ class _Printer:
             return [*self.expr(children[0], _VALUE), " is known" if kind == "is_known" else " is unknown"]
         subject = _subject(children[0])
         if kind == "matches":
-            return [f"{subject} matches {children[1]}"]
+            return [f"{subject} matches {children[1]}{_where(children[2])}"]
         if kind == "mentions":
             return [f"{subject} mentions {_dotted(children[1])}"]
         verb = {"says": " says ", "says_any": " says any of ", "says_all": " says all of ",
@@ -413,7 +418,8 @@ class _Printer:
             names = ", ".join(str(p) for p in params.children if p is not None) if params is not None else None
             return [f"let {name}" + (f"({names})" if names is not None else "") + " = ", *self.expr(body)]
         if kind == "pattern_regex":
-            return [f"pattern {children[0]} = {children[1]}"]
+            name, regex, check = children
+            return [f"pattern {name} = {regex}{_where(check)}"]
         if kind == "pattern_phrases":
             return [f"pattern {children[0]} = any of ", *self.expr(children[1], _VALUE)]
         name, low, high = children
