@@ -23,10 +23,13 @@ def _load(name: str):
     return module
 
 
+# Charter (and its google-re2) must be imported before regopy: regopy 1.5.2 carries its
+# own RE2 symbols, and with it imported first, compiling a regex in google-re2 aborts the
+# process ("free(): invalid pointer").
+run = _load("run")
 # The peers are the `bench` extra (pip install -e '.[dev,bench]').
 pytest.importorskip("regopy", reason="regopy (OPA) is in the bench extra")
 pytest.importorskip("cedarpy", reason="cedarpy (Cedar) is in the bench extra")
-run = _load("run")
 
 
 @pytest.fixture(scope="module")
