@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
+import shlex
+import shutil
 import subprocess
 import sys
 from collections import Counter
@@ -155,3 +158,33 @@ def test_cli_help_lists_the_kinds():
     result = subprocess.run([sys.executable, "-m", "charter.cli", "diff", "--help"], capture_output=True,
                             text=True, cwd=ROOT)
     assert "new-violations" in result.stdout and "--old-rev" in result.stdout
+
+
+# --------------------------------------------------------------------------- docs/review.md
+
+
+_HASH = re.compile(r"sha256:[0-9a-f]{12,64}")
+
+
+def _doc_commands(text: str) -> list[tuple[str, str]]:
+    """Each `$ charter …` line of a text block of the page, with the output pasted under it."""
+    found = []
+    for block in re.findall(r"```text\n(.*?)```", text, re.DOTALL):
+        if block.startswith("$ charter "):
+            command, _, output = block.partition("\n")
+            found.append((command[2:], output))
+    return found
+
+
+def test_review_page_shows_real_output(tmp_path, monkeypatch):
+    """docs/review.md: every command, run in order in a copy of the files it names, prints
+    what is pasted (policy hashes aside: they move with the stdlib, and are tested above)."""
+    for path in (OLD, NEW, CORPUS):
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(ROOT / path, tmp_path / path)
+    monkeypatch.chdir(tmp_path)
+    commands = _doc_commands((ROOT / "docs" / "review.md").read_text())
+    assert [c.split()[1] for c, _ in commands] == ["diff", "diff", "explain", "explain", "explain", "check", "replay"]
+    for command, pasted in commands:
+        result = CliRunner().invoke(main, shlex.split(command)[1:], catch_exceptions=False)
+        assert _HASH.sub("sha256:…", result.stdout) == _HASH.sub("sha256:…", pasted), command

@@ -437,7 +437,8 @@ def render(result: WhyNot, sources: dict[str, Any], limit: int = 10) -> str:
                                for value, kind in tried)
             lines.append(f"    `{fact}`: {values}")
     head = f"why not? {v.norm} at {'the conversation' if v.turn is None else f'turn {v.turn}'}: {v.kind}"
-    footer = f"  ({result.checks} changed traces checked" + (f"; {result.stopped}" if result.stopped else "") + ")"
+    checked = f"{result.checks} changed trace{'s' if result.checks != 1 else ''} checked"
+    footer = f"  ({checked}" + (f"; {result.stopped}" if result.stopped else "") + ")"
     return "\n".join([head] + lines + [footer])
 
 
