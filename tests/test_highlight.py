@@ -3,6 +3,7 @@ example policies classified, and used by `charter explain --color`."""
 
 from __future__ import annotations
 
+import json
 import pathlib
 import shutil
 import subprocess
@@ -97,3 +98,18 @@ def test_a_wrong_scope_in_a_sample_fails(tmgrammar_test, tmp_path):
     assert result.returncode != 0
     assert "Missing required scopes: [ string.quoted.double.charter ]" in result.stdout
     assert "entity.name.function.charter" in result.stdout
+
+
+def test_the_extension_manifest_names_files_that_exist_and_launches_charter_lsp():
+    manifest = json.loads((VSCODE / "package.json").read_text())
+    contributes = manifest["contributes"]
+    assert (VSCODE / manifest["main"]).is_file()
+    assert (VSCODE / contributes["grammars"][0]["path"]).is_file()
+    assert (VSCODE / contributes["languages"][0]["configuration"]).is_file()
+    assert contributes["languages"][0]["extensions"] == [".charter"]
+    server = contributes["configuration"]["properties"]
+    assert (server["charter.server.command"]["default"], server["charter.server.args"]["default"]) == (
+        "charter", ["lsp"])
+    node = shutil.which("node")
+    if node is not None:  # a syntax check of the client wiring; running it needs VS Code
+        subprocess.run([node, "--check", str(VSCODE / "extension.js")], check=True)

@@ -25,6 +25,7 @@ import fnmatch
 import json
 import os
 import pathlib
+import tomllib
 from typing import Iterable, Iterator, Union
 
 import attrs
@@ -537,14 +538,10 @@ class FileResult:
 
 def policy_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[str]:
     """The files named, and every `.charter` file below the directories named (hidden
-    directories skipped), minus those matching an `exclude` glob; `-` stands for stdin."""
-    globs = tuple(exclude)
-
-    def excluded(path: str) -> bool:
-        posix = pathlib.PurePath(path).as_posix()
-        return any(fnmatch.fnmatch(posix, g) or fnmatch.fnmatch(posix, g.rstrip("/") + "/*")
-                   or fnmatch.fnmatch(pathlib.PurePath(path).name, g) for g in globs)
-
+    directories skipped), minus those excluded (`exclude` globs, matched against the path
+    as given or the name, and the `[tool.charter.fmt] exclude` globs of the nearest
+    pyproject.toml, matched against the path from its directory); `-` stands for stdin."""
+    excluded = _Exclusions(tuple(exclude), *_configured_exclusions())
     for path in paths:
         if path == "-" or not os.path.isdir(path):
             if path == "-" or not excluded(path):
@@ -557,6 +554,42 @@ def policy_files(paths: Iterable[str], exclude: Iterable[str] = ()) -> Iterator[
                 file = os.path.normpath(os.path.join(directory, name))
                 if name.endswith(".charter") and not excluded(file):
                     yield file
+
+
+@attrs.frozen
+class _Exclusions:
+    """Whether a path is excluded, by the command line's globs or the configured ones."""
+
+    given: tuple[str, ...]
+    configured: tuple[str, ...] = ()
+    base: str = "."
+
+    def __call__(self, path: str) -> bool:
+        relative = os.path.relpath(os.path.abspath(path), self.base)
+        return _matches(os.path.normpath(path), self.given) or _matches(relative, self.configured)
+
+
+def _matches(path: str, globs: tuple[str, ...]) -> bool:
+    """A glob matches the path, a directory above it (`tests/cases/errors`), or its name."""
+    posix = pathlib.PurePath(path).as_posix()
+    return any(fnmatch.fnmatch(posix, g) or fnmatch.fnmatch(posix, g.rstrip("/") + "/*")
+               or fnmatch.fnmatch(posix.rsplit("/", 1)[-1], g) for g in globs)
+
+
+def _configured_exclusions() -> tuple[tuple[str, ...], str]:
+    """`[tool.charter.fmt] exclude` from the nearest pyproject.toml at or above the
+    current directory, and that file's directory."""
+    directory = pathlib.Path.cwd()
+    for candidate in (directory, *directory.parents):
+        config = candidate / "pyproject.toml"
+        if config.is_file():
+            try:
+                settings = tomllib.loads(config.read_text("utf-8"))
+            except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+                return (), str(candidate)
+            globs = settings.get("tool", {}).get("charter", {}).get("fmt", {}).get("exclude", [])
+            return tuple(str(g) for g in globs if isinstance(g, str)), str(candidate)
+    return (), "."
 
 
 def format_text(path: str, text: str) -> FileResult:
