@@ -1,7 +1,8 @@
 """Policy-directed trace generation: hypothesis strategies built from a policy's own words.
 
 The vocabulary is everything the policy reads: the phrases it `says`, the regexes it
-`matches` (samples that match them), the labels it compares (values on each side of
+`matches` (samples that match them, and for a regex with a built-in check, samples the
+check accepts), the labels it compares (values on each side of
 every threshold, inside and at the edges of uncertainty bands, and missing), the
 metadata paths it compares (values around every constant, and missing), the tools it
 calls and the argument paths it reads. Traces are long enough for every `within N
@@ -18,6 +19,7 @@ import attrs
 from hypothesis import strategies as st
 
 from .. import ast
+from ..builtins import BUILTINS
 from ..check.program import Program
 from ..traces.model import Message, ToolCall, Trace
 
@@ -30,6 +32,7 @@ class Vocabulary:
     phrases: tuple[str, ...]
     phrases_by_role: dict[str, tuple[str, ...]]
     regexes: tuple[str, ...]
+    checks: tuple[str, ...]  # built-in checks on regex matches: samples they accept
     labels: dict[str, tuple[object, ...]]
     trace_meta: dict[tuple[str, ...], tuple[object, ...]]
     message_meta: dict[tuple[str, ...], tuple[object, ...]]
@@ -53,6 +56,7 @@ def vocabulary(program: Program) -> Vocabulary:
         if isinstance(node, ast.Says):
             by_role.setdefault(node.subject.role, set()).update(_phrases(node.phrases))
     regexes = sorted({_python_regex(n.regex) for n in nodes if isinstance(n, ast.Matches)} - {None})
+    checks = sorted({n.regex.check.parts[-1] for n in nodes if isinstance(n, ast.Matches) and n.regex.check})
     labels = {path[0]: _label_values(values, program.bands.get(path[0]))
               for (kind, path), values in constants.items() if kind == "label"}
     labels.update({n.name: _label_values(set(), program.bands.get(n.name))
@@ -64,7 +68,7 @@ def vocabulary(program: Program) -> Vocabulary:
                                             and n.role in ast.ROLES})
     return Vocabulary(
         phrases=tuple(phrases), phrases_by_role={r: tuple(sorted(p)) for r, p in by_role.items()},
-        regexes=tuple(regexes), labels=labels,
+        regexes=tuple(regexes), checks=tuple(checks), labels=labels,
         trace_meta=_paths(constants, "trace.meta"), message_meta=_paths(constants, "meta"),
         tools=tuple(tools) or ("tool",), args=_paths(constants, "args"), roles=tuple(roles),
         longest_window=max(windows, default=0),
@@ -176,8 +180,11 @@ def _words(vocab: Vocabulary, role: str) -> st.SearchStrategy[str]:
     own = vocab.phrases_by_role.get(role, ())
     choices = [st.sampled_from(own)] if own else []
     choices += [st.sampled_from(vocab.phrases)] if vocab.phrases else []
+    # A regex's own samples mostly fail its built-in check: near misses. Valid instances
+    # come from the check's sampler.
     choices += [st.from_regex(source, fullmatch=True, alphabet=string.printable.strip() + " ")
                 for source in vocab.regexes]
+    choices += [st.randoms(use_true_random=False).map(BUILTINS[name].sample) for name in vocab.checks]
     choices.append(st.sampled_from(FILLER))
     return st.lists(st.one_of(choices), max_size=3).map(" ".join)
 
