@@ -105,7 +105,7 @@ def test_load_accepts_a_path_like_string_and_several_layers(tmp_path):
 
 
 def test_load_a_stdlib_module():
-    assert charter.load("std.pii").norms == ["no_email_leak"]
+    assert "no_email_leak" in charter.load("std.pii").norms
 
 
 def test_loads_text():

@@ -226,16 +226,18 @@ def test_std_norms_do_not_apply_when_only_used():
 
 def test_a_std_module_can_be_loaded_as_a_layer():
     p = charter.load("std.pii")
-    assert p.norms == ["no_email_leak"]
+    assert "no_email_leak" in p.norms
     assert all(r.passed for r in p.run_tests())
 
 
 def test_a_std_layer_and_a_file_clash_by_name(tmp_path):
     mine = write(tmp_path, "mine.charter", "charter mine by developer\nnorm no_email_leak:\n    permit\n")
     p = charter.load("std.pii", mine)
-    assert p.norms == ["pii.no_email_leak", "mine.no_email_leak"]
+    # only the clashing name is qualified
+    assert [n for n in p.norms if n.endswith("no_email_leak")] == ["pii.no_email_leak", "mine.no_email_leak"]
+    assert "no_phone_leak" in p.norms
     report = p.check(trace(user("who?"), assistant("bob@example.com")))
-    assert [(v.norm, v.kind, v.authority) for v in report.verdicts] == [
+    assert [(v.norm, v.kind, v.authority) for v in report.verdicts if v.norm.endswith(".no_email_leak")] == [
         ("pii.no_email_leak", "violated", "platform"), ("mine.no_email_leak", "complied", "developer")]
 
 
