@@ -65,3 +65,14 @@ def test_a_window_that_closes_without_the_obligation_is_violated(policy):
 def test_a_malformed_message_is_a_value_error(policy):
     with pytest.raises(ValueError, match="role"):
         policy.session().add({"role": "bot", "content": "hi"})
+
+
+def test_a_candidate_verdict_explains_itself_after_the_reply_is_withdrawn():
+    policy = charter.load("examples/acme_support.charter")
+    session = policy.session()
+    session.add({"role": "user", "content": "Who handles billing?"})
+    (blocking,) = [v for v in session.check_candidate("Mail billing@acme.com").verdicts if v.kind == "violated"]
+    assert blocking.norm == "no_email_leak"
+    assert any(step.clause == "outcome" for step in blocking.explanation.steps)
+    assert len(session.finish().verdicts) == len(policy.check({"messages": [
+        {"role": "user", "content": "Who handles billing?"}]}).verdicts)

@@ -75,7 +75,10 @@ class Session:
             reply = {"role": "assistant", "content": reply}
         length, waiting = len(self._view.messages), list(self._waiting)
         try:
-            return CandidateCheck(tuple(self._add(self._message(reply))))
+            verdicts = tuple(self._add(self._message(reply)))
+            for verdict in verdicts:
+                _ = verdict.explanation  # built lazily from the view: build it while the reply is there
+            return CandidateCheck(verdicts)
         finally:
             self._view.truncate(length, self._ctx)
             self._waiting = waiting
