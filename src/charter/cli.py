@@ -530,6 +530,22 @@ def dump(stage, policies) -> None:
 
 
 @main.command()
+@click.option("--stdio", is_flag=True, help="Talk over stdin and stdout (the default and only transport; "
+              "accepted because many editors pass it).")
+@_edge
+def lsp(stdio) -> None:
+    """Run the language server over stdin and stdout, for editors: diagnostics as you
+    type (the same codes and messages as `charter check` and `charter lint`), hover, go
+    to definition, references, completion, document symbols and quick fixes for lint
+    findings. Needs the `lsp` extra (pip install 'charter[lsp]'). See docs/lsp.md."""
+    try:
+        from .lsp.server import serve
+    except ImportError as error:
+        raise click.ClickException(f"charter lsp needs pygls: pip install 'charter[lsp]' ({error})")
+    serve()
+
+
+@main.command()
 @click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
 @_traces_option
 @click.option("--format", "output_format", type=click.Choice(["markdown", "html", "json"]),

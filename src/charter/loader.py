@@ -10,11 +10,14 @@ Each stage returns diagnostics instead of raising; `load_program` raises one
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Callable
 
 import attrs
 
 from .check.program import Program
-from .check.resolve import STDLIB_PREFIX, Module, ModuleLoader, stdlib_names, stdlib_source, suggest
+from .check.resolve import (
+    STDLIB_PREFIX, Module, ModuleLoader, read_file, stdlib_names, stdlib_source, suggest,
+)
 from .check.validate import Validator
 from .diagnostics import Diagnostic, PolicyError
 from .source import Source, Span
@@ -22,7 +25,7 @@ from .source import Source, Span
 _COMMAND_LINE = Span.point("<command line>", 1, 1)
 
 
-def read_policy(path: str) -> tuple[Source, str, Path | None] | Diagnostic:
+def read_policy(path: str, read_text: Callable[[Path], str] = read_file) -> tuple[Source, str, Path | None] | Diagnostic:
     """A policy argument as (source, module key, base directory): a file, or `std.NAME`."""
     if path.startswith(STDLIB_PREFIX) and not Path(path).exists():
         name = path[len(STDLIB_PREFIX):]
@@ -33,7 +36,7 @@ def read_policy(path: str) -> tuple[Source, str, Path | None] | Diagnostic:
         return source, "std:" + name, None
     file = Path(path)
     try:
-        text = file.read_text("utf-8")
+        text = read_text(file)
     except FileNotFoundError:
         return Diagnostic("E001", f"policy file not found: {path}", _COMMAND_LINE)
     except (OSError, UnicodeDecodeError) as error:
@@ -56,12 +59,14 @@ def load_program(paths: list[str] | None = None, texts: list[Source] | None = No
     return load(paths, texts).program
 
 
-def load(paths: list[str] | None = None, texts: list[Source] | None = None) -> Loaded:
-    """Load policy files (and/or in-memory sources); raise PolicyError on any error."""
-    loader = ModuleLoader()
+def load(paths: list[str] | None = None, texts: list[Source] | None = None,
+         read_text: Callable[[Path], str] = read_file) -> Loaded:
+    """Load policy files (and/or in-memory sources); raise PolicyError on any error.
+    `read_text` gives a file's text (policy files and the files they `use`)."""
+    loader = ModuleLoader(read_text)
     inputs: list[tuple[Source, str, Path | None]] = []
     for path in paths or ():
-        read = read_policy(path)
+        read = read_policy(path, loader.read)
         if isinstance(read, Diagnostic):
             loader.diagnostics.append(read)
         else:

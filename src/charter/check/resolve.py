@@ -59,10 +59,19 @@ def suggest(name: str, choices) -> str | None:
     return f"did you mean `{close[0]}`?" if close else None
 
 
-class ModuleLoader:
-    """Loads policy files and their imports once each, reporting cycles and missing files."""
+def read_file(path: Path) -> str:
+    """A policy file's text from disk (the default reader of `ModuleLoader`)."""
+    return path.read_text("utf-8")
 
-    def __init__(self) -> None:
+
+class ModuleLoader:
+    """Loads policy files and their imports once each, reporting cycles and missing files.
+
+    `read` gives a file's text; the language server passes one that prefers the unsaved
+    text of files open in the editor."""
+
+    def __init__(self, read: Callable[[Path], str] = read_file) -> None:
+        self.read = read
         self.modules: dict[str, Module] = {}
         self.diagnostics: list[Diagnostic] = []
         self.sources: dict[str, Source] = {}  # every text parsed, for rendering diagnostics
@@ -121,7 +130,7 @@ class ModuleLoader:
             return self._load(source, "std:" + name, None, use.span)
         path = (base / use.module) if base else Path(use.module)
         try:
-            text = path.read_text("utf-8")
+            text = self.read(path)
         except (OSError, UnicodeDecodeError) as error:
             reason = "it does not exist" if isinstance(error, FileNotFoundError) else str(error)
             self._error("E205", f'cannot read "{use.module}": {reason}', use.span,
