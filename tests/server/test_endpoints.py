@@ -80,6 +80,7 @@ def test_candidate_decides_without_committing(client):
                     "/v1/sessions/{id}/candidate", "post")
     assert leak["decision"] == "regenerate" and not leak["allowed"]
     assert leak["deciding_norms"] == ["no_email_leak"] and leak["blocking"][0]["verdict"] == "violated"
+    assert "billing.lead@acme-corp.com" in json.dumps(leak["blocking"][0]["explanation"])  # the text it matched
 
     fine = validate(client.post(url + "/candidate", json={"role": "assistant", "content": "Our billing team does."}),
                     "/v1/sessions/{id}/candidate", "post")

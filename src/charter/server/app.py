@@ -29,7 +29,7 @@ from ..session import CandidateCheck
 from ..traces.errors import TraceFormatError
 from ..traces.model import Message
 from ..traces.reader import ADAPTERS, trace_from_json
-from ..verdicts import Explanation, TraceReport, Verdict
+from ..verdicts import TraceReport, Verdict
 from .errors import ApiError, error_body, expect_object, json_response, read_json
 from .metrics import Metrics
 from .openapi import openapi_spec
@@ -326,17 +326,9 @@ async def _candidate(server: _Server, request: Request) -> Response:
     return json_response(_stamp({
         "decision": decision, "allowed": check.allowed,
         "deciding_norms": sorted({v.norm for v in check.blocking}),
-        "blocking": _candidate_verdicts(check.blocking, True),
-        "verdicts": _candidate_verdicts(check.verdicts, show_all),
+        "blocking": _verdicts(check.blocking, True),
+        "verdicts": _verdicts(check.verdicts, show_all),
     }, entry.policy))
-
-
-def _candidate_verdicts(verdicts: tuple[Verdict, ...], show_all: bool) -> list[dict[str, Any]]:
-    """A candidate's verdicts without their explanation: `Session.check_candidate` takes the
-    reply out again before an explanation (built lazily, from the reply's text) can be
-    built. Committing the reply (POST .../messages) gives the verdicts with explanations."""
-    return [{**attrs.evolve(v, explanation=Explanation()).to_json(), "explanation": None}
-            for v in verdicts if show_all or v.kind != "not_applicable"]
 
 
 def _message(body: Any, default_role: str | None) -> Message:

@@ -47,13 +47,10 @@ _SCHEMAS: dict[str, Any] = {
     "Session": _object({"id": _STRING, "messages": {"type": "integer"}, "expires_in": {"type": "number"},
                         "pending": _array(_ref("Verdict")), **_STAMP}),
     "MessageAnswer": {"allOf": [_ref("Session"), _object({"settled": _array(_ref("Verdict"))})]},
-    "CandidateVerdict": {"allOf": [{**_ref("Verdict")}, {"properties": {"explanation": {"type": "null"}}}],
-                         "description": "A verdict on a candidate reply; its explanation comes once the reply "
-                                        "is committed."},
     "CandidateAnswer": _object({
         "decision": {"enum": ["allow", "regenerate", "block"]}, "allowed": {"type": "boolean"},
-        "deciding_norms": _array(_STRING), "blocking": _array(_ref("CandidateVerdict")),
-        "verdicts": _array(_ref("CandidateVerdict")),
+        "deciding_norms": _array(_STRING), "blocking": _array(_ref("Verdict")),
+        "verdicts": _array(_ref("Verdict")),
         **_STAMP}),
     "Norm": _object({"name": _STRING, "charter": _STRING, "authority": _STRING, "severity": _STRING,
                      "scope": _STRING, "default": {"type": "boolean"}, "description": _NULLABLE_STRING}),
