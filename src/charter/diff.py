@@ -185,7 +185,7 @@ class DiffCollector:
         kept = self.result.examples.setdefault((norm, *pair), [])
         if len(kept) >= self.keep:
             return
-        turn = _deciding_turn(new, pair[1]) if pair[1] != ABSENT else _deciding_turn(old, pair[0])
+        turn = _changed_turn(old, new, pair)
         kept.append(Example(trace.id, str(trace.locator) if trace.locator else None, turn,
                             _excerpt(trace, turn), tuple(_plain(v) for v in old if v.kind != "not_applicable"),
                             tuple(_plain(v) for v in new if v.kind != "not_applicable")))
@@ -215,7 +215,14 @@ def _summed(norm: str, by_norm: dict[str, list[Verdict]], side: Side) -> str:
     return aggregate(v.kind for v in by_norm.get(norm, []))
 
 
-def _deciding_turn(verdicts: list[Verdict], kind: str) -> int | None:
+def _changed_turn(old: list[Verdict], new: list[Verdict], pair: tuple[str, str]) -> int | None:
+    """The first act whose verdict went from the old kind to the new one (else the first
+    act with the new kind, or the old one for a removed norm): the excerpt to show."""
+    before = {(v.turn, v.call): v.kind for v in old}
+    for verdict in new:
+        if verdict.kind == pair[1] and before.get((verdict.turn, verdict.call), ABSENT) == pair[0]:
+            return verdict.turn
+    kind, verdicts = (pair[0], old) if pair[1] == ABSENT else (pair[1], new)
     return next((v.turn for v in verdicts if v.kind == kind), None)
 
 
