@@ -294,8 +294,9 @@ def pre_commit(*args: str, cwd: pathlib.Path, home: pathlib.Path) -> subprocess.
 
 
 @pytest.fixture(scope="module")
-def hooks_home(request) -> pathlib.Path:
-    return request.config.cache.mkdir("pre-commit-home")
+def hooks_home(request, tmp_path_factory) -> pathlib.Path:
+    cache = getattr(request.config, "cache", None)
+    return cache.mkdir("pre-commit-home") if cache is not None else tmp_path_factory.mktemp("pre-commit-home")
 
 
 def git_repo(path: pathlib.Path, files: dict[str, str]) -> pathlib.Path:

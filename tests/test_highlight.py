@@ -66,12 +66,14 @@ TMGRAMMAR_TEST = "vscode-tmgrammar-test@0.1.3"
 
 
 @pytest.fixture(scope="module")
-def tmgrammar_test(request) -> pathlib.Path:
-    """vscode-tmgrammar-test from npm, installed once into pytest's cache directory."""
+def tmgrammar_test(request, tmp_path_factory) -> pathlib.Path:
+    """vscode-tmgrammar-test from npm, installed once into pytest's cache directory (or a
+    temporary one when the cache is disabled)."""
     npm = shutil.which("npm")
     if npm is None:
         pytest.skip("npm is not installed: the TextMate grammar tests need vscode-tmgrammar-test from npm")
-    prefix = request.config.cache.mkdir("npm-tmgrammar")
+    cache = getattr(request.config, "cache", None)
+    prefix = cache.mkdir("npm-tmgrammar") if cache is not None else tmp_path_factory.mktemp("npm-tmgrammar")
     binary = prefix / "node_modules" / ".bin" / "vscode-tmgrammar-test"
     if not binary.exists():
         subprocess.run([npm, "install", "--no-save", "--no-audit", "--no-fund", "--prefix", str(prefix),
