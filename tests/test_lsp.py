@@ -223,6 +223,7 @@ async def test_completion_offers_names_keywords_verdicts_and_labels(client):
     assert {"asks_refund", "no_email", "pii", "shared", "forbid", "unless", "violated", "critical"} <= everywhere
     assert {"email", "phone", "no_email_leak"} <= await labels_at(10, column_of(POLICY, 10, "pii.") + 4)
     assert await labels_at(20, len('    when user.label("')) == {"toxic"}
+    assert {"pii", "safety", "honesty"} <= await labels_at(2, len("use std."))
     await close_document(client, uri)
 
 
@@ -293,4 +294,5 @@ async def test_garbage_edits_never_stop_the_server(client):
     assert await _diagnostics_for(client, outside) == []
     final = await edit_document(client, uri, 'charter garbage\n\nnorm n:\n    "n"\n    permit\n')
     assert final == []
+    assert [m.message for m in client.log_messages if m.type == lsp.MessageType.Error] == []
     await close_document(client, uri)

@@ -22,7 +22,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__, ast
 from ..builtins import BUILTINS
-from ..check.resolve import read_file
+from ..check.resolve import read_file, stdlib_names
 from ..diagnostics import Diagnostic, Severity
 from ..source import Span
 from . import actions
@@ -276,6 +276,8 @@ def _completions(analysis: Analysis, before: str) -> list[lsp.CompletionItem]:
     if re.search(r'\.label\(\s*"[\w.-]*$', before):
         labels = {d.name for d in analysis.index.definitions if d.kind == "label"}
         return [_item(name, lsp.CompletionItemKind.Property, "label") for name in sorted(labels)]
+    if re.search(r"^\s*use\s+std\.\w*$", before):
+        return [_item(name, lsp.CompletionItemKind.Module, "standard-library module") for name in stdlib_names()]
     if re.search(r"\bwhere\s+\w*$", before):
         return [_item(name, lsp.CompletionItemKind.Function, check.doc) for name, check in BUILTINS.items()]
     dotted = re.search(r"\b(\w+)\.\w*$", before)
