@@ -109,3 +109,16 @@ def test_replay_of_a_damaged_record(work):
     Path("rec/record.json").write_text("{}")
     result = run("replay", "rec")
     assert result.exit_code == 2 and "is not a charter-record/1 manifest" in result.output
+
+
+def test_replay_of_a_manifest_with_a_missing_part(work):
+    run("check", "p/acme.charter", "--traces", "traces.jsonl", "--record", "rec")
+    manifest = json.loads(Path("rec/record.json").read_text())
+    del manifest["inputs"][0]["absolute"]
+    Path("rec/record.json").write_text(json.dumps(manifest))
+    result = run("replay", "rec")
+    assert result.exit_code == 2 and "each entry of `inputs` needs path, absolute (strings)" in result.output
+    del manifest["layers"]
+    Path("rec/record.json").write_text(json.dumps(manifest))
+    result = run("replay", "rec")
+    assert result.exit_code == 2 and "`layers` is missing or not an array" in result.output

@@ -34,6 +34,7 @@ FORMAT = "charter-record/1"
 MANIFEST = "record.json"
 VERDICTS = "verdicts.jsonl"
 POLICY_DIR = "policy"
+_MANIFEST_KEYS = {"charter_version": str, "policy_hash": str, "layers": list, "policy": list, "inputs": list}
 
 
 class RecordError(Exception):
@@ -169,6 +170,14 @@ def read_manifest(directory: str) -> dict[str, Any]:
         raise RecordError(f"cannot read {path}: {error}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise RecordError(f"{path} is not a {FORMAT} manifest")
+    for key, kind in _MANIFEST_KEYS.items():
+        if not isinstance(manifest.get(key), kind):
+            raise RecordError(f"{path}: `{key}` is missing or not a{'n' if kind is list else ''} "
+                              f"{'array' if kind is list else 'string'}")
+    for key, fields in (("policy", ("name", "copy", "digest")), ("inputs", ("path", "absolute"))):
+        for entry in manifest[key]:
+            if not isinstance(entry, dict) or not all(isinstance(entry.get(f), str) for f in fields):
+                raise RecordError(f"{path}: each entry of `{key}` needs {', '.join(fields)} (strings)")
     return manifest
 
 
@@ -238,6 +247,9 @@ def _recorded_verdicts(directory: str) -> dict[tuple[str, str | None], dict[str,
         with open(path, encoding="utf-8") as stream:
             for number, line in enumerate(stream, start=1):
                 row = json.loads(line)
+                if not (isinstance(row["status"], str) and all(isinstance(v, list) and len(v) == 4
+                                                               for v in row["verdicts"])):
+                    raise TypeError("each verdict is [norm, turn, call, kind]")
                 recorded[(row["id"], row["source"])] = row
     except OSError as error:
         raise RecordError(f"cannot read {path}: {error.strerror or error}") from None
