@@ -308,8 +308,13 @@ def _transition_line(result: DiffResult, norm: str) -> str:
     return f"{norm}: " + ", ".join(f"{_arrow(a, b)} {n}" for a, b, n in result.changes(norm))
 
 
+def _skipped(result: DiffResult) -> str:
+    count = len(result.skipped)
+    return f"{count} record{'s' if count != 1 else ''} skipped"
+
+
 def _headline(result: DiffResult) -> str:
-    skipped = f", {len(result.skipped)} records skipped" if result.skipped else ""
+    skipped = f", {_skipped(result)}" if result.skipped else ""
     return (f"{result.traces} trace{'s' if result.traces != 1 else ''} checked with both policies{skipped}: "
             f"{result.changed} changed")
 
@@ -364,7 +369,7 @@ def _markdown(result: DiffResult, rows: list[str], examples: list[str]) -> str:
     head = [
         "### Charter: policy change impact", "",
         f"**{result.traces}** traces checked with both policies, **{result.changed}** changed"
-        + (f", {len(result.skipped)} records skipped" if result.skipped else "") + ".  ",
+        + (f", {_skipped(result)}" if result.skipped else "") + ".  ",
         f"old `{result.old.label}` `{result.old.content_hash[:19]}` → new `{result.new.label}` "
         f"`{result.new.content_hash[:19]}`", "",
     ]
