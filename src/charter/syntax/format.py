@@ -142,7 +142,7 @@ def _layout(pieces: list[_Piece], level: int, first: int, last: int, column: int
         for item, (item_first, item_last) in zip(piece.items, piece.item_lines):
             lines.extend(_layout([*item, ","], level + 1, item_first, item_last))
         current, start = "]", piece.last
-    lines.append(_Line(level, current, start, max(start, last), 0))
+    lines.append(_Line(level, current, start, max(start, last), 0 if lines else column))
     return lines
 
 
