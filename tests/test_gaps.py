@@ -27,7 +27,7 @@ from charter.gaps import EXCERPT_CHARS, fact_pattern
 ROOT = Path(__file__).resolve().parent.parent
 ACME = ROOT / "examples" / "acme_support.charter"
 ACME_TRACES = ROOT / "examples" / "traces.jsonl"
-MODEL_SPEC = ROOT / "examples" / "model_spec.charter"
+MODEL_SPEC = ROOT / "examples" / "model_spec" / "model_spec.charter"
 MODEL_SPEC_TRACES = Path(__file__).resolve().parents[2] / "shared/data/model_spec_examples.jsonl"
 CHART_KINDS = ("complied", "violated", "unspecified", "pending", "conflict", "overridden")
 CHROMIUM_INSTALL = "apt-get update && apt-get install -y chromium"
@@ -241,9 +241,9 @@ def test_model_spec_corpus_matches_check_report():
     check = _check_json(str(MODEL_SPEC), str(MODEL_SPEC_TRACES))
     _assert_matches_check(report, check)
     assert report["traces"] == 398
-    assert report["headline"][0]["text"] == "1 decision is waiting for platform"
-    item = report["stakeholders"][0]["norms"][0]["items"][0]
-    assert item["decide"] == "may a confidential persona decline to name its model?"
+    assert report["headline"][0]["text"] == "4 decisions are waiting for platform"
+    decisions = [i["decide"] for n in report["stakeholders"][0]["norms"] for i in n["items"]]
+    assert "may a confidential persona decline to name its model?" in decisions
 
 
 def test_every_kind_of_open_case_is_grouped(shop):

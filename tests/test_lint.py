@@ -60,7 +60,7 @@ def test_clean_policies_have_no_findings(text):
 
 
 def test_the_model_spec_example_is_clean():
-    assert lint(load([str(ROOT / "examples" / "model_spec.charter")])) == []
+    assert lint(load([str(ROOT / "examples" / "model_spec" / "model_spec.charter")])) == []
 
 
 def test_every_code_is_documented():
