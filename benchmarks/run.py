@@ -20,7 +20,8 @@ corpus file to verdicts:
 Before timing, the verdicts are compared: Charter and the hand-written checker on every
 trace, regopy and cedarpy with Charter on the sample; any disagreement stops the run
 (`agreement` is what tests/test_benchmarks.py runs). Each time is the median of --runs
-runs (min and max shown); ratios > 1 mean the first named is slower. The RSS column is
+runs (min and max shown), the runs of the checkers compared interleaved so that they
+meet the same load; ratios > 1 mean the first named is slower. The RSS column is
 the peak RSS of `charter check` (all its processes together, sampled); for the
 rows timed inside the harness, how much the harness's peak grew while the row ran (0:
 it stayed within the peak reached before).
@@ -218,16 +219,32 @@ def timed(fn: Callable[[], Any], runs: int) -> list[float]:
     return times
 
 
+def timed_together(fns: list[Callable[[], Any]], runs: int) -> list[list[float]]:
+    """Each function's times, the runs interleaved (a, b, c, a, b, c, ...) so that on a
+    shared machine every checker meets the same spells of load."""
+    times: list[list[float]] = [[] for _ in fns]
+    for _ in range(runs):
+        for fn, into in zip(fns, times):
+            into.extend(timed(fn, 1))
+    return times
+
+
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measured(name: str, fn: Callable[[], Any], runs: int, traces: int, turns: int, norms: int,
-             note: str = "") -> "Row":
-    """A row timed in this process; its RSS is how much the harness's peak grew while it ran."""
-    before = peak_rss_mb()
-    times = timed(fn, runs)
-    return Row(name, times, traces, turns, norms, note, peak_rss_mb() - before)
+def measured(rows: list[tuple[str, Callable[[], Any], int, int, int, str]], runs: int) -> list["Row"]:
+    """Rows (name, function, traces, turns, norms, note) timed together in this process.
+    The RSS of each is how much the harness's peak grew during its first run (the peers
+    run after Charter, so that growth is theirs)."""
+    rss = []
+    for _, fn, *_ in rows:
+        before = peak_rss_mb()
+        fn()
+        rss.append(peak_rss_mb() - before)
+    times = timed_together([fn for _, fn, *_ in rows], runs)
+    return [Row(name, t, traces, turns, norms, note, grew)
+            for (name, _, traces, turns, norms, note), t, grew in zip(rows, times, rss)]
 
 
 def parse_json(path: Path) -> None:
@@ -327,12 +344,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--quick", action="store_true", help="a small corpus, no scaling: under a minute")
     parser.add_argument("--traces", type=int, help="base corpus size (default 1000; --quick: 300)")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement; the median is shown")
-    parser.add_argument("--sample", type=int, help="traces for regopy and cedarpy (default 100; --quick: 15)")
+    parser.add_argument("--sample", type=int, help="traces for regopy and cedarpy (default 50; --quick: 15)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "charter-bench")
     args = parser.parse_args(argv)
     traces = args.traces or (300 if args.quick else 1000)
-    sample = args.sample or (15 if args.quick else 100)
+    sample = args.sample or (15 if args.quick else 50)
     args.workdir.mkdir(parents=True, exist_ok=True)
     path = make_corpus(args.workdir, traces, args.seed)
     records = [json.loads(line) for line in path.open("rb")]
@@ -348,13 +365,13 @@ def main(argv: list[str] | None = None) -> None:
     policy = charter.load(str(POLICY))
     norms = len(policy.norms)
     runs = args.runs
-    rows = [
-        measured("parse floor: json", lambda: parse_json(path), runs, traces, turns, 0),
-        measured("parse floor: orjson", lambda: parse_orjson(path), runs, traces, turns, 0),
-        measured("hand-written Python", lambda: run_handwritten(path), runs, traces, turns, norms, "orjson"),
-        measured("Charter, in process", lambda: run_charter(policy, path), runs, traces, turns, norms,
-                 "read_traces + Policy.check"),
-    ]
+    rows = measured([
+        ("parse floor: json", lambda: parse_json(path), traces, turns, 0, ""),
+        ("parse floor: orjson", lambda: parse_orjson(path), traces, turns, 0, ""),
+        ("hand-written Python", lambda: run_handwritten(path), traces, turns, norms, "orjson"),
+        ("Charter, in process", lambda: run_charter(policy, path), traces, turns, norms,
+         "read_traces + Policy.check"),
+    ], runs)
     floor, hand, own = rows[1], rows[2], rows[3]
     rows.append(cli_row("charter check --jobs 1", path, 1, 2 if args.quick else runs, traces, turns, norms))
     rows.append(cli_row("charter check --jobs 2", path, 2, 2 if args.quick else runs, traces, turns, norms))
@@ -364,17 +381,18 @@ def main(argv: list[str] | None = None) -> None:
     peer_rows = []
     for name, peer, names in (("regopy (OPA)", Rego(), REGO_NORMS), ("cedarpy (Cedar)", Cedar(), CEDAR_NORMS)):
         subset = policy_with(names)
-        ours = measured(f"Charter, same {len(names)} norms", lambda: run_each(subset.check, peers), runs,
-                        sample, peer_turns, len(names), "decoded records")
-        theirs = measured(name, lambda: run_each(peer.check, peers), runs, sample, peer_turns, len(names),
-                          "decoded records")
+        ours, theirs = measured([
+            (f"Charter, same {len(names)} norms", lambda: run_each(subset.check, peers), sample, peer_turns,
+             len(names), "decoded records"),
+            (name, lambda: run_each(peer.check, peers), sample, peer_turns, len(names), "decoded records"),
+        ], runs)
         peer_rows.append((ours, theirs))
         rows += [ours, theirs]
 
     session_records = records[:max(sample, 50)]
     messages = sum(len(r["messages"]) for r in session_records)
-    session = measured("Session.add", lambda: run_sessions(policy, session_records), runs,
-                       len(session_records), messages, norms, "per message, in process")
+    (session,) = measured([("Session.add", lambda: run_sessions(policy, session_records), len(session_records),
+                            messages, norms, "per message, in process")], runs)
     rows.append(session)
 
     print()
@@ -406,8 +424,8 @@ def scaling_by_size(workdir: Path, traces: int, seed: int, policy: charter.Polic
              "`charter check` peak RSS MB |", "|---|---:|---:|---:|---:|---:|---:|"]
     for factor in (1, 4, 16):
         path = make_corpus(workdir, traces * factor, seed)
-        own = statistics.median(timed(lambda: run_charter(policy, path), runs))
-        hand = statistics.median(timed(lambda: run_handwritten(path), runs))
+        own, hand = map(statistics.median, timed_together(
+            [lambda: run_charter(policy, path), lambda: run_handwritten(path)], runs))
         count = traces * factor
         cli = cli_row("", path, 1, 1, count, 0, 0)
         lines.append(f"| {factor}× | {count:,} | {own:.2f} | {own / count * 1e6:,.0f} | {hand:.2f} | "
