@@ -333,3 +333,10 @@ def test_pre_commit_lint_and_test_hooks_check_the_policy_named_in_args(tmp_path,
     assert "expect greet violated: got complied" in result.stdout
     (repo / "policy.charter").write_text(MESSY)
     assert pre_commit("run", "--all-files", cwd=repo, home=hooks_home).returncode == 0
+
+
+def test_a_comment_keeps_its_depth_after_a_line_too_long_to_break():
+    reason = "x" * 100
+    text = (f'norm n:\n    case a: forbid b\n        unless c: unspecified "{reason}"\n'
+            f'        # about the exception\n    otherwise: permit\n')
+    assert fmt(text) == text
