@@ -117,6 +117,15 @@ async def test_an_error_is_reported_at_its_range_with_the_cli_code_and_message(c
     await close_document(client, uri)
 
 
+async def test_ranges_count_utf16_units_after_characters_beyond_the_bmp(client):
+    text = 'charter wide\n\nnorm n:\n    "n"\n    forbid assistant says "\U0001F600\U0001F600" and nowhere\n'
+    uri = await open_document(client, "wide.charter", text)
+    [diagnostic] = client.diagnostics[uri]
+    start = column_of(text, 4, "nowhere") + 2  # each emoji is two UTF-16 units
+    assert diagnostic.range == lsp.Range(lsp.Position(4, start), lsp.Position(4, start + len("nowhere")))
+    await close_document(client, uri)
+
+
 async def test_a_document_edited_into_validity_clears_its_diagnostics(client):
     uri = await open_document(client, "fixme.charter", "charter fixme\n\nnorm n:\n    \"x\"\n    forbid assistant mentions nowhere\n")
     assert [d.code for d in client.diagnostics[uri]] == ["E216"]
@@ -204,6 +213,9 @@ async def test_document_symbols_list_norms_lets_patterns_and_tests(client):
     assert {(s.name, s.kind) for s in symbols} == {
         ("asks_refund", lsp.SymbolKind.Variable), ("no_email", lsp.SymbolKind.Function),
         ("refunds", lsp.SymbolKind.Function), ("hi", lsp.SymbolKind.Constant), ("refunds", lsp.SymbolKind.Method)}
+    expect_line = len(text.splitlines()) - 1
+    norm = await client.text_document_definition_async(lsp.DefinitionParams(**at(uri, expect_line, 12)))
+    assert (norm.uri, norm.range.start.line) == (uri, 12)
     await close_document(client, uri)
 
 

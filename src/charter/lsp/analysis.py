@@ -31,6 +31,7 @@ class Analysis:
     diagnostics: list[Diagnostic] = attrs.Factory(list)
     module: Module | None = None
     index: Index = attrs.Factory(Index)
+    sources: dict[str, Source] = attrs.Factory(dict)  # the texts the index points into, by name
 
     def update(self, is_file: bool, text: str, read_text: Callable[[Path], str]) -> None:
         """Check and lint the document again; keep the old index if it no longer parses."""
@@ -46,6 +47,7 @@ class Analysis:
         if own is not None:
             self.module = own
             self.index = build_index(modules)
+            self.sources = {m.source.name: m.source for m in modules}
 
     def _resolve(self, is_file: bool, text: str, read_text: Callable[[Path], str]) -> list[Module]:
         """The modules as far as name resolution gets (no validation)."""

@@ -18,12 +18,10 @@ from ..builtins import BUILTINS
 from ..check.resolve import Module
 from ..source import NOWHERE, Source, Span
 
-KINDS = ("let", "pattern", "norm", "label", "module", "check", "test")
-
-
 @attrs.frozen
 class Definition:
-    """A named thing: `kind` is one of KINDS. Identity is the place its name is written."""
+    """A named thing: `kind` is let, pattern, norm, label, module, check (a built-in) or
+    test. Identity is the place its name is written."""
 
     kind: str
     name: str

@@ -1,7 +1,7 @@
 """`charter lsp`: the pygls server, its handlers, and conversions to the protocol's types.
 
-Spans are 1-based with an inclusive end; protocol ranges are 0-based with an exclusive
-end. Columns are counted in code points (exact for text in the Basic Multilingual Plane).
+Spans are 1-based with an inclusive end, in code points; protocol ranges are 0-based with
+an exclusive end, in the units the client chose (UTF-16 unless it asked otherwise).
 Every handler is guarded: whatever a client sends, the server logs the problem and
 answers with nothing rather than stopping.
 """
@@ -58,8 +58,8 @@ def _position(line: int, column: int) -> lsp.Position:
     return lsp.Position(max(line - 1, 0), max(column - 1, 0))
 
 
-def to_range(span: Span) -> lsp.Range:
-    """A span as a protocol range (a point span covers its one character)."""
+def _code_point_range(span: Span) -> lsp.Range:
+    """A span as a range in code points (a point span covers its one character)."""
     return lsp.Range(_position(span.line, span.column), lsp.Position(max(span.end_line - 1, 0), span.end_column))
 
 
@@ -75,10 +75,6 @@ def to_uri(name: str) -> str:
     return from_fs_path(path) if path else name
 
 
-def _location(span: Span) -> lsp.Location:
-    return lsp.Location(to_uri(span.source), to_range(span))
-
-
 def _identity(definition: Definition) -> tuple:
     """What identifies a definition across analyses that name its file differently."""
     span = definition.name_span
@@ -86,6 +82,24 @@ def _identity(definition: Definition) -> tuple:
 
 
 # --------------------------------------------------------------------------- the server
+
+
+def guarded(default):
+    """Log an exception and answer `default`, so no request or notification stops the server."""
+
+    def wrap(handler: Callable) -> Callable:
+        @functools.wraps(handler)
+        def run(server: "CharterServer", *args):
+            try:
+                return handler(server, *args)
+            except Exception as error:  # noqa: BLE001 -- a bug must not end the editing session
+                server.window_log_message(lsp.LogMessageParams(
+                    lsp.MessageType.Error, f"charter lsp: {handler.__name__}: {type(error).__name__}: {error}"))
+                return default
+
+        return run
+
+    return wrap
 
 
 class CharterServer(LanguageServer):
@@ -104,6 +118,7 @@ class CharterServer(LanguageServer):
                 return document.source
         return read_file(path)
 
+    @guarded(None)
     def analyse(self, uri: str) -> None:
         """Check one open document and publish its diagnostics."""
         path = to_fs_path(uri) if uri.startswith("file:") else None
@@ -116,13 +131,29 @@ class CharterServer(LanguageServer):
     def analyse_open(self) -> None:
         self._pending = None
         for uri in list(self.analyses):
-            guarded(None)(lambda server, uri: server.analyse(uri))(self, uri)
+            self.analyse(uri)
 
     def analyse_soon(self) -> None:
         """Check every open document once typing pauses (a file may `use` the one edited)."""
         if self._pending is not None:
             self._pending.cancel()
         self._pending = asyncio.get_running_loop().call_later(DEBOUNCE_SECONDS, self.analyse_open)
+
+    def to_range(self, span: Span) -> lsp.Range:
+        """A span as a range in the client's units, counted on the text the span points into."""
+        lines = self._lines(span.source)
+        points = _code_point_range(span)
+        return self.workspace.position_codec.range_to_client_units(lines, points) if lines else points
+
+    def _lines(self, name: str) -> list[str] | None:
+        """The current text of a source: the editor's for an open document, else as loaded."""
+        for uri, analysis in self.analyses.items():
+            if analysis.name == name:
+                return self.workspace.get_text_document(uri).lines
+        return next((a.sources[name].lines for a in self.analyses.values() if name in a.sources), None)
+
+    def location(self, span: Span) -> lsp.Location:
+        return lsp.Location(to_uri(span.source), self.to_range(span))
 
     def to_diagnostic(self, diagnostic: Diagnostic, analysis: Analysis) -> lsp.Diagnostic:
         """A diagnostic for the document; one in a file it imports is shown on the `use` line."""
@@ -132,10 +163,10 @@ class CharterServer(LanguageServer):
             span = self._use_of(span.source, analysis) or Span.point(analysis.name, 1, 1)
         if diagnostic.hint:
             message += f"\nhint: {diagnostic.hint}"
-        related = [lsp.DiagnosticRelatedInformation(_location(where), note) for note, where in diagnostic.notes
+        related = [lsp.DiagnosticRelatedInformation(self.location(where), note) for note, where in diagnostic.notes
                    if _source_path(where.source) or where.source == analysis.name]
         return lsp.Diagnostic(
-            to_range(span), message, code=diagnostic.code, source="charter",
+            self.to_range(span), message, code=diagnostic.code, source="charter",
             severity=lsp.DiagnosticSeverity.Error if diagnostic.severity is Severity.ERROR
             else lsp.DiagnosticSeverity.Warning, related_information=related or None)
 
@@ -153,10 +184,16 @@ class CharterServer(LanguageServer):
         analysis = self.analyses.get(uri)
         if analysis is None:
             return None
-        line = position.line + 1
-        found = (analysis.index.at(analysis.name, line, position.character + 1)
-                 or analysis.index.at(analysis.name, line, position.character))
+        line, column = self.code_points(uri, position)
+        found = (analysis.index.at(analysis.name, line + 1, column + 1)
+                 or analysis.index.at(analysis.name, line + 1, column))
         return (analysis, found) if found else None
+
+    def code_points(self, uri: str, position: lsp.Position) -> tuple[int, int]:
+        """A client's position in a document as 0-based (line, code point)."""
+        lines = self.workspace.get_text_document(uri).lines
+        converted = self.workspace.position_codec.position_from_client_units(lines, position)
+        return converted.line, converted.character
 
     def uses(self, definition: Definition) -> list[Span]:
         """Where a definition is written, in every open document's analysis."""
@@ -169,24 +206,6 @@ class CharterServer(LanguageServer):
                         key = (_source_path(span.source) or span.source, span.line, span.column)
                         spans.setdefault(key, span)
         return list(spans.values())
-
-
-def guarded(default):
-    """Log an exception and answer `default`, so no request or notification stops the server."""
-
-    def wrap(handler: Callable) -> Callable:
-        @functools.wraps(handler)
-        def run(server: CharterServer, *args):
-            try:
-                return handler(server, *args)
-            except Exception as error:  # noqa: BLE001 -- a bug must not end the editing session
-                server.window_log_message(lsp.LogMessageParams(
-                    lsp.MessageType.Error, f"charter lsp: {handler.__name__}: {type(error).__name__}: {error}"))
-                return default
-
-        return run
-
-    return wrap
 
 
 server = CharterServer()
@@ -225,7 +244,7 @@ def hover(ls: CharterServer, params: lsp.HoverParams) -> lsp.Hover | None:
     text = hover_markdown(found[1].definition) if found else None
     if text is None:
         return None
-    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), to_range(found[1].span))
+    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), ls.to_range(found[1].span))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
@@ -234,7 +253,7 @@ def definition(ls: CharterServer, params: lsp.DefinitionParams) -> lsp.Location 
     found = ls.occurrence(params.text_document.uri, params.position)
     if found is None or found[1].definition.kind == "check":
         return None
-    return _location(found[1].definition.name_span)
+    return ls.location(found[1].definition.name_span)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
@@ -244,7 +263,7 @@ def references(ls: CharterServer, params: lsp.ReferenceParams) -> list[lsp.Locat
     if found is None or found[1].definition.kind == "check":
         return None
     declaration = found[1].definition.name_span
-    return [_location(span) for span in ls.uses(found[1].definition)
+    return [ls.location(span) for span in ls.uses(found[1].definition)
             if params.context.include_declaration or span != declaration]
 
 
@@ -254,7 +273,7 @@ def document_symbols(ls: CharterServer, params: lsp.DocumentSymbolParams) -> lis
     analysis = ls.analyses.get(params.text_document.uri)
     if analysis is None:
         return None
-    return [lsp.DocumentSymbol(d.name, SYMBOL_KINDS[d.kind], to_range(d.span), to_range(d.name_span))
+    return [lsp.DocumentSymbol(d.name, SYMBOL_KINDS[d.kind], ls.to_range(d.span), ls.to_range(d.name_span))
             for d in analysis.index.definitions if d.kind in SYMBOL_KINDS and d.name_span.source == analysis.name]
 
 
@@ -299,15 +318,15 @@ def completion(ls: CharterServer, params: lsp.CompletionParams) -> lsp.Completio
     if analysis is None:
         return None
     lines = ls.workspace.get_text_document(params.text_document.uri).lines
-    line = lines[params.position.line] if params.position.line < len(lines) else ""
-    return lsp.CompletionList(False, _completions(analysis, line[: params.position.character]))
+    line, column = ls.code_points(params.text_document.uri, params.position)
+    before = lines[line][:column] if line < len(lines) else ""
+    return lsp.CompletionList(False, _completions(analysis, before))
 
 
 # --------------------------------------------------------------------------- code actions
 
 
-def _overlaps(span: Span, wanted: lsp.Range) -> bool:
-    got = to_range(span)
+def _overlaps(got: lsp.Range, wanted: lsp.Range) -> bool:
     return (got.start.line, got.start.character) <= (wanted.end.line, wanted.end.character) and (
         wanted.start.line, wanted.start.character) <= (got.end.line, got.end.character)
 
@@ -322,7 +341,7 @@ def code_actions(ls: CharterServer, params: lsp.CodeActionParams) -> list[lsp.Co
         return None
     found = []
     for finding in analysis.diagnostics:
-        fix = actions.fix(finding, analysis.module) if _overlaps(finding.span, params.range) else None
+        fix = actions.fix(finding, analysis.module) if _overlaps(ls.to_range(finding.span), params.range) else None
         if fix is None or finding.span.source != analysis.name:
             continue
         title, edits = fix
