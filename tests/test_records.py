@@ -122,3 +122,12 @@ def test_replay_of_a_manifest_with_a_missing_part(work):
     Path("rec/record.json").write_text(json.dumps(manifest))
     result = run("replay", "rec")
     assert result.exit_code == 2 and "`layers` is missing or not an array" in result.output
+
+
+def test_replay_reads_with_the_recorded_input_format(work):
+    Path("openai.jsonl").write_text(json.dumps({"messages": [
+        {"role": "user", "content": "hi"}, {"role": "assistant", "content": "lol"}]}) + "\n")
+    run("check", "p/acme.charter", "--traces", "openai.jsonl", "--input-format", "openai", "--record", "rec")
+    assert json.loads(Path("rec/record.json").read_text())["input_format"] == "openai"
+    result = run("replay", "rec")
+    assert result.exit_code == 0, result.output

@@ -140,7 +140,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     progress = Progress(sys.stderr, total_bytes(paths)) if progress_wanted(sys.stderr, no_progress) else None
     shared_terminal = progress is not None and out.isatty()  # clear the bar before writing a report line
     summary = CheckSummary()
-    recorder = _recorder(record_dir, policy, policies, paths, writer)
+    recorder = _recorder(record_dir, policy, policies, paths, writer, input_format)
     writer.start()
     if engine == "dask":
         if recorder is not None:
@@ -245,7 +245,8 @@ def _on_dask(scheduler: str | None, policies: tuple[str, ...], paths: list[str],
         client.close()
 
 
-def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], paths: list[str], writer):
+def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], paths: list[str], writer,
+              input_format: str | None):
     """For --record: a writer that records each report before `writer` renders it."""
     if directory is None:
         return None
@@ -253,7 +254,7 @@ def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], 
 
     if "-" in paths:
         raise click.BadParameter("standard input cannot be replayed; record trace files", param_hint="--record")
-    recorder = Recorder(directory, policy, policies, paths)
+    recorder = Recorder(directory, policy, policies, paths, input_format)
     try:
         recorder.start()
     except RecordError as error:
@@ -349,7 +350,8 @@ def _policies_at(files: tuple[str, ...], rev: str | None) -> Iterator[Policy]:
 @click.argument("directory", type=click.Path(file_okay=False), metavar="DIR")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Differences as text or as one JSON object.")
-@_format_option
+@click.option("--input-format", type=click.Choice(list(ADAPTERS)), default=None,
+              help="Read every record in this format (default: the format recorded).")
 @_edge
 def replay(directory, output_format, input_format) -> None:
     """Re-check a run recorded by `charter check --record DIR`: load the recorded copy
@@ -369,7 +371,8 @@ def replay(directory, output_format, input_format) -> None:
         manifest = read_manifest(directory)
         policy = _load(tuple(recorded_policy_paths(directory, manifest)))
         paths = [input_path(entry) for entry in manifest["inputs"]]
-        result = replay_record(directory, manifest, policy, _records(tuple(paths), input_format))
+        recorded_format = input_format or manifest.get("input_format")
+        result = replay_record(directory, manifest, policy, _records(tuple(paths), recorded_format))
     except RecordError as error:
         click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)

@@ -4,7 +4,8 @@
 
     DIR/record.json      the manifest: format, Charter version, the policy's content hash,
                          its sources (name, digest, where the copy is, whether a layer),
-                         the inputs (path as given, absolute path, size, digest)
+                         the inputs (path as given, absolute path, size, digest) and
+                         the --input-format they were read with (null: detected)
     DIR/policy/...       a copy of every policy file loaded, imports at their relative
                          places (stdlib modules under policy/std/)
     DIR/verdicts.jsonl   per trace, in input order: id, source (FILE:LINE), status, and
@@ -61,12 +62,13 @@ class Recorder:
     """Writes a bundle while `charter check` runs: `start`, `add` each checked trace,
     `finish`. Verdicts are streamed to disk, so memory does not grow with the corpus."""
 
-    def __init__(self, directory: str, policy: Any, layers: Iterable[str], inputs: Iterable[str]):
+    def __init__(self, directory: str, policy: Any, layers: Iterable[str], inputs: Iterable[str],
+                 input_format: str | None = None):
         from . import __version__
 
         self.directory = Path(directory)
         self.policy, self.layers, self.inputs = policy, list(layers), list(inputs)
-        self.version = __version__
+        self.version, self.input_format = __version__, input_format
         self._verdicts: Any = None
 
     def start(self) -> None:
@@ -79,6 +81,7 @@ class Recorder:
                 "format": FORMAT, "charter_version": self.version, "policy_hash": self.policy.content_hash,
                 "layers": [_copy_name(layer, sources) for layer in self.layers],
                 "policy": sources, "inputs": [_input(path) for path in self.inputs],
+                "input_format": self.input_format,
             }
             (self.directory / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n")
             self._verdicts = open(self.directory / VERDICTS, "w", encoding="utf-8")
