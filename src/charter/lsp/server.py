@@ -179,15 +179,14 @@ class CharterServer(LanguageServer):
         return next((use.span for use in module.file.of(ast.Use)
                      if use.alias in module.imports and module.imports[use.alias].source.name == source), None)
 
-    def occurrence(self, uri: str, position: lsp.Position) -> tuple[Analysis, Occurrence] | None:
+    def occurrence(self, uri: str, position: lsp.Position) -> Occurrence | None:
         """The name under the cursor (or just before it, at the end of a word)."""
         analysis = self.analyses.get(uri)
         if analysis is None:
             return None
         line, column = self.code_points(uri, position)
-        found = (analysis.index.at(analysis.name, line + 1, column + 1)
-                 or analysis.index.at(analysis.name, line + 1, column))
-        return (analysis, found) if found else None
+        return (analysis.index.at(analysis.name, line + 1, column + 1)
+                or analysis.index.at(analysis.name, line + 1, column))
 
     def code_points(self, uri: str, position: lsp.Position) -> tuple[int, int]:
         """A client's position in a document as 0-based (line, code point)."""
@@ -241,29 +240,29 @@ def did_close(ls: CharterServer, params: lsp.DidCloseTextDocumentParams) -> None
 @guarded(None)
 def hover(ls: CharterServer, params: lsp.HoverParams) -> lsp.Hover | None:
     found = ls.occurrence(params.text_document.uri, params.position)
-    text = hover_markdown(found[1].definition) if found else None
+    text = hover_markdown(found.definition) if found else None
     if text is None:
         return None
-    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), ls.to_range(found[1].span))
+    return lsp.Hover(lsp.MarkupContent(lsp.MarkupKind.Markdown, text), ls.to_range(found.span))
 
 
 @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
 @guarded(None)
 def definition(ls: CharterServer, params: lsp.DefinitionParams) -> lsp.Location | None:
     found = ls.occurrence(params.text_document.uri, params.position)
-    if found is None or found[1].definition.kind == "check":
+    if found is None or found.definition.kind == "check":
         return None
-    return ls.location(found[1].definition.name_span)
+    return ls.location(found.definition.name_span)
 
 
 @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
 @guarded(None)
 def references(ls: CharterServer, params: lsp.ReferenceParams) -> list[lsp.Location] | None:
     found = ls.occurrence(params.text_document.uri, params.position)
-    if found is None or found[1].definition.kind == "check":
+    if found is None or found.definition.kind == "check":
         return None
-    declaration = found[1].definition.name_span
-    return [ls.location(span) for span in ls.uses(found[1].definition)
+    declaration = found.definition.name_span
+    return [ls.location(span) for span in ls.uses(found.definition)
             if params.context.include_declaration or span != declaration]
 
 
