@@ -308,3 +308,28 @@ async def test_garbage_edits_never_stop_the_server(client):
     assert final == []
     assert [m.message for m in client.log_messages if m.type == lsp.MessageType.Error] == []
     await close_document(client, uri)
+
+
+# --------------------------------------------------------------------------- layers
+
+
+async def test_a_layer_is_checked_with_the_layers_it_names_beside_it(client):
+    layered = Path(__file__).parents[1] / "examples" / "layered"
+    developer = layered / "developer.charter"
+    uri = from_fs_path(str(developer))
+    client.diagnostics.pop(uri, None)
+    text = developer.read_text()
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "charter", 1, text)))
+    assert await _diagnostics_for(client, uri) == []
+    line = next(n for n, row in enumerate(text.splitlines()) if "overrides platform.no_price_guarantees" in row)
+    location = await client.text_document_definition_async(lsp.DefinitionParams(
+        **at(uri, line, column_of(text, line, "no_price_guarantees"))))
+    assert Path(to_fs_path(location.uri)) == layered / "platform.charter"
+    await close_document(client, uri)
+
+    illegal = layered / "illegal_user.charter"
+    uri = from_fs_path(str(illegal))
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
+        lsp.TextDocumentItem(uri, "charter", 1, illegal.read_text())))
+    assert {d.code for d in await _diagnostics_for(client, uri)} == {"E312", "E313"}
+    await close_document(client, uri)

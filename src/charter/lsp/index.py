@@ -88,6 +88,8 @@ class _Builder:
         self._module_defs: dict[int, Definition] = {}
         self._table_defs: dict[tuple[int, str, str], Definition] = {}
         self._labels: dict[str, Definition] = {}
+        # Layers loaded together name each other's norms by charter, without `use`.
+        self._layers = {m.charter: m for m in modules if m.is_policy}
         self._checks = {name: Definition("check", name, NOWHERE, NOWHERE, None, builtin)
                         for name, builtin in BUILTINS.items()}
 
@@ -146,7 +148,7 @@ class _Builder:
             return
         owner = module
         if len(name.parts) == 2:
-            owner = module.imports.get(name.parts[0])
+            owner = module.imports.get(name.parts[0]) or self._layers.get(name.parts[0])
             if owner is None:
                 return
             self._occur(_part_span(name, 0), self._module_defs[id(owner)])
