@@ -4,6 +4,8 @@ modules that use labels or authorities read them the way docs/stdlib.md says."""
 
 from __future__ import annotations
 
+import pathlib
+import re
 from importlib import resources
 
 import pytest
@@ -61,3 +63,20 @@ def test_a_layer_cannot_put_a_band_on_the_safety_labels(tmp_path):
     with pytest.raises(charter.PolicyError) as caught:
         charter.load(str(layer))
     assert [d.code for d in caught.value.diagnostics] == ["E321"]
+
+
+def _doc_blocks() -> list[str]:
+    page = pathlib.Path(__file__).resolve().parents[2] / "docs" / "stdlib.md"
+    return re.findall(r"```charter\n(.*?)```", page.read_text("utf-8"), re.S)
+
+
+def test_the_examples_of_the_stdlib_page_load(tmp_path):
+    blocks = _doc_blocks()
+    assert len(blocks) == 2
+    (tmp_path / "tools.charter").write_text(blocks[0])
+    assert all(r.passed for r in charter.load(str(tmp_path / "tools.charter")).run_tests())
+    (tmp_path / "tone.charter").write_text(blocks[1])
+    report = charter.load("std.tone", str(tmp_path / "tone.charter")).check(
+        {"id": "t", "messages": [{"role": "user", "content": "hi"},
+                                 {"role": "assistant", "content": "PLEASE READ THE MANUAL"}]})
+    assert {v.norm: v.kind for v in report.verdicts}["no_shouting"] == "overridden"
