@@ -4,6 +4,7 @@ subprocess and talks to it over stdio."""
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from pygls.uris import from_fs_path, to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 import charter.stdlib
+from charter.lsp.server import KEYWORDS
 
 CHARTER = str(Path(sys.executable).with_name("charter"))
 STDLIB = Path(charter.stdlib.__file__).parent
@@ -332,4 +334,27 @@ async def test_a_layer_is_checked_with_the_layers_it_names_beside_it(client):
     client.text_document_did_open(lsp.DidOpenTextDocumentParams(
         lsp.TextDocumentItem(uri, "charter", 1, illegal.read_text())))
     assert {d.code for d in await _diagnostics_for(client, uri)} == {"E312", "E313"}
+    await close_document(client, uri)
+
+
+REPOSITORY_POLICIES = sorted((Path(__file__).parents[1] / "examples").rglob("*.charter")) + sorted(STDLIB.glob("*.charter"))
+
+
+@pytest.mark.parametrize("path", REPOSITORY_POLICIES, ids=lambda p: p.name)
+async def test_hover_and_definition_on_every_word_of_the_repository_policies(client, path):
+    """Every word of every example and stdlib file: hover and definition answer without an
+    error, and every definition found is in a file that exists."""
+    text = path.read_text()
+    uri = from_fs_path(str(path))
+    client.diagnostics.pop(uri, None)
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "charter", 1, text)))
+    await _diagnostics_for(client, uri)
+    words = [(number, word.start()) for number, line in enumerate(text.splitlines())
+             for word in re.finditer(r"\w+", line) if word.group() not in KEYWORDS]
+    await asyncio.gather(*(client.text_document_hover_async(lsp.HoverParams(**at(uri, *w))) for w in words))
+    found = await asyncio.gather(*(client.text_document_definition_async(lsp.DefinitionParams(**at(uri, *w)))
+                                   for w in words))
+    targets = {to_fs_path(location.uri) for location in found if location is not None}
+    assert targets and all(Path(target).is_file() for target in targets)
+    assert [m.message for m in client.log_messages if m.type == lsp.MessageType.Error] == []
     await close_document(client, uri)
