@@ -15,6 +15,8 @@ from pygls.uris import from_fs_path, to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
 
 import charter.stdlib
+from charter.source import Source
+from charter.syntax.format import format_source
 from charter.lsp.server import KEYWORDS
 
 CHARTER = str(Path(sys.executable).with_name("charter"))
@@ -269,6 +271,8 @@ async def test_a_quick_fix_applied_clears_its_finding(client, code, text):
         lsp.TextDocumentIdentifier(uri), finding.range, lsp.CodeActionContext([finding])))
     [action] = [a for a in fixes if a.diagnostics[0].code == code]
     fixed = apply(text, action.edit.changes[uri])
+    formatted, _ = format_source(Source("fix.charter", fixed))
+    assert not formatted.changed  # the fix leaves the layout `charter fmt` would print
     after = await edit_document(client, uri, fixed)
     assert [d for d in after if d.severity == lsp.DiagnosticSeverity.Error] == []
     assert code not in {d.code for d in after}

@@ -22,7 +22,11 @@ PLACEHOLDER = '"TODO: say what this norm is for."'
 def _remove(finding: Diagnostic, module: Module) -> tuple[str, list[Edit]]:
     span = finding.span
     name = finding.message.split("`")[1] if "`" in finding.message else "it"
-    return f"Remove `{name}`", [((span.line - 1, 0), (span.end_line, 0), "")]
+    end = span.end_line
+    # Take one blank line with it when it stood between blank lines, so none are doubled.
+    if not module.source.line(span.line - 1).strip() and not module.source.line(end + 1).strip():
+        end += 1
+    return f"Remove `{name}`", [((span.line - 1, 0), (end, 0), "")]
 
 
 def _declare_label(finding: Diagnostic, module: Module) -> tuple[str, list[Edit]] | None:
