@@ -33,8 +33,11 @@ class Builtin:
     sample: Callable[[random.Random], str]
 
 
+_NOT_DIGITS = re.compile(r"[^0-9]")
+
+
 def _digits(text: str) -> str:
-    return "".join(c for c in text if c.isdigit())
+    return _NOT_DIGITS.sub("", text)
 
 
 # --------------------------------------------------------------------------- Luhn and cards
@@ -45,13 +48,12 @@ def luhn_valid(number: str) -> bool:
     digits = _digits(number)
     if len(digits) < 2:
         return False
-    total = 0
-    for position, char in enumerate(reversed(digits)):
-        value = int(char)
-        if position % 2:
-            value = value * 2 - 9 if value > 4 else value * 2
-        total += value
-    return total % 10 == 0
+    doubled = sum(_LUHN_DOUBLED[int(c)] for c in digits[-2::-2])
+    return (sum(map(int, digits[-1::-2])) + doubled) % 10 == 0
+
+
+# A digit doubled, its two digits summed (Luhn doubles every second digit from the right).
+_LUHN_DOUBLED = (0, 2, 4, 6, 8, 1, 3, 5, 7, 9)
 
 
 def luhn_complete(prefix: str) -> str:
@@ -80,15 +82,16 @@ CARD_NETWORKS: dict[str, tuple[tuple[int, int], tuple[int, ...]]] = {
 def card_network(number: str) -> str | None:
     """The network whose IIN range and length fit the digits of `number`, if any."""
     digits = _digits(number)
+    if not 12 < len(digits) < 20:
+        return None
     for network, ((low, high), lengths) in CARD_NETWORKS.items():
-        width = len(str(low))
-        if len(digits) in lengths and low <= int(digits[:width] or 0) <= high:
+        if len(digits) in lengths and low <= int(digits[:len(str(low))]) <= high:
             return network
     return None
 
 
 def payment_card_valid(number: str) -> bool:
-    return card_network(number) is not None and luhn_valid(number)
+    return luhn_valid(number) and card_network(number) is not None
 
 
 def sample_card(rng: random.Random) -> str:
@@ -115,9 +118,13 @@ IBAN_LENGTHS: dict[str, int] = {
 }
 
 
+# ISO 7064 reads the letters of an IBAN as numbers: A=10 … Z=35.
+_IBAN_LETTERS = str.maketrans({c: str(int(c, 36)) for c in string.ascii_uppercase})
+
+
 def _iban_remainder(text: str) -> int:
     """The mod-97 remainder of an IBAN-ordered string, letters counted as 10..35."""
-    return int("".join(str(int(c, 36)) for c in text)) % 97
+    return int(text.translate(_IBAN_LETTERS)) % 97
 
 
 def iban_valid(text: str) -> bool:
