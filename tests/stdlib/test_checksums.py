@@ -8,6 +8,7 @@ import random
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import charter
 from charter.builtins import (
     BUILTINS, CARD_NETWORKS, IBAN_LENGTHS, card_network, iban_valid, iban_with_checksum, luhn_complete, luhn_valid,
 )
@@ -110,3 +111,19 @@ def test_samples_of_the_checked_patterns_are_found(rng: random.Random):
                            ("phone", "phone"), ("ipv6", "ipv6"), ("private_key", "pem_private_key")]:
         sample = BUILTINS[check].sample(rng)
         assert finds(pattern, f"here: {sample} ."), (pattern, sample)
+
+
+def test_a_rejected_candidate_does_not_hide_a_later_valid_one():
+    assert finds("card", "Order 4111 1111 1111 1112 was paid with 4111 1111 1111 1111.")
+    assert finds("iban", "Not GB82 WEST 1234 5698 7654 33 but GB82 WEST 1234 5698 7654 32.")
+
+
+def test_matches_where_checks_an_inline_regex():
+    policy = charter.loads("norm n:\n    forbid assistant matches /\\b[0-9]{16}\\b/ where luhn\n")
+
+    def kind(text):
+        trace = {"id": "t", "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": text}]}
+        return policy.check(trace).verdicts[0].kind
+
+    assert kind("ref 1234567812345670") == "violated"
+    assert kind("ref 1234567812345678") == "complied"
