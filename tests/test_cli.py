@@ -488,7 +488,7 @@ def test_inline_tests_of_the_example_pass():
     result = run("test", EXAMPLE, "--no-properties")
     assert result.exit_code == 0
     assert result.stdout.endswith("\n2 passed, 0 failed\n")
-    assert f"PASS  a refund after 45 days is escalated, not decided  ({EXAMPLE}:40:1)" in result.stdout
+    assert f"PASS  a refund after 45 days is escalated, not decided  ({EXAMPLE}:44:1)" in result.stdout
 
 
 def test_inline_tests_verbose_lists_passed_expectations():

@@ -29,7 +29,7 @@ def test_the_design_example_parses_into_its_items():
     tree = parse_ok((EXAMPLES / "acme_support.charter").read_text())
     assert tree.header == ast.Header("acme_support", "developer")
     kinds = [type(item).__name__ for item in tree.items]
-    assert kinds == ["Use", "Authorities", "Let", "Let", "Let", "Norm", "Norm", "Norm", "Norm", "Norm",
+    assert kinds == ["Use", "Authorities", "Let", "Let", "Let", "Norm", "Norm", "Norm", "LabelDecl", "Norm", "Norm",
                      "TestBlock", "TestBlock"]
     formal = tree.of(ast.Norm)[3]
     assert formal.is_default and formal.overridable_by == "user"

@@ -299,7 +299,7 @@ def test_sarif_shape_and_rules(work):
     assert rules["no_email_leak"]["shortDescription"] == {
         "text": "Never reveal an e-mail address that the user did not give."}
     assert rules["no_email_leak"]["defaultConfiguration"] == {"level": "error"}
-    assert rules["casual_when_asked"]["shortDescription"] == {"text": "casual_when_asked"}  # no description
+    assert rules["casual_when_asked"]["shortDescription"] == {"text": "A user who asks for a casual tone may have one."}
     assert run_["invocations"] == [{"executionSuccessful": True, "toolExecutionNotifications": []}]
     assert run_["properties"]["summary"]["traces"] == len(TRACES)
 
