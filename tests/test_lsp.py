@@ -11,8 +11,10 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
+from pygls.protocol import default_converter
 from pygls.uris import from_fs_path, to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
+from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 import charter.stdlib
 from charter.source import Source
@@ -49,7 +51,22 @@ let greets = assistant says "hello"
 '''
 
 
-@pytest_lsp.fixture(config=ClientServerConfig(server_command=[CHARTER, "lsp"]), scope="module")
+def _publish(client: LanguageClient, params: lsp.PublishDiagnosticsParams) -> None:
+    client.diagnostics[params.uri] = params.diagnostics
+    client.diagnostic_versions[params.uri] = params.version
+
+
+def _client_recording_versions() -> LanguageClient:
+    """pytest-lsp's test client that also records the document version each diagnostics
+    notification was computed for, so a test tells fresh diagnostics from earlier ones."""
+    client = LanguageClient(converter_factory=default_converter)
+    client.diagnostic_versions = {}
+    register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _publish})
+    return client
+
+
+@pytest_lsp.fixture(config=ClientServerConfig(server_command=[CHARTER, "lsp"], client_factory=_client_recording_versions),
+                    scope="module")
 async def client(lsp_client: LanguageClient, tmp_path_factory):
     root = tmp_path_factory.mktemp("workspace")
     (root / "shared.charter").write_text(SHARED)
@@ -66,36 +83,38 @@ _versions: dict[str, int] = {}
 async def open_document(client: LanguageClient, name: str, text: str) -> str:
     """Open `name` in the workspace (not written to disk) and wait for its diagnostics."""
     uri = from_fs_path(str(client.root / name))
-    client.diagnostics.pop(uri, None)
-    _versions[uri] = 1
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "charter", 1, text)))
-    await _diagnostics_for(client, uri)
+    await open_uri(client, uri, text)
     return uri
 
 
+async def open_uri(client: LanguageClient, uri: str, text: str) -> list[lsp.Diagnostic]:
+    _versions[uri] = 1
+    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "charter", 1, text)))
+    return await diagnostics_when(client, uri, lambda found, version: version == 1)
+
+
 async def edit_document(client: LanguageClient, uri: str, text: str) -> list[lsp.Diagnostic]:
-    """Replace the whole text (as an editor does on a paste) and wait for new diagnostics."""
-    client.diagnostics.pop(uri, None)
+    """Replace the whole text (as an editor does on a paste) and wait for its diagnostics."""
     _versions[uri] += 1
+    version = _versions[uri]
     client.text_document_did_change(lsp.DidChangeTextDocumentParams(
-        lsp.VersionedTextDocumentIdentifier(_versions[uri], uri),
-        [lsp.TextDocumentContentChangeWholeDocument(text)]))
-    return await _diagnostics_for(client, uri)
+        lsp.VersionedTextDocumentIdentifier(version, uri), [lsp.TextDocumentContentChangeWholeDocument(text)]))
+    return await diagnostics_when(client, uri, lambda found, published: published == version)
 
 
-async def _diagnostics_for(client: LanguageClient, uri: str) -> list[lsp.Diagnostic]:
-    for _ in range(200):
-        if uri in client.diagnostics:
+async def diagnostics_when(client: LanguageClient, uri: str, ready) -> list[lsp.Diagnostic]:
+    """The diagnostics last published for `uri`, once `ready(diagnostics, version)` holds."""
+    for _ in range(250):
+        if uri in client.diagnostics and ready(list(client.diagnostics[uri]), client.diagnostic_versions[uri]):
             return list(client.diagnostics[uri])
         await asyncio.sleep(0.02)
-    raise AssertionError(f"no diagnostics published for {uri}")
+    raise AssertionError(f"no such diagnostics published for {uri}: last {client.diagnostics.get(uri)}")
 
 
 async def close_document(client: LanguageClient, uri: str) -> None:
     """Close a document and wait for the server to clear its diagnostics."""
-    client.diagnostics.pop(uri, None)
     client.text_document_did_close(lsp.DidCloseTextDocumentParams(lsp.TextDocumentIdentifier(uri)))
-    assert await _diagnostics_for(client, uri) == []
+    await diagnostics_when(client, uri, lambda found, version: found == [] and version is None)
 
 
 def at(uri: str, line: int, character: int) -> dict:
@@ -151,14 +170,12 @@ async def test_unsaved_text_of_an_open_imported_file_is_used(client):
     uri = await open_document(client, "policy.charter", POLICY)
     assert list(client.diagnostics[uri]) == []
     shared_uri = await open_document(client, "shared.charter", SHARED)
-    client.diagnostics.pop(uri, None)
     await edit_document(client, shared_uri, SHARED.replace("let greets", "let salutes"))
-    [diagnostic] = await _diagnostics_for(client, uri)
+    [diagnostic] = await diagnostics_when(client, uri, lambda found, version: found)
     assert diagnostic.code == "E213" and "unknown name `shared.greets`" in diagnostic.message
     assert diagnostic.range.start.line == 10
-    client.diagnostics.pop(uri, None)
     await close_document(client, shared_uri)  # back to the text on disk
-    assert await _diagnostics_for(client, uri) == []
+    await diagnostics_when(client, uri, lambda found, version: found == [])
     await close_document(client, uri)
 
 
@@ -307,9 +324,7 @@ async def test_garbage_edits_never_stop_the_server(client):
         assert await client.text_document_document_symbol_async(
             lsp.DocumentSymbolParams(lsp.TextDocumentIdentifier(unknown))) is None
     outside = "file:///tmp/charter-lsp-outside-the-workspace.charter"
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        lsp.TextDocumentItem(outside, "charter", 1, "charter out\n\nnorm n:\n    \"n\"\n    permit\n")))
-    assert await _diagnostics_for(client, outside) == []
+    assert await open_uri(client, outside, "charter out\n\nnorm n:\n    \"n\"\n    permit\n") == []
     final = await edit_document(client, uri, 'charter garbage\n\nnorm n:\n    "n"\n    permit\n')
     assert final == []
     assert [m.message for m in client.log_messages if m.type == lsp.MessageType.Error] == []
@@ -323,10 +338,8 @@ async def test_a_layer_is_checked_with_the_layers_it_names_beside_it(client):
     layered = Path(__file__).parents[1] / "examples" / "layered"
     developer = layered / "developer.charter"
     uri = from_fs_path(str(developer))
-    client.diagnostics.pop(uri, None)
     text = developer.read_text()
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "charter", 1, text)))
-    assert await _diagnostics_for(client, uri) == []
+    assert await open_uri(client, uri, text) == []
     line = next(n for n, row in enumerate(text.splitlines()) if "overrides platform.no_price_guarantees" in row)
     location = await client.text_document_definition_async(lsp.DefinitionParams(
         **at(uri, line, column_of(text, line, "no_price_guarantees"))))
@@ -335,9 +348,7 @@ async def test_a_layer_is_checked_with_the_layers_it_names_beside_it(client):
 
     illegal = layered / "illegal_user.charter"
     uri = from_fs_path(str(illegal))
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(
-        lsp.TextDocumentItem(uri, "charter", 1, illegal.read_text())))
-    assert {d.code for d in await _diagnostics_for(client, uri)} == {"E312", "E313"}
+    assert {d.code for d in await open_uri(client, uri, illegal.read_text())} == {"E312", "E313"}
     await close_document(client, uri)
 
 
@@ -350,9 +361,7 @@ async def test_hover_and_definition_on_every_word_of_the_repository_policies(cli
     error, and every definition found is in a file that exists."""
     text = path.read_text()
     uri = from_fs_path(str(path))
-    client.diagnostics.pop(uri, None)
-    client.text_document_did_open(lsp.DidOpenTextDocumentParams(lsp.TextDocumentItem(uri, "charter", 1, text)))
-    await _diagnostics_for(client, uri)
+    await open_uri(client, uri, text)
     words = [(number, word.start()) for number, line in enumerate(text.splitlines())
              for word in re.finditer(r"\w+", line) if word.group() not in KEYWORDS]
     await asyncio.gather(*(client.text_document_hover_async(lsp.HoverParams(**at(uri, *w))) for w in words))

@@ -123,10 +123,10 @@ class CharterServer(LanguageServer):
         """Check one open document and publish its diagnostics."""
         path = to_fs_path(uri) if uri.startswith("file:") else None
         analysis = self.analyses.setdefault(uri, Analysis(os.path.normpath(path) if path else uri))
-        text = self.workspace.get_text_document(uri).source
-        analysis.update(path is not None, text, self.read_text)
+        document = self.workspace.get_text_document(uri)
+        analysis.update(path is not None, document.source, self.read_text)
         self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(
-            uri, [self.to_diagnostic(d, analysis) for d in analysis.diagnostics]))
+            uri, [self.to_diagnostic(d, analysis) for d in analysis.diagnostics], version=document.version))
 
     def analyse_open(self) -> None:
         self._pending = None
