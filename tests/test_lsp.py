@@ -54,6 +54,7 @@ let greets = assistant says "hello"
 def _publish(client: LanguageClient, params: lsp.PublishDiagnosticsParams) -> None:
     client.diagnostics[params.uri] = params.diagnostics
     client.diagnostic_versions[params.uri] = params.version
+    client.published_versions.setdefault(params.uri, []).append(params.version)
 
 
 def _client_recording_versions() -> LanguageClient:
@@ -61,6 +62,7 @@ def _client_recording_versions() -> LanguageClient:
     notification was computed for, so a test tells fresh diagnostics from earlier ones."""
     client = LanguageClient(converter_factory=default_converter)
     client.diagnostic_versions = {}
+    client.published_versions = {}
     register_lsp_features(client, {**DEFAULT_CLIENT_FEATURES, lsp.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS: _publish})
     return client
 
@@ -156,6 +158,22 @@ async def test_a_document_edited_into_validity_clears_its_diagnostics(client):
     assert half_typed and all(d.severity == lsp.DiagnosticSeverity.Error for d in half_typed)
     fixed = await edit_document(client, uri, "charter fixme\n\nnorm n:\n    \"x\"\n    forbid assistant says \"no\"\n")
     assert fixed == []
+    await close_document(client, uri)
+
+
+async def test_a_burst_of_keystrokes_is_checked_once_when_typing_pauses(client):
+    uri = await open_document(client, "typing.charter", "charter typing\n")
+    word = 'norm n:\n    "n"\n    forbid assistant says "no"\n'
+    for length in range(1, len(word) + 1):  # one change per keystroke, faster than the debounce
+        _versions[uri] += 1
+        client.text_document_did_change(lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(_versions[uri], uri),
+            [lsp.TextDocumentContentChangeWholeDocument("charter typing\n\n" + word[:length])]))
+    final = _versions[uri]
+    assert await diagnostics_when(client, uri, lambda found, version: version == final) == []
+    published = client.published_versions[uri]
+    # One check after the pause (allowing one more if a loaded machine stalls mid-burst).
+    assert published[0] == 1 and published[-1] == final and len(published) <= 3, published
     await close_document(client, uri)
 
 
