@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import dask.bag as db
 import pytest
 from click.testing import CliRunner
@@ -53,8 +55,8 @@ def test_a_bag_of_records_in_memory(client):
     bag = db.from_sequence(records, npartitions=2)
     rows = check_bag(POLICY, bag).compute()
     policy = charter.load(POLICY)
-    expected = [v.kind for r in (records[0], records[1], records[3]) for v in policy.check(
-        r if not isinstance(r, str) else __import__("json").loads(r)).verdicts]
+    traces = (records[0], json.loads(records[1]), records[3])
+    expected = [v.kind for trace in traces for v in policy.check(trace).verdicts]
     assert sorted(row["verdict"] for row in rows) == sorted(expected)
     assert {row["trace_id"] for row in rows} == {"promise", "line", "object"}
     summary = bag_summary(POLICY, bag).to_json()
@@ -68,13 +70,22 @@ def test_policy_errors_are_raised_before_anything_is_sent(tmp_path):
     broken.write_text("charter broken\nnorm x {\n")
     with pytest.raises(PolicyError):
         check_bag(str(broken), db.from_sequence([], npartitions=1))
-    library = tmp_path / "lib.charter"
-    library.write_text("charter lib\nlet polite = true\n")
-    importer = tmp_path / "main.charter"
-    importer.write_text('charter main\nuse "lib.charter" as lib\n')
-    with pytest.raises(PolicyError) as raised:
-        check_bag(str(importer), db.from_sequence([], npartitions=1))
-    assert raised.value.diagnostics[0].code == "E206"
+
+
+def test_the_policy_travels_as_texts_with_its_imports(client, tmp_path):
+    (tmp_path / "lib").mkdir()
+    (tmp_path / "lib" / "words.charter").write_text('charter words\nlet promise = assistant says "refund"\n')
+    main_file = tmp_path / "main.charter"
+    main_file.write_text('charter main by developer\nauthorities developer > user\n'
+                         'use "lib/words.charter" as words\nnorm no_promise:\n    forbid words.promise\n')
+    trace = {"id": "t", "messages": [{"role": "user", "content": "hi"},
+                                     {"role": "assistant", "content": "A refund it is."}]}
+    expected = charter.load(str(main_file)).check(trace).verdicts
+    rows = check_bag(str(main_file), db.from_sequence([trace], npartitions=1))
+    (tmp_path / "lib" / "words.charter").unlink()  # the workers never read the files
+    main_file.unlink()
+    assert [(r["norm"], r["turn"], r["verdict"]) for r in rows.compute()] == \
+        [(v.norm, v.turn, v.kind) for v in expected] == [("no_promise", 1, "violated")]
 
 
 def test_the_cli_says_when_dask_is_given_with_record(tmp_path, corpus):

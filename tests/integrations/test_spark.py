@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 import os
 import shutil
 import sys
@@ -56,7 +57,7 @@ def test_a_struct_column_is_checked_as_its_json(spark):
     policy = charter.load(POLICY)
     expected = collections.Counter()
     for line in (ROOT / "examples" / "traces.jsonl").read_text().splitlines():
-        report = policy.check(__import__("json").loads(line))
+        report = policy.check(json.loads(line))
         expected.update((report.trace_id, v.norm, v.turn, v.kind) for v in report.verdicts)
     assert collections.Counter((r.trace_id, r.norm, r.turn, r.verdict) for r in rows) == expected
 

@@ -5,17 +5,17 @@ it returns, and the `charter check` summary made of partial summaries."""
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
 import attrs
 
 from .. import Policy
-from ..check.resolve import STDLIB_PREFIX, stdlib_source
-from ..diagnostics import Diagnostic, PolicyError
-from ..loader import load, load_program
+from ..check.resolve import read_file
+from ..loader import load
 from ..parallel import read_path
 from ..report import CheckSummary, verdict_counts
-from ..source import Source, Span, content_hash
+from ..source import content_hash
 from ..traces import reader
 from ..traces.errors import TraceFormatError
 from ..traces.model import Locator, Trace
@@ -28,50 +28,38 @@ ROW_FIELDS = ("trace_id", "source", "norm", "turn", "call", "verdict", "authorit
 
 @attrs.frozen
 class PolicyFiles:
-    """A policy as its layers' texts (`std.NAME` layers by name): what is sent to workers,
-    so that a worker needs neither the files nor a pickled compiled policy."""
+    """A policy as the texts of the files it was loaded from (imports included; stdlib
+    modules by name): what is sent to workers, so that a worker needs neither the files
+    nor a pickled compiled policy. Loaded from these texts, the policy is the same, down
+    to the file names in its explanations."""
 
-    layers: tuple[tuple[str, str | None], ...]  # (file name, text), or ("std.NAME", None)
-    digest: str
+    paths: tuple[str, ...]  # the policy arguments: files and `std.NAME`
+    texts: tuple[tuple[str, str], ...]  # (path as the loader read it, text)
+    digest: str  # the policy's content hash
 
     @classmethod
     def read(cls, paths: str | Sequence[str]) -> PolicyFiles:
         """Load the policy here first, so that its errors are raised here, once."""
-        paths = [paths] if isinstance(paths, str) else list(paths)
-        loaded = load(paths)
-        _refuse_path_imports(loaded)
-        by_name = {module.source.name: module.source for module in loaded.policies}
-        layers = tuple((path, None) if path not in by_name and path.startswith(STDLIB_PREFIX)
-                       else (path, by_name[path].text) for path in paths)
-        return cls(layers, content_hash(loaded.program.sources))
+        paths = (paths,) if isinstance(paths, str) else tuple(paths)
+        texts: dict[str, str] = {}
+
+        def recording(path: Path) -> str:
+            texts[str(path)] = text = read_file(path)
+            return text
+
+        program = load(list(paths), read_text=recording).program
+        return cls(paths, tuple(texts.items()), content_hash(program.sources))
 
     def load(self) -> Policy:
-        texts = [Source(name, text) for name, text in self.layers if text is not None]
-        stdlib = [name for name, text in self.layers if text is None]
-        policy = Policy(load_program(stdlib, texts))
-        if policy.content_hash != self.digest:  # e.g. a std.NAME layer given after a file layer
-            raise RuntimeError(f"the policy compiled on a worker is not the one sent ({self.digest}); "
-                               "give the std.NAME layers first")
-        return policy
+        texts = dict(self.texts)
 
+        def sent(path: Path) -> str:
+            try:
+                return texts[str(path)]
+            except KeyError:
+                raise FileNotFoundError(f"{path} was not sent with the policy") from None
 
-def _refuse_path_imports(loaded) -> None:
-    """A `use "file.charter"` import is read relative to its file, which a worker does not have."""
-    for module in loaded.modules:
-        if module.is_policy or _is_stdlib(module.source):
-            continue
-        raise PolicyError([Diagnostic(
-            "E206", f"{module.source.name} is imported by path, which the distributed engines cannot send",
-            Span.point(module.source.name, 1, 1),
-            hint="give it as a policy layer, or check with `charter check` on one machine")])
-
-
-def _is_stdlib(source: Source) -> bool:
-    name = source.name
-    if not (name.startswith("std/") and name.endswith(".charter")):
-        return False
-    own = stdlib_source(name[len("std/"):-len(".charter")])
-    return own is not None and own.text == source.text
+        return Policy(load(list(self.paths), read_text=sent).program)
 
 
 # One compiled policy per worker process, by digest: a worker compiles each policy once,

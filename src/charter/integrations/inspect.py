@@ -20,7 +20,7 @@ the status, its explanation the verdicts that decided it, its metadata the full 
 from __future__ import annotations
 
 import collections
-from typing import Any, Iterable
+from typing import Iterable
 
 import attrs
 from inspect_ai.scorer import CORRECT, INCORRECT, NOANSWER, Metric, SampleScore, Score, Scorer, Target, metric, scorer
