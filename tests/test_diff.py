@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 
 from charter import Policy, load
 from charter.cli import main
-from charter.diff import ABSENT, MARKDOWN_LIMIT, DiffCollector, render_markdown
+from charter.diff import ABSENT, MARKDOWN_LIMIT, DiffChecker, DiffCollector, render_markdown
 from charter.verdicts import aggregate
 from property.strategies import programs, traces
 
@@ -72,12 +72,12 @@ def test_examples_are_capped(monkeypatch):
 
 def test_markdown_stays_under_the_limit():
     old, new = Policy(_program_forbidding("lol")), Policy(_program_forbidding("hello"))
-    collector = DiffCollector(old, new, "old", "new", examples=1000)
+    collector, checker = DiffCollector(old, new, "old", "new", examples=1000), DiffChecker(old, new, None)
     from charter.traces.model import Message, Trace
 
     for i in range(3000):
         text = ("lol " if i % 2 else "hello ") + "x" * 200
-        collector.add(Trace(f"t{i}", (Message(0, "assistant", text),)))
+        collector.add(checker.delta(Trace(f"t{i}", (Message(0, "assistant", text),))))
     text = render_markdown(collector.result, limit=20_000)
     assert len(text) <= 20_000 and "| `n0` | violated → complied |" in text
     assert len(render_markdown(collector.result)) <= MARKDOWN_LIMIT
@@ -120,9 +120,10 @@ def test_needs_a_new_side(monkeypatch):
 
 
 def _collect(old, new, corpus):
-    collector = DiffCollector(Policy(old), Policy(new), "old", "new")
+    old, new = Policy(old), Policy(new)
+    collector, checker = DiffCollector(old, new, "old", "new"), DiffChecker(old, new, None)
     for i, trace in enumerate(corpus):
-        collector.add(trace.__class__(f"t{i}", trace.messages, trace.meta))
+        collector.add(checker.delta(trace.__class__(f"t{i}", trace.messages, trace.meta)))
     return collector.result
 
 
@@ -188,3 +189,10 @@ def test_review_page_shows_real_output(tmp_path, monkeypatch):
     for command, pasted in commands:
         result = CliRunner().invoke(main, shlex.split(command)[1:], catch_exceptions=False)
         assert _HASH.sub("sha256:…", result.stdout) == _HASH.sub("sha256:…", pasted), command
+
+
+def test_jobs_give_the_same_report(monkeypatch):
+    monkeypatch.chdir(ROOT)
+    args = ["diff", OLD, "--new", NEW, "--traces", CORPUS, "--traces", CORPUS, "--format", "json"]
+    one, two = _run(*args), _run(*args, "--jobs", "2")
+    assert one.stdout == two.stdout and json.loads(two.stdout)["traces"] == 18

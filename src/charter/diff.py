@@ -18,13 +18,15 @@ import re
 import subprocess
 import tempfile
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, NamedTuple
 
 import attrs
 
 from .diagnostics import Diagnostic, PolicyError
+from .parallel import Checker, SkippedRecord
 from .source import Span
 from .traces.model import Trace
+from .traces.reader import Skipped
 from .verdicts import AGGREGATE_ORDER, OK_KINDS, STATUS_ORDER, TraceReport, Verdict, aggregate
 
 ABSENT = "absent"  # the norm is not in that side's policy
@@ -154,41 +156,79 @@ def _lists(_instance, _field, value):
 # --------------------------------------------------------------------------- collecting
 
 
+class TraceDelta(NamedTuple):
+    """One trace checked with both policies, as the collector counts it: made where the
+    trace is checked (a worker process with --jobs), small enough to send back."""
+
+    statuses: tuple[str, str]
+    pairs: tuple[tuple[str, str], ...]  # per norm of `DiffChecker.norms`: (old, new)
+    examples: tuple[tuple[int, Example], ...]  # (norm position, example) for noteworthy changes
+
+
+class DiffChecker(Checker):
+    """Checks each record with both policies (in process, or one per worker process)."""
+
+    def __init__(self, old: Any, new: Any, input_format: str | None):
+        super().__init__(None, None, input_format)
+        self.old_policy, self.new_policy = old, new
+        self.norms = tuple(dict.fromkeys(list(old.norms) + list(new.norms)))
+        self.old_norms, self.new_norms = frozenset(old.norms), frozenset(new.norms)
+
+    def one(self, record: Trace | Skipped) -> TraceDelta | SkippedRecord:
+        if isinstance(record, Skipped):
+            return SkippedRecord(record.locator.file, record.locator.line, record.reason)
+        return self.delta(record)
+
+    def delta(self, trace: Trace) -> TraceDelta:
+        old, new = self.old_policy.check(trace), self.new_policy.check(trace)
+        old_by, new_by = _by_norm(old), _by_norm(new)
+        pairs, examples = [], []
+        for i, norm in enumerate(self.norms):
+            pair = (_summed(norm, old_by, self.old_norms), _summed(norm, new_by, self.new_norms))
+            pairs.append(pair)
+            if pair[0] != pair[1] and _noteworthy(pair):
+                examples.append((i, _example(trace, pair, old_by.get(norm, []), new_by.get(norm, []))))
+        return TraceDelta((old.status, new.status), tuple(pairs), tuple(examples))
+
+
+def diff_checker(old_paths: list[str], new_paths: list[str], input_format: str | None) -> DiffChecker:
+    """A worker's DiffChecker (`--jobs`): both policies loaded from their files."""
+    from . import load
+
+    return DiffChecker(load(*old_paths), load(*new_paths), input_format)
+
+
 class DiffCollector:
-    """Checks each trace with both policies and counts the transitions."""
+    """Counts the transitions of the traces checked by a `DiffChecker`."""
 
     def __init__(self, old: Any, new: Any, old_label: str, new_label: str, examples: int = 3):
-        self.old_policy, self.new_policy = old, new
         self.result = DiffResult(Side(old_label, old.content_hash, tuple(old.norms)),
                                  Side(new_label, new.content_hash, tuple(new.norms)))
-        self.norms = list(dict.fromkeys(list(old.norms) + list(new.norms)))
+        self.norms = tuple(dict.fromkeys(list(old.norms) + list(new.norms)))
         self.keep = examples
 
-    def add(self, trace: Trace) -> None:
-        old, new = self.old_policy.check(trace), self.new_policy.check(trace)
+    def add(self, delta: TraceDelta) -> None:
         result = self.result
         result.traces += 1
-        changed = _count(result.statuses, (old.status, new.status))
-        old_by, new_by = _by_norm(old), _by_norm(new)
-        for norm in self.norms:
-            pair = (_summed(norm, old_by, result.old), _summed(norm, new_by, result.new))
-            if _count(result.transitions.setdefault(norm, {}), pair) and _noteworthy(pair):
-                changed = changed or ABSENT not in pair
-                self._example(norm, pair, trace, old_by.get(norm, []), new_by.get(norm, []))
+        changed = _count(result.statuses, delta.statuses)
+        for norm, pair in zip(self.norms, delta.pairs):
+            if _count(result.transitions.setdefault(norm, {}), pair) and ABSENT not in pair:
+                changed = True
+        for i, example in delta.examples:
+            kept = result.examples.setdefault((self.norms[i], *delta.pairs[i]), [])
+            if len(kept) < self.keep:
+                kept.append(example)
         result.changed += changed
 
     def skip(self, file: str, line: int | None, reason: str) -> None:
         self.result.skipped.append({"file": file, "line": line, "reason": reason})
 
-    def _example(self, norm: str, pair: tuple[str, str], trace: Trace,
-                 old: list[Verdict], new: list[Verdict]) -> None:
-        kept = self.result.examples.setdefault((norm, *pair), [])
-        if len(kept) >= self.keep:
-            return
-        turn = _changed_turn(old, new, pair)
-        kept.append(Example(trace.id, str(trace.locator) if trace.locator else None, turn,
-                            _excerpt(trace, turn), tuple(_plain(v) for v in old if v.kind != "not_applicable"),
-                            tuple(_plain(v) for v in new if v.kind != "not_applicable")))
+
+def _example(trace: Trace, pair: tuple[str, str], old: list[Verdict], new: list[Verdict]) -> Example:
+    turn = _changed_turn(old, new, pair)
+    return Example(trace.id, str(trace.locator) if trace.locator else None, turn, _excerpt(trace, turn),
+                   tuple(_plain(v) for v in old if v.kind != "not_applicable"),
+                   tuple(_plain(v) for v in new if v.kind != "not_applicable"))
 
 
 def _noteworthy(pair: tuple[str, str]) -> bool:
@@ -209,8 +249,8 @@ def _by_norm(report: TraceReport) -> dict[str, list[Verdict]]:
     return by
 
 
-def _summed(norm: str, by_norm: dict[str, list[Verdict]], side: Side) -> str:
-    if norm not in side.norms:
+def _summed(norm: str, by_norm: dict[str, list[Verdict]], norms: frozenset[str]) -> str:
+    if norm not in norms:
         return ABSENT
     return aggregate(v.kind for v in by_norm.get(norm, []))
 

@@ -248,14 +248,24 @@ _worker: Checker | WorkerFailure | None = None
 def _start_worker(policy_paths: list[str], output_format: str, options: dict[str, Any],
                   input_format: str | None) -> None:
     """A worker's initializer: load the policy once; Ctrl-C is the main process's to handle."""
+    _start_checker(_report_checker, (policy_paths, output_format, options, input_format))
+
+
+def _report_checker(policy_paths: list[str], output_format: str, options: dict[str, Any],
+                    input_format: str | None) -> Checker:
+    from . import load
+
+    policy = load(*policy_paths)
+    return Checker(policy, WRITERS[output_format](None, policy=policy, **options), input_format)
+
+
+def _start_checker(make: Callable[..., Checker], args: tuple) -> None:
+    """A worker's initializer: make its checker once (`make` is a module-level function,
+    as 'spawn' requires); Ctrl-C is the main process's to handle."""
     global _worker
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        from . import load
-
-        policy = load(*policy_paths)
-        writer = WRITERS[output_format](None, policy=policy, **options)
-        _worker = Checker(policy, writer, input_format)
+        _worker = make(*args)
     except BaseException as error:  # noqa: BLE001 - reported by the main process
         _worker = WorkerFailure(type(error).__name__, str(error) or repr(error))
 
@@ -287,17 +297,25 @@ def check_corpus(
     """Every record of `paths`, checked and rendered by `writer` (in process) or by
     writers made from `output_format` and `options` (in `jobs` worker processes), in
     input order. `on_batch(records, traces, bytes)` is called after each batch."""
+    make = (_report_checker, (list(policy_paths), output_format, options, input_format))
+    return check_batches(Checker(policy, writer, input_format), make, paths, input_format, jobs, on_batch)
+
+
+def check_batches(
+    checker: Checker, make: tuple[Callable[..., Checker], tuple], paths: Iterable[str],
+    input_format: str | None = None, jobs: int = 1, on_batch: Callable[[int, int, int], None] | None = None,
+) -> Iterator[Any]:
+    """Every record of `paths` through `checker.run` (in process), or through the checker
+    `make[0](*make[1])` makes in each of `jobs` worker processes, in input order."""
     work = batches(paths, input_format)
     if jobs <= 1:
-        checker = Checker(policy, writer, input_format)
         for batch in work:
             results = checker.run(batch.items)
             yield from results
             _report(on_batch, results, batch.size)
         return
     context = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_worker,
-                               initargs=(list(policy_paths), output_format, options, input_format))
+    pool = ProcessPoolExecutor(jobs, mp_context=context, initializer=_start_checker, initargs=make)
     in_flight: collections.deque[tuple[Future, int]] = collections.deque()
     try:
         for batch in work:
