@@ -234,17 +234,20 @@ class _Compiler:
         raise AssertionError(f"not a condition: {node!r}")  # the checker rejects these
 
     def says(self, node: ast.Says) -> Fn:
-        subject = self.subject(node.subject)
         phrases = node.phrases
         texts = (phrases.value,) if isinstance(phrases, ast.Literal) else tuple(i.value for i in phrases.items)
         patterns = [phrase_regex((t,)) for t in texts] if node.mode == "all" else [phrase_regex(texts)]
-        return _text_condition(next(self._ids), subject, patterns)
+        return self._text(node.subject, patterns)
 
     def matches(self, node: ast.Matches) -> Fn:
-        subject = self.subject(node.subject)
         regex = node.regex
         check = BUILTINS[regex.check.dotted].check if regex.check is not None else None
-        return _text_condition(next(self._ids), subject, [compile_regex(regex.source, regex.flags, check)])
+        return self._text(node.subject, [compile_regex(regex.source, regex.flags, check)])
+
+    def _text(self, subject: ast.Subject, patterns: list) -> Fn:
+        if subject.which == "call":
+            return _call_text_condition(patterns)
+        return _text_condition(next(self._ids), self.subject(subject), patterns)
 
     def calls(self, node: ast.Calls) -> Fn:
         subject = self.subject(node.subject)
@@ -470,6 +473,8 @@ class _Compiler:
         if node.subject.which == "trace":
             return lambda ctx, env: ctx.view.trace.id
         if node.subject.which == "call":  # absent in a `within` window: no call there
+            if name == "run":
+                return lambda ctx, env: _call_run(ctx.view.messages, env) if env.call is not None else 0
             return lambda ctx, env: env.call.name if env.call is not None else ""
         subject = self.subject(node.subject)
 
@@ -600,6 +605,40 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
 
     text.at = at
     return text
+
+
+def _call_text_condition(patterns: list) -> Fn:
+    """A text test on the act's tool call: on its arguments' strings and numbers, one per
+    line (what the call sends). False in a `within` window, where there is no call."""
+    def call_text(ctx, env):
+        if env.call is None:
+            return False
+        text = "\n".join(_argument_values(env.call.arguments))
+        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be matched
+        return all(p.search(text) is not None for p in patterns)
+
+    return call_text
+
+
+def _argument_values(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _argument_values(item)]
+    if isinstance(value, list):
+        return [v for item in value for v in _argument_values(item)]
+    return [] if value is None or isinstance(value, bool) else [str(value)]
+
+
+def _call_run(messages, env) -> int:
+    """`call.run`: how many calls in a row, ending with this one, have its name and
+    arguments (text and tool results between them do not break the run)."""
+    call, run = env.call, 1
+    earlier = [c for m in messages[:env.turn] for c in m.tool_calls]
+    earlier += messages[env.turn].tool_calls[:env.call_index]
+    for other in reversed(earlier):
+        if other.name != call.name or not json_equal(other.arguments, call.arguments):
+            break
+        run += 1
+    return run
 
 
 def _const_key(value: Any) -> Any:

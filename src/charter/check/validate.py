@@ -225,10 +225,12 @@ class Validator:
                 case ast.Matches():
                     self._regex(node.regex)
             match node:
-                case ast.Says() | ast.Matches() | ast.Calls() if node.subject.which in ("call", "trace"):
+                case ast.Says() | ast.Matches() | ast.Calls() if node.subject.which == "trace" or (
+                        node.subject.which == "call" and isinstance(node, ast.Calls)):
                     verb = {ast.Says: "says", ast.Matches: "matches", ast.Calls: "calls"}[type(node)]
                     self.error("E228", f"`{verb}` reads a message, and `{node.subject.role}` is not one",
-                               node.span, f"use a message subject, e.g. `assistant {verb} …`")
+                               node.span, f"use a message subject, e.g. `assistant {verb} …`"
+                               + ("" if verb == "calls" else " (or `call` in a norm `on tool call`)"))
 
     def _conditions(self, expr: ast.Expr) -> None:
         """Everything standing where a condition is expected must be one."""
@@ -240,7 +242,7 @@ class Validator:
 
     def _property(self, node: ast.Property) -> None:
         allowed = {
-            "call": ("name",),
+            "call": ("name", "run"),
             "trace": ("id",),
         }.get(node.subject.role, _MESSAGE_PROPERTIES)
         if node.name not in allowed:
