@@ -342,14 +342,14 @@ def make_corpus(workdir: Path, traces: int, seed: int) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a small corpus, no scaling: under a minute")
-    parser.add_argument("--traces", type=int, help="base corpus size (default 1000; --quick: 300)")
+    parser.add_argument("--traces", type=int, help="base corpus size (default 1000; --quick: 200)")
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement; the median is shown")
-    parser.add_argument("--sample", type=int, help="traces for regopy and cedarpy (default 50; --quick: 15)")
+    parser.add_argument("--sample", type=int, help="traces for regopy and cedarpy (default 50; --quick: 10)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "charter-bench")
     args = parser.parse_args(argv)
-    traces = args.traces or (300 if args.quick else 1000)
-    sample = args.sample or (15 if args.quick else 50)
+    traces = args.traces or (200 if args.quick else 1000)
+    sample = args.sample or (10 if args.quick else 50)
     args.workdir.mkdir(parents=True, exist_ok=True)
     path = make_corpus(args.workdir, traces, args.seed)
     records = [json.loads(line) for line in path.open("rb")]
@@ -373,8 +373,8 @@ def main(argv: list[str] | None = None) -> None:
          "read_traces + Policy.check"),
     ], runs)
     floor, hand, own = rows[1], rows[2], rows[3]
-    rows.append(cli_row("charter check --jobs 1", path, 1, 2 if args.quick else runs, traces, turns, norms))
-    rows.append(cli_row("charter check --jobs 2", path, 2, 2 if args.quick else runs, traces, turns, norms))
+    rows.append(cli_row("charter check --jobs 1", path, 1, 1 if args.quick else runs, traces, turns, norms))
+    rows.append(cli_row("charter check --jobs 2", path, 2, 1 if args.quick else runs, traces, turns, norms))
 
     peers = records[:sample]
     peer_turns = sum(len(r["messages"]) for r in peers)
