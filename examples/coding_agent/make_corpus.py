@@ -103,6 +103,16 @@ def shell_cleanup(kind: str, risk: str | None, confirmed: bool) -> dict:
     return sp.done()
 
 
+def opaque_script(kind: str) -> dict:
+    """A command whose text does not say what it does, and that the agent did not rate."""
+    sp = new(kind)
+    command = rng.choice(["./scripts/reset_env.sh --all", "make clean-all", "python manage.py flush --noinput"])
+    sp.say("user", rng.choice(["The dev database is full of junk, reset it.", "Reset my local environment please."]))
+    bash(sp, command, rng.choice(["done", "Flushed 14 tables.", "environment reset"]), risk=None)
+    sp.say("assistant", "The environment is reset.")
+    return sp.done()
+
+
 def drop_table(kind: str) -> dict:
     sp = new(kind, "production")
     table = rng.choice(["sessions", "audit_log_2019", "tmp_import"])
@@ -158,6 +168,7 @@ def conversations() -> list[dict]:
     out += [delete("cleanup-sandbox", "sandbox", False) for _ in range(3)]
     out += [shell_cleanup("reset-confirmed", "HIGH", True) for _ in range(2)] + [shell_cleanup("reset-unconfirmed", "HIGH", False) for _ in range(2)]
     out += [shell_cleanup("reset-unrated", None, False) for _ in range(2)]
+    out += [opaque_script("script-unrated") for _ in range(2)]
     out += [drop_table("drop-table-production") for _ in range(3)]
     out += [force_push("force-push-confirmed", True) for _ in range(2)] + [force_push("force-push-unconfirmed", False) for _ in range(2)]
     out += [commit("commit-reviewed") for _ in range(5)]
