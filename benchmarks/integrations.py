@@ -5,11 +5,12 @@
 One generated corpus (benchmarks/corpus.py) and one policy (examples/acme_support.charter);
 for each engine the median wall time of `--runs` runs after one warm-up run, as traces/s:
 
-- `charter check --format jsonl --all` in one process (a subprocess: start-up included);
+- `charter check` (text report) in one process (a subprocess: start-up included);
+- the verdict rows `check_bag` makes, made in this process: the engines' own baseline;
 - `check_bag(...).count()` on a local Dask cluster of 1 and of 2 single-threaded worker
   processes, the corpus read as lines (`dask.bag.read_text`); the cluster is started
   before timing;
-- `charter check --engine dask` (the same batches and report as the CLI) on 2 workers;
+- `charter check --engine dask` (the same batches and text report as the CLI) on 2 workers;
 - `check_dataframe(...)` written to Spark's `noop` sink in `local[2]`; the session is
   started before timing.
 """
@@ -43,8 +44,22 @@ def median_seconds(run: Callable[[], object], runs: int) -> float:
 
 
 def single_process(corpus: str) -> Callable[[], object]:
-    command = [CHARTER, "check", POLICY, "--traces", corpus, "--format", "jsonl", "--all", "--no-progress"]
+    command = [CHARTER, "check", POLICY, "--traces", corpus, "--no-progress"]
     return lambda: subprocess.run(command, stdout=subprocess.DEVNULL, check=False)
+
+
+def rows_in_process(corpus: str) -> Callable[[], object]:
+    """The verdict rows check_bag makes, made here in one process: the engines' baseline."""
+    from charter.integrations._shipping import PolicyFiles, compiled, records_of, verdict_rows
+    from charter.traces.model import Locator
+
+    policy = compiled(PolicyFiles.read(POLICY))
+
+    def run() -> int:
+        with open(corpus, "rb") as lines:
+            records = (r for n, line in enumerate(lines, 1) for r in records_of(line, Locator(corpus, n)))
+            return sum(1 for _ in verdict_rows(policy, records))
+    return run
 
 
 def on_dask(corpus: str, runs: int, workers_counts: tuple[int, ...]) -> dict[str, float]:
@@ -61,9 +76,9 @@ def on_dask(corpus: str, runs: int, workers_counts: tuple[int, ...]) -> dict[str
             seconds[f"dask check_bag, {workers} worker(s)"] = median_seconds(
                 lambda: engine.check_bag(POLICY, lines).count().compute(), runs)
             if workers == max(workers_counts):
-                options = {"show_all": True, "color": False, "fail_on": ("violated", "conflict")}
+                options = {"show_all": False, "color": False, "fail_on": ("violated", "conflict")}
                 seconds[f"charter check --engine dask, {workers} worker(s)"] = median_seconds(
-                    lambda: sum(1 for _ in engine.check_corpus(client, [POLICY], [corpus], "jsonl", options)), runs)
+                    lambda: sum(1 for _ in engine.check_corpus(client, [POLICY], [corpus], "text", options)), runs)
     return seconds
 
 
@@ -97,7 +112,8 @@ def main() -> None:
         size = os.path.getsize(corpus) / 1e6
         print(f"{args.traces:,} traces, {size:.1f} MB, {os.cpu_count()} CPUs, median of {args.runs} runs, "
               f"load average before: {os.getloadavg()[0]:.1f}")
-        seconds = {"charter check, one process": median_seconds(single_process(corpus), args.runs)}
+        seconds = {"charter check, one process": median_seconds(single_process(corpus), args.runs),
+                   "verdict rows, one process (no engine)": median_seconds(rows_in_process(corpus), args.runs)}
         seconds.update(on_dask(corpus, args.runs, (1, 2)))
         if not args.no_spark:
             seconds.update(on_spark(corpus, args.runs))

@@ -236,13 +236,10 @@ def _on_dask(scheduler: str | None, policies: tuple[str, ...], paths: list[str],
     except ImportError as error:
         raise click.UsageError(f'--engine dask needs Dask: pip install "charter[dask]" ({error})') from None
     try:
-        client = engine.connect(scheduler, workers)
-    except OSError as error:
-        raise click.BadParameter(f"cannot reach the Dask scheduler: {error}", param_hint="--scheduler") from None
-    try:
-        yield from engine.check_corpus(client, policies, paths, output_format, options, input_format, on_batch)
-    finally:
-        client.close()
+        with engine.connected(scheduler, workers) as client:
+            yield from engine.check_corpus(client, policies, paths, output_format, options, input_format, on_batch)
+    except OSError as error:  # the scheduler cannot be reached, or went away
+        raise click.BadParameter(f"the Dask scheduler: {error}", param_hint="--scheduler") from None
 
 
 def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], paths: list[str], writer,

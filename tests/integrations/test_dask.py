@@ -34,9 +34,10 @@ def test_a_bag_of_trace_files_gives_the_verdicts_and_summary_of_charter_check(cl
     assert reference.summary["traces"] > 10_000 and reference.summary["records"]["skipped"] > 0
 
 
-def test_each_worker_compiles_the_policy_once(client, corpus):
-    check_bag([POLICY], db.from_sequence(corpus * 3, npartitions=12)).count().compute()
-    compiled = client.run(_shipping.compilations)
+def test_each_worker_compiles_the_policy_once(client):
+    trace = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello."}]}
+    assert check_bag([POLICY], db.from_sequence([trace] * 48, npartitions=12)).count().compute() > 48
+    compiled = client.run(_shipping.compilations, charter.load(POLICY).content_hash)
     assert len(compiled) == 2 and set(compiled.values()) == {1}
 
 
@@ -92,3 +93,10 @@ def test_the_cli_says_when_dask_is_given_with_record(tmp_path, corpus):
     result = CliRunner().invoke(main, ["check", POLICY, "--traces", corpus[0], "--engine", "dask",
                                        "--record", str(tmp_path / "bundle")])
     assert result.exit_code == 2 and "--record" in result.output
+
+
+def test_an_unreachable_scheduler_is_an_error_not_a_traceback(corpus):
+    result = CliRunner().invoke(main, ["check", POLICY, "--traces", corpus[0], "--engine", "dask",
+                                       "--scheduler", "tcp://127.0.0.1:9", "--no-progress"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert "--scheduler" in result.output and "127.0.0.1:9" in result.output

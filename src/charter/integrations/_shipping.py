@@ -4,7 +4,9 @@ it returns, and the `charter check` summary made of partial summaries."""
 
 from __future__ import annotations
 
+import collections
 import os
+import threading
 from pathlib import Path
 from typing import Any, Iterable, Iterator, Sequence
 
@@ -65,18 +67,27 @@ class PolicyFiles:
 # One compiled policy per worker process, by digest: a worker compiles each policy once,
 # however many partitions or batches it is given.
 _compiled: dict[str, Policy] = {}
+_compilations: collections.Counter[str] = collections.Counter()
+
+
+_compiling = threading.Lock()  # a worker with several threads still compiles once
 
 
 def compiled(files: PolicyFiles) -> Policy:
     policy = _compiled.get(files.digest)
     if policy is None:
-        policy = _compiled[files.digest] = files.load()
+        with _compiling:
+            policy = _compiled.get(files.digest)
+            if policy is None:
+                policy = _compiled[files.digest] = files.load()
+                _compilations[files.digest] += 1
     return policy
 
 
-def compilations() -> int:
-    """How many policies this process has compiled (the tests read it on each worker)."""
-    return len(_compiled)
+def compilations(digest: str) -> int:
+    """How many times this process has compiled the policy with this content hash (the
+    tests read it on each worker)."""
+    return _compilations[digest]
 
 
 # --------------------------------------------------------------------------- records

@@ -18,6 +18,7 @@ process. `check_corpus` is `charter check --engine dask`.
 from __future__ import annotations
 
 import collections
+import contextlib
 from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import dask
@@ -68,23 +69,18 @@ def _summary(files: PolicyFiles, elements: list, partition: int) -> dict[str, An
 # --------------------------------------------------------------------------- charter check --engine dask
 
 
-def connect(scheduler: str | None, workers: int) -> Client:
+@contextlib.contextmanager
+def connected(scheduler: str | None, workers: int) -> Iterator[Client]:
     """A client of the scheduler at `scheduler`; without one, of a local cluster of
-    `workers` single-threaded worker processes (closed with the client)."""
+    `workers` single-threaded worker processes, for as long as the client is used.
+    An unreachable scheduler raises OSError."""
     if scheduler is not None:
-        return Client(scheduler, timeout="10s")
-    cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                           dashboard_address=None)
-    client = Client(cluster)
-    client.close = _closing(client.close, cluster)  # the cluster goes with its client
-    return client
-
-
-def _closing(close: Callable, cluster: LocalCluster) -> Callable:
-    def close_both(*args, **kwargs):
-        close(*args, **kwargs)
-        cluster.close()
-    return close_both
+        with Client(scheduler, timeout="10s") as client:
+            yield client
+        return
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None) as cluster:
+        with Client(cluster) as client:
+            yield client
 
 
 def check_corpus(client: Client, policy_paths: Sequence[str], paths: Iterable[str], output_format: str,
