@@ -11,6 +11,7 @@ import charter
 from charter.analysis.generate import traces, vocabulary
 from charter.analysis.printer import as_test_block
 from charter.analysis.properties import check_properties
+from charter.check.resolve import stdlib_names
 from charter.inline_tests import block_trace
 from charter.source import Source
 from charter.syntax.parser import parse
@@ -58,11 +59,14 @@ def test_counterexamples_are_minimal():
 @pytest.mark.parametrize("policy", [
     "examples/acme_support.charter", "examples/shop_support/shop_support.charter",
     "examples/health_info/health_info.charter", "examples/tutor/tutor.charter",
-    "examples/coding_agent/coding_agent.charter", "std.pii",
+    "examples/coding_agent/coding_agent.charter", "examples/model_spec/model_spec.charter",
+    tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user")),
+    *(f"std.{name}" for name in stdlib_names()),
 ])
 def test_clean_policies_pass(policy):
-    path = str(ROOT / policy) if policy.endswith(".charter") else policy
-    assert failures(charter.load(path)) == []
+    layers = policy if isinstance(policy, tuple) else (policy,)
+    paths = [str(ROOT / p) if p.endswith(".charter") else p for p in layers]
+    assert failures(charter.load(*paths)) == []
 
 
 def test_the_same_seed_gives_the_same_results():

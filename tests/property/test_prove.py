@@ -92,7 +92,11 @@ def test_seeded_bugs_are_refuted_or_proved(name, prop, subject, method):
         assert [r.passed for r in results] == [True]
 
 
-@pytest.mark.parametrize("policy", ["examples/acme_support.charter", *(f"std.{n}" for n in stdlib_names())])
+EXAMPLES = ["acme_support.charter", *(f"{n}/{n}.charter" for n in ("shop_support", "health_info", "tutor",
+                                                                   "coding_agent", "model_spec"))]
+
+
+@pytest.mark.parametrize("policy", [*(f"examples/{e}" for e in EXAMPLES), *(f"std.{n}" for n in stdlib_names())])
 def test_clean_policies_are_proved_where_in_range(policy):
     path = str(ROOT / policy) if policy.endswith(".charter") else policy
     results = prove(path)

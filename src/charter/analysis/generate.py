@@ -160,17 +160,22 @@ def traces(vocab: Vocabulary, max_exchanges: int | None = None) -> st.SearchStra
     preamble = st.lists(_message(vocab, st.sampled_from(preamble_roles)), max_size=1) if preamble_roles \
         else st.just([])
     exchange = st.tuples(_message(vocab, st.just("user")), _message(vocab, st.just("assistant")))
+    if "tool" in vocab.roles:  # a policy that reads tool results gets one, sometimes, after a reply
+        exchange = st.tuples(exchange, st.lists(_message(vocab, st.just("tool")), max_size=1)).map(
+            lambda pair: pair[0] + tuple(pair[1]))
     return st.builds(
         _trace, preamble, st.lists(exchange, min_size=1, max_size=longest), st.booleans(),
         _meta(vocab.trace_meta),
     )
 
 
-def _trace(preamble: list[Message], exchanges: list[tuple[Message, Message]], last_reply: bool,
+def _trace(preamble: list[Message], exchanges: list[tuple[Message, ...]], last_reply: bool,
            meta: dict) -> Trace:
-    messages = preamble + [m for pair in exchanges for m in pair]
+    """`exchanges` are (user, assistant) or (user, assistant, tool) messages."""
+    messages = preamble + [m for exchange in exchanges for m in exchange]
     if not last_reply:
-        messages.pop()  # the conversation ends on the user: obligations stay pending
+        # The conversation ends on the user: obligations stay pending.
+        messages = messages[:len(messages) - len(exchanges[-1]) + 1]
     return Trace("generated", tuple(attrs.evolve(m, index=i) for i, m in enumerate(messages)), meta)
 
 

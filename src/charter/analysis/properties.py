@@ -36,6 +36,11 @@ from .printer import as_test_block
 from .prove import NormAnalysis, analyse, describe
 
 
+# How many times the usual number of traces a search may try for something the abstraction
+# (`--prove`) says is reachable before reporting that no trace reached it.
+_PERSIST = 10
+
+
 @attrs.frozen
 class PropertyResult:
     """One property: `passed`, with what was tried, or failed, with a minimal trace.
@@ -69,7 +74,7 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
         suspects = {} if analyses is None or possible is None else {
             n: possible(a) for n, a in analyses.items() if a.combinations is not None and possible(a)}
         if any(failing(trace) for trace in pool) or suspects:
-            trace = _find(strategy, lambda t: bool(failing(t)), examples * (5 if suspects else 1), seed)
+            trace = _find(strategy, lambda t: bool(failing(t)), examples * (_PERSIST if suspects else 1), seed)
             if trace is not None:
                 expects = failing(trace)
                 block = as_test_block(f"{name}: found by charter test", trace, expects)
@@ -207,38 +212,44 @@ def _reached(report: TraceReport) -> tuple[set[Span], set[str]]:
 
 def _reachability(program: Program, policy: CompiledPolicy, strategy, pool: list[Trace],
                   seed: int, analyses: dict[str, NormAnalysis] | None) -> list[PropertyResult]:
-    spans: set[Span] = set()
-    applicable: set[str] = set()
-    overrides: set[tuple[str, str]] = set()
     # An override takes effect where the norm would otherwise apply.
     without = compile_program(attrs.evolve(program, norms=tuple(
         attrs.evolve(n, overriders=()) for n in program.norms)))
-    for trace in pool:
+
+    def reached(trace: Trace) -> tuple[set[Span], set[str], set[tuple[str, str]]]:
         report = evaluate(policy, trace)
-        reached = _reached(report)
-        spans.update(reached[0])
-        applicable.update(reached[1])
+        spans, applicable = _reached(report)
         plain = {(v.norm, v.turn, v.call): v.kind for v in evaluate(without, trace).verdicts}
-        overrides.update((v.overridden_by, v.norm) for v in report.verdicts if v.kind == "overridden"
-                         and plain[(v.norm, v.turn, v.call)] != "not_applicable")
+        overrides = {(v.overridden_by, v.norm) for v in report.verdicts if v.kind == "overridden"
+                     and plain[(v.norm, v.turn, v.call)] != "not_applicable"}
+        return spans, applicable, overrides
+
+    seen: tuple[set, set, set] = (set(), set(), set())
+    for trace in pool:
+        for found, more in zip(seen, reached(trace)):
+            found.update(more)
     reach = _Reach(program, analyses, len(pool))
+
+    def witnessed(kind: int, item, possible: bool | None) -> bool:
+        """In the sample, or found by a search (longer where the abstraction reaches it)."""
+        return item in seen[kind] or (possible is not False and _find(
+            strategy, lambda t: item in reached(t)[kind], len(pool) * (_PERSIST if possible else 1), seed + 1,
+            shrink=False) is not None)
+
     results = []
     for clause in _clauses(policy):
         possible = reach.possible(clause.norm, lambda a: clause.span in a.reached)
-        reached = clause.span in spans or (possible is not False and _find(
-            strategy, lambda t: clause.span in _reached(evaluate(policy, t))[0],
-            len(pool) * (5 if possible else 1), seed + 1, shrink=False) is not None)
-        results.append(reach.result("dead clause", reached, possible, clause.norm,
+        results.append(reach.result("dead clause", witnessed(0, clause.span, possible), possible, clause.norm,
                                     f"{clause.norm}: {clause.text}", clause.span, "reached", "none reached it"))
     for norm in program.norms:
+        possible = reach.possible(norm.name, lambda a: a.applicable)
         results.append(reach.result(
-            "norm never applicable", norm.name in applicable,
-            reach.possible(norm.name, lambda a: a.applicable), norm.name, norm.name, norm.span,
-            "applied", "it never applied"))
+            "norm never applicable", witnessed(1, norm.name, possible), possible, norm.name, norm.name,
+            norm.span, "applied", "it never applied"))
         for overrider in norm.overriders:
+            possible = reach.possible(norm.name, lambda a: overrider in a.overrides)
             results.append(reach.result(
-                "override never applies", (overrider, norm.name) in overrides,
-                reach.possible(norm.name, lambda a: overrider in a.overrides), norm.name,
+                "override never applies", witnessed(2, (overrider, norm.name), possible), possible, norm.name,
                 f"{overrider} overrides {norm.name}", norm.span, "took effect", "it never took effect"))
     return results
 
