@@ -119,11 +119,16 @@ def test_needs_a_new_side(monkeypatch):
 # --------------------------------------------------------------------------- properties
 
 
+def _named(corpus):
+    """The traces with distinct ids (`trace.id` is a fact policies may read)."""
+    return [trace.__class__(f"t{i}", trace.messages, trace.meta) for i, trace in enumerate(corpus)]
+
+
 def _collect(old, new, corpus):
     old, new = Policy(old), Policy(new)
     collector, checker = DiffCollector(old, new, "old", "new"), DiffChecker(old, new, None)
-    for i, trace in enumerate(corpus):
-        collector.add(checker.delta(trace.__class__(f"t{i}", trace.messages, trace.meta)))
+    for trace in _named(corpus):
+        collector.add(checker.delta(trace))
     return collector.result
 
 
@@ -138,6 +143,7 @@ def test_a_policy_against_itself_changes_nothing(program, corpus):
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), programs(), st.lists(traces(), max_size=4))
 def test_transitions_add_up_to_each_side(old, new, corpus):
+    corpus = _named(corpus)
     result = _collect(old, new, corpus)
     for side, program, index in (("old", old, 0), ("new", new, 1)):
         policy = Policy(program)
