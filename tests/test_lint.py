@@ -54,6 +54,8 @@ def test_each_finding(text, expected):
     'label x\nnorm n:\n    "d"\n    when user.label("x") > 0.5\n    forbid assistant says "y"\n'
     '        unless user.label("x") > 0.9: permit\n',
     'let a = user says "a"\nnorm n:\n    "d"\n    when a or not a\n    permit\n',
+    'norm n:\n    "d"\n    case trace.meta.age is unknown: forbid assistant says "x"\n'
+    '    case trace.meta.age is known and trace.meta.age >= 18: permit\n    otherwise: permit\n',
 ])
 def test_clean_policies_have_no_findings(text):
     assert findings(text) == []

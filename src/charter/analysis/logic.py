@@ -42,6 +42,8 @@ def literals(condition: ast.Expr, positive: bool = True) -> list[tuple[ast.Expr,
             return literals(condition.operand, not positive)
         case ast.Compare() if not positive:
             return [(ast.Compare(_FLIP[condition.op], condition.left, condition.right), True)]
+        case ast.KnownTest(known=False):  # `x is unknown` is `not (x is known)`
+            return [(ast.KnownTest(condition.operand, True), not positive)]
         case ast.And() | ast.Or():
             return None
     return [(condition, positive)]
