@@ -21,8 +21,8 @@ ROOT = Path(__file__).resolve().parents[1]
 SEEDED = ROOT / "tests" / "cases" / "analysis"
 
 
-def failures(policy: charter.Policy, examples: int = 200):
-    return [r for r in check_properties(policy.program, policy.compiled, examples) if not r.passed]
+def failures(policy: charter.Policy, examples: int = 200, prove: bool = False):
+    return [r for r in check_properties(policy.program, policy.compiled, examples, prove=prove) if not r.passed]
 
 
 @pytest.mark.parametrize("name, prop, subject", [
@@ -66,7 +66,9 @@ def test_counterexamples_are_minimal():
 def test_clean_policies_pass(policy):
     layers = policy if isinstance(policy, tuple) else (policy,)
     paths = [str(ROOT / p) if p.endswith(".charter") else p for p in layers]
-    assert failures(charter.load(*paths)) == []
+    # With --prove: a clause the abstraction reaches is searched for longer, so a rare one
+    # (four nested metadata conditions) is not mistaken for a dead one.
+    assert failures(charter.load(*paths), prove=True) == []
 
 
 def test_the_same_seed_gives_the_same_results():

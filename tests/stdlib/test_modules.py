@@ -31,7 +31,7 @@ def test_module_lints_clean(module):
 
 @pytest.mark.parametrize("module", MODULES)
 def test_module_passes_charter_test(module):
-    result = CliRunner().invoke(main, ["test", f"std.{module}", "--examples", "100"])
+    result = CliRunner().invoke(main, ["test", f"std.{module}", "--examples", "100", "--prove"])
     assert result.exit_code == 0, result.output
     assert " 0 failed" in result.output
 

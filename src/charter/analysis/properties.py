@@ -36,8 +36,10 @@ from .printer import as_test_block
 from .prove import NormAnalysis, analyse, describe
 
 
-# How many times the usual number of traces a search may try for something the abstraction
-# (`--prove`) says is reachable before reporting that no trace reached it.
+# How many times the usual number of traces a targeted search may try before reporting
+# that no trace reaches a clause, makes a norm apply or an override take effect (none is
+# run for what `--prove` has shown unreachable), and before `--prove` gives up confirming
+# a conflict or gap the abstraction found.
 _PERSIST = 10
 
 
@@ -233,7 +235,7 @@ def _reachability(program: Program, policy: CompiledPolicy, strategy, pool: list
     def witnessed(kind: int, item, possible: bool | None) -> bool:
         """In the sample, or found by a search (longer where the abstraction reaches it)."""
         return item in seen[kind] or (possible is not False and _find(
-            strategy, lambda t: item in reached(t)[kind], len(pool) * (_PERSIST if possible else 1), seed + 1,
+            strategy, lambda t: item in reached(t)[kind], len(pool) * _PERSIST, seed + 1,
             shrink=False) is not None)
 
     results = []
