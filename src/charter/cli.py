@@ -186,7 +186,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
 @click.option("--examples", type=click.IntRange(1), default=200, show_default=True,
               help="How many traces to generate for the properties.")
 @click.option("--seed", type=int, default=0, show_default=True,
-              help="The seed of trace generation (the same seed gives the same run).")
+              help="The seed of trace generation (the same seed gives the same run on the same installation).")
 @click.option("--prove", is_flag=True,
               help="Also decide conflicts, gaps and reachability over every combination of each "
                    "norm's atomic conditions: `proved`, or `refuted` with a confirmed counterexample.")
