@@ -41,6 +41,8 @@ from .prove import NormAnalysis, analyse, describe
 # run for what `--prove` has shown unreachable), and before `--prove` gives up confirming
 # a conflict or gap the abstraction found.
 _PERSIST = 10
+# How many such searches, from different seeds, for what `--prove` has shown reachable.
+_SEEDS = 4
 
 
 @attrs.frozen
@@ -233,10 +235,12 @@ def _reachability(program: Program, policy: CompiledPolicy, strategy, pool: list
     reach = _Reach(program, analyses, len(pool))
 
     def witnessed(kind: int, item, possible: bool | None) -> bool:
-        """In the sample, or found by a search (longer where the abstraction reaches it)."""
-        return item in seen[kind] or (possible is not False and _find(
-            strategy, lambda t: item in reached(t)[kind], len(pool) * _PERSIST, seed + 1,
-            shrink=False) is not None)
+        """In the sample, or found by a search; where `--prove` says it is reachable, by
+        searches from several seeds (one search can get stuck away from a rare case)."""
+        if item in seen[kind] or possible is False:
+            return item in seen[kind]
+        return any(_find(strategy, lambda t: item in reached(t)[kind], len(pool) * _PERSIST, seed + attempt,
+                         shrink=False) is not None for attempt in range(1, _SEEDS + 1 if possible else 2))
 
     results = []
     for clause in _clauses(policy):
