@@ -25,7 +25,7 @@ from . import ast
 from .builtins import BUILTINS
 from .check.program import CheckedNorm, Program
 from .source import Source, Span
-from .textmatch import compile_regex, phrase_regex
+from .textmatch import compile_regex, matchable, phrase_regex
 
 Fn = Callable[[Any, Any], Any]
 
@@ -609,12 +609,15 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
 
 def _call_text_condition(patterns: list) -> Fn:
     """A text test on the act's tool call: on its arguments' strings and numbers, one per
-    line (what the call sends). False in a `within` window, where there is no call."""
+    line (what the call sends), made once per call for every norm that reads it. False in
+    a `within` window, where there is no call."""
     def call_text(ctx, env):
         if env.call is None:
             return False
-        text = "\n".join(_argument_values(env.call.arguments))
-        text = text.encode("utf-8", "replace").decode("utf-8")  # lone surrogates cannot be matched
+        key = ("call", env.turn, env.call_index)
+        text = ctx.text_cache.get(key)
+        if text is None:
+            text = ctx.text_cache[key] = matchable("\n".join(_argument_values(env.call.arguments)))
         return all(p.search(text) is not None for p in patterns)
 
     return call_text
@@ -630,14 +633,15 @@ def _argument_values(value: Any) -> list[str]:
 
 def _call_run(messages, env) -> int:
     """`call.run`: how many calls in a row, ending with this one, have its name and
-    arguments (text and tool results between them do not break the run)."""
+    arguments (text and tool results between them do not break the run). Walks back
+    only as far as the run goes."""
     call, run = env.call, 1
-    earlier = [c for m in messages[:env.turn] for c in m.tool_calls]
-    earlier += messages[env.turn].tool_calls[:env.call_index]
-    for other in reversed(earlier):
-        if other.name != call.name or not json_equal(other.arguments, call.arguments):
-            break
-        run += 1
+    for index in range(env.turn, -1, -1):
+        calls = messages[index].tool_calls
+        for other in reversed(calls[:env.call_index] if index == env.turn else calls):
+            if other.name != call.name or not json_equal(other.arguments, call.arguments):
+                return run
+            run += 1
     return run
 
 

@@ -21,6 +21,7 @@ import attrs
 
 from . import ast
 from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
+from .textmatch import matchable
 from .traces.model import Message, Trace
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
 
@@ -39,7 +40,7 @@ class TraceView:
     def __init__(self, trace: Trace):
         self.trace = trace
         self.messages: tuple[Message, ...] = trace.messages
-        self.texts = [_matchable(m.content) for m in trace.messages]
+        self.texts = [matchable(m.content) for m in trace.messages]
         self.by_role: dict[str, list[int]] = {role: [] for role in ast.ROLES}
         for message in trace.messages:
             self.by_role.setdefault(message.role, []).append(message.index)
@@ -50,7 +51,7 @@ class TraceView:
         """Add the next message (for incremental sessions); `message.index` must be the
         next position. The acts of every scope are recomputed on demand."""
         self.messages = self.messages + (message,)
-        self.texts.append(_matchable(message.content))
+        self.texts.append(matchable(message.content))
         self.by_role.setdefault(message.role, []).append(message.index)
         self._acts.clear()
 
@@ -125,19 +126,6 @@ class TraceView:
         indices = self.by_role["assistant"]
         start = 0 if after is None else bisect.bisect_right(indices, after)
         return indices[start:start + size]
-
-
-def _matchable(text: str | None) -> str:
-    """The text as the matchers see it: lone surrogates (valid in JSON text, not in
-    UTF-8, which RE2 needs) become U+FFFD, one for one, so match offsets still hold."""
-    text = text or ""
-    if text.isascii():
-        return text
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
-    return text
 
 
 @attrs.define(slots=True)

@@ -94,3 +94,16 @@ def phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
         body = r"\s+".join(re.escape(word) for word in phrase.split())
         parts.append(r"(?<!\w)" + body + r"(?!\w)" if body else r"(?!)")
     return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
+
+
+def matchable(text: str | None) -> str:
+    """The text as the matchers see it: lone surrogates (valid in JSON text, not in
+    UTF-8, which RE2 needs) become U+FFFD, one for one, so match offsets still hold."""
+    text = text or ""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in text)
+    return text
