@@ -106,6 +106,8 @@ class CompiledNorm:
     # obligation is met.
     whole_trace: bool = False
     window: int = 0
+    # The norm's generated two-valued `decide` (fastpath.py), made on first use.
+    fast: Fn | None = None
 
 
 @attrs.frozen
@@ -123,6 +125,9 @@ class Overrider:
 class CompiledPolicy:
     program: Program
     norms: list[CompiledNorm]
+    # The compiled closure of a condition node (each node compiles once): what the
+    # generated fast path (fastpath.py) calls for its leaves.
+    condition: Callable[[ast.Expr], Fn]
 
 
 def compile_program(program: Program) -> CompiledPolicy:
@@ -130,7 +135,7 @@ def compile_program(program: Program) -> CompiledPolicy:
     compiler = _Compiler(program)
     triggers = {n.name: n for n in program.norms}
     norms = [compiler.norm(n, triggers) for n in program.norms]
-    return CompiledPolicy(program, norms)
+    return CompiledPolicy(program, norms, compiler.condition)
 
 
 # --------------------------------------------------------------------------- the compiler
@@ -601,7 +606,10 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
 
     def text(ctx, env):
         index = subject(env)
-        return False if index is None else at(ctx, index)
+        if index is None:
+            return False
+        cached = ctx.text_cache.get((ident, index))  # the common case, inline: a hit, not recording
+        return at(ctx, index) if cached is None or ctx.recording else cached[0]
 
     text.at = at
     return text

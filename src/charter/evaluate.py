@@ -21,6 +21,7 @@ import attrs
 
 from . import ast
 from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
+from .fastpath import Decisions, Unsettled, decide_function
 from .textmatch import matchable
 from .traces.model import Message, Trace
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
@@ -49,21 +50,30 @@ class TraceView:
 
     def append(self, message: Message) -> None:
         """Add the next message (for incremental sessions); `message.index` must be the
-        next position. The acts of every scope are recomputed on demand."""
+        next position. The acts of every scope are recomputed on demand. The lists are
+        replaced, not changed, so that a `snapshot` keeps what it saw."""
         self.messages = self.messages + (message,)
-        self.texts.append(matchable(message.content))
-        self.by_role.setdefault(message.role, []).append(message.index)
-        self._acts.clear()
+        self.texts = self.texts + [matchable(message.content)]
+        self.by_role = {**self.by_role, message.role: self.by_role.get(message.role, []) + [message.index]}
+        self._acts = {}
 
     def truncate(self, length: int, ctx: "Context") -> None:
         """Drop the messages from `length` on (a candidate reply that was not kept)."""
         for message in self.messages[length:]:
-            self.by_role[message.role].remove(message.index)
             self._assistant_env.pop(message.index, None)
         self.messages = self.messages[:length]
-        del self.texts[length:]
-        self._acts.clear()
+        self.texts = self.texts[:length]
+        self.by_role = {role: [i for i in indices if i < length] for role, indices in self.by_role.items()}
+        self._acts = {}
         ctx.text_cache = {k: v for k, v in ctx.text_cache.items() if k[1] < length}
+
+    def snapshot(self) -> "TraceView":
+        """The view as it is now, unchanged by later `append` and `truncate`: what the
+        deferred explanations of a session's verdicts read."""
+        view = TraceView.__new__(TraceView)
+        view.trace, view.messages, view.texts, view.by_role = self.trace, self.messages, self.texts, self.by_role
+        view._acts, view._assistant_env = {}, {}
+        return view
 
     def latest(self, role: str, before: int) -> int | None:
         """The index of the latest `role` message with index < before."""
@@ -158,7 +168,9 @@ class Context:
         self.assignment: dict[tuple, bool] = {}
         self.pending: dict[tuple, tuple[str, ...]] = {}  # unassigned atoms met
         self.consulted: dict[tuple, tuple[str, ...]] = {}
-        self.recording = True
+        # Steps, facts and matches are recorded only by the general path; the fast path
+        # records nothing (an explanation decides its act again, recording).
+        self.recording = False
         self.steps: list[tuple] = []
         self.facts: list[tuple] = []
         self.matches: list[tuple[int, list]] = []
@@ -172,6 +184,11 @@ class Context:
         self.recording = True
         self.steps, self.facts, self.matches = [], [], []
         self.why = {}
+
+    def end_act(self) -> None:
+        """Back to the fast path's state: nothing recorded, no atom assigned."""
+        self.recording = False
+        self.assignment = {}
 
     def atom(self, key: tuple, facts: tuple[str, ...]) -> bool | None:
         if self._atoms_off:
@@ -384,36 +401,94 @@ def _fact_names(atoms: dict[tuple, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(sorted({fact for facts in atoms.values() for fact in facts}))
 
 
+# --------------------------------------------------------------------------- the fast path
+
+
+def _window_or_unsettled(node: OutcomeNode, ctx: Context, env: Env) -> Decision:
+    decision = _window(node, ctx, env)
+    if decision is _UNDECIDED:
+        raise Unsettled
+    return decision
+
+
+_DECISIONS = Decisions(
+    complied=_COMPLIED, violated=_VIOLATED, not_applicable=_NOT_APPLICABLE,
+    overridden=lambda name: Decision("overridden", overridden_by=name),
+    unspecified=lambda node: Decision("unspecified", node.reason, node.escalate_to),
+    gap=lambda authority: Decision("unspecified", "no case applies", authority, gap=True),
+    window=_window_or_unsettled,
+    conversation=lambda ctx: ctx.view.acts("conversation")[0],
+)
+
+
+def prepare(policy: CompiledPolicy) -> None:
+    """Give every norm its generated two-valued `decide`, once per policy."""
+    if not policy.norms or policy.norms[0].fast is not None:
+        return
+    checked = {n.name: n for n in policy.program.norms}
+    for norm in policy.norms:
+        triggers = [checked[o.name].trigger for o in norm.overriders]
+        norm.fast = decide_function(norm, checked[norm.name], triggers, policy.condition, _DECISIONS)
+
+
 # --------------------------------------------------------------------------- the entry points
 
 
 def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -> TraceReport:
     """Every verdict of every norm at every act of the trace."""
+    prepare(policy)
     view = TraceView(trace)
     ctx = Context(view)
-    verdicts = []
-    for norm in policy.norms:
-        for env in view.acts(norm.scope):
-            verdicts.append(_verdict(norm, ctx, env))
+    verdicts = [_verdict(norm, ctx, env) for norm in policy.norms for env in view.acts(norm.scope)]
     return TraceReport(trace.id, tuple(verdicts), locator)
 
 
-def _verdict(norm: CompiledNorm, ctx: Context, env: Env) -> Verdict:
+def _verdict(norm: CompiledNorm, ctx: Context, env: Env, explain_view: "TraceView | None" = None) -> Verdict:
+    """The verdict of `norm` at one act: by its fast path when every fact it reads is
+    known, else the general way. Explanations are built from `explain_view` (default:
+    the context's view), which must not change afterwards."""
+    try:
+        decision = norm.fast(ctx, env)
+    except Unsettled:
+        return _general_verdict(norm, ctx, env, explain_view or ctx.view)
+    # Positional (the fields in Verdict's order): this runs for every norm at every act.
+    return Verdict(
+        norm.name, decision.kind, env.turn, norm.authority, norm.severity, env.call_index,
+        decision.reason, decision.gap, decision.escalate_to, (), decision.overridden_by,
+        functools.partial(_explain_again, explain_view or ctx.view, norm, env),
+        norm.span,
+    )
+
+
+def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, explain_view: TraceView) -> Verdict:
+    """The verdict decided in three-valued logic, unknown facts settled by enumeration,
+    its explanation recorded on the way."""
     ctx.start_act()
     decision = decide(norm, ctx, env)
     if decision is _UNDECIDED:
         decision, unknown = _settle(norm, ctx, env)
     else:
         unknown = _fact_names(ctx.consulted) if ctx.consulted else ()
-    # Positional (the fields in Verdict's order): this runs for every norm at every act.
-    return Verdict(
+    verdict = Verdict(
         norm.name, decision.kind, env.turn, norm.authority, norm.severity, env.call_index,
         decision.reason, decision.gap, decision.escalate_to, unknown, decision.overridden_by,
         functools.partial(
-            _explanation, ctx.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, unknown,
+            _explanation, explain_view, ctx.steps, ctx.facts, ctx.matches, ctx.why, unknown,
             decision.kind != "not_applicable"),
         norm.span,
     )
+    ctx.end_act()
+    return verdict
+
+
+def _explain_again(view: TraceView, norm: CompiledNorm, env: Env) -> Explanation:
+    """The explanation of a fast-path verdict: the act decided again, recording (no
+    unknown was met, so no enumeration)."""
+    ctx = Context(view)
+    ctx.start_act()
+    decision = decide(norm, ctx, env)
+    return _explanation(view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
+                        decision.kind != "not_applicable")
 
 
 def _explanation(view: TraceView, steps: list, facts: list, matches: list,

@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from .compile import CompiledNorm, CompiledPolicy
-from .evaluate import Context, Env, TraceView, _verdict, evaluate
+from .evaluate import Context, Env, TraceView, _verdict, evaluate, prepare
 from .traces import native
 from .traces.model import Message, Trace
 from .traces.reader import trace_from_json
@@ -51,6 +51,7 @@ class Session:
     """A conversation checked as it happens. Not thread-safe: one session per conversation."""
 
     def __init__(self, policy: CompiledPolicy, meta: dict[str, Any] | None = None, id: str = "session"):
+        prepare(policy)
         self._policy = policy
         self._view = TraceView(Trace(id, (), dict(meta or {})))
         self._ctx = Context(self._view)
@@ -75,17 +76,16 @@ class Session:
             reply = {"role": "assistant", "content": reply}
         length, waiting = len(self._view.messages), list(self._waiting)
         try:
-            verdicts = tuple(self._add(self._message(reply)))
-            for verdict in verdicts:
-                _ = verdict.explanation  # built lazily from the view: build it while the reply is there
-            return CandidateCheck(verdicts)
+            # Explanations read a snapshot of the view: they stay right after the truncate.
+            return CandidateCheck(tuple(self._add(self._message(reply))))
         finally:
             self._view.truncate(length, self._ctx)
             self._waiting = waiting
 
     def pending(self) -> list[Verdict]:
         """The obligations still open (their `within` window is not full yet)."""
-        verdicts = [_verdict(norm, self._ctx, env) for norm, env in self._waiting]
+        snapshot = self._view.snapshot()
+        verdicts = [_verdict(norm, self._ctx, env, snapshot) for norm, env in self._waiting]
         return [v for v in verdicts if v.kind == "pending"]
 
     def finish(self) -> TraceReport:
@@ -105,10 +105,11 @@ class Session:
 
     def _add(self, message: Message) -> list[Verdict]:
         self._view.append(message)
+        snapshot = self._view.snapshot()
         settled: list[Verdict] = []
         still_waiting = []
         for norm, env in self._waiting:
-            verdict = _verdict(norm, self._ctx, env)
+            verdict = _verdict(norm, self._ctx, env, snapshot)
             if _settled(verdict, norm, self._view, env):
                 settled.append(verdict)
             else:
@@ -116,7 +117,7 @@ class Session:
         self._waiting = still_waiting
         for norm in self._norms_of_role.get(message.role, ()):
             for env in self._view.acts_at(norm.scope, message.index):
-                verdict = _verdict(norm, self._ctx, env)
+                verdict = _verdict(norm, self._ctx, env, snapshot)
                 if _settled(verdict, norm, self._view, env):
                     settled.append(verdict)
                 else:

@@ -89,7 +89,11 @@ class Explanation:
         }
 
 
-@attrs.frozen
+# A plain slotted record, not `attrs.frozen`: the evaluator makes one for every norm at
+# every act, and a frozen class costs five times as much to construct (1.1 µs against
+# 0.2 µs). Verdicts are values all the same: hashable, compared by value; treat them as
+# read-only.
+@attrs.define(slots=True, unsafe_hash=True)
 class Verdict:
     """The verdict of `norm` at one act.
 
@@ -120,8 +124,7 @@ class Verdict:
     def explanation(self) -> Explanation:
         explanation = self._explanation
         if not isinstance(explanation, Explanation):
-            explanation = explanation()
-            object.__setattr__(self, "_explanation", explanation)
+            explanation = self._explanation = explanation()
         return explanation
 
     def to_json(self) -> dict[str, Any]:

@@ -1,0 +1,180 @@
+"""Compiled norms -> one generated Python function each, for the common case.
+
+Most verdicts hang on no unknown fact. For those, deciding a norm is plain two-valued
+logic: the trigger, the cases and exceptions, the behaviour. This module writes that
+decision out as Python source per norm, compiles it once with the policy, and so spares
+the hot loop the general machinery of `evaluate.decide` (three-valued conditions,
+recorded steps, lists of applicable branches).
+
+The generated `decide(ctx, env)` returns a `Decision`, or raises `Unsettled` the moment
+its answer would need more than two-valued logic: a condition that is unknown, or two
+cases (or exceptions) that apply together and must be compared. The evaluator then
+decides that act the general way, which is the reference semantics; the two agree on
+every act the fast path settles (tests/property/test_fastpath.py checks it). Explanations
+are not recorded here: they are built, when asked for, by deciding the act again the
+general way.
+
+The leaves of a condition (text tests, comparisons, quantifiers, ...) are the compiled
+closures of `compile.py`, shared with the general path (and with its per-trace text
+cache); only `and`, `or`, `not`, the branching and the outcomes are written out.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+from . import ast
+from .compile import OutcomeNode
+
+DecideFn = Callable[[Any, Any], Any]
+
+
+class Unsettled(Exception):
+    """The fast path cannot decide this act in two-valued logic."""
+
+
+def _unsettled() -> Any:
+    raise Unsettled
+
+
+# Conditions whose compiled closure is never unknown (True or False, never None).
+_TWO_VALUED = (ast.Says, ast.Matches, ast.Calls, ast.KnownTest)
+
+
+class _Writer:
+    """Writes one norm's `decide` function: source lines and the names they use."""
+
+    def __init__(self, condition: Callable[[ast.Expr], Callable], decisions: "Decisions"):
+        self.condition = condition
+        self.decisions = decisions
+        self.names: dict[str, Any] = {"_unsettled": _unsettled}
+        self.lines: list[str] = []
+        self._ids: dict[int, str] = {}
+
+    def name(self, value: Any, prefix: str) -> str:
+        """The name the generated code knows `value` by (one per distinct object)."""
+        key = id(value)
+        if key not in self._ids:
+            self._ids[key] = f"{prefix}{len(self._ids)}"
+            self.names[self._ids[key]] = value
+        return self._ids[key]
+
+    def emit(self, depth: int, line: str) -> None:
+        self.lines.append("    " * depth + line)
+
+    # ---- conditions: Python expressions that are True or False, or raise Unsettled
+
+    def expr(self, node: ast.Expr, env: str = "env") -> str:
+        match node:
+            case ast.And():
+                return "(" + " and ".join(self.expr(o, env) for o in node.operands) + ")"
+            case ast.Or():
+                return "(" + " or ".join(self.expr(o, env) for o in node.operands) + ")"
+            case ast.Not():
+                return f"(not {self.expr(node.operand, env)})"
+            case ast.Literal(value=bool() as value):
+                return repr(value)
+        call = f"{self.name(self.condition(node), 'c')}(ctx, {env})"
+        if isinstance(node, _TWO_VALUED) or _is_text_quantifier(node):
+            return call
+        temp = f"v{len(self.lines)}_{self.name(node, 'n')}"
+        return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
+
+    # ---- statements: each path ends in `return <decision>`
+
+    def standing(self, depth: int, node: OutcomeNode, outcome: ast.Outcome) -> None:
+        """The outcome that stands after `outcome`'s exceptions (Catala's default calculus)."""
+        branches = [(u.condition, child, u.outcome)
+                    for u, (_, child, _) in zip(outcome.exceptions, node.exceptions)]
+        self.branches(depth, branches, lambda: self.outcome(depth, node))
+
+    def branches(self, depth: int, branches: list, otherwise: Callable[[], None]) -> None:
+        """Cases or exceptions: every condition is evaluated, in order; one that applies
+        decides; none falls through to `otherwise`; several are left to the general path."""
+        held = [f"b{len(self.lines)}_{k}" for k in range(len(branches))]
+        for flag, (condition, _, _) in zip(held, branches):
+            self.emit(depth, f"{flag} = {self.expr(condition)}")
+        if len(held) > 1:
+            self.emit(depth, f"if {' + '.join(held)} > 1: _unsettled()")
+        for flag, (_, child, outcome) in zip(held, branches):
+            self.emit(depth, f"if {flag}:")
+            self.standing(depth + 1, child, outcome)
+        otherwise()
+
+    def outcome(self, depth: int, node: OutcomeNode) -> None:
+        decisions = self.decisions
+        if node.modality == "permit":
+            self.emit(depth, f"return {self.name(decisions.complied, 'd')}")
+        elif node.modality == "unspecified":
+            self.emit(depth, f"return {self.name(decisions.unspecified(node), 'd')}")
+        elif node.within is not None:
+            window = self.name(decisions.window, "w")
+            self.emit(depth, f"return {window}({self.name(node, 'o')}, ctx, env)")
+        else:
+            behaviour = self.expr(node.key.behaviour)
+            violated = behaviour if node.modality == "forbid" else f"not {behaviour}"
+            self.emit(depth, f"return {self.name(decisions.violated, 'd')} if {violated} "
+                             f"else {self.name(decisions.complied, 'd')}")
+
+
+class Decisions:
+    """The decisions a generated function returns, and the general-path pieces it
+    calls, supplied by the evaluator (which owns `Decision`)."""
+
+    def __init__(self, *, complied, violated, not_applicable, overridden, unspecified, gap,
+                 window, conversation):
+        self.complied, self.violated, self.not_applicable = complied, violated, not_applicable
+        self.overridden = overridden  # name -> Decision
+        self.unspecified = unspecified  # OutcomeNode -> Decision
+        self.gap = gap  # authority -> Decision
+        self.window = window  # (OutcomeNode, ctx, env) -> Decision, or raises Unsettled
+        self.conversation = conversation  # ctx -> the conversation's env
+
+
+def decide_function(norm, checked, overrider_triggers: list[ast.Expr | None],
+                    condition: Callable[[ast.Expr], Callable], decisions: Decisions) -> DecideFn:
+    """Generate and compile `decide(ctx, env)` for the compiled norm `norm`: `checked` is
+    its checked form, `overrider_triggers` the triggers of the norms that override it (in
+    the order of `norm.overriders`), `condition` gives the compiled closure of a condition."""
+    writer = _Writer(condition, decisions)
+    for overrider, trigger in zip(norm.overriders, overrider_triggers):
+        overridden = writer.name(decisions.overridden(overrider.name), "d")
+        if trigger is None:
+            writer.emit(1, f"return {overridden}")
+            return _compiled(writer, norm.name)
+        own = "env" if overrider.scope != "conversation" else f"{writer.name(decisions.conversation, 'x')}(ctx)"
+        writer.emit(1, f"if {writer.expr(trigger, own)}:")
+        writer.emit(2, f"return {overridden}")
+    if checked.trigger is not None:
+        writer.emit(1, f"if not {writer.expr(checked.trigger)}:")
+        writer.emit(2, f"return {writer.name(decisions.not_applicable, 'd')}")
+    body = checked.body
+    if isinstance(body, ast.Outcome):
+        writer.standing(1, norm.tree, body)
+    else:
+        branches = [(case.condition, node, case.outcome)
+                    for case, (_, node, _) in zip(body.cases, norm.cases)]
+        writer.branches(1, branches, lambda: _otherwise(writer, norm, body))
+    return _compiled(writer, norm.name)
+
+
+def _otherwise(writer: _Writer, norm, body: ast.Cases) -> None:
+    if norm.otherwise is not None:
+        writer.standing(1, norm.otherwise, body.otherwise.outcome)
+    else:
+        writer.emit(1, f"return {writer.name(writer.decisions.gap(norm.authority), 'd')}")
+
+
+def _compiled(writer: _Writer, norm_name: str) -> DecideFn:
+    source = "def decide(ctx, env):\n" + "\n".join(writer.lines) + "\n"
+    namespace = dict(writer.names)
+    exec(compile(source, f"<charter fast path: norm {norm_name}>", "exec"), namespace)
+    decide = namespace["decide"]
+    decide.source = source  # for debugging: print(norm.fast.source)
+    return decide
+
+
+def _is_text_quantifier(node: ast.Expr) -> bool:
+    """`any/every R says ...`: the compiled closure tests texts only, never unknown."""
+    return (isinstance(node, ast.Quantified) and isinstance(node.body, (ast.Says, ast.Matches))
+            and node.body.subject.which == "bound")

@@ -1,0 +1,84 @@
+"""The generated fast path (fastpath.py) agrees with the general evaluator: at every act
+it settles, the same verdict and the same explanation; where it cannot settle, it says
+so and the general path decides."""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, given, settings
+
+import charter
+from charter.check.program import Program
+from charter.compile import compile_program
+from charter.evaluate import Context, TraceView, _general_verdict, evaluate, prepare
+from charter.fastpath import Unsettled
+from charter.traces.model import Trace
+
+from .strategies import cases
+
+AGREEMENT = settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _general_only(program: Program, trace: Trace) -> list:
+    """Every verdict decided the general way, as `evaluate` orders them."""
+    policy = compile_program(program)
+    view = TraceView(trace)
+    ctx = Context(view)
+    return [_general_verdict(norm, ctx, env, view) for norm in policy.norms for env in view.acts(norm.scope)]
+
+
+def _shown(verdict) -> tuple:
+    return verdict, verdict.explanation.to_json()
+
+
+@AGREEMENT
+@given(cases)
+def test_the_fast_path_gives_the_general_verdicts_and_explanations(case: tuple[Program, Trace]) -> None:
+    program, trace = case
+    fast = evaluate(compile_program(program), trace).verdicts
+    assert [_shown(v) for v in fast] == [_shown(v) for v in _general_only(program, trace)]
+
+
+@AGREEMENT
+@given(cases)
+def test_the_fast_path_settles_or_says_it_cannot(case: tuple[Program, Trace]) -> None:
+    """Wherever the fast path answers, its decision is the general one; where it raises
+    Unsettled, the general verdict hangs on an unknown fact or on several branches."""
+    program, trace = case
+    policy = compile_program(program)
+    prepare(policy)
+    view = TraceView(trace)
+    ctx = Context(view)
+    for norm in policy.norms:
+        for env in view.acts(norm.scope):
+            general = _general_verdict(norm, ctx, env, view)
+            try:
+                decision = norm.fast(ctx, env)
+            except Unsettled:
+                continue
+            assert (decision.kind, decision.reason, decision.overridden_by) == (
+                general.kind, general.reason, general.overridden_by)
+            assert general.unknown == ()
+
+
+def test_the_fast_path_settles_the_common_case():
+    """On the shipped example's traces, most acts are settled without the general path."""
+    policy = charter.load("examples/shop_support/shop_support.charter").compiled
+    prepare(policy)
+    settled = unsettled = 0
+    for trace in _traces("examples/shop_support/traces.jsonl"):
+        view = TraceView(trace)
+        ctx = Context(view)
+        for norm in policy.norms:
+            for env in view.acts(norm.scope):
+                try:
+                    norm.fast(ctx, env)
+                    settled += 1
+                except Unsettled:
+                    unsettled += 1
+    assert settled > 0.9 * (settled + unsettled), (settled, unsettled)
+
+
+def _traces(path: str) -> list[Trace]:
+    from charter.traces.reader import Skipped, read_traces
+
+    return [t for t in read_traces(path) if not isinstance(t, Skipped)]
