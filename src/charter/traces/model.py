@@ -3,6 +3,11 @@
 A trace is one conversation: an `id`, free-form `meta` (any JSON object) and its
 `messages` in order. Message `index` is the 0-based position in `messages`: it is the
 `turn` reported in verdicts.
+
+Message and ToolCall are made for every message of every corpus, so they are mutable
+slotted classes, which construct about four times faster than frozen ones; nothing
+changes them after an adapter has made them (use `attrs.evolve`). Like the frozen
+classes they replace, they compare by value and are not hashable (a trace holds dicts).
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ import attrs
 JSON = Any
 
 
-@attrs.frozen
+@attrs.define
 class ToolCall:
     """A tool call an assistant message makes: `arguments` is a decoded JSON object."""
 
@@ -23,7 +28,7 @@ class ToolCall:
     id: str | None = None
 
 
-@attrs.frozen
+@attrs.define
 class Message:
     """One message. `content` is the plain text (content parts joined by newlines);
     `labels` maps a label name to a number in [0, 1] or a boolean."""

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import codecs
 import contextlib
-import functools
 import itertools
 import json
 import os
@@ -112,14 +111,17 @@ def _convert(obj: JSON, locator: Locator | None, default_id: str, adapter: Adapt
 
 
 def _detected(obj: JSON) -> Adapter:
-    adapter = next((a for a in ADAPTERS.values() if a.detect(obj)), None)
-    if adapter is None:
-        *others, last = (a.expects for a in ADAPTERS.values())
-        raise TraceFormatError(
-            f"not a trace: expected an object with {', '.join(others)} or {last}"
-            f" (formats tried: {', '.join(ADAPTERS)})"
-        )
-    return adapter
+    for adapter in _DETECTION_ORDER:
+        if adapter.detect(obj):
+            return adapter
+    *others, last = (a.expects for a in ADAPTERS.values())
+    raise TraceFormatError(
+        f"not a trace: expected an object with {', '.join(others)} or {last}"
+        f" (formats tried: {', '.join(ADAPTERS)})"
+    )
+
+
+_DETECTION_ORDER = tuple(ADAPTERS.values())
 
 
 def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Trace | Skipped]:
@@ -252,9 +254,8 @@ def converted_record(
     try:
         adapter = adapter or _detected(value)
         if adapter.split is None:
-            parts = [(locator, functools.partial(adapter.convert, value, locator, default_id))]
-        else:
-            parts = adapter.split(value, locator, default_id)
+            return [adapter.convert(value, locator, default_id)]
+        parts = adapter.split(value, locator, default_id)
     except TraceFormatError as error:
         return [Skipped(locator, context + error.reason)]
     return [_made(make, at, context) for at, make in parts]
@@ -299,8 +300,9 @@ class _NotJSON(TraceFormatError):
 
 def parse_json(data: bytes) -> JSON:
     """Decode UTF-8 JSON text. orjson when installed, for speed; but when it refuses, the
-    standard parser has the last word, so what is accepted (NaN, huge integers) and every
-    error message are the same with or without orjson."""
+    standard parser has the last word, so what is accepted (NaN, lone surrogates) and
+    every error message are the same with or without orjson. (One difference remains:
+    orjson reads an integer beyond 64 bits as a float.)"""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
