@@ -128,6 +128,10 @@ class CompiledPolicy:
     # The compiled closure of a condition node (each node compiles once): what the
     # generated fast path (fastpath.py) calls for its leaves.
     condition: Callable[[ast.Expr], Fn]
+    by_name: dict[str, CompiledNorm] = attrs.field(init=False)
+
+    def __attrs_post_init__(self) -> None:
+        self.by_name = {norm.name: norm for norm in self.norms}
 
 
 def compile_program(program: Program) -> CompiledPolicy:
@@ -273,6 +277,10 @@ class _Compiler:
         if at is not None:  # a text test: true or false, never unknown, no env to bind
             def quantified_text(ctx, env):
                 indices = ctx.view.by_role[role]
+                if not ctx.recording:
+                    found = _text_scan(ctx, at, role).first(ctx, at, indices, env.earlier_end if earlier else None,
+                                                            not every)
+                    return found is not every
                 if earlier:
                     indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
                 for index in indices:
@@ -501,6 +509,8 @@ class _Compiler:
             if at is not None:  # a text test: never unknown
                 def count_text(ctx, env):
                     indices = ctx.view.by_role[role]
+                    if not ctx.recording:
+                        return _text_scan(ctx, at, role).count(ctx, at, indices, env.earlier_end if earlier else None)
                     if earlier:
                         indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
                     return sum(1 for index in indices if at(ctx, index))
@@ -613,6 +623,62 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
 
     text.at = at
     return text
+
+
+class _TextScan:
+    """One text test read along one role's messages in order, once per trace: how far it
+    has been read, where it first held and first failed, and every message where it held.
+    `any/every earlier R says ...` and `count(...)` ask it at each act instead of reading
+    all the earlier messages again. (Explanations read the messages the plain way, to
+    record what matched.)"""
+
+    __slots__ = ("read", "first_true", "first_false", "hits")
+
+    def __init__(self) -> None:
+        self.read = 0
+        self.first_true: int | None = None
+        self.first_false: int | None = None
+        self.hits: list[int] = []
+
+    def first(self, ctx, at, indices: list[int], end: int | None, value: bool) -> bool:
+        """Whether the test gives `value` on some message before `end` (None: any)."""
+        found = self.first_true if value else self.first_false
+        if found is None:
+            self._read_on(ctx, at, indices, end, value)
+            found = self.first_true if value else self.first_false
+        return found is not None and (end is None or found < end)
+
+    def count(self, ctx, at, indices: list[int], end: int | None) -> int:
+        """On how many messages before `end` (None: all) the test holds."""
+        self._read_on(ctx, at, indices, end, None)
+        return len(self.hits) if end is None else bisect.bisect_left(self.hits, end)
+
+    def _read_on(self, ctx, at, indices: list[int], end: int | None, until: bool | None) -> None:
+        """Read the messages before `end` not read yet, stopping after one where the test
+        gives `until` (None: read them all)."""
+        read, hits = self.read, self.hits
+        while read < len(indices) and (end is None or indices[read] < end):
+            index = indices[read]
+            read += 1
+            if at(ctx, index):
+                hits.append(index)
+                if self.first_true is None:
+                    self.first_true = index
+                if until is True:
+                    break
+            else:
+                if self.first_false is None:
+                    self.first_false = index
+                if until is False:
+                    break
+        self.read = read
+
+
+def _text_scan(ctx, at, role: str) -> _TextScan:
+    scan = ctx.scans.get((at, role))
+    if scan is None:
+        scan = ctx.scans[(at, role)] = _TextScan()
+    return scan
 
 
 def _call_text_condition(patterns: list) -> Fn:

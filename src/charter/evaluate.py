@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import bisect
 import contextlib
-import functools
 import itertools
 from typing import Any, Iterable, Iterator
 
@@ -66,6 +65,7 @@ class TraceView:
         self.by_role = {role: [i for i in indices if i < length] for role, indices in self.by_role.items()}
         self._acts = {}
         ctx.text_cache = {k: v for k, v in ctx.text_cache.items() if k[1] < length}
+        ctx.scans = {}
 
     def snapshot(self) -> "TraceView":
         """The view as it is now, unchanged by later `append` and `truncate`: what the
@@ -110,6 +110,12 @@ class TraceView:
         role = "user" if scope == "user turn" else "assistant"
         for i in self.by_role[role]:
             yield from self.acts_at(scope, i)
+
+    def act(self, scope: str, turn: int | None, call: int | None) -> "Env":
+        """The act of `scope` at message `turn` (its tool call `call`), as a verdict names it."""
+        if scope == "conversation":
+            return self.acts(scope)[0]
+        return self.acts_at(scope, turn)[call or 0]
 
     def acts_at(self, scope: str, index: int) -> list["Env"]:
         """The acts of a turn scope at message `index` (none if its role does not fit)."""
@@ -165,6 +171,7 @@ class Context:
     def __init__(self, view: TraceView):
         self.view = view
         self.text_cache: dict[tuple[int, int], list] = {}
+        self.scans: dict[tuple, Any] = {}  # compile._TextScan per (text test, role)
         self.assignment: dict[tuple, bool] = {}
         self.pending: dict[tuple, tuple[str, ...]] = {}  # unassigned atoms met
         self.consulted: dict[tuple, tuple[str, ...]] = {}
@@ -186,9 +193,9 @@ class Context:
         self.why = {}
 
     def end_act(self) -> None:
-        """Back to the fast path's state: nothing recorded, no atom assigned."""
+        """Back to the fast path's state: nothing recorded, no atom assigned or met."""
         self.recording = False
-        self.assignment = {}
+        self.assignment, self.pending, self.consulted = {}, {}, {}
 
     def atom(self, key: tuple, facts: tuple[str, ...]) -> bool | None:
         if self._atoms_off:
@@ -439,30 +446,36 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
     prepare(policy)
     view = TraceView(trace)
     ctx = Context(view)
-    verdicts = [_verdict(norm, ctx, env) for norm in policy.norms for env in view.acts(norm.scope)]
+    explainer = Explainer(view, policy.by_name)
+    verdicts: list[Verdict] = []
+    for norm in policy.norms:
+        verdicts += verdicts_at(norm, ctx, view.acts(norm.scope), explainer)
     return TraceReport(trace.id, tuple(verdicts), locator)
 
 
-def _verdict(norm: CompiledNorm, ctx: Context, env: Env, explain_view: "TraceView | None" = None) -> Verdict:
-    """The verdict of `norm` at one act: by its fast path when every fact it reads is
-    known, else the general way. Explanations are built from `explain_view` (default:
-    the context's view), which must not change afterwards."""
-    try:
-        decision = norm.fast(ctx, env)
-    except Unsettled:
-        return _general_verdict(norm, ctx, env, explain_view or ctx.view)
-    # Positional (the fields in Verdict's order): this runs for every norm at every act.
-    return Verdict(
-        norm.name, decision.kind, env.turn, norm.authority, norm.severity, env.call_index,
-        decision.reason, decision.gap, decision.escalate_to, (), decision.overridden_by,
-        functools.partial(_explain_again, explain_view or ctx.view, norm, env),
-        norm.span,
-    )
+def verdicts_at(norm: CompiledNorm, ctx: Context, envs: Iterable[Env], explainer: "Explainer") -> list[Verdict]:
+    """The verdicts of `norm` at the acts `envs`: by its fast path when no fact it reads
+    is unknown, else the general way. This runs for every norm at every act."""
+    fast, name, authority, severity, span = norm.fast, norm.name, norm.authority, norm.severity, norm.span
+    verdicts = []
+    for env in envs:
+        try:
+            decision = fast(ctx, env)
+            if ctx.consulted:  # settled although an unknown fact was met (a window, a quantifier)
+                raise Unsettled
+        except Unsettled:
+            verdicts.append(_general_verdict(norm, ctx, env, explainer.view))
+            continue
+        # Positional, in Verdict's field order.
+        verdicts.append(Verdict(
+            name, decision.kind, env.turn, authority, severity, env.call_index, decision.reason, decision.gap,
+            decision.escalate_to, (), decision.overridden_by, explainer, span))
+    return verdicts
 
 
-def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, explain_view: TraceView) -> Verdict:
+def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, view: TraceView) -> Verdict:
     """The verdict decided in three-valued logic, unknown facts settled by enumeration,
-    its explanation recorded on the way."""
+    its explanation recorded on the way (texts read from `view`)."""
     ctx.start_act()
     decision = decide(norm, ctx, env)
     if decision is _UNDECIDED:
@@ -472,23 +485,46 @@ def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, explain_view: T
     verdict = Verdict(
         norm.name, decision.kind, env.turn, norm.authority, norm.severity, env.call_index,
         decision.reason, decision.gap, decision.escalate_to, unknown, decision.overridden_by,
-        functools.partial(
-            _explanation, explain_view, ctx.steps, ctx.facts, ctx.matches, ctx.why, unknown,
-            decision.kind != "not_applicable"),
-        norm.span,
+        _Recorded(view, ctx.steps, ctx.facts, ctx.matches, ctx.why), norm.span,
     )
     ctx.end_act()
     return verdict
 
 
-def _explain_again(view: TraceView, norm: CompiledNorm, env: Env) -> Explanation:
-    """The explanation of a fast-path verdict: the act decided again, recording (no
-    unknown was met, so no enumeration)."""
-    ctx = Context(view)
-    ctx.start_act()
-    decision = decide(norm, ctx, env)
-    return _explanation(view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
-                        decision.kind != "not_applicable")
+@attrs.frozen
+class _Recorded:
+    """What the general path recorded at one act, made into the verdict's Explanation
+    when someone asks for it."""
+
+    view: TraceView
+    steps: list
+    facts: list
+    matches: list
+    why: dict[str, str]
+
+    def __call__(self, verdict: Verdict) -> Explanation:
+        return _explanation(self.view, self.steps, self.facts, self.matches, self.why, verdict.unknown,
+                            verdict.kind != "not_applicable")
+
+
+class Explainer:
+    """The explanations of a trace's fast-path verdicts, made when asked for: the act
+    decided again the general way, recording (no unknown was met, so no enumeration).
+    One per trace (per session message), shared by its verdicts; `view` must not change."""
+
+    __slots__ = ("view", "norms")
+
+    def __init__(self, view: TraceView, norms: dict[str, CompiledNorm]):
+        self.view, self.norms = view, norms
+
+    def __call__(self, verdict: Verdict) -> Explanation:
+        norm = self.norms[verdict.norm]
+        env = self.view.act(norm.scope, verdict.turn, verdict.call)
+        ctx = Context(self.view)
+        ctx.start_act()
+        decision = decide(norm, ctx, env)
+        return _explanation(self.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
+                            decision.kind != "not_applicable")
 
 
 def _explanation(view: TraceView, steps: list, facts: list, matches: list,

@@ -8,7 +8,9 @@ recorded steps, lists of applicable branches).
 
 The generated `decide(ctx, env)` returns a `Decision`, or raises `Unsettled` the moment
 its answer would need more than two-valued logic: a condition that is unknown, or two
-cases (or exceptions) that apply together and must be compared. The evaluator then
+cases (or exceptions) that apply together and must be compared. (A leaf may settle
+despite an unknown fact inside it, as `any` does when another message holds; the
+evaluator sees the fact consulted in the context and takes the general path then too.) The evaluator then
 decides that act the general way, which is the reference semantics; the two agree on
 every act the fast path settles (tests/property/test_fastpath.py checks it). Explanations
 are not recorded here: they are built, when asked for, by deciding the act again the

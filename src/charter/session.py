@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from .compile import CompiledNorm, CompiledPolicy
-from .evaluate import Context, Env, TraceView, _verdict, evaluate, prepare
+from .evaluate import Context, Env, Explainer, TraceView, evaluate, prepare, verdicts_at
 from .traces import native
 from .traces.model import Message, Trace
 from .traces.reader import trace_from_json
@@ -84,8 +84,8 @@ class Session:
 
     def pending(self) -> list[Verdict]:
         """The obligations still open (their `within` window is not full yet)."""
-        snapshot = self._view.snapshot()
-        verdicts = [_verdict(norm, self._ctx, env, snapshot) for norm, env in self._waiting]
+        explainer = self._explainer()
+        verdicts = [self._verdict(norm, env, explainer) for norm, env in self._waiting]
         return [v for v in verdicts if v.kind == "pending"]
 
     def finish(self) -> TraceReport:
@@ -105,11 +105,11 @@ class Session:
 
     def _add(self, message: Message) -> list[Verdict]:
         self._view.append(message)
-        snapshot = self._view.snapshot()
+        explainer = self._explainer()
         settled: list[Verdict] = []
         still_waiting = []
         for norm, env in self._waiting:
-            verdict = _verdict(norm, self._ctx, env, snapshot)
+            verdict = self._verdict(norm, env, explainer)
             if _settled(verdict, norm, self._view, env):
                 settled.append(verdict)
             else:
@@ -117,12 +117,20 @@ class Session:
         self._waiting = still_waiting
         for norm in self._norms_of_role.get(message.role, ()):
             for env in self._view.acts_at(norm.scope, message.index):
-                verdict = _verdict(norm, self._ctx, env, snapshot)
+                verdict = self._verdict(norm, env, explainer)
                 if _settled(verdict, norm, self._view, env):
                     settled.append(verdict)
                 else:
                     self._waiting.append((norm, env))
         return settled
+
+    def _explainer(self) -> Explainer:
+        """What explains the verdicts given now: a snapshot of the view, kept unchanged."""
+        return Explainer(self._view.snapshot(), self._policy.by_name)
+
+    def _verdict(self, norm: CompiledNorm, env: Env, explainer: Explainer) -> Verdict:
+        (verdict,) = verdicts_at(norm, self._ctx, (env,), explainer)
+        return verdict
 
 
 def _settled(verdict: Verdict, norm: CompiledNorm, view: TraceView, env: Env) -> bool:

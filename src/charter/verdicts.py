@@ -114,9 +114,9 @@ class Verdict:
     escalate_to: str | None = None
     unknown: tuple[str, ...] = ()
     overridden_by: str | None = None
-    # An Explanation, or a function that builds it: most verdicts of a large run are
-    # never explained, so the evaluator defers the work until someone asks.
-    _explanation: Explanation | Callable[[], Explanation] = attrs.field(
+    # An Explanation, or a function that builds it from this verdict: most verdicts of a
+    # large run are never explained, so the evaluator defers the work until someone asks.
+    _explanation: Explanation | Callable[["Verdict"], Explanation] = attrs.field(
         default=Explanation(), eq=False, repr=False, alias="explanation")
     norm_span: Span | None = attrs.field(default=None, eq=False, repr=False)
 
@@ -124,7 +124,7 @@ class Verdict:
     def explanation(self) -> Explanation:
         explanation = self._explanation
         if not isinstance(explanation, Explanation):
-            explanation = self._explanation = explanation()
+            explanation = self._explanation = explanation(self)
         return explanation
 
     def to_json(self) -> dict[str, Any]:
