@@ -31,6 +31,11 @@ ANTHROPIC_BLOCKS = frozenset({"tool_use", "tool_result", "thinking", "redacted_t
 _ROLES = ("user", "assistant")
 
 
+# The keys `detect` reads besides `messages`: a record with none of them, whose messages
+# hold text only, is not in this format (so the reader need not ask; see reader.py).
+MARKS = frozenset({"type", "content", "request", "response", "system"})
+
+
 def detect(obj: JSON) -> bool:
     if not isinstance(obj, dict):
         return False

@@ -33,6 +33,11 @@ ROLES = {
 }
 
 
+# The keys `detect` reads besides `messages`: a record with none of them, whose messages
+# hold text only, is not in this format (so the reader need not ask; see reader.py).
+MARKS = frozenset({"conversations"})
+
+
 def detect(obj: JSON) -> bool:
     return isinstance(obj, dict) and isinstance(obj.get("conversations"), list)
 

@@ -36,6 +36,11 @@ HEADERS = ("header.json", "_journal/start.json")
 Part = tuple[Locator | None, Callable[[], Trace]]
 
 
+# The keys `detect` reads besides `messages`: a record with none of them, whose messages
+# hold text only, is not in this format (so the reader need not ask; see reader.py).
+MARKS = frozenset({"eval", "samples", "epoch", "input"})
+
+
 def detect(obj: JSON) -> bool:
     """A whole log (`eval` and `samples`), or one sample (`epoch`, `input`, `messages`)."""
     return isinstance(obj, dict) and (_is_log(obj) or _is_sample(obj))

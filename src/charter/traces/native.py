@@ -80,51 +80,73 @@ def exchange(
 def messages(items: list, where: str = "messages", start: int = 0) -> tuple[Message, ...]:
     """Native (OpenAI chat) messages; `where` is their path in the record, `start` the
     index of the first one in the trace."""
-    made = []
-    for i, item in enumerate(items):
-        usual = _usual_message(item, start + i)
-        made.append(_checked_message(item, start + i, f"{where}[{i}]") if usual is None else usual)
-    return tuple(made)
+    usual = _usual_messages(items, start)
+    if usual is not None:
+        return usual
+    return tuple(_checked_message(item, start + i, f"{where}[{i}]") for i, item in enumerate(items))
 
 
 def message(obj: JSON, index: int, where: str) -> Message:
-    usual = _usual_message(obj, index)
-    return _checked_message(obj, index, where) if usual is None else usual
+    usual = _usual_messages((obj,), index)
+    return _checked_message(obj, index, where) if usual is None else usual[0]
 
 
-# The usual message (every field it has of the usual type) takes a short way that only
-# checks types, and returns None for anything else; `_checked_message` then reads it
-# field by field, which is where every error is worded. This runs for every message of
-# a corpus: it formats no paths and makes nothing a message does not keep.
+# Usual input (every field there of the usual type) takes a short way that checks types
+# only, and gives None for anything else; the `_checked_...` path then reads that input
+# field by field, which is where every error is worded. This runs for every message of a
+# corpus: it formats no paths, makes nothing a message does not keep, and calls no
+# function per message.
 
 
-def _usual_message(obj: JSON, index: int) -> Message | None:
+def usual_trace(obj: JSON, locator: Locator | None, default_id: str) -> Trace | None:
+    """What `convert` makes of `obj` when it is a usual native record, else None. Its
+    messages hold text only (so no content blocks: nothing Anthropic's format would claim)."""
     if type(obj) is not dict:
         return None
-    get = obj.get
-    role, content, tool_calls, labels = get("role"), get("content"), get("tool_calls"), get("labels")
-    meta, tool_call_id, name = get("meta"), get("tool_call_id"), get("name")
-    if type(role) is not str or role not in _ROLE_SET:
+    record_id, items, meta = obj.get("id"), obj.get("messages"), obj.get("meta")
+    if record_id is not None and type(record_id) is not str or meta is not None and type(meta) is not dict:
         return None
-    if content is None:
-        content = ""
-    elif type(content) is not str:
+    made = _usual_messages(items, 0) if type(items) is list else None
+    if made is None:
         return None
-    if tool_calls is None or tool_calls == []:
-        tool_calls = ()
-    elif type(tool_calls) is not list or (tool_calls := _usual_calls(tool_calls)) is None:
-        return None
-    if labels is None:
-        labels = {}
-    elif type(labels) is not dict or not _usual_labels(labels):
-        return None
-    if meta is None:
-        meta = {}
-    elif type(meta) is not dict:
-        return None
-    if (tool_call_id is None or type(tool_call_id) is str) and (name is None or type(name) is str):
-        return Message(index, role, content, tool_calls, labels, meta, tool_call_id, name)
-    return None
+    return Trace(record_id or default_id, made, meta or {}, locator)
+
+
+def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | None:
+    made = []
+    for index, obj in enumerate(items, start):
+        if type(obj) is not dict:
+            return None
+        get = obj.get
+        role, content = get("role"), get("content")
+        if type(role) is not str or role not in _ROLE_SET:
+            return None
+        if type(content) is str and len(obj) == 2:  # the commonest message of all
+            made.append(Message(index, role, content))
+            continue
+        if content is None:
+            content = ""
+        elif type(content) is not str:
+            return None
+        tool_calls, labels, meta, call_id, name = (
+            get("tool_calls"), get("labels"), get("meta"), get("tool_call_id"), get("name")
+        )
+        if tool_calls is None or tool_calls == []:
+            tool_calls = ()
+        elif type(tool_calls) is not list or (tool_calls := _usual_calls(tool_calls)) is None:
+            return None
+        if labels is None:
+            labels = {}
+        elif type(labels) is not dict or not _usual_labels(labels):
+            return None
+        if meta is None:
+            meta = {}
+        elif type(meta) is not dict:
+            return None
+        if call_id is not None and type(call_id) is not str or name is not None and type(name) is not str:
+            return None
+        made.append(Message(index, role, content, tool_calls, labels, meta, call_id, name))
+    return tuple(made)
 
 
 def _usual_labels(labels: dict) -> bool:

@@ -23,6 +23,11 @@ from .model import JSON, Locator, Message, Trace
 from .native import field, path
 
 
+# The keys `detect` reads besides `messages`: a record with none of them, whose messages
+# hold text only, is not in this format (so the reader need not ask; see reader.py).
+MARKS = frozenset({"choices", "request", "response", "model"})
+
+
 def detect(obj: JSON) -> bool:
     if not isinstance(obj, dict):
         return False

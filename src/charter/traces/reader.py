@@ -41,13 +41,16 @@ class Adapter:
     """One trace format. `detect` recognises a decoded record of the format, `convert` turns
     one into a Trace, and `expects` describes the shape for when no format recognises a record.
     A format whose records can hold several traces (an Inspect log's samples) also has
-    `split`, giving each trace's locator and a function that converts it."""
+    `split`, giving each trace's locator and a function that converts it. `marks` are the
+    top-level keys (besides `messages`) that `detect` needs to recognise a record whose
+    messages hold text only."""
 
     name: str
     expects: str
     detect: Callable[[JSON], bool]
     convert: Callable[[JSON, Locator | None, str], Trace]
     split: Callable[[JSON, Locator | None, str], list[inspect_log.Part]] | None = None
+    marks: frozenset[str] = frozenset()
 
 
 # In the order of detection.
@@ -60,13 +63,22 @@ ADAPTERS: dict[str, Adapter] = {
             inspect_log.detect,
             inspect_log.convert,
             inspect_log.split,
+            inspect_log.MARKS,
         ),
         Adapter(
-            "anthropic", '"type": "message" (an Anthropic response)', anthropic.detect, anthropic.convert
+            "anthropic",
+            '"type": "message" (an Anthropic response)',
+            anthropic.detect,
+            anthropic.convert,
+            marks=anthropic.MARKS,
         ),
-        Adapter("openai", '"choices" (an OpenAI response)', openai.detect, openai.convert),
+        Adapter("openai", '"choices" (an OpenAI response)', openai.detect, openai.convert, marks=openai.MARKS),
         Adapter(
-            "huggingface", 'a "conversations" list (ShareGPT)', huggingface.detect, huggingface.convert
+            "huggingface",
+            'a "conversations" list (ShareGPT)',
+            huggingface.detect,
+            huggingface.convert,
+            marks=huggingface.MARKS,
         ),
         Adapter("native", 'a "messages" list', native.detect, native.convert),
     ]
@@ -107,7 +119,22 @@ def _adapter(name: str) -> Adapter:
 
 def _convert(obj: JSON, locator: Locator | None, default_id: str, adapter: Adapter | None) -> Trace:
     """Convert with the chosen adapter, or else with the first one that recognises `obj`."""
+    if adapter is None and (trace := _usual_native(obj, locator, default_id)) is not None:
+        return trace
     return (adapter or _detected(obj)).convert(obj, locator, default_id)
+
+
+# The keys by which a format before the native one can recognise a record whose messages
+# hold text only (each adapter's `marks`).
+_FOREIGN_MARKS = frozenset().union(*(adapter.marks for adapter in ADAPTERS.values()))
+
+
+def _usual_native(obj: JSON, locator: Locator | None, default_id: str) -> Trace | None:
+    """The trace in a usual native record (the bulk of most corpora) that no other format
+    can claim, read without trying the other formats one by one; None for anything else."""
+    if type(obj) is dict and obj.keys().isdisjoint(_FOREIGN_MARKS):
+        return native.usual_trace(obj, locator, default_id)
+    return None
 
 
 def _detected(obj: JSON) -> Adapter:
@@ -252,6 +279,8 @@ def converted_record(
     """The traces in one decoded record (one, or an Inspect log's samples), with a Skipped
     for the record, or for each of its traces, that cannot be read."""
     try:
+        if adapter is None and (trace := _usual_native(value, locator, default_id)) is not None:
+            return [trace]
         adapter = adapter or _detected(value)
         if adapter.split is None:
             return [adapter.convert(value, locator, default_id)]
