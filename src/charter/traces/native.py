@@ -118,26 +118,30 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
         if type(obj) is not dict:
             return None
         get = obj.get
-        role, content = get("role"), get("content")
+        role, content, labels = get("role"), get("content"), get("labels")
         if type(role) is not str or role not in _ROLE_SET:
             return None
-        if type(content) is str and len(obj) == 2:  # the commonest message of all
-            made.append(Message(index, role, content))
-            continue
+        # The keys read so far (a key holding null is not counted: then the rest are read too)
+        known = 1 + (content is not None) + (labels is not None)
         if content is None:
             content = ""
         elif type(content) is not str:
             return None
-        tool_calls, labels, meta, call_id, name = (
-            get("tool_calls"), get("labels"), get("meta"), get("tool_call_id"), get("name")
-        )
+        if labels is None:
+            labels = {}
+        elif type(labels) is not dict:
+            return None
+        else:
+            for value in labels.values():  # what `_labels` would make: a float in [0, 1] or a boolean
+                if not (type(value) is float and 0.0 <= value <= 1.0 or type(value) is bool):
+                    return None
+        if len(obj) == known:  # nearly every message: role, content and perhaps labels
+            made.append(Message(index, role, content, (), labels))
+            continue
+        tool_calls, meta, call_id, name = get("tool_calls"), get("meta"), get("tool_call_id"), get("name")
         if tool_calls is None or tool_calls == []:
             tool_calls = ()
         elif type(tool_calls) is not list or (tool_calls := _usual_calls(tool_calls)) is None:
-            return None
-        if labels is None:
-            labels = {}
-        elif type(labels) is not dict or not _usual_labels(labels):
             return None
         if meta is None:
             meta = {}
@@ -147,14 +151,6 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
             return None
         made.append(Message(index, role, content, tool_calls, labels, meta, call_id, name))
     return tuple(made)
-
-
-def _usual_labels(labels: dict) -> bool:
-    """Whether every label is already what `_labels` makes of it: a float in [0, 1] or a boolean."""
-    for value in labels.values():
-        if not (type(value) is float and 0.0 <= value <= 1.0 or type(value) is bool):
-            return False
-    return True
 
 
 def _usual_calls(items: list) -> tuple[ToolCall, ...] | None:
