@@ -5,9 +5,9 @@ A trace is one conversation: an `id`, free-form `meta` (any JSON object) and its
 `turn` reported in verdicts.
 
 Message and ToolCall are made for every message of every corpus, so they are mutable
-slotted classes, which construct about four times faster than frozen ones; nothing
-changes them after an adapter has made them (use `attrs.evolve`). Like the frozen
-classes they replace, they compare by value and are not hashable (a trace holds dicts).
+slotted classes, which construct about four times faster than frozen ones; still,
+nothing changes them once an adapter has made them (derive a changed copy with
+`attrs.evolve`). All three compare by value and, holding dicts, are not hashable.
 """
 
 from __future__ import annotations

@@ -22,6 +22,9 @@ try:
 except ImportError:  # an optional speed-up
     orjson = None
 
+# What the short way decodes tool-call arguments with (it never words an error: see `decode`)
+_loads = json.loads if orjson is None else orjson.loads
+
 ROLES = ("system", "developer", "user", "assistant", "tool")
 _ROLE_SET = frozenset(ROLES)
 
@@ -94,8 +97,8 @@ def message(obj: JSON, index: int, where: str) -> Message:
 # Usual input (every field there of the usual type) takes a short way that checks types
 # only, and gives None for anything else; the `_checked_...` path then reads that input
 # field by field, which is where every error is worded. This runs for every message of a
-# corpus: it formats no paths, makes nothing a message does not keep, and calls no
-# function per message.
+# corpus: it formats no paths, makes nothing a message does not keep, and calls no helper
+# for a message without tool calls.
 
 
 def usual_trace(obj: JSON, locator: Locator | None, default_id: str) -> Trace | None:
@@ -272,9 +275,6 @@ def decode(value: str, where: str) -> JSON:
         raise TraceFormatError(f"{where} is not valid JSON: {error.msg} at {position}") from None
     except (ValueError, RecursionError) as error:  # e.g. an integer too long to convert
         raise TraceFormatError(f"{where} is not valid JSON: {error}") from None
-
-
-_loads = json.loads if orjson is None else orjson.loads
 
 
 def _labels(labels: dict[str, JSON], where: str) -> dict[str, float | bool]:
