@@ -128,6 +128,8 @@ class CompiledPolicy:
     # The compiled closure of a condition node (each node compiles once): what the
     # generated fast path (fastpath.py) calls for its leaves.
     condition: Callable[[ast.Expr], Fn]
+    # The compiled closure of a value node, and of its fact's name: `value(node, numeric)`.
+    value: Callable[..., tuple[Fn, Fn]]
     by_name: dict[str, CompiledNorm] = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
@@ -139,7 +141,7 @@ def compile_program(program: Program) -> CompiledPolicy:
     compiler = _Compiler(program)
     triggers = {n.name: n for n in program.norms}
     norms = [compiler.norm(n, triggers) for n in program.norms]
-    return CompiledPolicy(program, norms, compiler.condition)
+    return CompiledPolicy(program, norms, compiler.condition, compiler.value)
 
 
 # --------------------------------------------------------------------------- the compiler
@@ -595,7 +597,8 @@ def _or(fns: list[Fn]) -> Fn:
 def _text_condition(ident: int, subject, patterns: list) -> Fn:
     """A text test on a message, cached per message for the whole trace (the same
     `user says ...` is read by every norm and every act that binds that message). The
-    closure's `at(ctx, index)` tests message `index` directly, for quantifiers."""
+    closure's `at(ctx, index)` tests message `index` directly, for quantifiers, and its
+    `of(ctx, index)` does too, reading None as no message (for generated code)."""
     only = patterns[0] if len(patterns) == 1 else None
 
     def at(ctx, index):
@@ -614,14 +617,17 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
             ctx.matches.append((index, cached[1]))
         return cached[0]
 
-    def text(ctx, env):
-        index = subject(env)
+    def of(ctx, index):
+        """The test on message `index`, or False when there is none (None)."""
         if index is None:
             return False
         cached = ctx.text_cache.get((ident, index))  # the common case, inline: a hit, not recording
         return at(ctx, index) if cached is None or ctx.recording else cached[0]
 
-    text.at = at
+    def text(ctx, env):
+        return of(ctx, subject(env))
+
+    text.at, text.of = at, of
     return text
 
 

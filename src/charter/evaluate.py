@@ -435,7 +435,7 @@ def prepare(policy: CompiledPolicy) -> None:
     checked = {n.name: n for n in policy.program.norms}
     for norm in policy.norms:
         triggers = [checked[o.name].trigger for o in norm.overriders]
-        norm.fast = decide_function(norm, checked[norm.name], triggers, policy.condition, _DECISIONS)
+        norm.fast = decide_function(norm, checked[norm.name], triggers, policy, _DECISIONS)
 
 
 # --------------------------------------------------------------------------- the entry points

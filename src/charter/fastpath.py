@@ -26,7 +26,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import ast
-from .compile import OutcomeNode
+from .compile import OutcomeNode, Unknown, json_equal
 
 DecideFn = Callable[[Any, Any], Any]
 
@@ -41,15 +41,21 @@ def _unsettled() -> Any:
 
 # Conditions whose compiled closure is never unknown (True or False, never None).
 _TWO_VALUED = (ast.Says, ast.Matches, ast.Calls, ast.KnownTest)
+# Values a comparison reads through their compiled closure, written out around it.
+_VALUES = (ast.Label, ast.Meta, ast.Property, ast.Count)
+# How the generated code reads a text test's message.
+_SUBJECTS = {"current": "{env}.current[{role!r}]", "previous": "{env}.previous[{role!r}]", "bound": "{env}.bound"}
 
 
 class _Writer:
     """Writes one norm's `decide` function: source lines and the names they use."""
 
-    def __init__(self, condition: Callable[[ast.Expr], Callable], decisions: "Decisions"):
-        self.condition = condition
+    def __init__(self, leaves, decisions: "Decisions"):
+        self.condition = leaves.condition
+        self.value = leaves.value
         self.decisions = decisions
-        self.names: dict[str, Any] = {"_unsettled": _unsettled}
+        self.names: dict[str, Any] = {
+            "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float)}
         self.lines: list[str] = []
         self._ids: dict[int, str] = {}
 
@@ -76,11 +82,47 @@ class _Writer:
                 return f"(not {self.expr(node.operand, env)})"
             case ast.Literal(value=bool() as value):
                 return repr(value)
+            case ast.Says() | ast.Matches() if node.subject.which in _SUBJECTS:
+                subject = _SUBJECTS[node.subject.which].format(env=env, role=node.subject.role)
+                return f"{self.name(self.condition(node).of, 't')}(ctx, {subject})"
+            case ast.Compare(left=ast.Literal(), right=_VALUES) | ast.Compare(left=_VALUES, right=ast.Literal()):
+                return self.comparison(node, env)
+            case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
+                return self.membership(node, env)
         call = f"{self.name(self.condition(node), 'c')}(ctx, {env})"
         if isinstance(node, _TWO_VALUED) or _is_text_quantifier(node):
             return call
         temp = f"v{len(self.lines)}_{self.name(node, 'n')}"
         return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
+
+    def known(self, node: ast.Expr, env: str, numeric: bool) -> tuple[str, str]:
+        """A fact's value read into a fresh local: (the local, the read that assigns it)."""
+        fn, _ = self.value(node, numeric)
+        local = f"v{len(self.lines)}_{self.name(fn, 'f')}"
+        return local, f"({local} := {self.name(fn, 'f')}(ctx, {env}))"
+
+    def comparison(self, node: ast.Compare, env: str) -> str:
+        """A fact compared with a constant: unsettled when the fact is unknown or, for an
+        ordering, not a number (where the general path makes an atom of it)."""
+        fact, constant = (node.left, node.right) if isinstance(node.right, ast.Literal) else (node.right, node.left)
+        const = self.name(constant.value, "k")
+        if node.op in ("==", "!="):
+            local, read = self.known(fact, env, numeric=False)
+            # Against a string, JSON equality is Python's (no bool/number subtleties).
+            equal = f"{local} == {const}" if isinstance(constant.value, str) else f"_json_equal({local}, {const})"
+            test = equal if node.op == "==" else f"not {equal}"
+            return f"({test} if {read}.__class__ is not _Unknown else _unsettled())"
+        local, read = self.known(fact, env, numeric=True)
+        number = f"({local} if {read}.__class__ in _NUMBERS else _unsettled())"
+        left, right = (number, const) if fact is node.left else (const, number)
+        return f"({left} {node.op} {right})"
+
+    def membership(self, node: ast.In, env: str) -> str:
+        """A fact in (or not in) a list of strings: a set lookup on a string."""
+        local, read = self.known(node.value, env, numeric=False)
+        strings = self.name(frozenset(i.value for i in node.items.items), "s")
+        test = f"({local}.__class__ is str and {local} in {strings})"
+        return f"(({'not ' if node.negated else ''}{test}) if {read}.__class__ is not _Unknown else _unsettled())"
 
     # ---- statements: each path ends in `return <decision>`
 
@@ -133,12 +175,13 @@ class Decisions:
         self.conversation = conversation  # ctx -> the conversation's env
 
 
-def decide_function(norm, checked, overrider_triggers: list[ast.Expr | None],
-                    condition: Callable[[ast.Expr], Callable], decisions: Decisions) -> DecideFn:
+def decide_function(norm, checked, overrider_triggers: list[ast.Expr | None], leaves,
+                    decisions: Decisions) -> DecideFn:
     """Generate and compile `decide(ctx, env)` for the compiled norm `norm`: `checked` is
     its checked form, `overrider_triggers` the triggers of the norms that override it (in
-    the order of `norm.overriders`), `condition` gives the compiled closure of a condition."""
-    writer = _Writer(condition, decisions)
+    the order of `norm.overriders`); `leaves` (the CompiledPolicy) gives the compiled
+    closures of conditions (`leaves.condition(node)`) and values (`leaves.value(node, numeric)`)."""
+    writer = _Writer(leaves, decisions)
     for overrider, trigger in zip(norm.overriders, overrider_triggers):
         overridden = writer.name(decisions.overridden(overrider.name), "d")
         if trigger is None:
