@@ -117,11 +117,11 @@ def usual_trace(obj: JSON, locator: Locator | None, default_id: str) -> Trace | 
 
 def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | None:
     made = []
+    append = made.append
     for index, obj in enumerate(items, start):
         if type(obj) is not dict:
             return None
-        get = obj.get
-        role, content, labels = get("role"), get("content"), get("labels")
+        role, content, labels = obj.get("role"), obj.get("content"), obj.get("labels")
         if type(role) is not str or role not in _ROLE_SET:
             return None
         # The keys read so far (a key holding null is not counted: then the rest are read too)
@@ -139,8 +139,9 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
                 if not (type(value) is float and 0.0 <= value <= 1.0 or type(value) is bool):
                     return None
         if len(obj) == known:  # nearly every message: role, content and perhaps labels
-            made.append(Message(index, role, content, (), labels))
+            append(Message(index, role, content, (), labels))
             continue
+        get = obj.get
         tool_calls, meta, call_id, name = get("tool_calls"), get("meta"), get("tool_call_id"), get("name")
         if tool_calls is None or tool_calls == []:
             tool_calls = ()
@@ -152,7 +153,7 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
             return None
         if call_id is not None and type(call_id) is not str or name is not None and type(name) is not str:
             return None
-        made.append(Message(index, role, content, tool_calls, labels, meta, call_id, name))
+        append(Message(index, role, content, tool_calls, labels, meta, call_id, name))
     return tuple(made)
 
 
