@@ -100,16 +100,34 @@ class TraceView:
     def acts(self, scope: str) -> list["Env"]:
         envs = self._acts.get(scope)
         if envs is None:
-            envs = self._acts[scope] = list(self._make_acts(scope))
+            envs = self._acts[scope] = self._make_acts(scope)
         return envs
 
-    def _make_acts(self, scope: str) -> Iterator["Env"]:
+    def _make_acts(self, scope: str) -> list["Env"]:
         if scope == "conversation":
-            yield self.env_at(len(self.messages), None)
-            return
-        role = "user" if scope == "user turn" else "assistant"
-        for i in self.by_role[role]:
-            yield from self.acts_at(scope, i)
+            return [self.env_at(len(self.messages), None)]
+        if "user turn" not in self._acts:
+            self._index_turns()
+        if scope != "tool call":
+            return self._acts[scope]
+        return [_with_call(env, call, k) for env in self._acts["assistant turn"]
+                for k, call in enumerate(self.messages[env.turn].tool_calls)]
+
+    def _index_turns(self) -> None:
+        """The envs of every user and assistant turn, in one pass over the messages (what
+        `env_at` gives each, without a bisection per role and act)."""
+        latest: dict[str, int | None] = dict.fromkeys(self.by_role)
+        before = dict(latest)
+        turns: dict[str, list[Env]] = {"user": [], "assistant": []}
+        for message in self.messages:
+            role, index = message.role, message.index
+            if role in turns:
+                env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
+                turns[role].append(env)
+                if role == "assistant":
+                    self._assistant_env[index] = env
+            before[role], latest[role] = latest[role], index
+        self._acts["user turn"], self._acts["assistant turn"] = turns["user"], turns["assistant"]
 
     def act(self, scope: str, turn: int | None, call: int | None) -> "Env":
         """The act of `scope` at message `turn` (its tool call `call`), as a verdict names it."""
@@ -128,7 +146,7 @@ class TraceView:
             return [self.assistant_env(index)]
         if not self.messages[index].tool_calls:
             return []
-        return [attrs.evolve(self.assistant_env(index), call=call, call_index=k)
+        return [_with_call(self.assistant_env(index), call, k)
                 for k, call in enumerate(self.messages[index].tool_calls)]
 
     def assistant_env(self, index: int) -> "Env":
@@ -160,6 +178,11 @@ class Env:
     def bind(self, index: int) -> "Env":
         return Env(self.turn, self.current, self.previous, self.earlier_end,
                    self.call, self.call_index, index)
+
+
+def _with_call(env: Env, call: Any, index: int) -> Env:
+    """The act of an assistant message's tool call number `index`."""
+    return Env(env.turn, env.current, env.previous, env.earlier_end, call, index)
 
 
 # --------------------------------------------------------------------------- evaluation context

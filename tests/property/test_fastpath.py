@@ -86,3 +86,14 @@ def _traces(path: str) -> list[Trace]:
     from charter.traces.reader import Skipped, read_traces
 
     return [t for t in read_traces(path) if not isinstance(t, Skipped)]
+
+
+@settings(max_examples=200, deadline=None)
+@given(cases)
+def test_turns_indexed_in_one_pass_bind_what_env_at_binds(case: tuple[Program, Trace]) -> None:
+    _, trace = case
+    view = TraceView(trace)
+    for scope in ("user turn", "assistant turn", "tool call"):
+        role = "user" if scope == "user turn" else "assistant"
+        one_by_one = [env for i in view.by_role[role] for env in TraceView(trace).acts_at(scope, i)]
+        assert view.acts(scope) == one_by_one
