@@ -1,6 +1,7 @@
 """`charter check --format junit|sarif`: their shapes (parsed back and counted), their
-determinism, and that the text/json/jsonl reports are unchanged by the writers' split
-into render (where a trace is checked) and emit (in input order)."""
+determinism, that the text/json/jsonl reports are unchanged by the writers' split into
+render (where a trace is checked) and emit (in input order), and that the JSON text the
+json and jsonl writers make directly is what `json.dumps` makes of `to_json`."""
 
 from __future__ import annotations
 
@@ -14,13 +15,18 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import charter
 from charter.cli import main
 from charter.report import (
-    WRITERS, CheckSummary, JunitWriter, SarifWriter, TextWriter, provenance, render_derivation, sarif_uri,
+    WRITERS, CheckSummary, JunitWriter, ReportJson, SarifWriter, TextWriter, _dumps, provenance, render_derivation,
+    sarif_uri,
 )
+from charter.source import Span
 from charter.traces.model import Locator
+from charter.verdicts import Explanation, Fact, Match, Step, TraceReport, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "examples" / "acme_support.charter")
@@ -506,3 +512,70 @@ def test_lone_surrogates_in_a_trace_do_not_break_the_report(work, fmt):
         json.loads(result.stdout)
     if fmt == "jsonl":
         assert json.loads(result.stdout.splitlines()[0])["id"] == "x\ud800"
+
+
+# --------------------------------------------------------------------------- the JSON text, written directly
+
+BENCH_POLICY = ROOT / "benchmarks" / "policy" / "support.charter"
+
+
+def _bench_corpus(traces: int, seed: int) -> list[charter.Trace]:
+    """benchmarks/corpus.py's traces: every construct of the benchmark policy, decided."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("charter_bench_corpus", ROOT / "benchmarks" / "corpus.py")
+    corpus = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(corpus)
+    text = io.StringIO()
+    corpus.write(text, traces=traces, seed=seed)
+    return [_trace(json.loads(line)) for line in text.getvalue().splitlines()]
+
+
+@pytest.mark.parametrize("show_all", [False, True])
+def test_report_json_is_json_dumps_of_to_json_on_the_benchmark_corpus(show_all):
+    """Every kind of verdict, explanation, fact and match the benchmark policy gives, one
+    writer over many traces (its remembered verdicts and paths reused, and forgotten
+    when there are too many), byte for byte what `json.dumps(report.to_json())` writes."""
+    policy = charter.load(str(BENCH_POLICY))
+    writer, forgetful = ReportJson(show_all), ReportJson(show_all)
+    forgetful.REMEMBERED = 3
+    kinds = set()
+    for trace in _bench_corpus(60, seed=11):
+        report = policy.check(trace)
+        kinds.update(v.kind for v in report.verdicts)
+        expected = json.dumps(report.to_json(show_all), ensure_ascii=False)
+        assert writer.text(report) == expected
+        assert forgetful.text(report) == expected
+    assert kinds >= {"violated", "complied", "unspecified", "overridden", "pending", "not_applicable"}
+    assert len(forgetful._heads) <= 3 and len(forgetful._paths) <= 3
+
+
+_texts = st.text(st.characters(codec=None, exclude_categories=()), max_size=8)  # lone surrogates too
+_json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-(2 ** 70), max_value=2 ** 70)
+    | st.floats(allow_nan=True, allow_infinity=True) | _texts,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(_texts, inner, max_size=3), max_leaves=6)
+_spans = st.builds(Span, _texts, st.integers(0, 500), st.integers(0, 200), st.integers(0, 500), st.integers(0, 200))
+_explanations = st.builds(
+    Explanation,
+    st.lists(st.builds(Step, _texts, _texts, _spans, _texts), max_size=3).map(tuple),
+    st.lists(st.builds(Fact, _texts, _json_values, st.booleans(), st.none() | _texts), max_size=3).map(tuple),
+    st.lists(st.builds(Match, st.integers(0, 40), st.integers(0, 99), st.integers(0, 99), _texts), max_size=2)
+    .map(tuple))
+_verdicts = st.builds(
+    Verdict, _texts, st.sampled_from(["violated", "complied", "not_applicable", "unspecified", "overridden"]),
+    st.none() | st.integers(0, 40), _texts, _texts, call=st.none() | st.integers(0, 5),
+    reason=st.none() | _texts, gap=st.booleans(), escalate_to=st.none() | _texts,
+    unknown=st.lists(_texts, max_size=2).map(tuple), overridden_by=st.none() | _texts, explanation=_explanations)
+_reports = st.builds(TraceReport, _texts, st.lists(_verdicts, max_size=4).map(tuple), st.none() | _texts)
+
+
+@settings(max_examples=150, deadline=None)
+@given(reports=st.lists(_reports, min_size=1, max_size=3), show_all=st.booleans())
+def test_report_json_is_json_dumps_of_to_json_whatever_the_values(reports, show_all):
+    """Any text (lone surrogates, quotes, control characters), any JSON value of a fact
+    (NaN, infinities, big integers, nested), absent fields: the same text as the report
+    writers' JSON of `to_json` (lone surrogates escaped)."""
+    writer = ReportJson(show_all)
+    for report in reports:
+        assert writer.text(report) == _dumps(report.to_json(show_all))

@@ -14,6 +14,7 @@ import select
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -21,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 import charter
+import charter.report
 from charter import parallel
 from charter.cli import main
 from charter.parallel import Progress, expand_paths, progress_wanted
@@ -189,6 +191,41 @@ def test_stdin_document(tmp_path):
     report = json.loads(result.stdout)
     assert [t["source"] for t in report["traces"]] == ["<stdin>:2", "<stdin>:4"]
     assert report["summary"]["skipped"][0]["line"] == 3
+
+
+def _check_with_workers(path: Path, make_paths: list[str]) -> list:
+    """`check_batches` in 2 workers, with a checker of EXAMPLE here and, for spawned
+    workers, a recipe that loads `make_paths`."""
+    policy = charter.load(EXAMPLE)
+    options = {"show_all": False, "color": False, "fail_on": ()}
+    checker = parallel.Checker(policy, charter.report.JsonlWriter(None, policy=policy, **options), None)
+    make = (parallel._report_checker, (make_paths, "jsonl", options, None))
+    return list(parallel.check_batches(checker, make, [str(path)], jobs=2))
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="workers are forked on Linux only")
+def test_workers_are_forked_with_this_checker_when_no_other_thread_runs(big):
+    """Forked workers use the checker as it is here (the recipe for spawned workers names
+    a policy that does not exist, and is never used); with another thread running, the
+    workers are spawned and load the policy themselves, with the same output."""
+    if threading.active_count() > 1:
+        pytest.skip("another thread runs in this test process")
+    path = big / "b.jsonl"
+    in_process = list(parallel.check_batches(
+        parallel.Checker(charter.load(EXAMPLE), charter.report.JsonlWriter(None, fail_on=()), None),
+        (None, ()), [str(path)]))
+    assert _check_with_workers(path, ["nowhere.charter"]) == in_process
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        with pytest.raises(Exception) as raised:
+            _check_with_workers(path, ["nowhere.charter"])
+        assert type(raised.value).__name__ == "PolicyError"
+        assert _check_with_workers(path, [EXAMPLE]) == in_process
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_worker_failures_are_data_not_tracebacks(tmp_path, monkeypatch):

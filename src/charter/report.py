@@ -17,8 +17,8 @@ import re
 import shutil
 import tempfile
 import urllib.parse
-import xml.etree.ElementTree as ET
-from typing import IO, Any, Callable, Iterable, NamedTuple
+from json.encoder import encode_basestring as _json_string  # what json.dumps uses with ensure_ascii=False
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
 
 import attrs
 
@@ -26,7 +26,10 @@ from .diagnostics import Diagnostic
 from .inline_tests import TestResult
 from .source import Source, Span
 from .traces.model import Locator, Trace
-from .verdicts import AGGREGATE_ORDER, OK_KINDS, TraceReport, Verdict, aggregate
+from .verdicts import AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate
+
+if TYPE_CHECKING:
+    import xml.etree.ElementTree as ET
 
 FORMATS = ("text", "json", "jsonl", "junit", "sarif")
 
@@ -202,15 +205,24 @@ def _locator_file(locator: str | None) -> str | None:
     return file if file and line.isdigit() else locator
 
 
-class JsonWriter(ReportWriter):
+class _JsonReports(ReportWriter):
+    """A writer whose traces are `TraceReport.to_json` objects (`--all`: with the
+    not_applicable verdicts)."""
+
+    @functools.cached_property
+    def _json(self) -> ReportJson:
+        return ReportJson(self.show_all)
+
+    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
+        return self._json.text(report)
+
+
+class JsonWriter(_JsonReports):
     """One JSON object: `{"traces": [...], "summary": {...}}`, streamed."""
 
     def start(self) -> None:
         self.out.write('{"traces": [')
         self._first = True
-
-    def render_text(self, report: TraceReport, locator: Locator | None) -> str:
-        return _dumps(report.to_json(self.show_all))
 
     def emit(self, rendered: Rendered) -> None:
         self.out.write(("\n" if self._first else ",\n") + rendered.text)
@@ -221,11 +233,11 @@ class JsonWriter(ReportWriter):
                        + _dumps(provenance(self.policy)) + "}\n")
 
 
-class JsonlWriter(ReportWriter):
+class JsonlWriter(_JsonReports):
     """One line per trace, then one `{"summary": ...}` line."""
 
     def render_text(self, report: TraceReport, locator: Locator | None) -> str:
-        return _dumps(report.to_json(self.show_all)) + "\n"
+        return self._json.text(report) + "\n"
 
     def finish(self, summary: CheckSummary) -> None:
         self.out.write(_dumps({"summary": summary.to_json(), "provenance": provenance(self.policy)}) + "\n")
@@ -308,18 +320,24 @@ def _descriptions(policy: Any) -> dict[str, str | None]:
 
 
 # ---- JUnit XML
+# ElementTree is imported where it is used and the pattern below compiled on first use:
+# they cost every `charter` command some 15 ms at start-up, and only JUnit needs them.
 
 
-# Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF).
-_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+@functools.cache
+def _not_xml() -> re.Pattern[str]:
+    """Characters XML 1.0 cannot carry (control characters, lone surrogates, U+FFFE/U+FFFF)."""
+    return re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 
 def _xml(text: str) -> str:
     """`text` with the characters XML cannot carry written as `\\xNN` / `\\uNNNN` escapes."""
-    return _NOT_XML.sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
+    return _not_xml().sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
 def _element(tag: str, attrib: dict[str, str], text: str | None = None) -> ET.Element:
+    import xml.etree.ElementTree as ET
+
     element = ET.Element(tag, {key: _xml(value) for key, value in attrib.items()})
     if text is not None:
         element.text = _xml(text)
@@ -328,6 +346,8 @@ def _element(tag: str, attrib: dict[str, str], text: str | None = None) -> ET.El
 
 def _start_tag(tag: str, attrib: dict[str, str]) -> str:
     """`<tag a="1">`, escaped by ElementTree."""
+    import xml.etree.ElementTree as ET
+
     return ET.tostring(_element(tag, attrib), encoding="unicode").removesuffix(" />") + ">"
 
 
@@ -356,6 +376,8 @@ class JunitWriter(ReportWriter):
         return _descriptions(self.policy)
 
     def render(self, report: TraceReport, locator: Locator | None = None) -> Rendered:
+        import xml.etree.ElementTree as ET
+
         failing = _failing(self.fail_on)
         descriptions = self._descriptions
         by_norm: dict[str, list[Verdict]] = {}
@@ -397,6 +419,8 @@ class JunitWriter(ReportWriter):
             self._counts[i] += n
 
     def skipped(self, file: str, line: int | None, reason: str) -> None:
+        import xml.etree.ElementTree as ET
+
         self._enter(file)
         where = file if line is None else f"{file}:{line}"
         case = _element("testcase", {"classname": where, "name": "(record)"})
@@ -417,6 +441,8 @@ class JunitWriter(ReportWriter):
     @functools.cached_property
     def _properties(self) -> str:
         """Each suite's `<properties>`: the decision record of `provenance`."""
+        import xml.etree.ElementTree as ET
+
         properties = ET.Element("properties")
         for key, value in provenance(self.policy).items():
             text = ",".join(value) if isinstance(value, list) else str(value)
@@ -582,9 +608,103 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def _escape_surrogates(text: str) -> str:
     """Lone surrogates (which JSON text may carry as `\\ud800`) written as such escapes:
     no UTF-8 output can hold them. Text without them is returned as it is."""
-    if _SURROGATE.search(text) is None:
+    if text.isascii() or _SURROGATE.search(text) is None:  # isascii: a flag of the string, no scan
         return text
     return _SURROGATE.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+# ---- the JSON of a trace report, fast
+
+
+class ReportJson:
+    """The JSON and JSONL formats' text of a trace report: exactly
+    `_dumps(report.to_json(include_not_applicable))`, written straight from the verdicts.
+
+    A corpus report is mostly explanations, and `json.dumps` of `to_json`'s dicts costs
+    three times as much as this: it builds a dict for every verdict, step, fact and
+    match, and encodes the same things again and again. Across a corpus the fields of a
+    verdict other than its explanation repeat (a norm, a turn, a kind), and so do the
+    paths of clauses, so each distinct one is encoded once. The layout of every object
+    follows the `to_json` methods of `verdicts.py`; tests/test_reports.py checks that the
+    text is the same byte for byte."""
+
+    REMEMBERED = 1 << 14  # distinct verdicts and paths kept, at most (each, per writer)
+
+    def __init__(self, include_not_applicable: bool = False):
+        self.include_not_applicable = include_not_applicable
+        self._heads: dict[Verdict, str] = {}
+        self._paths: dict[tuple[Step, ...], str] = {}
+
+    def text(self, report: TraceReport) -> str:
+        shown = report.verdicts if self.include_not_applicable else report.applicable()
+        source = f', "source": {_json_value(report.locator)}' if report.locator else ""
+        verdicts = ", ".join([self.verdict(v) for v in shown])
+        return _escape_surrogates(f'{{"id": {_json_value(report.trace_id)}, "status": '
+                                  f'{_json_string(report.status)}{source}, "verdicts": [{verdicts}]}}')
+
+    def verdict(self, v: Verdict) -> str:
+        head = self._heads.get(v)
+        if head is None:
+            head = _remember(self._heads, v, _verdict_head(v), self.REMEMBERED)
+        return head + self.explanation(v.explanation) + "}"
+
+    def explanation(self, e: Explanation) -> str:
+        path = self._paths.get(e.steps)
+        if path is None:
+            path = _remember(self._paths, e.steps, ", ".join(map(_step_json, e.steps)), self.REMEMBERED)
+        if not e.facts and not e.matches:
+            return f'{{"path": [{path}], "facts": [], "matches": []}}'
+        facts = ", ".join([
+            f'{{"fact": {_json_string(f.name)}, "value": {_json_value(f.value)}, '
+            f'"known": {"true" if f.known else "false"}'
+            + (f', "why_unknown": {_json_string(f.why_unknown)}}}' if f.why_unknown else "}")
+            for f in e.facts])
+        matches = ", ".join([f'{{"turn": {m.turn}, "start": {m.start}, "end": {m.end}, '
+                             f'"text": {_json_string(m.text)}}}' for m in e.matches])
+        return f'{{"path": [{path}], "facts": [{facts}], "matches": [{matches}]}}'
+
+
+def _remember(memo: dict, key: Any, text: str, limit: int) -> str:
+    if len(memo) >= limit:
+        memo.clear()
+    memo[key] = text
+    return text
+
+
+def _verdict_head(v: Verdict) -> str:
+    """A verdict's JSON up to its explanation's value."""
+    q = _json_string
+    return (f'{{"norm": {q(v.norm)}, "turn": {_json_int(v.turn)}, "verdict": {q(v.kind)}, '
+            f'"authority": {q(v.authority)}, "severity": {q(v.severity)}, "reason": {_json_value(v.reason)}, '
+            f'"gap": {"true" if v.gap else "false"}, "escalate_to": {_json_value(v.escalate_to)}, '
+            f'"unknown": [{", ".join([q(name) for name in v.unknown])}], '
+            f'"overridden_by": {_json_value(v.overridden_by)}, "call": {_json_int(v.call)}, "explanation": ')
+
+
+def _step_json(step: Step) -> str:
+    q, span = _json_string, step.span
+    return (f'{{"clause": {q(step.clause)}, "text": {q(step.text)}, "line": {span.line}, '
+            f'"column": {span.column}, "file": {q(span.source)}, "value": {q(step.value)}}}')
+
+
+def _json_int(number: int | None) -> str:
+    return "null" if number is None else int.__repr__(number)
+
+
+def _json_value(value: Any) -> str:
+    """`json.dumps(value, ensure_ascii=False)`, without its set-up for the usual scalars."""
+    kind = type(value)
+    if kind is str:
+        return _json_string(value)
+    if value is None:
+        return "null"
+    if kind is bool:
+        return "true" if value else "false"
+    if kind is int:
+        return int.__repr__(value)
+    if kind is float and value - value == 0:  # finite: json writes NaN and Infinity its own way
+        return float.__repr__(value)
+    return json.dumps(value, ensure_ascii=False)
 
 
 # --------------------------------------------------------------------------- explain
