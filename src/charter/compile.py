@@ -351,14 +351,21 @@ class _Compiler:
     def known_test(self, node: ast.KnownTest) -> Fn:
         want = node.known
         operand = node.operand
-        if isinstance(operand, (ast.Label, ast.Meta, ast.Property, ast.Count, ast.Literal, ast.ListLiteral)):
+        if isinstance(operand, (ast.Label, ast.Meta, ast.Property, ast.Literal, ast.ListLiteral)):
             value, _ = self.value(operand)
 
-            def known_value(ctx, env):
-                with ctx.no_atoms():
-                    return (value(ctx, env).__class__ is not Unknown) is want
+            def known_fact(ctx, env):  # reading a fact consults no atom
+                return (value(ctx, env).__class__ is not Unknown) is want
 
-            return known_value
+            return known_fact
+        if isinstance(operand, ast.Count):
+            count, _ = self.value(operand)
+
+            def known_count(ctx, env):
+                with ctx.no_atoms():
+                    return (count(ctx, env).__class__ is not Unknown) is want
+
+            return known_count
         inner = self.condition(operand)
 
         def known_condition(ctx, env):

@@ -14,7 +14,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 
@@ -106,28 +106,31 @@ class TraceView:
     def _make_acts(self, scope: str) -> list["Env"]:
         if scope == "conversation":
             return [self.env_at(len(self.messages), None)]
-        if "user turn" not in self._acts:
-            self._index_turns()
-        if scope != "tool call":
-            return self._acts[scope]
-        return [_with_call(env, call, k) for env in self._acts["assistant turn"]
-                for k, call in enumerate(self.messages[env.turn].tool_calls)]
+        if scope == "user turn":
+            return self._turns(lambda m: m.role == "user")
+        assistant = self._turns(lambda m: m.role == "assistant" and (scope != "tool call" or m.tool_calls))
+        if scope == "assistant turn":
+            return assistant
+        return [_with_call(env, call, k) for env in assistant for k, call in enumerate(self.messages[env.turn].tool_calls)]
 
-    def _index_turns(self) -> None:
-        """The envs of every user and assistant turn, in one pass over the messages (what
-        `env_at` gives each, without a bisection per role and act)."""
+    def _turns(self, wanted: Callable[[Message], bool]) -> list["Env"]:
+        """The envs of the `wanted` messages' turns, in one pass over the messages (what
+        `env_at` gives each, without a bisection per role and act); assistant envs are
+        kept for the scopes that share them."""
         latest: dict[str, int | None] = dict.fromkeys(self.by_role)
         before = dict(latest)
-        turns: dict[str, list[Env]] = {"user": [], "assistant": []}
+        envs = []
         for message in self.messages:
             role, index = message.role, message.index
-            if role in turns:
-                env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
-                turns[role].append(env)
-                if role == "assistant":
-                    self._assistant_env[index] = env
+            if wanted(message):
+                env = self._assistant_env.get(index)
+                if env is None:
+                    env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
+                    if role == "assistant":
+                        self._assistant_env[index] = env
+                envs.append(env)
             before[role], latest[role] = latest[role], index
-        self._acts["user turn"], self._acts["assistant turn"] = turns["user"], turns["assistant"]
+        return envs
 
     def act(self, scope: str, turn: int | None, call: int | None) -> "Env":
         """The act of `scope` at message `turn` (its tool call `call`), as a verdict names it."""
