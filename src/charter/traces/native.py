@@ -158,36 +158,32 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
 
 
 def _usual_calls(items: list) -> tuple[ToolCall, ...] | None:
+    """Calls in either shape (see `tool_call`) with a name and object arguments, or their JSON text."""
     calls = []
-    for item in items:
-        call = _usual_call(item)
-        if call is None:
-            return None
-        calls.append(call)
-    return tuple(calls)
-
-
-def _usual_call(obj: JSON) -> ToolCall | None:
-    if type(obj) is not dict:
-        return None
-    call_id = obj.get("id")
-    if call_id is not None and type(call_id) is not str:
-        return None
-    if "function" in obj:
-        obj = obj["function"]
+    for obj in items:
         if type(obj) is not dict:
             return None
-    name, value = obj.get("name"), obj.get("arguments")
-    if type(name) is not str:
-        return None
-    if value is None or value == "":
-        value = {}
-    elif type(value) is str:
-        try:
-            value = _loads(value)
-        except (ValueError, RecursionError):
+        call_id = obj.get("id")
+        if call_id is not None and type(call_id) is not str:
             return None
-    return ToolCall(name, value, call_id) if type(value) is dict else None
+        if "function" in obj:
+            obj = obj["function"]
+            if type(obj) is not dict:
+                return None
+        name, value = obj.get("name"), obj.get("arguments")
+        if type(name) is not str:
+            return None
+        if value is None or value == "":
+            value = {}
+        elif type(value) is str:
+            try:
+                value = _loads(value)
+            except (ValueError, RecursionError):
+                return None
+        if type(value) is not dict:
+            return None
+        calls.append(ToolCall(name, value, call_id))
+    return tuple(calls)
 
 
 def _checked_message(obj: JSON, index: int, where: str) -> Message:
