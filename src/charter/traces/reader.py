@@ -1,13 +1,15 @@
 """Reading trace files: a registry of format adapters and a streaming reader.
 
-Adding a format is one module with `detect` and `convert` and one line in ADAPTERS.
+Adding a format is one module with `detect`, `convert` and `MARKS` and one line in
+ADAPTERS.
 The reader does not fail on bad input: each record it cannot read becomes a Skipped
 saying where and why, and reading goes on with the next.
 
 Formats are detected per record, by trying the adapters in the order of ADAPTERS: the
 first whose `detect` recognises the record converts it. Each `detect` looks for what
 only its format has, and the native format, which recognises any object with a
-`messages` list, comes last. An Inspect `.eval` archive (a zip file) is recognised by
+`messages` list, comes last; a record that only it can take (see `_usual_native`) is
+not offered to the others. An Inspect `.eval` archive (a zip file) is recognised by
 its extension or its first bytes and read member by member.
 """
 
@@ -43,14 +45,15 @@ class Adapter:
     A format whose records can hold several traces (an Inspect log's samples) also has
     `split`, giving each trace's locator and a function that converts it. `marks` are the
     top-level keys (besides `messages`) that `detect` needs to recognise a record whose
-    messages hold text only."""
+    messages hold text only: a native record with none of any format's marks is read
+    without trying the formats (so a new format must name them; the native one has none)."""
 
     name: str
     expects: str
     detect: Callable[[JSON], bool]
     convert: Callable[[JSON, Locator | None, str], Trace]
     split: Callable[[JSON, Locator | None, str], list[inspect_log.Part]] | None = None
-    marks: frozenset[str] = frozenset()
+    marks: frozenset[str] = attrs.field(kw_only=True)
 
 
 # In the order of detection.
@@ -63,7 +66,7 @@ ADAPTERS: dict[str, Adapter] = {
             inspect_log.detect,
             inspect_log.convert,
             inspect_log.split,
-            inspect_log.MARKS,
+            marks=inspect_log.MARKS,
         ),
         Adapter(
             "anthropic",
@@ -80,7 +83,7 @@ ADAPTERS: dict[str, Adapter] = {
             huggingface.convert,
             marks=huggingface.MARKS,
         ),
-        Adapter("native", 'a "messages" list', native.detect, native.convert),
+        Adapter("native", 'a "messages" list', native.detect, native.convert, marks=frozenset()),
     ]
 }
 
@@ -138,7 +141,7 @@ def _usual_native(obj: JSON, locator: Locator | None, default_id: str) -> Trace 
 
 
 def _detected(obj: JSON) -> Adapter:
-    for adapter in _DETECTION_ORDER:
+    for adapter in ADAPTERS.values():
         if adapter.detect(obj):
             return adapter
     *others, last = (a.expects for a in ADAPTERS.values())
@@ -146,9 +149,6 @@ def _detected(obj: JSON) -> Adapter:
         f"not a trace: expected an object with {', '.join(others)} or {last}"
         f" (formats tried: {', '.join(ADAPTERS)})"
     )
-
-
-_DETECTION_ORDER = tuple(ADAPTERS.values())
 
 
 def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Trace | Skipped]:
