@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import bisect
 import contextlib
+import functools
 import itertools
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Iterable, Iterator
 
 import attrs
 
@@ -40,19 +41,23 @@ class TraceView:
     def __init__(self, trace: Trace):
         self.trace = trace
         self.messages: tuple[Message, ...] = trace.messages
-        self.texts = [matchable(m.content) for m in trace.messages]
         self.by_role: dict[str, list[int]] = {role: [] for role in ast.ROLES}
         for message in trace.messages:
             self.by_role.setdefault(message.role, []).append(message.index)
         self._acts: dict[str, list[Env]] = {}
         self._assistant_env: dict[int, Env] = {}
 
+    @functools.cached_property
+    def texts(self) -> list[str]:
+        """Each message's text as the matchers read it (made when a norm first reads text)."""
+        return [matchable(m.content) for m in self.messages]
+
     def append(self, message: Message) -> None:
         """Add the next message (for incremental sessions); `message.index` must be the
         next position. The acts of every scope are recomputed on demand. The lists are
         replaced, not changed, so that a `snapshot` keeps what it saw."""
+        self.texts = self.texts + [matchable(message.content)]  # (made from the messages before it)
         self.messages = self.messages + (message,)
-        self.texts = self.texts + [matchable(message.content)]
         self.by_role = {**self.by_role, message.role: self.by_role.get(message.role, []) + [message.index]}
         self._acts = {}
 
@@ -107,22 +112,22 @@ class TraceView:
         if scope == "conversation":
             return [self.env_at(len(self.messages), None)]
         if scope == "user turn":
-            return self._turns(lambda m: m.role == "user")
-        assistant = self._turns(lambda m: m.role == "assistant" and (scope != "tool call" or m.tool_calls))
+            return self._turns("user")
+        assistant = self._turns("assistant", calls_only=scope == "tool call")
         if scope == "assistant turn":
             return assistant
         return [_with_call(env, call, k) for env in assistant for k, call in enumerate(self.messages[env.turn].tool_calls)]
 
-    def _turns(self, wanted: Callable[[Message], bool]) -> list["Env"]:
-        """The envs of the `wanted` messages' turns, in one pass over the messages (what
-        `env_at` gives each, without a bisection per role and act); assistant envs are
-        kept for the scopes that share them."""
+    def _turns(self, wanted: str, calls_only: bool = False) -> list["Env"]:
+        """The envs of the turns of the `wanted` role's messages (those with tool calls if
+        `calls_only`), in one pass over the messages (what `env_at` gives each, without a
+        bisection per role and act); assistant envs are kept for the scopes that share them."""
         latest: dict[str, int | None] = dict.fromkeys(self.by_role)
         before = dict(latest)
         envs = []
         for message in self.messages:
             role, index = message.role, message.index
-            if wanted(message):
+            if role == wanted and (not calls_only or message.tool_calls):
                 env = self._assistant_env.get(index)
                 if env is None:
                     env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
