@@ -3,14 +3,15 @@
     python benchmarks/cli.py                          # 1,000 traces, jsonl, --jobs 1 and 2, 5 runs
     python benchmarks/cli.py --traces 1000 5000 --formats jsonl text json --runs 7
     python benchmarks/cli.py --against /tmp/before/src   # the same runs with another source tree
+    python benchmarks/cli.py --traces --runs 15          # start-up only
 
 Each row is one command (`charter check benchmarks/policy/support.charter --traces
 CORPUS --format F --jobs N --no-progress > /dev/null`, and `charter --help` and a check of
 one trace for start-up); the rows are run in turn, round after round (a, b, c, a, b, c,
 …), so that on a shared machine they meet the same spells of load. Each shows the median
 wall time with min and max, and the median CPU time of the command and its worker
-processes. With --against, every command runs once with this checkout's `charter` and
-once with PYTHONPATH set to the other source tree, interleaved too.
+processes. With --against, every command runs with this checkout's `charter` and with
+PYTHONPATH set to each other source tree, interleaved too.
 
 Before timing, the output of every command over the corpus is compared: the same bytes
 whatever --jobs (and, with --against, whatever the source tree); a difference stops the
@@ -104,18 +105,20 @@ def agree(made: list[Command]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--traces", type=int, nargs="+", default=[1000], help="corpus sizes (default 1000)")
+    parser.add_argument("--traces", type=int, nargs="*", default=[1000],
+                        help="corpus sizes (default 1000; none: start-up only)")
     parser.add_argument("--formats", nargs="+", default=["jsonl"], choices=["text", "json", "jsonl", "junit", "sarif"])
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--runs", type=int, default=5, help="rounds; the median is shown (default 5)")
-    parser.add_argument("--against", metavar="SRC", help="also run the CLI of this source tree (PYTHONPATH=SRC)")
+    parser.add_argument("--against", metavar="SRC", action="append", default=[],
+                        help="also run the CLI of this source tree (PYTHONPATH=SRC); repeatable")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "charter-bench")
     args = parser.parse_args(argv)
 
     args.workdir.mkdir(parents=True, exist_ok=True)
     corpora = {n: run.make_corpus(args.workdir, n, args.seed) for n in args.traces}
-    trees = [None] + ([str(Path(args.against).resolve())] if args.against else [])
+    trees = [None] + [str(Path(tree).resolve()) for tree in args.against]
     made = commands(corpora, args.formats, args.jobs, trees, run.make_corpus(args.workdir, 1, args.seed))
     agree(made)
     times = {c.name: Times([], []) for c in made}

@@ -683,6 +683,29 @@ def test_installed_script_end_to_end(work):
     assert report == in_process
 
 
+def test_installed_script_keeps_the_parser_in_the_users_cache(work):
+    """The first run builds the parser and keeps it in $XDG_CACHE_HOME/charter; the next
+    runs load it and report the same bytes, as does a run whose cache file is corrupt (it
+    is rebuilt) or whose cache directory cannot be made."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHARTER")} | {"XDG_CACHE_HOME": str(work / "cache")}
+
+    def report() -> str:
+        done = subprocess.run([str(CHARTER_SCRIPT), "check", EXAMPLE, "--traces", "traces.jsonl", "--format", "jsonl"],
+                              capture_output=True, text=True, timeout=120, env=env)
+        assert done.returncode == 1 and done.stderr == ""
+        return done.stdout
+
+    first = report()
+    [kept] = (work / "cache" / "charter").iterdir()
+    assert kept.name.startswith("parser-") and kept.stat().st_size > 1000
+    assert report() == first
+    kept.write_bytes(kept.read_bytes()[:500])
+    assert report() == first and kept.stat().st_size > 1000
+    (work / "not-a-directory").write_text("")
+    env["XDG_CACHE_HOME"] = str(work / "not-a-directory")
+    assert report() == first
+
+
 def test_installed_script_broken_policy(work):
     Path("broken.charter").write_text('let x = user says "a"\n\nnorm a:\n    forbid assistant says "x" and xx\n')
     done = subprocess.run([str(CHARTER_SCRIPT), "check", "broken.charter", "--traces", "traces.jsonl"],

@@ -10,8 +10,11 @@ errors of all blocks, not just the first.
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
+import os
 import re
+import sys
 import threading
 from importlib import resources
 from typing import Any
@@ -50,7 +53,25 @@ def _lark() -> lark.Lark:
         postlex=_CharterIndenter(),
         propagate_positions=True,
         maybe_placeholders=True,
+        cache=_parser_cache(grammar),
     )
+
+
+def _parser_cache(grammar: str) -> str | bool:
+    """Where lark keeps the parser tables it builds from the grammar: building them takes
+    about 100 ms of every command that reads a policy, loading them about 10 ms. A file in
+    this user's cache directory (lark's default is the shared temporary directory, and
+    the file is a pickle) named by the grammar and the lark and Python versions; lark
+    checks them again when it loads the file, and rebuilds it when they differ or it
+    cannot be read. False (no cache) when there is no such directory to be had."""
+    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    directory = os.path.join(home, "charter")
+    try:
+        os.makedirs(directory, mode=0o700, exist_ok=True)
+    except OSError:
+        return False
+    key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}".encode()).hexdigest()[:16]
+    return os.path.join(directory, f"parser-{key}.lark")
 
 
 def parse(source: Source) -> tuple[ast.CharterFile | None, list[Diagnostic]]:
