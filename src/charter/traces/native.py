@@ -11,7 +11,6 @@ The other adapters build on the helpers here (`field`, `text`, `tool_call`, `mes
 
 from __future__ import annotations
 
-import contextlib
 import json
 
 from .errors import TraceFormatError
@@ -261,8 +260,10 @@ def decode(value: str, where: str) -> JSON:
     """The JSON value in the string field at `where`: orjson's when installed and it
     accepts the text (faster), else the standard parser's, which words every error."""
     if orjson is not None:
-        with contextlib.suppress(orjson.JSONDecodeError):
+        try:
             return orjson.loads(value)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(value)
     except json.JSONDecodeError as error:
