@@ -5,6 +5,12 @@ in the text for every pattern; a pattern RE2 cannot run that way (backreferences
 lookaround) is rejected when the policy loads. Phrases (`says`, `pattern = any of`)
 are literals, so they are compiled with Python's `re` into one alternation per list,
 which cannot backtrack catastrophically and gives Unicode-aware word boundaries.
+
+Both run behind a prefilter (`_prefilter`): a literal or character the text must contain,
+tested with `in` before the engine runs, which most texts fail. RE2's Python wrapper
+spends most of a search decoding UTF-8 offsets back to `str` offsets for every capture
+group; matchers here ask RE2 for no groups (`never_capture`) and hand it ASCII text as
+bytes, whose offsets need no decoding.
 """
 
 from __future__ import annotations
@@ -14,17 +20,30 @@ from typing import Callable, Iterator, Protocol
 
 import re2
 
+from ._prefilter import Need, phrase_need, regex_need
+
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
 
 _RE2_OPTIONS = re2.Options()
 _RE2_OPTIONS.log_errors = False  # errors become diagnostics, not lines on stderr
+_RE2_OPTIONS.never_capture = True  # only whole matches are read; groups cost decoding
 
 
 class Matcher(Protocol):
     def search(self, text: str) -> object | None: ...
 
+    def search_in(self, text: str, lowered: str | None) -> object | None:
+        """`search(text)`, given `lowered = lowered_ascii(text)` computed once per text
+        for all the matchers that test it."""
+
     def finditer(self, text: str) -> Iterator[object]: ...
+
+
+def lowered_ascii(text: str) -> str | None:
+    """`text.lower()` when the text is ASCII (the only text case-insensitive prefilters
+    test), else None: what `Matcher.search_in` takes."""
+    return text.lower() if text.isascii() else None
 
 
 class RegexError(ValueError):
@@ -46,33 +65,94 @@ def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None =
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
         raise RegexError(_explain_re2(reason)) from None
-    return regex if check is None else _CheckedMatcher(regex, check)
+    need = regex_need(source, flags)
+    return _Regex(regex, need) if check is None else _CheckedRegex(regex, need, check)
 
 
-class _CheckedMatcher:
+class _Regex:
+    """An RE2 regex behind its prefilter. Its matches are RE2's own on non-ASCII text
+    and `_AsciiMatch`es on ASCII text, searched as bytes."""
+
+    __slots__ = ("_regex", "_need")
+
+    def __init__(self, regex, need: Need | None):
+        self._regex = regex
+        self._need = need
+
+    def search(self, text: str) -> object | None:
+        return self.search_in(text, None)
+
+    def search_in(self, text: str, lowered: str | None) -> object | None:
+        if self._need is not None and not self._need.admits(text, lowered):
+            return None
+        return self._search_from(text, 0)
+
+    def finditer(self, text: str) -> Iterator[object]:
+        if self._need is not None and not self._need.admits(text):
+            return iter(())
+        if text.isascii():
+            return (_AsciiMatch(text, *m.span()) for m in self._regex.finditer(text.encode("ascii")))
+        return self._regex.finditer(text)
+
+    def _search_from(self, text: str, pos: int) -> object | None:
+        if text.isascii():
+            found = self._regex.search(text.encode("ascii"), pos)
+            return None if found is None else _AsciiMatch(text, *found.span())
+        return self._regex.search(text, pos)
+
+
+class _CheckedRegex(_Regex):
     """A regex whose candidate matches (RE2's leftmost, non-overlapping ones) count only
     when `check` accepts their text."""
 
-    __slots__ = ("_regex", "_check")
+    __slots__ = ("_check",)
 
-    def __init__(self, regex: Matcher, check: Callable[[str], bool]):
-        self._regex = regex
+    def __init__(self, regex, need: Need | None, check: Callable[[str], bool]):
+        super().__init__(regex, need)
         self._check = check
 
     def finditer(self, text: str) -> Iterator[object]:
         check = self._check
-        return (m for m in self._regex.finditer(text) if check(m.group()))
+        return (m for m in super().finditer(text) if check(m.group()))
 
-    def search(self, text: str) -> object | None:
+    def search_in(self, text: str, lowered: str | None) -> object | None:
+        if self._need is not None and not self._need.admits(text, lowered):
+            return None
         # search from the end of each rejected candidate: RE2's search is much cheaper
         # than its finditer, and a checked pattern's first candidate usually decides
-        regex, check, pos = self._regex, self._check, 0
-        while (found := regex.search(text, pos)) is not None:
+        check, pos = self._check, 0
+        while pos <= len(text) and (found := self._search_from(text, pos)) is not None:
             if check(found.group()):
                 return found
             start, pos = found.span()
-            pos = pos if pos > start else pos + 1
+            pos = pos if pos > start else pos + 1  # past an empty match, possibly past the end
         return None
+
+
+class _AsciiMatch:
+    """A match in ASCII text, where RE2's byte offsets are the `str` offsets."""
+
+    __slots__ = ("_text", "_start", "_end")
+
+    def __init__(self, text: str, start: int, end: int):
+        self._text = text
+        self._start = start
+        self._end = end
+
+    def start(self) -> int:
+        return self._start
+
+    def end(self) -> int:
+        return self._end
+
+    def span(self) -> tuple[int, int]:
+        return self._start, self._end
+
+    def group(self) -> str:
+        return self._text[self._start:self._end]
+
+    def __repr__(self) -> str:
+        return f"<match span={self.span()!r} {self.group()!r}>"
 
 
 def _explain_re2(reason: str) -> str:
@@ -85,7 +165,7 @@ def _explain_re2(reason: str) -> str:
     return f"invalid regular expression: {reason}"
 
 
-def phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
+def phrase_regex(phrases: tuple[str, ...]) -> Matcher:
     """One case-insensitive pattern matching any of `phrases` as whole words: a word
     character may not touch either end of a match, and a space in a phrase matches any
     run of whitespace."""
@@ -93,7 +173,30 @@ def phrase_regex(phrases: tuple[str, ...]) -> re.Pattern[str]:
     for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
         body = r"\s+".join(re.escape(word) for word in phrase.split())
         parts.append(r"(?<!\w)" + body + r"(?!\w)" if body else r"(?!)")
-    return re.compile("|".join(parts) or r"(?!)", re.IGNORECASE)
+    return _Phrases(re.compile("|".join(parts) or r"(?!)", re.IGNORECASE), phrase_need(phrases))
+
+
+class _Phrases:
+    """A phrase list's pattern behind its prefilter; matches are `re.Match`es."""
+
+    __slots__ = ("pattern", "_need")
+
+    def __init__(self, pattern: re.Pattern[str], need: Need | None):
+        self.pattern = pattern
+        self._need = need
+
+    def search(self, text: str) -> re.Match[str] | None:
+        return self.search_in(text, None)
+
+    def search_in(self, text: str, lowered: str | None) -> re.Match[str] | None:
+        if self._need is not None and not self._need.admits(text, lowered):
+            return None
+        return self.pattern.search(text)
+
+    def finditer(self, text: str) -> Iterator[re.Match[str]]:
+        if self._need is not None and not self._need.admits(text):
+            return iter(())
+        return self.pattern.finditer(text)
 
 
 def matchable(text: str | None) -> str:

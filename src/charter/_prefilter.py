@@ -1,0 +1,250 @@
+"""Cheap necessary conditions for text tests: a text that fails one cannot match.
+
+A regex or phrase list runs its engine only on texts that pass its prefilter, so the
+prefilter must be sound (never reject a text the engine would match), while it need not
+be complete. For a regex it is derived from Python's parse of the pattern (the only parse
+the stdlib offers; RE2's syntax is a near subset, and the constructs on which the two
+read the same text differently are refused up front): a literal the text must contain,
+or a set of characters one of which it must contain. A phrase list needs, for one of its
+phrases, that phrase's longest word.
+
+Case-insensitive conditions compare lower-cased ASCII: on ASCII text, case folding is
+`str.lower()` for RE2 and for Python's `re` alike, while on other text a pattern letter
+may match a non-ASCII one (`k` matches KELVIN SIGN, `s` matches LONG S), so there a
+case-insensitive condition admits every text.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from typing import Callable
+
+from re import _constants as sre  # type: ignore[attr-defined]
+from re import _parser  # type: ignore[attr-defined]
+
+# Sources on which Python's parser and RE2's may disagree while both accept them:
+# `[:alpha:]` (a POSIX class in RE2, a plain set in Python), `x{,3}` (a literal in
+# RE2, a repeat in Python) and a backslash before a digit (octal or backreference).
+_UNSAFE = re.compile(r"\[:|\{,|\\[0-9]")
+_REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT}
+_DIGITS = "0123456789"  # RE2's \d is ASCII
+_LARGEST_SET = 64  # character sets larger than this are not worth a test
+_RARE_LETTERS = "jkqxzJKQXZ"
+
+
+class Need:
+    """The text must contain one of `alternatives`, compared on `text.lower()` when
+    `folded` (then only ASCII text is tested; any other text passes)."""
+
+    __slots__ = ("alternatives", "folded", "_test")
+
+    def __init__(self, alternatives: tuple[str, ...], folded: bool):
+        self.alternatives = alternatives
+        self.folded = folded
+        self._test = _contains_any(alternatives)
+
+    def admits(self, text: str, lowered: str | None = None) -> bool:
+        """Whether `text` may match; `lowered`, if given, is `text.lower()`."""
+        if not self.folded:
+            return self._test(text)
+        if not text.isascii():
+            return True
+        return self._test(text.lower() if lowered is None else lowered)
+
+    def __repr__(self) -> str:
+        return f"Need({self.alternatives!r}, folded={self.folded})"
+
+
+def _contains_any(alternatives: tuple[str, ...]) -> Callable[[str], bool]:
+    """The fastest test for "contains one of these": `in` for up to three strings, one
+    compiled `re` search (a character set when all are single characters) for more."""
+    if len(alternatives) == 1:
+        (only,) = alternatives
+        return lambda text: only in text
+    if len(alternatives) <= 3:
+        return lambda text: any(a in text for a in alternatives)
+    if all(len(a) == 1 for a in alternatives):
+        pattern = "[" + "".join(re.escape(a) for a in alternatives) + "]"
+    else:
+        pattern = "|".join(re.escape(a) for a in sorted(alternatives, key=len))
+    search = re.compile(pattern).search
+    return lambda text: search(text) is not None
+
+
+# ---- regexes
+
+
+def regex_need(source: str, flags: str) -> Need | None:
+    """A condition every text matching the RE2 regex `/source/flags` satisfies, or None
+    when none is found (or the pattern is outside what this analysis understands)."""
+    if _UNSAFE.search(source):
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "possible nested set" and the like
+            parsed = _parser.parse(f"(?{flags})" + source if flags else source)
+    except (re.error, OverflowError, RecursionError, ValueError):
+        return None
+    return _best(_sequence_needs(parsed, bool(parsed.state.flags & sre.SRE_FLAG_IGNORECASE)))
+
+
+def _sequence_needs(items, folded: bool) -> list[Need]:
+    """Every condition a match of the sequence `items` must satisfy: its literal runs,
+    its single-character sets, and those of its mandatory parts."""
+    needs: list[Need] = []
+    run: list[str] = []
+
+    def close_run():
+        if run:
+            needs.append(Need(("".join(run),), folded))
+            run.clear()
+
+    for op, av in items:
+        char = _literal(op, av, folded)
+        if char is not None:
+            run.append(char)
+            continue
+        close_run()
+        needs.extend(_item_needs(op, av, folded))
+    close_run()
+    return needs
+
+
+def _literal(op, av, folded: bool) -> str | None:
+    """The character a literal item matches, lower-cased when folded; None if it is not
+    a literal or is a non-ASCII one under case folding."""
+    if op is not sre.LITERAL:
+        return None
+    char = chr(av)
+    if folded:
+        return char.lower() if char.isascii() else None
+    return char
+
+
+def _item_needs(op, av, folded: bool) -> list[Need]:
+    if op is sre.IN:
+        chars = _class_chars(av, folded)
+        return [Need(chars, folded)] if chars else []
+    if op is sre.SUBPATTERN:
+        add, remove = av[1], av[2]
+        inner = (folded or bool(add & sre.SRE_FLAG_IGNORECASE)) and not remove & sre.SRE_FLAG_IGNORECASE
+        return _sequence_needs(av[3], inner)
+    if op in _REPEATS:
+        return _sequence_needs(av[2], folded) if av[0] > 0 else []
+    if op is sre.BRANCH:
+        need = _either([_best(_sequence_needs(branch, folded)) for branch in av[1]])
+        return [need] if need is not None else []
+    return []  # anchors, `.`, negated sets, categories: nothing a match must contain
+
+
+def _class_chars(items, folded: bool) -> tuple[str, ...] | None:
+    """The characters of a (non-negated, small) character set, or None."""
+    chars: set[str] = set()
+    for op, av in items:
+        if op is sre.LITERAL:
+            chars.add(chr(av))
+        elif op is sre.RANGE and av[1] - av[0] < _LARGEST_SET:
+            chars.update(chr(c) for c in range(av[0], av[1] + 1))
+        elif op is sre.CATEGORY and av is sre.CATEGORY_DIGIT:
+            chars.update(_DIGITS)
+        else:
+            return None
+    if folded:
+        if not all(c.isascii() for c in chars):
+            return None
+        chars = {c.lower() for c in chars}
+    return tuple(sorted(chars)) if len(chars) <= _LARGEST_SET else None
+
+
+def _either(needs: list[Need | None]) -> Need | None:
+    """What a text matching one of several alternatives must contain: one of their
+    needs' alternatives (compared folded if any of them is)."""
+    if not needs or any(n is None for n in needs):
+        return None
+    folded = any(n.folded for n in needs)
+    alternatives = {a.lower() if folded else a for n in needs for a in n.alternatives}
+    return Need(tuple(sorted(_shortest_cover(alternatives))), folded)
+
+
+def _best(needs: list[Need]) -> Need | None:
+    """The need most texts fail, by a rough estimate of how often text contains it;
+    None if every text likely passes them all (a test that rejects nothing is waste)."""
+    best = min(needs, key=_likelihood, default=None)
+    return best if best is not None and _likelihood(best) < 1.0 else None
+
+
+def _likelihood(need: Need) -> float:
+    return min(1.0, sum(_string_likelihood(a) for a in need.alternatives))
+
+
+def _string_likelihood(text: str) -> float:
+    # A crude model of English prose: spaces and common letters are everywhere, digits
+    # and most punctuation are rare, and each extra character makes a string rarer.
+    return min(_char_likelihood(c) for c in text) * 0.3 ** (len(text) - 1)
+
+
+def _char_likelihood(char: str) -> float:
+    if char in " \n":
+        return 1.0
+    if char.isascii() and char.isalpha():
+        return 0.1 if char in _RARE_LETTERS else (0.7 if char.islower() else 0.3)
+    if char in ".,":
+        return 0.7
+    if char.isdigit():
+        return 0.05
+    return 0.1
+
+
+# ---- phrase lists
+
+
+class PhraseNeed(Need):
+    """The text, lower-cased, must contain every word of one of `phrases` (ASCII text
+    only). Its `alternatives` are the one word of each phrase tested first, the longest."""
+
+    __slots__ = ("phrases",)
+
+    def __init__(self, phrases: tuple[tuple[str, ...], ...]):
+        super().__init__(tuple(sorted(_shortest_cover({words[0] for words in phrases}))), folded=True)
+        self.phrases = phrases
+        if any(len(words) > 1 for words in phrases):
+            first = self._test
+            self._test = lambda text: first(text) and any(
+                all(w in text for w in words) for words in phrases)
+
+    def __repr__(self) -> str:
+        return f"PhraseNeed({self.phrases!r})"
+
+
+def phrase_need(phrases: tuple[str, ...]) -> PhraseNeed | None:
+    """A condition every text matching one of `phrases` (whole words, ignoring case, as
+    `textmatch.phrase_regex` matches them) satisfies: it contains, lower-cased, the ASCII
+    words of one of them. None when a phrase has no ASCII word to require (a non-ASCII
+    letter may match an ASCII one: LONG S matches `s`)."""
+    groups = {}
+    for phrase in phrases:
+        words = phrase.split()
+        if not words:
+            continue  # an empty phrase matches nothing
+        needed = _needed_words({w.lower() for w in words if w.isascii()})
+        if not needed:
+            return None
+        groups[frozenset(needed)] = needed
+    # a phrase needing all the words of another (and more) adds nothing to the test
+    return PhraseNeed(tuple(sorted(g for key, g in groups.items() if not any(o < key for o in groups))))
+
+
+def _needed_words(words: set[str]) -> tuple[str, ...]:
+    """The words worth testing, longest (rarest) first: not one-letter words when there
+    are others, nor a word that is part of another."""
+    if any(len(w) > 1 for w in words):
+        words = {w for w in words if len(w) > 1}
+    kept = {w for w in words if not any(o != w and w in o for o in words)}
+    return tuple(sorted(kept, key=lambda w: (-len(w), w)))
+
+
+def _shortest_cover(strings: set[str]) -> set[str]:
+    """The strings none of the others is a part of: containing one of these is the same
+    as containing one of all."""
+    return {s for s in strings if not any(o != s and o in s for o in strings)}

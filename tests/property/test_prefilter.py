@@ -1,0 +1,130 @@
+"""The prefilters never change a result: a prefiltered matcher finds exactly what the bare
+engine finds, on texts drawn to sit near the prefilter's edges (the required literals with
+their case changed, letters that case-fold to ASCII ones such as LONG S and KELVIN SIGN,
+whitespace runs, `\\x1c`, which `str.split` treats as a space)."""
+
+from __future__ import annotations
+
+import re
+
+import re2
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from charter.textmatch import REGEX_FLAGS, compile_regex, lowered_ascii, phrase_regex
+
+SAME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+LITERALS = ["a", "k", "s", "K", "S", "i", "@", "-", ".", "0", "7", "ok", "sk-", "ss", "\u017f", "\u212a"]
+CLASSES = [r"[0-9]", r"\d", r"[a-c]", r"[-.@]", r"[A-Z]", r"[ks]", ".", r"\b", r"\s", r"[^a]", "^", "$",
+           "[[:digit:]]", "[[:upper:]]"]  # POSIX classes: RE2 syntax Python reads otherwise
+NEAR_MISSES = ["\u017f", "\u212a", "\u0130", "\u0131", "\u00df", "\x1c", "  ", "\t\n", "\u2003", "\u00e9",
+               "K", "S", "I", "A", "@", "-", ".", "0", "9", " "]
+
+
+def _bare_regex(source: str, flags: str):
+    """The regex as RE2 runs it with no prefilter: capture groups on, `str` text."""
+    options = re2.Options()
+    options.log_errors = False
+    return re2.compile("".join(REGEX_FLAGS[f] for f in sorted(set(flags))) + source, options)
+
+
+def _regex_pieces():
+    atom = st.one_of(st.sampled_from(LITERALS).map(re.escape), st.sampled_from(CLASSES))
+    return st.recursive(
+        atom,
+        lambda inner: st.one_of(
+            st.lists(inner, min_size=1, max_size=4).map("".join),
+            st.tuples(inner, st.sampled_from(["*", "+", "?", "{2}", "{0,2}", "{1,3}", "+?"])).map(
+                lambda t: f"(?:{t[0]}){t[1]}"),
+            st.lists(inner, min_size=2, max_size=3).map(lambda xs: "(" + "|".join(xs) + ")"),
+            inner.map(lambda x: f"(?i:{x})"),
+            inner.map(lambda x: f"(?-i:{x})"),
+        ),
+        max_leaves=8,
+    )
+
+
+@st.composite
+def regex_and_text(draw):
+    source = draw(_regex_pieces())
+    flags = "".join(draw(st.sets(st.sampled_from("iims"))))
+    text = draw(_near_texts(re.findall(r"[A-Za-z0-9@.\-\u017f\u212a]+", source)))
+    return source, flags, text
+
+
+def _near_texts(words: list[str]):
+    """Texts made of the given words, with some letters' case flipped, glued by near
+    misses and arbitrary text."""
+    word = (st.sampled_from(words).flatmap(_case_variants) if words else st.nothing())
+    piece = st.one_of(word, st.sampled_from(NEAR_MISSES), st.text(max_size=4))
+    return st.lists(piece, max_size=8).map("".join)
+
+
+# letters that case-fold to (or from) ASCII ones, and the dotted and dotless i
+LOOK_ALIKES = {"s": "\u017f", "S": "\u017f", "k": "\u212a", "K": "\u212a", "i": "\u0130", "I": "\u0131",
+               "\u017f": "s", "\u212a": "k"}
+
+
+def _case_variants(word: str):
+    """The word with some letters' case flipped and some swapped for a look-alike."""
+    return st.lists(st.integers(0, 2), min_size=len(word), max_size=len(word)).map(
+        lambda ways: "".join((c, c.swapcase(), LOOK_ALIKES.get(c, c))[w] for c, w in zip(word, ways)))
+
+
+def _spans(matches) -> list[tuple[int, int, str]]:
+    return [(m.start(), m.end(), m.group()) for m in matches]
+
+
+@SAME
+@given(regex_and_text())
+def test_a_prefiltered_regex_finds_what_re2_finds(case):
+    source, flags, text = case
+    bare = _bare_regex(source, flags)
+    matcher = compile_regex(source, flags)
+    expected = bare.search(text)
+    for found in (matcher.search(text), matcher.search_in(text, lowered_ascii(text))):
+        assert _spans([found] if found else []) == _spans([expected] if expected else []), (source, flags, text)
+    assert _spans(matcher.finditer(text)) == _spans(bare.finditer(text)), (source, flags, text)
+
+
+@SAME
+@given(regex_and_text())
+def test_a_checked_regex_finds_the_first_candidate_its_check_accepts(case):
+    source, flags, text = case
+    check = lambda found: len(found) % 2 == 1  # noqa: E731  (rejects some candidates)
+    matcher = compile_regex(source, flags, check)
+    candidates = [m for m in _bare_regex(source, flags).finditer(text) if check(m.group())]
+    assert _spans(matcher.finditer(text)) == _spans(candidates)
+    found = matcher.search(text)
+    assert _spans([found] if found else []) == _spans(candidates[:1]), (source, flags, text)
+
+
+WORDS = ["ok", "a", "is", "stop", "kit", "refund", "Thank", "you", "s", "it's", "e-mail",
+         "\u017ftop", "stra\u00dfe", "\u0130stanbul", "caf\u00e9", "\u212ait"]
+SPACES = [" ", "  ", "\t", "\n", "\x1c", "\u2003", "\u00a0"]
+
+
+@st.composite
+def phrases_and_text(draw):
+    phrase = st.lists(st.sampled_from(WORDS), min_size=1, max_size=3).flatmap(
+        lambda ws: st.lists(st.sampled_from(SPACES), min_size=len(ws) - 1, max_size=len(ws) - 1).map(
+            lambda gaps: "".join(w + g for w, g in zip(ws, gaps + [""]))))
+    phrases = tuple(draw(st.lists(st.one_of(phrase, st.just("")), min_size=1, max_size=4)))
+    words = [w for p in phrases for w in p.split()] or ["stop"]
+    glue = st.one_of(st.sampled_from(SPACES + [",", ".", "x", "_", ""]), st.sampled_from(NEAR_MISSES),
+                     st.text(max_size=3))
+    pieces = st.lists(st.tuples(st.sampled_from(words).flatmap(_case_variants), glue), max_size=6)
+    return phrases, draw(pieces.map(lambda ps: "".join(w + g for w, g in ps)))
+
+
+@SAME
+@given(phrases_and_text())
+def test_a_prefiltered_phrase_list_finds_what_its_pattern_finds(case):
+    phrases, text = case
+    matcher = phrase_regex(phrases)
+    bare = re.compile(matcher.pattern.pattern, re.IGNORECASE)
+    expected = bare.search(text)
+    for found in (matcher.search(text), matcher.search_in(text, lowered_ascii(text))):
+        assert _spans([found] if found else []) == _spans([expected] if expected else []), (phrases, text)
+    assert _spans(matcher.finditer(text)) == _spans(bare.finditer(text)), (phrases, text)

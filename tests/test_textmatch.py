@@ -1,0 +1,111 @@
+"""Text matching: the prefilters derived for real patterns, and the matchers' results on
+ASCII and non-ASCII text (tests/property/test_prefilter.py compares them with the bare
+engines on generated cases)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import charter.stdlib
+from charter._prefilter import phrase_need, regex_need
+from charter.ast import PatternDecl, walk
+from charter.source import Source
+from charter.syntax.parser import parse
+from charter.textmatch import compile_regex, lowered_ascii, phrase_regex
+
+DIGITS = tuple("0123456789")
+
+
+def _stdlib_regex(module: str, name: str) -> tuple[str, str]:
+    path = Path(charter.stdlib.__file__).parent / f"{module}.charter"
+    tree, _ = parse(Source(str(path), path.read_text(encoding="utf-8")))
+    (regex,) = [n.regex for n in walk(tree) if isinstance(n, PatternDecl) and n.name == name]
+    return regex.source, regex.flags
+
+
+@pytest.mark.parametrize("name, alternatives", [
+    ("email", ("@",)),
+    ("us_ssn", ("-",)),
+    ("ipv4", DIGITS),
+    ("card", DIGITS),
+    ("iban", DIGITS),
+    ("phone", tuple(sorted("+023456789"))),  # `+`, a digit 2-9 or a leading 0, by branch
+    ("openai_key", ("sk-",)),
+    ("anthropic_key", ("sk-ant-",)),
+    ("google_key", ("AIza", "ya29.")),
+    ("slack_token", ("https://hooks.slack.com/services/T", "xox")),
+    ("private_key", ("PRIVATE KEY-----",)),
+])
+def test_the_stdlib_pii_patterns_get_a_prefilter(name, alternatives):
+    need = regex_need(*_stdlib_regex("pii", name))
+    assert need is not None
+    assert (need.alternatives, need.folded) == (alternatives, False)
+
+
+def test_a_case_insensitive_literal_is_required_lower_cased():
+    need = regex_need(r"@acme-corp\.com", "i")
+    assert (need.alternatives, need.folded) == (("@acme-corp.com",), True)
+    need = regex_need(r"\b(lol|gonna|wanna)\b", "i")
+    assert (need.alternatives, need.folded) == (("gonna", "lol", "wanna"), True)
+
+
+@pytest.mark.parametrize("source", [
+    r"\b[0-9A-Fa-f]{1,4}(::?[0-9A-Fa-f]{1,4}){0,7}(::)?",  # hex digits: in nearly every text
+    r"[\x{1F300}-\x{1FAFF}]",  # RE2 syntax Python cannot parse
+    r"[[:digit:]]x",  # a POSIX class, which Python reads as a set followed by `]`
+    r"a{,3}b",  # a literal in RE2, a repeat in Python
+    r"x*|y",  # the first branch needs nothing
+])
+def test_no_prefilter_where_none_is_sound_or_worthwhile(source):
+    assert regex_need(source, "") is None
+
+
+def test_a_phrase_list_needs_every_ascii_word_of_one_phrase():
+    need = phrase_need(("Thank you", "thanks", "thank you very much"))
+    assert need.phrases == (("thank", "you"), ("thanks",))  # the longer phrase adds nothing
+    assert need.admits("THANKS!") and not need.admits("thank u")
+    assert phrase_need(("I am a bot",)).phrases == (("bot", "am"),)  # one-letter words dropped
+
+
+def test_a_phrase_with_no_ascii_word_gets_no_prefilter():
+    # LONG S matches `s` ignoring case, so `ſtop` is found in ASCII text
+    assert phrase_need(("\u017ftop", "go")) is None
+    assert phrase_regex(("\u017ftop",)).search("Stop!").span() == (0, 4)
+
+
+def test_a_case_insensitive_prefilter_admits_non_ascii_text():
+    assert compile_regex("kelvin", "i").search("2 \u212aelvin").span() == (2, 8)
+    assert phrase_regex(("stop",)).search("\u017ftop").span() == (0, 4)
+    assert compile_regex("kelvin", "").search("2 \u212aelvin") is None
+
+
+def test_matches_report_character_offsets_on_any_text():
+    ascii_match = compile_regex("b+", "").search("a bb c")
+    assert (ascii_match.start(), ascii_match.end(), ascii_match.span(), ascii_match.group()) == (2, 4, (2, 4), "bb")
+    wide = compile_regex("b+", "").search("\u00e4\U0001F600 bb")
+    assert (wide.span(), wide.group()) == ((3, 5), "bb")
+    assert [m.span() for m in compile_regex("b", "").finditer("\u00e4b b")] == [(1, 2), (3, 4)]
+
+
+def test_a_text_without_the_required_literal_finds_nothing():
+    email = compile_regex(*_stdlib_regex("pii", "email"))
+    assert email.search("write to ann at example.org") is None
+    assert list(email.finditer("no address here")) == []
+    assert email.search("write to ann@example.org").group() == "ann@example.org"
+
+
+def test_search_in_with_the_shared_lowered_text_agrees_with_search():
+    matchers = [compile_regex(r"@acme-corp\.com", "i"), phrase_regex(("never share internal",))]
+    for text in ["Mail Bob@ACME-corp.com", "We NEVER  share\tinternal notes", "\u212a@acme-corp.com", "none"]:
+        for matcher in matchers:
+            by_search, by_search_in = matcher.search(text), matcher.search_in(text, lowered_ascii(text))
+            assert (by_search and by_search.span()) == (by_search_in and by_search_in.span())
+
+
+def test_a_checked_regex_that_matches_empty_text_ends():
+    # each rejected empty candidate moves the search one character on, up to the end
+    never = compile_regex("[0-9]*", "", lambda found: False)
+    assert never.search("ab") is None
+    assert compile_regex("[0-9]*", "", lambda found: found == "42").search("ab 42").span() == (3, 5)
