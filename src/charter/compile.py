@@ -106,8 +106,8 @@ class CompiledNorm:
     # obligation is met.
     whole_trace: bool = False
     window: int = 0
-    # The norm's generated two-valued `decide` (fastpath.py), made on first use.
-    fast: Fn | None = None
+    # The norm's generated `run(ctx, envs, explainer)` (fastpath.py), made on first use.
+    fast: Callable[[Any, Any, Any], list] | None = None
 
 
 @attrs.frozen

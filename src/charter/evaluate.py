@@ -15,13 +15,13 @@ import bisect
 import contextlib
 import functools
 import itertools
-from typing import Any, Iterable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import attrs
 
 from . import ast
 from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
-from .fastpath import Decisions, Unsettled, decide_function
+from .fastpath import Decisions, Unsettled, run_function
 from .textmatch import matchable
 from .traces.model import Message, Trace
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
@@ -460,13 +460,17 @@ _DECISIONS = Decisions(
 
 
 def prepare(policy: CompiledPolicy) -> None:
-    """Give every norm its generated two-valued `decide`, once per policy."""
+    """Give every norm its generated `run` (fastpath.py), once per policy."""
     if not policy.norms or policy.norms[0].fast is not None:
         return
     checked = {n.name: n for n in policy.program.norms}
     for norm in policy.norms:
         triggers = [checked[o.name].trigger for o in norm.overriders]
-        norm.fast = decide_function(norm, checked[norm.name], triggers, policy, _DECISIONS)
+        norm.fast = run_function(norm, checked[norm.name], triggers, policy, _DECISIONS, _general_way(norm))
+
+
+def _general_way(norm: CompiledNorm) -> Callable[[Context, Env, "Explainer"], Verdict]:
+    return lambda ctx, env, explainer: _general_verdict(norm, ctx, env, explainer.view)
 
 
 # --------------------------------------------------------------------------- the entry points
@@ -485,23 +489,9 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
 
 
 def verdicts_at(norm: CompiledNorm, ctx: Context, envs: Iterable[Env], explainer: "Explainer") -> list[Verdict]:
-    """The verdicts of `norm` at the acts `envs`: by its fast path when no fact it reads
-    is unknown, else the general way. This runs for every norm at every act."""
-    fast, name, authority, severity, span = norm.fast, norm.name, norm.authority, norm.severity, norm.span
-    verdicts = []
-    for env in envs:
-        try:
-            decision = fast(ctx, env)
-            if ctx.consulted:  # settled although an unknown fact was met (a window, a quantifier)
-                raise Unsettled
-        except Unsettled:
-            verdicts.append(_general_verdict(norm, ctx, env, explainer.view))
-            continue
-        # Positional, in Verdict's field order.
-        verdicts.append(Verdict(
-            name, decision.kind, env.turn, authority, severity, env.call_index, decision.reason, decision.gap,
-            decision.escalate_to, (), decision.overridden_by, explainer, span))
-    return verdicts
+    """The verdicts of `norm` at the acts `envs`: by its generated fast path where no
+    fact it reads is unknown, else the general way."""
+    return norm.fast(ctx, envs, explainer)
 
 
 def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, view: TraceView) -> Verdict:

@@ -2,23 +2,24 @@
 
 Most verdicts hang on no unknown fact. For those, deciding a norm is plain two-valued
 logic: the trigger, the cases and exceptions, the behaviour. This module writes that
-decision out as Python source per norm, compiles it once with the policy, and so spares
-the hot loop the general machinery of `evaluate.decide` (three-valued conditions,
-recorded steps, lists of applicable branches).
+decision out as Python source per norm, compiled once with the policy: a function
+`run(ctx, envs, explainer)` that gives the norm's verdict at each act, sparing the hot
+loop the general machinery of `evaluate.decide` (three-valued conditions, recorded
+steps, lists of applicable branches) and even the decision objects: every verdict the
+code can reach is written out with its fields.
 
-The generated `decide(ctx, env)` returns a `Decision`, or raises `Unsettled` the moment
-its answer would need more than two-valued logic: a condition that is unknown, or two
-cases (or exceptions) that apply together and must be compared. (A leaf may settle
-despite an unknown fact inside it, as `any` does when another message holds; the
-evaluator sees the fact consulted in the context and takes the general path then too.) The evaluator then
-decides that act the general way, which is the reference semantics; the two agree on
-every act the fast path settles (tests/property/test_fastpath.py checks it). Explanations
-are not recorded here: they are built, when asked for, by deciding the act again the
-general way.
+At an act whose answer needs more than two-valued logic (a condition that is unknown,
+two cases or exceptions that apply together and must be compared, or a leaf that
+settled although it met an unknown fact, as `any` does when another message holds),
+the code raises `Unsettled` and the act is decided the general way, which is the
+reference semantics; the two agree on every act the fast path settles
+(tests/property/test_fastpath.py checks it). Explanations are not recorded here: they
+are built when asked for, by deciding the act again the general way.
 
 The leaves of a condition (text tests, comparisons, quantifiers, ...) are the compiled
 closures of `compile.py`, shared with the general path (and with its per-trace text
-cache); only `and`, `or`, `not`, the branching and the outcomes are written out.
+cache); `and`, `or`, `not`, text tests on a message, comparisons of a fact with a
+constant, the branching and the outcomes are written out.
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ from typing import Any, Callable
 
 from . import ast
 from .compile import OutcomeNode, Unknown, json_equal
+from .verdicts import Verdict
 
-DecideFn = Callable[[Any, Any], Any]
+RunFn = Callable[[Any, Any, Any], list]
 
 
 class Unsettled(Exception):
@@ -124,7 +126,25 @@ class _Writer:
         test = f"({local}.__class__ is str and {local} in {strings})"
         return f"(({'not ' if node.negated else ''}{test}) if {read}.__class__ is not _Unknown else _unsettled())"
 
-    # ---- statements: each path ends in `return <decision>`
+    # ---- statements: each path ends by giving the act its verdict
+
+    def decided(self, depth: int, decision) -> None:
+        """The act's verdict is `decision` (known now): written out with its fields."""
+        d = decision
+        self.verdict(depth, repr(d.kind), repr(d.reason), repr(d.gap), repr(d.escalate_to), repr(d.overridden_by))
+
+    def decided_by(self, depth: int, expression: str) -> None:
+        """The act's verdict is the decision `expression` gives when the code runs."""
+        self.emit(depth, f"d = {expression}")
+        self.verdict(depth, "d.kind", "d.reason", "d.gap", "d.escalate_to", "d.overridden_by")
+
+    def verdict(self, depth: int, kind: str, reason: str, gap: str, escalate_to: str, overridden_by: str) -> None:
+        # A leaf may settle despite an unknown fact inside it (a window, `any` over a
+        # label): the general path gives such verdicts, with their unknown facts.
+        self.emit(depth, "if ctx.consulted: _unsettled()")
+        self.emit(depth, f"append(_Verdict(_name, {kind}, env.turn, _authority, _severity, env.call_index, "
+                         f"{reason}, {gap}, {escalate_to}, (), {overridden_by}, explainer, _span))")
+        self.emit(depth, "continue")
 
     def standing(self, depth: int, node: OutcomeNode, outcome: ast.Outcome) -> None:
         """The outcome that stands after `outcome`'s exceptions (Catala's default calculus)."""
@@ -148,21 +168,22 @@ class _Writer:
     def outcome(self, depth: int, node: OutcomeNode) -> None:
         decisions = self.decisions
         if node.modality == "permit":
-            self.emit(depth, f"return {self.name(decisions.complied, 'd')}")
+            self.decided(depth, decisions.complied)
         elif node.modality == "unspecified":
-            self.emit(depth, f"return {self.name(decisions.unspecified(node), 'd')}")
+            self.decided(depth, decisions.unspecified(node))
         elif node.within is not None:
-            window = self.name(decisions.window, "w")
-            self.emit(depth, f"return {window}({self.name(node, 'o')}, ctx, env)")
+            self.decided_by(depth, f"{self.name(decisions.window, 'w')}({self.name(node, 'o')}, ctx, env)")
         else:
             behaviour = self.expr(node.key.behaviour)
-            violated = behaviour if node.modality == "forbid" else f"not {behaviour}"
-            self.emit(depth, f"return {self.name(decisions.violated, 'd')} if {violated} "
-                             f"else {self.name(decisions.complied, 'd')}")
+            self.emit(depth, f"if {behaviour}:")
+            held, failed = (decisions.violated, decisions.complied) if node.modality == "forbid" \
+                else (decisions.complied, decisions.violated)
+            self.decided(depth + 1, held)
+            self.decided(depth, failed)
 
 
 class Decisions:
-    """The decisions a generated function returns, and the general-path pieces it
+    """The decisions of a generated function's verdicts, and the general-path pieces it
     calls, supplied by the evaluator (which owns `Decision`)."""
 
     def __init__(self, *, complied, violated, not_applicable, overridden, unspecified, gap,
@@ -175,48 +196,66 @@ class Decisions:
         self.conversation = conversation  # ctx -> the conversation's env
 
 
-def decide_function(norm, checked, overrider_triggers: list[ast.Expr | None], leaves,
-                    decisions: Decisions) -> DecideFn:
-    """Generate and compile `decide(ctx, env)` for the compiled norm `norm`: `checked` is
-    its checked form, `overrider_triggers` the triggers of the norms that override it (in
-    the order of `norm.overriders`); `leaves` (the CompiledPolicy) gives the compiled
-    closures of conditions (`leaves.condition(node)`) and values (`leaves.value(node, numeric)`)."""
+# The generated function, around a norm's decision (written at depth 3).
+_RUN = """\
+def run(ctx, envs, explainer):
+    verdicts = []
+    append = verdicts.append
+    for env in envs:
+        try:
+{decision}
+        except _Unsettled:
+            append(_general(ctx, env, explainer))
+    return verdicts
+"""
+
+
+def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], leaves, decisions: Decisions,
+                 general: Callable) -> RunFn:
+    """Generate and compile `run(ctx, envs, explainer)` for the compiled norm `norm`: its
+    verdicts at the acts `envs`, explained by `explainer`. `checked` is the norm's checked
+    form, `overrider_triggers` the triggers of the norms that override it (in the order of
+    `norm.overriders`); `leaves` (the CompiledPolicy) gives the compiled closures of
+    conditions (`leaves.condition(node)`) and values (`leaves.value(node, numeric)`);
+    `general(ctx, env, explainer)` gives a verdict the general way."""
     writer = _Writer(leaves, decisions)
+    writer.names.update(_Unsettled=Unsettled, _general=general, _Verdict=Verdict, _name=norm.name,
+                        _authority=norm.authority, _severity=norm.severity, _span=norm.span)
+    _decision(writer, norm, checked, overrider_triggers)
+    source = _RUN.format(decision="\n".join(writer.lines))
+    namespace = dict(writer.names)
+    exec(compile(source, f"<charter fast path: norm {norm.name}>", "exec"), namespace)
+    run = namespace["run"]
+    run.source = source  # for debugging: print(norm.fast.source)
+    return run
+
+
+def _decision(writer: _Writer, norm, checked, overrider_triggers: list[ast.Expr | None]) -> None:
+    decisions, depth = writer.decisions, 3
     for overrider, trigger in zip(norm.overriders, overrider_triggers):
-        overridden = writer.name(decisions.overridden(overrider.name), "d")
+        overridden = decisions.overridden(overrider.name)
         if trigger is None:
-            writer.emit(1, f"return {overridden}")
-            return _compiled(writer, norm.name)
+            writer.decided(depth, overridden)
+            return
         own = "env" if overrider.scope != "conversation" else f"{writer.name(decisions.conversation, 'x')}(ctx)"
-        writer.emit(1, f"if {writer.expr(trigger, own)}:")
-        writer.emit(2, f"return {overridden}")
+        writer.emit(depth, f"if {writer.expr(trigger, own)}:")
+        writer.decided(depth + 1, overridden)
     if checked.trigger is not None:
-        writer.emit(1, f"if not {writer.expr(checked.trigger)}:")
-        writer.emit(2, f"return {writer.name(decisions.not_applicable, 'd')}")
+        writer.emit(depth, f"if not {writer.expr(checked.trigger)}:")
+        writer.decided(depth + 1, decisions.not_applicable)
     body = checked.body
     if isinstance(body, ast.Outcome):
-        writer.standing(1, norm.tree, body)
-    else:
-        branches = [(case.condition, node, case.outcome)
-                    for case, (_, node, _) in zip(body.cases, norm.cases)]
-        writer.branches(1, branches, lambda: _otherwise(writer, norm, body))
-    return _compiled(writer, norm.name)
+        writer.standing(depth, norm.tree, body)
+        return
+    branches = [(case.condition, node, case.outcome) for case, (_, node, _) in zip(body.cases, norm.cases)]
+    writer.branches(depth, branches, lambda: _otherwise(writer, norm, body, depth))
 
 
-def _otherwise(writer: _Writer, norm, body: ast.Cases) -> None:
+def _otherwise(writer: _Writer, norm, body: ast.Cases, depth: int) -> None:
     if norm.otherwise is not None:
-        writer.standing(1, norm.otherwise, body.otherwise.outcome)
+        writer.standing(depth, norm.otherwise, body.otherwise.outcome)
     else:
-        writer.emit(1, f"return {writer.name(writer.decisions.gap(norm.authority), 'd')}")
-
-
-def _compiled(writer: _Writer, norm_name: str) -> DecideFn:
-    source = "def decide(ctx, env):\n" + "\n".join(writer.lines) + "\n"
-    namespace = dict(writer.names)
-    exec(compile(source, f"<charter fast path: norm {norm_name}>", "exec"), namespace)
-    decide = namespace["decide"]
-    decide.source = source  # for debugging: print(norm.fast.source)
-    return decide
+        writer.decided(depth, writer.decisions.gap(norm.authority))
 
 
 def _is_text_quantifier(node: ast.Expr) -> bool:
