@@ -21,6 +21,7 @@ from .loader import load_program
 from .session import CandidateCheck, Session
 from .source import Source, Span, content_hash
 from .traces.model import Message, ToolCall, Trace
+from .traces.reader import trace_from_json
 from .verdicts import Explanation, TraceReport, Verdict
 
 # Written here only (pyproject.toml reads it): looking it up in the installed metadata
@@ -55,8 +56,6 @@ class Policy:
         """Every verdict of every norm on one trace (a `Trace`, or a dict in the native
         JSON form; a malformed dict raises `ValueError` saying what is wrong)."""
         if not isinstance(trace, Trace):
-            from .traces.reader import trace_from_json
-
             trace = trace_from_json(trace)
         locator = str(trace.locator) if trace.locator else None
         return evaluate(self.compiled, trace, locator)
