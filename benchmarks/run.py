@@ -21,7 +21,9 @@ Before timing, the verdicts are compared: Charter and the hand-written checker o
 trace, regopy and cedarpy with Charter on the sample; any disagreement stops the run
 (`agreement` is what tests/test_benchmarks.py runs). Each time is the median of --runs
 runs (min and max shown), the runs of the checkers compared interleaved so that they
-meet the same load; ratios > 1 mean the first named is slower. The RSS column is
+meet the same load; ratios > 1 mean the first named is slower. Times in process are CPU
+times of the harness (`time.process_time`); the CLI rows are wall-clock times of a child
+process, start-up included. The RSS column is
 the peak RSS of `charter check` (all its processes together, sampled); for the
 rows timed inside the harness, how much the harness's peak grew while the row ran (0:
 it stayed within the peak reached before).
@@ -211,11 +213,14 @@ def _same(trace: str, who: str, want: Verdicts, got: Verdicts) -> None:
 
 
 def timed(fn: Callable[[], Any], runs: int) -> list[float]:
+    """CPU seconds of this process per run: every checker timed in process runs on this
+    one thread (or, for a peer, on threads of this process, which count too), and on a
+    shared machine other processes stretch wall-clock times far more than CPU times."""
     times = []
     for _ in range(runs):
-        started = time.perf_counter()
+        started = time.process_time()
         fn()
-        times.append(time.perf_counter() - started)
+        times.append(time.process_time() - started)
     return times
 
 
