@@ -2,6 +2,7 @@
 
     python benchmarks/textmatch.py                 # 200 traces, 7 runs
     python benchmarks/textmatch.py --traces 1000 --runs 9
+    python benchmarks/textmatch.py --non-ascii     # typographic text (the corpus is ASCII)
 
 Every regex and phrase list of benchmarks/policy/support.charter and of the stdlib
 modules is run over every message text of the benchmark corpus (benchmarks/corpus.py),
@@ -12,8 +13,8 @@ four ways, the four interleaved in each run so that they meet the same load:
 - engine: today's matchers with the prefilter switched off (RE2 without capture groups
   and ASCII text passed as bytes; one pair of word-boundary tests per phrase list);
 - prefiltered: today's matchers, `search(text)`;
-- shared lower: `search_in(text, lowered)`, with one `lowered_ascii(text)` per text
-  shared by all the matchers (its cost is included).
+- shared fold: `search_in(text, folded)`, with one `fold(text)` per text shared by
+  all the matchers (its cost is included).
 
 Before timing, every matcher's result on every text is compared with the bare one
 (same span), and any difference stops the run. Each time is the median of --runs runs
@@ -50,11 +51,14 @@ POLICIES = [HERE / "policy" / "support.charter",
             *sorted((HERE.parent / "src" / "charter" / "stdlib").glob("*.charter"))]
 
 
-def message_texts(traces: int, seed: int) -> list[str]:
+def message_texts(traces: int, seed: int, non_ascii: bool = False) -> list[str]:
+    """The corpus's message texts; with `non_ascii`, with typographic apostrophes and
+    an em dash, as many real replies have (the corpus itself is ASCII)."""
     out = io.StringIO()
     corpus.write(out, traces=traces, seed=seed)
-    return [textmatch.matchable(m.get("content")) for line in out.getvalue().splitlines()
-            for m in json.loads(line)["messages"]]
+    texts = [textmatch.matchable(m.get("content")) for line in out.getvalue().splitlines()
+             for m in json.loads(line)["messages"]]
+    return [t.replace("'", "\u2019") + " \u2014" for t in texts] if non_ascii else texts
 
 
 def policy_tests() -> tuple[list[tuple[str, str, str | None]], list[tuple[str, ...]]]:
@@ -138,11 +142,11 @@ def run_all(matchers, texts: list[str]) -> float:
 
 def run_all_shared(matchers, texts: list[str]) -> float:
     start = time.perf_counter()
-    lowered_ascii = textmatch.lowered_ascii
+    fold = textmatch.fold
     for text in texts:
-        lowered = lowered_ascii(text)
+        folded = fold(text)
         for m in matchers:
-            m.search_in(text, lowered)
+            m.search_in(text, folded)
     return time.perf_counter() - start
 
 
@@ -150,9 +154,9 @@ def agree(name: str, bare, others, texts: list[str]) -> None:
     for text in texts:
         expected = bare.search(text)
         expected = None if expected is None else expected.span()
-        lowered = textmatch.lowered_ascii(text)
+        folded = textmatch.fold(text)
         for other in others:
-            for got in (other.search(text), other.search_in(text, lowered)):
+            for got in (other.search(text), other.search_in(text, folded)):
                 if (None if got is None else got.span()) != expected:
                     sys.exit(f"disagreement on {name} for {text!r}: {got} != {expected}")
 
@@ -163,7 +167,7 @@ def measure(kinds: dict[str, tuple[list, list, list]], texts: list[str], runs: i
         for kind, (bare, engine, new) in kinds.items():
             for way, matchers, runner in (("bare", bare, run_all), ("engine", engine, run_all),
                                           ("prefiltered", new, run_all),
-                                          ("shared lower", new, run_all_shared)):
+                                          ("shared fold", new, run_all_shared)):
                 times.setdefault((kind, way), []).append(runner(matchers, texts))
     return times
 
@@ -173,7 +177,7 @@ def report(times: dict, kinds: dict, texts: list[str]) -> Iterator[str]:
     summary = {}
     for kind, (bare, _, _) in kinds.items():
         base = statistics.median(times[(kind, "bare")])
-        for way in ("bare", "engine", "prefiltered", "shared lower"):
+        for way in ("bare", "engine", "prefiltered", "shared fold"):
             runs = times[(kind, way)]
             median = statistics.median(runs)
             per = median / (len(texts) * len(bare)) * 1e6
@@ -188,8 +192,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--traces", type=int, default=200)
     parser.add_argument("--runs", type=int, default=7, help="runs per measurement (at least 5)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--non-ascii", action="store_true", help="make every text non-ASCII (see message_texts)")
     args = parser.parse_args(argv)
-    texts = message_texts(args.traces, args.seed)
+    texts = message_texts(args.traces, args.seed, args.non_ascii)
     regexes, phrase_lists = policy_tests()
     kinds = {
         "regexes": ([BareRegex(s, f, BUILTINS[c].check if c else None) for s, f, c in regexes],

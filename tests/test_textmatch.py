@@ -4,16 +4,18 @@ engines on generated cases)."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
+import re2
 
 import charter.stdlib
-from charter._prefilter import phrase_need, regex_need
+from charter._prefilter import ASCII_LOOK_ALIKES, phrase_need, regex_need
 from charter.ast import PatternDecl, walk
 from charter.source import Source
 from charter.syntax.parser import parse
-from charter.textmatch import compile_regex, lowered_ascii, phrase_regex
+from charter.textmatch import compile_regex, fold, phrase_regex
 
 DIGITS = tuple("0123456789")
 
@@ -62,6 +64,17 @@ def test_no_prefilter_where_none_is_sound_or_worthwhile(source):
     assert regex_need(source, "") is None
 
 
+def test_the_only_non_ascii_characters_either_engine_takes_for_ascii_ones_are_folded_to_them():
+    everything = "".join(chr(c) for c in range(0x80, 0x110000) if not 0xD800 <= c <= 0xDFFF)
+    options = re2.Options()
+    options.case_sensitive = False
+    taken = {m.group() for m in re.finditer(r"[\x00-\x7f]", everything, re.IGNORECASE)}
+    taken |= {m.group() for m in re2.compile(r"[\x00-\x7f]", options).finditer(everything)}
+    assert taken == set(ASCII_LOOK_ALIKES)
+    for char, letter in ASCII_LOOK_ALIKES.items():
+        assert re.fullmatch(letter, char, re.IGNORECASE) and fold(f"x{char}Y") == f"x{letter}y"
+
+
 def test_a_phrase_list_needs_every_ascii_word_of_one_phrase():
     need = phrase_need(("Thank you", "thanks", "thank you very much"))
     assert need.phrases == (("thank", "you"), ("thanks",))  # the longer phrase adds nothing
@@ -75,10 +88,13 @@ def test_a_phrase_with_no_ascii_word_gets_no_prefilter():
     assert phrase_regex(("\u017ftop",)).search("Stop!").span() == (0, 4)
 
 
-def test_a_case_insensitive_prefilter_admits_non_ascii_text():
+def test_a_case_insensitive_prefilter_reads_look_alikes_as_ascii():
     assert compile_regex("kelvin", "i").search("2 \u212aelvin").span() == (2, 8)
-    assert phrase_regex(("stop",)).search("\u017ftop").span() == (0, 4)
     assert compile_regex("kelvin", "").search("2 \u212aelvin") is None
+    assert phrase_regex(("stop",)).search("\u017ftop").span() == (0, 4)
+    assert phrase_regex(("it is",)).search("\u0130T \u0131s \u00e9").span() == (0, 5)
+    assert phrase_regex(("refund",)).search("\u201crefund\u201d") is not None
+    assert phrase_regex(("refund",)).search("\u201crefunds\u201d") is None
 
 
 def test_matches_report_character_offsets_on_any_text():
@@ -96,11 +112,11 @@ def test_a_text_without_the_required_literal_finds_nothing():
     assert email.search("write to ann@example.org").group() == "ann@example.org"
 
 
-def test_search_in_with_the_shared_lowered_text_agrees_with_search():
+def test_search_in_with_the_shared_folded_text_agrees_with_search():
     matchers = [compile_regex(r"@acme-corp\.com", "i"), phrase_regex(("never share internal",))]
     for text in ["Mail Bob@ACME-corp.com", "We NEVER  share\tinternal notes", "\u212a@acme-corp.com", "none"]:
         for matcher in matchers:
-            by_search, by_search_in = matcher.search(text), matcher.search_in(text, lowered_ascii(text))
+            by_search, by_search_in = matcher.search(text), matcher.search_in(text, fold(text))
             assert (by_search and by_search.span()) == (by_search_in and by_search_in.span())
 
 

@@ -5,13 +5,16 @@ prefilter must be sound (never reject a text the engine would match), while it n
 be complete. For a regex it is derived from Python's parse of the pattern (the only parse
 the stdlib offers; RE2's syntax is a near subset, and the constructs on which the two
 read the same text differently are refused up front): a literal the text must contain,
-or a set of characters one of which it must contain. A phrase list needs, for one of its
-phrases, that phrase's longest word.
+or a set of characters one of which it must contain. A phrase list needs all the ASCII
+words of one of its phrases.
 
-Case-insensitive conditions compare lower-cased ASCII: on ASCII text, case folding is
-`str.lower()` for RE2 and for Python's `re` alike, while on other text a pattern letter
-may match a non-ASCII one (`k` matches KELVIN SIGN, `s` matches LONG S), so there a
-case-insensitive condition admits every text.
+Case-insensitive conditions compare `fold(text)` with lower-case ASCII literals. The only
+non-ASCII characters that Python's `re` (ignoring case) or RE2 (`i`) takes for an ASCII
+character are KELVIN SIGN, LONG S and Turkish dotted and dotless I (tests/test_textmatch.py
+checks every code point); `fold` maps those to their ASCII letter and lower-cases the
+rest, one character to one wherever the character is ASCII or one of those four, so a
+case-insensitive match of an ASCII literal is a substring of the folded text. Literals
+with non-ASCII letters of their own (Greek sigma has three cases) get no such condition.
 """
 
 from __future__ import annotations
@@ -31,11 +34,20 @@ _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT}
 _DIGITS = "0123456789"  # RE2's \d is ASCII
 _LARGEST_SET = 64  # character sets larger than this are not worth a test
 _RARE_LETTERS = "jkqxzJKQXZ"
+ASCII_LOOK_ALIKES = {"\u212a": "k", "\u017f": "s", "\u0130": "i", "\u0131": "i"}
+_TO_ASCII = str.maketrans(ASCII_LOOK_ALIKES)
+
+
+def fold(text: str) -> str:
+    """The text as case-insensitive conditions read it (see the module's docstring)."""
+    if text.isascii() or not any(c in text for c in ASCII_LOOK_ALIKES):
+        return text.lower()
+    return text.translate(_TO_ASCII).lower()
 
 
 class Need:
-    """The text must contain one of `alternatives`, compared on `text.lower()` when
-    `folded` (then only ASCII text is tested; any other text passes)."""
+    """The text must contain one of `alternatives`, compared on `fold(text)` when
+    `folded`."""
 
     __slots__ = ("alternatives", "folded", "_test")
 
@@ -44,13 +56,11 @@ class Need:
         self.folded = folded
         self._test = _contains_any(alternatives)
 
-    def admits(self, text: str, lowered: str | None = None) -> bool:
-        """Whether `text` may match; `lowered`, if given, is `text.lower()`."""
+    def admits(self, text: str, folded: str | None = None) -> bool:
+        """Whether `text` may match; `folded`, if given, is `fold(text)`."""
         if not self.folded:
             return self._test(text)
-        if not text.isascii():
-            return True
-        return self._test(text.lower() if lowered is None else lowered)
+        return self._test(fold(text) if folded is None else folded)
 
     def __repr__(self) -> str:
         return f"Need({self.alternatives!r}, folded={self.folded})"
@@ -200,8 +210,8 @@ def _char_likelihood(char: str) -> float:
 
 
 class PhraseNeed(Need):
-    """The text, lower-cased, must contain every word of one of `phrases` (ASCII text
-    only). Its `alternatives` are the one word of each phrase tested first, the longest."""
+    """The folded text must contain every word of one of `phrases`. Its `alternatives`
+    are the one word of each phrase tested first, the longest."""
 
     __slots__ = ("phrases",)
 
@@ -219,7 +229,7 @@ class PhraseNeed(Need):
 
 def phrase_need(phrases: tuple[str, ...]) -> PhraseNeed | None:
     """A condition every text matching one of `phrases` (whole words, ignoring case, as
-    `textmatch.phrase_regex` matches them) satisfies: it contains, lower-cased, the ASCII
+    `textmatch.phrase_regex` matches them) satisfies: it contains, folded, the ASCII
     words of one of them. None when a phrase has no ASCII word to require (a non-ASCII
     letter may match an ASCII one: LONG S matches `s`)."""
     groups = {}

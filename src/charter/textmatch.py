@@ -8,9 +8,10 @@ which cannot backtrack catastrophically and gives Unicode-aware word boundaries.
 
 Both run behind a prefilter (`_prefilter`): a literal or character the text must contain,
 tested with `in` before the engine runs, which most texts fail. RE2's Python wrapper
-spends most of a search decoding UTF-8 offsets back to `str` offsets for every capture
-group; matchers here ask RE2 for no groups (`never_capture`) and hand it ASCII text as
-bytes, whose offsets need no decoding.
+spends most of a search encoding the text and decoding UTF-8 offsets back to `str`
+offsets for every capture group; matchers here ask RE2 for no groups (`never_capture`)
+and hand it the text as bytes, decoding offsets only for a match found (and not at all
+for ASCII text).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Callable, Iterator, Protocol
 
 import re2
 
-from ._prefilter import Need, phrase_need, regex_need
+from ._prefilter import Need, fold, phrase_need, regex_need  # noqa: F401  (fold: for search_in's callers)
 
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
@@ -33,17 +34,11 @@ _RE2_OPTIONS.never_capture = True  # only whole matches are read; groups cost de
 class Matcher(Protocol):
     def search(self, text: str) -> object | None: ...
 
-    def search_in(self, text: str, lowered: str | None) -> object | None:
-        """`search(text)`, given `lowered = lowered_ascii(text)` computed once per text
-        for all the matchers that test it."""
+    def search_in(self, text: str, folded: str) -> object | None:
+        """`search(text)`, given `folded = fold(text)`, made once per text for all the
+        matchers that test it (what case-insensitive prefilters read)."""
 
     def finditer(self, text: str) -> Iterator[object]: ...
-
-
-def lowered_ascii(text: str) -> str | None:
-    """`text.lower()` when the text is ASCII (the only text case-insensitive prefilters
-    test), else None: what `Matcher.search_in` takes."""
-    return text.lower() if text.isascii() else None
 
 
 class RegexError(ValueError):
@@ -66,24 +61,30 @@ def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None =
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
         raise RegexError(_explain_re2(reason)) from None
     need = regex_need(source, flags)
-    return _Regex(regex, need) if check is None else _CheckedRegex(regex, need, check)
+    # `\C` (any byte) may end a match inside a character, where only RE2's own offset
+    # decoding knows what to do
+    whole_chars = "\\C" not in source
+    return (_Regex(regex, need, whole_chars) if check is None
+            else _CheckedRegex(regex, need, whole_chars, check))
 
 
 class _Regex:
-    """An RE2 regex behind its prefilter. Its matches are RE2's own on non-ASCII text
-    and `_AsciiMatch`es on ASCII text, searched as bytes."""
+    """An RE2 regex behind its prefilter, searched on the text's UTF-8 bytes (whose
+    offsets for ASCII text are the character offsets, and otherwise are converted only
+    for a match found)."""
 
-    __slots__ = ("_regex", "_need")
+    __slots__ = ("_regex", "_need", "_whole_chars")
 
-    def __init__(self, regex, need: Need | None):
+    def __init__(self, regex, need: Need | None, whole_chars: bool):
         self._regex = regex
         self._need = need
+        self._whole_chars = whole_chars
 
     def search(self, text: str) -> object | None:
-        return self.search_in(text, None)
+        return self.search_in(text, None)  # folded only if a prefilter asks
 
-    def search_in(self, text: str, lowered: str | None) -> object | None:
-        if self._need is not None and not self._need.admits(text, lowered):
+    def search_in(self, text: str, folded: str | None) -> object | None:
+        if self._need is not None and not self._need.admits(text, folded):
             return None
         return self._search_from(text, 0)
 
@@ -91,14 +92,22 @@ class _Regex:
         if self._need is not None and not self._need.admits(text):
             return iter(())
         if text.isascii():
-            return (_AsciiMatch(text, *m.span()) for m in self._regex.finditer(text.encode("ascii")))
-        return self._regex.finditer(text)
+            return (_TextMatch(text, *m.span()) for m in self._regex.finditer(text.encode("ascii")))
+        return self._regex.finditer(text)  # for explanations only: RE2's own decoding will do
 
     def _search_from(self, text: str, pos: int) -> object | None:
         if text.isascii():
             found = self._regex.search(text.encode("ascii"), pos)
-            return None if found is None else _AsciiMatch(text, *found.span())
-        return self._regex.search(text, pos)
+            return None if found is None else _TextMatch(text, *found.span())
+        if not self._whole_chars:
+            return self._regex.search(text, pos)
+        encoded = text.encode("utf-8")
+        found = self._regex.search(encoded, len(text[:pos].encode("utf-8")) if pos else 0)
+        if found is None:
+            return None
+        start, end = found.span()
+        start_char = len(encoded[:start].decode("utf-8"))
+        return _TextMatch(text, start_char, start_char + len(encoded[start:end].decode("utf-8")))
 
 
 class _CheckedRegex(_Regex):
@@ -107,16 +116,16 @@ class _CheckedRegex(_Regex):
 
     __slots__ = ("_check",)
 
-    def __init__(self, regex, need: Need | None, check: Callable[[str], bool]):
-        super().__init__(regex, need)
+    def __init__(self, regex, need: Need | None, whole_chars: bool, check: Callable[[str], bool]):
+        super().__init__(regex, need, whole_chars)
         self._check = check
 
     def finditer(self, text: str) -> Iterator[object]:
         check = self._check
         return (m for m in super().finditer(text) if check(m.group()))
 
-    def search_in(self, text: str, lowered: str | None) -> object | None:
-        if self._need is not None and not self._need.admits(text, lowered):
+    def search_in(self, text: str, folded: str | None) -> object | None:
+        if self._need is not None and not self._need.admits(text, folded):
             return None
         # search from the end of each rejected candidate: RE2's search is much cheaper
         # than its finditer, and a checked pattern's first candidate usually decides
@@ -129,8 +138,8 @@ class _CheckedRegex(_Regex):
         return None
 
 
-class _AsciiMatch:
-    """A match in ASCII text, where RE2's byte offsets are the `str` offsets."""
+class _TextMatch:
+    """A match by character offsets into its text."""
 
     __slots__ = ("_text", "_start", "_end")
 
@@ -188,8 +197,8 @@ class _Phrases:
     def search(self, text: str) -> re.Match[str] | None:
         return self.search_in(text, None)
 
-    def search_in(self, text: str, lowered: str | None) -> re.Match[str] | None:
-        if self._need is not None and not self._need.admits(text, lowered):
+    def search_in(self, text: str, folded: str | None) -> re.Match[str] | None:
+        if self._need is not None and not self._need.admits(text, folded):
             return None
         return self.pattern.search(text)
 
