@@ -115,9 +115,10 @@ class Session:
             else:
                 still_waiting.append((norm, env))
         self._waiting = still_waiting
+        acts = {scope: self._view.acts_at(scope, message.index) for scope in _SCOPES_OF_ROLE.get(message.role, ())}
         for norm in self._norms_of_role.get(message.role, ()):
-            for env in self._view.acts_at(norm.scope, message.index):
-                verdict = self._verdict(norm, env, explainer)
+            envs = acts[norm.scope]
+            for env, verdict in zip(envs, verdicts_at(norm, self._ctx, envs, explainer)):
                 if _settled(verdict, norm, self._view, env):
                     settled.append(verdict)
                 else:
