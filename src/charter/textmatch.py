@@ -127,9 +127,16 @@ class _CheckedRegex(_Regex):
     def search_in(self, text: str, folded: str | None) -> object | None:
         if self._need is not None and not self._need.admits(text, folded):
             return None
-        # search from the end of each rejected candidate: RE2's search is much cheaper
-        # than its finditer, and a checked pattern's first candidate usually decides
-        check, pos = self._check, 0
+        check = self._check
+        if text.isascii():  # one pass over the bytes, where offsets need no decoding
+            for found in self._regex.finditer(text.encode("ascii")):
+                start, end = found.span()
+                if check(text[start:end]):
+                    return _TextMatch(text, start, end)
+            return None
+        # otherwise search again from the end of each rejected candidate, one character
+        # past an empty one (RE2's finditer steps one byte, which may split a character)
+        pos = 0
         while pos <= len(text) and (found := self._search_from(text, pos)) is not None:
             if check(found.group()):
                 return found
