@@ -80,6 +80,7 @@ def test_a_phrase_list_needs_every_ascii_word_of_one_phrase():
     assert need.phrases == (("thank", "you"), ("thanks",))  # the longer phrase adds nothing
     assert need.admits("THANKS!") and not need.admits("thank u")
     assert phrase_need(("I am a bot",)).phrases == (("bot", "am"),)  # one-letter words dropped
+    assert phrase_need(("", " ")).phrases == () and phrase_regex(("",)).search("") is None
 
 
 def test_a_phrase_with_no_ascii_word_gets_no_prefilter():

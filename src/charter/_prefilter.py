@@ -49,18 +49,18 @@ class Need:
     """The text must contain one of `alternatives`, compared on `fold(text)` when
     `folded`."""
 
-    __slots__ = ("alternatives", "folded", "_test")
+    __slots__ = ("alternatives", "folded", "test")
 
     def __init__(self, alternatives: tuple[str, ...], folded: bool):
         self.alternatives = alternatives
         self.folded = folded
-        self._test = _contains_any(alternatives)
+        self.test: Callable[[str], bool] = _contains_any(alternatives)  # on the text or fold(text)
 
     def admits(self, text: str, folded: str | None = None) -> bool:
         """Whether `text` may match; `folded`, if given, is `fold(text)`."""
         if not self.folded:
-            return self._test(text)
-        return self._test(fold(text) if folded is None else folded)
+            return self.test(text)
+        return self.test(fold(text) if folded is None else folded)
 
     def __repr__(self) -> str:
         return f"Need({self.alternatives!r}, folded={self.folded})"
@@ -69,11 +69,17 @@ class Need:
 def _contains_any(alternatives: tuple[str, ...]) -> Callable[[str], bool]:
     """The fastest test for "contains one of these": `in` for up to three strings, one
     compiled `re` search (a character set when all are single characters) for more."""
+    if not alternatives:
+        return lambda text: False  # (a list of empty phrases, which matches nothing)
     if len(alternatives) == 1:
         (only,) = alternatives
         return lambda text: only in text
-    if len(alternatives) <= 3:
-        return lambda text: any(a in text for a in alternatives)
+    if len(alternatives) == 2:
+        a, b = alternatives
+        return lambda text: a in text or b in text
+    if len(alternatives) == 3:
+        a, b, c = alternatives
+        return lambda text: a in text or b in text or c in text
     if all(len(a) == 1 for a in alternatives):
         pattern = "[" + "".join(re.escape(a) for a in alternatives) + "]"
     else:
@@ -219,8 +225,8 @@ class PhraseNeed(Need):
         super().__init__(tuple(sorted(_shortest_cover({words[0] for words in phrases}))), folded=True)
         self.phrases = phrases
         if any(len(words) > 1 for words in phrases):
-            first = self._test
-            self._test = lambda text: first(text) and any(
+            first = self.test
+            self.test = lambda text: first(text) and any(
                 all(w in text for w in words) for words in phrases)
 
     def __repr__(self) -> str:

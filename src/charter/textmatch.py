@@ -81,7 +81,10 @@ class _Regex:
         self._whole_chars = whole_chars
 
     def search(self, text: str) -> object | None:
-        return self.search_in(text, None)  # folded only if a prefilter asks
+        need = self._need  # (inlined: this is the evaluator's hot path)
+        if need is not None and not need.test(fold(text) if need.folded else text):
+            return None
+        return self._search_from(text, 0)
 
     def search_in(self, text: str, folded: str | None) -> object | None:
         if self._need is not None and not self._need.admits(text, folded):
@@ -123,6 +126,9 @@ class _CheckedRegex(_Regex):
     def finditer(self, text: str) -> Iterator[object]:
         check = self._check
         return (m for m in super().finditer(text) if check(m.group()))
+
+    def search(self, text: str) -> object | None:
+        return self.search_in(text, None)
 
     def search_in(self, text: str, folded: str | None) -> object | None:
         if self._need is not None and not self._need.admits(text, folded):
@@ -202,7 +208,10 @@ class _Phrases:
         self._need = need
 
     def search(self, text: str) -> re.Match[str] | None:
-        return self.search_in(text, None)
+        need = self._need  # (inlined: this is the evaluator's hot path)
+        if need is not None and not need.test(fold(text)):  # a phrase need is always folded
+            return None
+        return self.pattern.search(text)
 
     def search_in(self, text: str, folded: str | None) -> re.Match[str] | None:
         if self._need is not None and not self._need.admits(text, folded):
