@@ -131,9 +131,11 @@ class CompiledPolicy:
     # The compiled closure of a value node, and of its fact's name: `value(node, numeric)`.
     value: Callable[..., tuple[Fn, Fn]]
     by_name: dict[str, CompiledNorm] = attrs.field(init=False)
+    scopes: frozenset[str] = attrs.field(init=False)  # the scopes of its norms
 
     def __attrs_post_init__(self) -> None:
         self.by_name = {norm.name: norm for norm in self.norms}
+        self.scopes = frozenset(norm.scope for norm in self.norms)
 
 
 def compile_program(program: Program) -> CompiledPolicy:

@@ -111,31 +111,34 @@ class TraceView:
     def _make_acts(self, scope: str) -> list["Env"]:
         if scope == "conversation":
             return [self.env_at(len(self.messages), None)]
-        if scope == "user turn":
-            return self._turns("user")
-        assistant = self._turns("assistant", calls_only=scope == "tool call")
-        if scope == "assistant turn":
-            return assistant
-        return [_with_call(env, call, k) for env in assistant for k, call in enumerate(self.messages[env.turn].tool_calls)]
+        self.index_turns((scope,))
+        return self._acts[scope]
 
-    def _turns(self, wanted: str, calls_only: bool = False) -> list["Env"]:
-        """The envs of the turns of the `wanted` role's messages (those with tool calls if
-        `calls_only`), in one pass over the messages (what `env_at` gives each, without a
-        bisection per role and act); assistant envs are kept for the scopes that share them."""
+    def index_turns(self, scopes: Iterable[str]) -> None:
+        """The acts of the turn scopes among `scopes`, made in one pass over the messages
+        (what `env_at` gives each, without a bisection per role and act), and only for the
+        messages those scopes need."""
+        users, turns, calls = ("user turn" in scopes), ("assistant turn" in scopes), ("tool call" in scopes)
         latest: dict[str, int | None] = dict.fromkeys(self.by_role)
         before = dict(latest)
-        envs = []
-        for message in self.messages:
-            role, index = message.role, message.index
-            if role == wanted and (not calls_only or message.tool_calls):
-                env = self._assistant_env.get(index)
-                if env is None:
-                    env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
-                    if role == "assistant":
-                        self._assistant_env[index] = env
-                envs.append(env)
-            before[role], latest[role] = latest[role], index
-        return envs
+        made: dict[str, list[Env]] = {"user": [], "assistant": []}
+        kept = self._assistant_env
+        for index, message in enumerate(self.messages):
+            role = message.role
+            if role == "user" and users or role == "assistant" and (turns or calls and message.tool_calls):
+                env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
+                made[role].append(env)
+                if role == "assistant":
+                    kept.setdefault(index, env)
+            before[role] = latest[role]
+            latest[role] = index
+        if users:
+            self._acts["user turn"] = made["user"]
+        if turns:
+            self._acts["assistant turn"] = made["assistant"]
+        if calls:
+            self._acts["tool call"] = [_with_call(env, call, k) for env in made["assistant"]
+                                       for k, call in enumerate(self.messages[env.turn].tool_calls)]
 
     def act(self, scope: str, turn: int | None, call: int | None) -> "Env":
         """The act of `scope` at message `turn` (its tool call `call`), as a verdict names it."""
@@ -480,6 +483,7 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
     """Every verdict of every norm at every act of the trace."""
     prepare(policy)
     view = TraceView(trace)
+    view.index_turns(policy.scopes)
     ctx = Context(view)
     explainer = Explainer(view, policy.by_name)
     verdicts: list[Verdict] = []
