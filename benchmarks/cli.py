@@ -14,8 +14,8 @@ processes. With --against, every command runs with this checkout's `charter` and
 PYTHONPATH set to each other source tree, interleaved too.
 
 Before timing, the output of every command over the corpus is compared: the same bytes
-whatever --jobs (and, with --against, whatever the source tree); a difference stops the
-run. The corpus is benchmarks/corpus.py's (deterministic), written once to --workdir.
+whatever --jobs, or the run stops; with --against, a note says which source trees write
+other bytes than this checkout. The corpus is benchmarks/corpus.py's (deterministic), written once to --workdir.
 The last line printed is one JSON object with every median.
 """
 
@@ -89,18 +89,22 @@ def commands(corpora: dict[int, Path], formats: list[str], jobs: list[int], tree
     return made
 
 
-def agree(made: list[Command]) -> None:
-    """The same output from every command over the same corpus and format."""
-    digests: dict[str, tuple[str, str]] = {}
+def agree(made: list[Command]) -> list[str]:
+    """The same output from every command of a source tree over the same corpus and
+    format, whatever --jobs (else the run stops); the notes say where the trees differ."""
+    digests: dict[tuple[str | None, str], tuple[str, str]] = {}
     for command in made:
-        if "--traces" not in command.argv or command.name.startswith("check, 1 trace"):
+        if "--jobs" not in command.argv:
             continue
         _, _, out = timed(command, subprocess.PIPE)
-        key = " ".join(command.argv[command.argv.index("--traces"):command.argv.index("--jobs")])
+        run_of = " ".join(command.argv[command.argv.index("--traces"):command.argv.index("--jobs")])
         digest = hashlib.sha256(out or b"").hexdigest()
-        seen = digests.setdefault(key, (digest, command.name))
+        seen = digests.setdefault((command.pythonpath, run_of), (digest, command.name))
         if seen[0] != digest:
             sys.exit(f"different output: {command.name!r} and {seen[1]!r}")
+    first = {run_of: seen for (tree, run_of), seen in reversed(digests.items())}
+    return [f"note: {name!r} writes other bytes than {first[run_of][1]!r}"
+            for (tree, run_of), (digest, name) in digests.items() if digest != first[run_of][0]]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -120,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
     corpora = {n: run.make_corpus(args.workdir, n, args.seed) for n in args.traces}
     trees = [None] + [str(Path(tree).resolve()) for tree in args.against]
     made = commands(corpora, args.formats, args.jobs, trees, run.make_corpus(args.workdir, 1, args.seed))
-    agree(made)
+    notes = agree(made)
     times = {c.name: Times([], []) for c in made}
     load = os.getloadavg()[0]
     for _ in range(args.runs):
@@ -129,6 +133,7 @@ def main(argv: list[str] | None = None) -> None:
             times[command.name].wall.append(wall)
             times[command.name].cpu.append(cpu)
 
+    print(*notes, sep="\n")
     print(f"{args.runs} rounds; load average {load:.1f} at the start, {os.getloadavg()[0]:.1f} at the end\n")
     print("| command | wall s median (min–max) | CPU s median |\n|---|---:|---:|")
     for name, t in times.items():
