@@ -442,7 +442,8 @@ class _Compiler:
             if name not in labels:
                 return Unknown(fact(ctx, env), "the label is missing")
             v = labels[name]
-            ctx.record_fact(fact, env, v)
+            if ctx.recording:  # (checked here: this runs at every act that reads the label)
+                ctx.record_fact(fact, env, v)
             if band is not None and _is_number(v) and band[0] < v < band[1]:
                 return Unknown(fact(ctx, env), f"{v} is inside the uncertainty band ({band[0]}, {band[1]})")
             if numeric and isinstance(v, bool):
@@ -487,7 +488,8 @@ class _Compiler:
                 if not isinstance(current, dict) or key not in current:
                     return Unknown(fact(ctx, env), "the field is missing")
                 current = current[key]
-            ctx.record_fact(fact, env, current)
+            if ctx.recording:
+                ctx.record_fact(fact, env, current)
             return current
 
         return meta, fact

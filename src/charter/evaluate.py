@@ -250,8 +250,8 @@ class Context:
             self._atoms_off -= 1
 
     def record_fact(self, namer, env: Env, value: Any) -> None:
-        if self.recording:
-            self.facts.append((namer, env, value))
+        """A fact read on the way (the reader checks `recording` first: it runs per act)."""
+        self.facts.append((namer, env, value))
 
     def step(self, clause, value: str) -> None:
         if self.recording:

@@ -91,6 +91,9 @@ class _Writer:
                 return self.comparison(node, env)
             case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
                 return self.membership(node, env)
+            case ast.KnownTest(operand=ast.Label() | ast.Meta()):  # reading a fact consults no atom
+                fn, _ = self.value(node.operand, False)
+                return f"({self.name(fn, 'f')}(ctx, {env}).__class__ is {'not ' if node.known else ''}_Unknown)"
         call = f"{self.name(self.condition(node), 'c')}(ctx, {env})"
         if isinstance(node, _TWO_VALUED) or _is_text_quantifier(node):
             return call
