@@ -26,8 +26,10 @@ from ._prefilter import Need, fold, phrase_need, regex_need  # noqa: F401  (fold
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
 
+_RE2_CAPTURING = re2.Options()
+_RE2_CAPTURING.log_errors = False  # errors become diagnostics, not lines on stderr
 _RE2_OPTIONS = re2.Options()
-_RE2_OPTIONS.log_errors = False  # errors become diagnostics, not lines on stderr
+_RE2_OPTIONS.log_errors = False
 _RE2_OPTIONS.never_capture = True  # only whole matches are read; groups cost decoding
 
 
@@ -55,15 +57,15 @@ def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None =
             f"the flags are i (ignore case), m (multi-line) and s (dot matches newline)"
         )
     prefix = "".join(REGEX_FLAGS[f] for f in sorted(set(flags)))
+    # `\C` (any byte) may end a match, or a group, inside a character: there only RE2's
+    # own offset decoding (of every group, as ever) gives what it always gave
+    whole_chars = "\\C" not in source
     try:
-        regex = re2.compile(prefix + source, _RE2_OPTIONS)
+        regex = re2.compile(prefix + source, _RE2_OPTIONS if whole_chars else _RE2_CAPTURING)
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
         raise RegexError(_explain_re2(reason)) from None
     need = regex_need(source, flags)
-    # `\C` (any byte) may end a match inside a character, where only RE2's own offset
-    # decoding knows what to do
-    whole_chars = "\\C" not in source
     return (_Regex(regex, need, whole_chars) if check is None
             else _CheckedRegex(regex, need, whole_chars, check))
 

@@ -95,10 +95,23 @@ def test_a_checked_regex_finds_the_first_candidate_its_check_accepts(case):
     source, flags, text = case
     check = lambda found: len(found) % 2 == 1  # noqa: E731  (rejects some candidates)
     matcher = compile_regex(source, flags, check)
-    candidates = [m for m in _bare_regex(source, flags).finditer(text) if check(m.group())]
+    bare = _bare_regex(source, flags)
+    candidates = [m for m in bare.finditer(text) if check(m.group())]
     assert _spans(matcher.finditer(text)) == _spans(candidates)
     found = matcher.search(text)
-    assert _spans([found] if found else []) == _spans(candidates[:1]), (source, flags, text)
+    assert _spans([found] if found else []) == _spans(_first_accepted(bare, check, text)), (source, flags, text)
+
+
+def _first_accepted(bare, check, text: str) -> list:
+    """The first candidate `check` accepts, searching on from the end of each rejected one
+    (one character on from an empty one). The first of `finditer`'s, but for `\\C`, with
+    which the two may cut a character differently."""
+    pos = 0
+    while pos <= len(text) and (found := bare.search(text, pos)) is not None:
+        if check(found.group()):
+            return [found]
+        pos = found.end() if found.end() > found.start() else found.end() + 1
+    return []
 
 
 WORDS = ["ok", "a", "is", "stop", "kit", "refund", "Thank", "you", "s", "it's", "e-mail",
