@@ -6,8 +6,9 @@ lookaround) is rejected when the policy loads. Phrases (`says`, `pattern = any o
 are literals, so they are compiled with Python's `re` into one alternation per list,
 which cannot backtrack catastrophically and gives Unicode-aware word boundaries.
 
-Both run behind a prefilter (`_prefilter`): a literal or character the text must contain,
-tested with `in` before the engine runs, which most texts fail. RE2's Python wrapper
+Both run behind a prefilter (`_prefilter`): literals the text must contain, tested with
+`in` (case-insensitive ones on `fold(text)`) before the engine runs, which most texts
+fail. RE2's Python wrapper
 spends most of a search encoding the text and decoding UTF-8 offsets back to `str`
 offsets for every capture group; matchers here ask RE2 for no groups (`never_capture`)
 and hand it the text as bytes, decoding offsets only for a match found (and not at all
@@ -21,7 +22,7 @@ from typing import Callable, Iterator, Protocol
 
 import re2
 
-from ._prefilter import Need, fold, phrase_need, regex_need  # noqa: F401  (fold: for search_in's callers)
+from ._prefilter import Need, fold, phrase_need, regex_need
 
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
