@@ -616,13 +616,18 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
         key = (ident, index)
         cached = ctx.text_cache.get(key)
         if cached is None:
-            content = ctx.view.texts[index]
+            view = ctx.view
+            content, folded = view.texts[index], view.folded(index)
             if only is not None:
-                match = only.search(content)
+                match = only.search_in(content, folded)
                 cached = (match is not None, (match,))
-            else:
-                found = [p.search(content) for p in patterns]
-                cached = (all(m is not None for m in found), found)
+            else:  # `all of`: the matches are kept only when every phrase is found
+                found = []
+                for pattern in patterns:
+                    found.append(match := pattern.search_in(content, folded))
+                    if match is None:
+                        break
+                cached = (match is not None, found)
             ctx.text_cache[key] = cached
         if cached[0] and ctx.recording:
             ctx.matches.append((index, cached[1]))

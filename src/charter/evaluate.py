@@ -22,7 +22,7 @@ import attrs
 from . import ast
 from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
 from .fastpath import Decisions, Unsettled, run_function
-from .textmatch import matchable
+from .textmatch import fold, matchable
 from .traces.model import Message, Trace
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
 
@@ -46,11 +46,20 @@ class TraceView:
             self.by_role.setdefault(message.role, []).append(message.index)
         self._acts: dict[str, list[Env]] = {}
         self._assistant_env: dict[int, Env] = {}
+        self._folded: dict[int, str] = {}
 
     @functools.cached_property
     def texts(self) -> list[str]:
         """Each message's text as the matchers read it (made when a norm first reads text)."""
         return [matchable(m.content) for m in self.messages]
+
+    def folded(self, index: int) -> str:
+        """Message `index`'s text as case-insensitive prefilters read it, made once for
+        every text test on it."""
+        folded = self._folded.get(index)
+        if folded is None:
+            folded = self._folded[index] = fold(self.texts[index])
+        return folded
 
     def append(self, message: Message) -> None:
         """Add the next message (for incremental sessions); `message.index` must be the
@@ -65,6 +74,7 @@ class TraceView:
         """Drop the messages from `length` on (a candidate reply that was not kept)."""
         for message in self.messages[length:]:
             self._assistant_env.pop(message.index, None)
+            self._folded.pop(message.index, None)
         self.messages = self.messages[:length]
         self.texts = self.texts[:length]
         self.by_role = {role: [i for i in indices if i < length] for role, indices in self.by_role.items()}
@@ -77,7 +87,7 @@ class TraceView:
         deferred explanations of a session's verdicts read."""
         view = TraceView.__new__(TraceView)
         view.trace, view.messages, view.texts, view.by_role = self.trace, self.messages, self.texts, self.by_role
-        view._acts, view._assistant_env = {}, {}
+        view._acts, view._assistant_env, view._folded = {}, {}, {}
         return view
 
     def latest(self, role: str, before: int) -> int | None:
