@@ -39,7 +39,7 @@ TRACE_SUFFIXES = (".jsonl", ".json", ".eval")
 # A batch holds at most this many records, or this many bytes of them.
 BATCH_RECORDS = 256
 BATCH_BYTES = 1 << 20
-# For worker processes, smaller batches: each is a few hundred milliseconds of work, so
+# For worker processes, smaller batches (about a tenth of a second of work each), so that
 # the workers finish together and the first results are written early; what a batch
 # costs to send and receive stays small beside its checking.
 WORKER_BATCH_RECORDS = 32
