@@ -245,7 +245,7 @@ def test_worker_failures_are_data_not_tracebacks(tmp_path, monkeypatch):
 
 
 def _worker_failures() -> None:
-    parallel._start_worker(["nowhere.charter"], "jsonl", {}, None)
+    parallel._start_checker(parallel._report_checker, (["nowhere.charter"], "jsonl", {}, None))
     failure = parallel._work([("line", "f", 1, b"{}")])
     assert isinstance(failure, parallel.WorkerFailure) and failure.kind == "PolicyError"
     with pytest.raises(Exception) as raised:
@@ -253,7 +253,8 @@ def _worker_failures() -> None:
     assert type(raised.value).__name__ == "PolicyError"
     with pytest.raises(RecursionError):
         parallel._raise(parallel.WorkerFailure("RecursionError", "too deep"))
-    parallel._start_worker([EXAMPLE], "jsonl", {"show_all": False, "color": False, "fail_on": ()}, None)
+    parallel._start_checker(parallel._report_checker,
+                            ([EXAMPLE], "jsonl", {"show_all": False, "color": False, "fail_on": ()}, None))
     [rendered] = parallel._work([("line", "f.jsonl", 3, b'{"id": "w", "messages": []}\n')])
     assert rendered.status == "complied" and rendered.text.startswith('{"id": "w", "status": "complied"')
     assert isinstance(parallel._work([("record", "not a record")]), parallel.WorkerFailure)

@@ -106,7 +106,8 @@ class CompiledNorm:
     # obligation is met.
     whole_trace: bool = False
     window: int = 0
-    # The norm's generated `run(ctx, envs, explainer)` (fastpath.py), made on first use.
+    # The norm's generated `run(ctx, envs, explainer)` (fastpath.py), made on first use:
+    # its verdicts at the acts `envs`, each decided the general way where it must be.
     fast: Callable[[Any, Any, Any], list] | None = None
 
 
@@ -277,7 +278,7 @@ class _Compiler:
     def quantified(self, node: ast.Quantified) -> Fn:
         body = self.condition(node.body)
         role, every, earlier = node.role, node.quantifier == "every", node.range == "earlier"
-        at = _text_at(node.body, body)
+        at = text_at(node.body, body)
         if at is not None:  # a text test: true or false, never unknown, no env to bind
             def quantified_text(ctx, env):
                 indices = ctx.view.by_role[role]
@@ -518,7 +519,7 @@ class _Compiler:
         if isinstance(body, ast.Quantified):
             inner = self.condition(body.body)
             role, earlier = body.role, body.range == "earlier"
-            at = _text_at(body.body, inner)
+            at = text_at(body.body, inner)
             if at is not None:  # a text test: never unknown
                 def count_text(ctx, env):
                     indices = ctx.view.by_role[role]
@@ -570,7 +571,7 @@ def _longest_window(body: ast.Body) -> int:
     return max((n.within for n in ast.walk(body) if isinstance(n, ast.Outcome) and n.within), default=0)
 
 
-def _text_at(node: ast.Expr, fn: Fn):
+def text_at(node: ast.Expr, fn: Fn):
     """The direct `at(ctx, index)` form of a text test on a quantifier's bound message."""
     if isinstance(node, (ast.Says, ast.Matches)) and node.subject.which == "bound":
         return getattr(fn, "at", None)

@@ -15,7 +15,7 @@ import bisect
 import contextlib
 import functools
 import itertools
-from typing import Any, Callable, Iterable, Iterator
+from typing import Any, Callable, Iterable
 
 import attrs
 
@@ -89,12 +89,6 @@ class TraceView:
         view.trace, view.messages, view.texts, view.by_role = self.trace, self.messages, self.texts, self.by_role
         view._acts, view._assistant_env, view._folded = {}, {}, {}
         return view
-
-    def latest(self, role: str, before: int) -> int | None:
-        """The index of the latest `role` message with index < before."""
-        indices = self.by_role[role]
-        position = bisect.bisect_left(indices, before)
-        return indices[position - 1] if position else None
 
     def env_at(self, position: int, turn: int | None, own: tuple[str, int] | None = None) -> "Env":
         """The env of an act whose subjects are the latest messages before `position`;
@@ -286,6 +280,20 @@ class Decision:
             other.kind, other.reason, other.escalate_to, other.gap)
 
 
+def _overridden(name: str) -> Decision:
+    return Decision("overridden", overridden_by=name)
+
+
+def _unspecified(node: OutcomeNode) -> Decision:
+    """An outcome's own `unspecified` (its reason and who must decide)."""
+    return Decision("unspecified", node.reason, node.escalate_to)
+
+
+def _gap(authority: str) -> Decision:
+    """No case applies: the norm's author must decide."""
+    return Decision("unspecified", "no case applies", authority, gap=True)
+
+
 _UNDECIDED = object()
 _CONFLICT = object()
 _GAP = object()
@@ -309,7 +317,7 @@ def decide(norm: CompiledNorm, ctx: Context, env: Env) -> Decision | object:
         if applies is None:
             return _UNDECIDED
         if applies:
-            return Decision("overridden", overridden_by=overrider.name)
+            return _overridden(overrider.name)
     if norm.trigger is not None:
         holds = norm.trigger(ctx, env)
         ctx.step(norm.trigger_clause, _truth(holds))
@@ -324,7 +332,7 @@ def decide(norm: CompiledNorm, ctx: Context, env: Env) -> Decision | object:
         return _CONFLICTED
     if standing is _GAP:
         ctx.step(norm.gap_clause, "no case applies")
-        return Decision("unspecified", "no case applies", norm.authority, gap=True)
+        return _gap(norm.authority)
     return _outcome_decision(standing, ctx, env)
 
 
@@ -381,7 +389,7 @@ def _outcome_decision(node: OutcomeNode, ctx: Context, env: Env):
     if modality == "permit":
         return _COMPLIED
     if modality == "unspecified":
-        return Decision("unspecified", node.reason, node.escalate_to)
+        return _unspecified(node)
     if node.within is not None:
         return _window(node, ctx, env)
     holds = node.behaviour(ctx, env)
@@ -445,7 +453,7 @@ def _classify(results: list[Decision]) -> Decision:
     if any(r.kind == "complied" for r in results):
         return _COMPLIED
     overridden = sorted(r.overridden_by for r in results if r.kind == "overridden")
-    return Decision("overridden", overridden_by=overridden[0]) if overridden else _NOT_APPLICABLE
+    return _overridden(overridden[0]) if overridden else _NOT_APPLICABLE
 
 
 def _fact_names(atoms: dict[tuple, tuple[str, ...]]) -> tuple[str, ...]:
@@ -464,9 +472,7 @@ def _window_or_unsettled(node: OutcomeNode, ctx: Context, env: Env) -> Decision:
 
 _DECISIONS = Decisions(
     complied=_COMPLIED, violated=_VIOLATED, not_applicable=_NOT_APPLICABLE,
-    overridden=lambda name: Decision("overridden", overridden_by=name),
-    unspecified=lambda node: Decision("unspecified", node.reason, node.escalate_to),
-    gap=lambda authority: Decision("unspecified", "no case applies", authority, gap=True),
+    overridden=_overridden, unspecified=_unspecified, gap=_gap,
     window=_window_or_unsettled,
     conversation=lambda ctx: ctx.view.acts("conversation")[0],
 )
@@ -498,14 +504,8 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
     explainer = Explainer(view, policy.by_name)
     verdicts: list[Verdict] = []
     for norm in policy.norms:
-        verdicts += verdicts_at(norm, ctx, view.acts(norm.scope), explainer)
+        verdicts += norm.fast(ctx, view.acts(norm.scope), explainer)  # fastpath.py: generated per norm
     return TraceReport(trace.id, tuple(verdicts), locator)
-
-
-def verdicts_at(norm: CompiledNorm, ctx: Context, envs: Iterable[Env], explainer: "Explainer") -> list[Verdict]:
-    """The verdicts of `norm` at the acts `envs`: by its generated fast path where no
-    fact it reads is unknown, else the general way."""
-    return norm.fast(ctx, envs, explainer)
 
 
 def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, view: TraceView) -> Verdict:
@@ -595,8 +595,3 @@ def _step_text(value: str | tuple) -> str:
     if isinstance(first, int):
         return f"at turn {first}: {_truth(holds)}"
     return f"{first}: behaviour {'holds' if holds else 'unknown' if holds is None else 'does not hold'}"
-
-
-def evaluate_many(policy: CompiledPolicy, traces: Iterable[Trace]) -> Iterator[TraceReport]:
-    for trace in traces:
-        yield evaluate(policy, trace)

@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from . import ast
-from .compile import OutcomeNode, Unknown, json_equal
+from .compile import OutcomeNode, Unknown, json_equal, text_at
 from .verdicts import Verdict
 
 RunFn = Callable[[Any, Any, Any], list]
@@ -60,6 +60,7 @@ class _Writer:
             "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float)}
         self.lines: list[str] = []
         self._ids: dict[int, str] = {}
+        self._locals = 0
 
     def name(self, value: Any, prefix: str) -> str:
         """The name the generated code knows `value` by (one per distinct object)."""
@@ -68,6 +69,11 @@ class _Writer:
             self._ids[key] = f"{prefix}{len(self._ids)}"
             self.names[self._ids[key]] = value
         return self._ids[key]
+
+    def local(self) -> str:
+        """A fresh local variable's name."""
+        self._locals += 1
+        return f"v{self._locals}"
 
     def emit(self, depth: int, line: str) -> None:
         self.lines.append("    " * depth + line)
@@ -95,15 +101,16 @@ class _Writer:
                 fn, _ = self.value(node.operand, False)
                 return f"({self.name(fn, 'f')}(ctx, {env}).__class__ is {'not ' if node.known else ''}_Unknown)"
         call = f"{self.name(self.condition(node), 'c')}(ctx, {env})"
-        if isinstance(node, _TWO_VALUED) or _is_text_quantifier(node):
+        if isinstance(node, _TWO_VALUED) or (  # `any/every R says ...` tests texts only
+                isinstance(node, ast.Quantified) and text_at(node.body, self.condition(node.body)) is not None):
             return call
-        temp = f"v{len(self.lines)}_{self.name(node, 'n')}"
+        temp = self.local()
         return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
 
     def known(self, node: ast.Expr, env: str, numeric: bool) -> tuple[str, str]:
         """A fact's value read into a fresh local: (the local, the read that assigns it)."""
         fn, _ = self.value(node, numeric)
-        local = f"v{len(self.lines)}_{self.name(fn, 'f')}"
+        local = self.local()
         return local, f"({local} := {self.name(fn, 'f')}(ctx, {env}))"
 
     def comparison(self, node: ast.Compare, env: str) -> str:
@@ -158,7 +165,7 @@ class _Writer:
     def branches(self, depth: int, branches: list, otherwise: Callable[[], None]) -> None:
         """Cases or exceptions: every condition is evaluated, in order; one that applies
         decides; none falls through to `otherwise`; several are left to the general path."""
-        held = [f"b{len(self.lines)}_{k}" for k in range(len(branches))]
+        held = [self.local() for _ in branches]
         for flag, (condition, _, _) in zip(held, branches):
             self.emit(depth, f"{flag} = {self.expr(condition)}")
         if len(held) > 1:
@@ -259,9 +266,3 @@ def _otherwise(writer: _Writer, norm, body: ast.Cases, depth: int) -> None:
         writer.standing(depth, norm.otherwise, body.otherwise.outcome)
     else:
         writer.decided(depth, writer.decisions.gap(norm.authority))
-
-
-def _is_text_quantifier(node: ast.Expr) -> bool:
-    """`any/every R says ...`: the compiled closure tests texts only, never unknown."""
-    return (isinstance(node, ast.Quantified) and isinstance(node.body, (ast.Says, ast.Matches))
-            and node.body.subject.which == "bound")

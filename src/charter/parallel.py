@@ -253,12 +253,6 @@ class WorkerFailure(NamedTuple):
 _worker: Checker | WorkerFailure | None = None
 
 
-def _start_worker(policy_paths: list[str], output_format: str, options: dict[str, Any],
-                  input_format: str | None) -> None:
-    """A worker's initializer: load the policy once; Ctrl-C is the main process's to handle."""
-    _start_checker(_report_checker, (policy_paths, output_format, options, input_format))
-
-
 def _report_checker(policy_paths: list[str], output_format: str, options: dict[str, Any],
                     input_format: str | None) -> Checker:
     from . import load

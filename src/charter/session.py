@@ -19,7 +19,7 @@ from typing import Any
 import attrs
 
 from .compile import CompiledNorm, CompiledPolicy
-from .evaluate import Context, Env, Explainer, TraceView, evaluate, prepare, verdicts_at
+from .evaluate import Context, Env, Explainer, TraceView, evaluate, prepare
 from .traces import native
 from .traces.model import Message, Trace
 from .traces.reader import trace_from_json
@@ -118,7 +118,7 @@ class Session:
         acts = {scope: self._view.acts_at(scope, message.index) for scope in _SCOPES_OF_ROLE.get(message.role, ())}
         for norm in self._norms_of_role.get(message.role, ()):
             envs = acts[norm.scope]
-            for env, verdict in zip(envs, verdicts_at(norm, self._ctx, envs, explainer)):
+            for env, verdict in zip(envs, norm.fast(self._ctx, envs, explainer)):
                 if _settled(verdict, norm, self._view, env):
                     settled.append(verdict)
                 else:
@@ -130,7 +130,7 @@ class Session:
         return Explainer(self._view.snapshot(), self._policy.by_name)
 
     def _verdict(self, norm: CompiledNorm, env: Env, explainer: Explainer) -> Verdict:
-        (verdict,) = verdicts_at(norm, self._ctx, (env,), explainer)
+        (verdict,) = norm.fast(self._ctx, (env,), explainer)
         return verdict
 
 

@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Protocol
 
 import re2
 
-from ._prefilter import Need, fold, phrase_need, regex_need
+from ._prefilter import Need, fold, phrase_need, regex_need  # fold: also what the evaluator gives search_in
 
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
@@ -84,10 +84,7 @@ class _Regex:
         self._whole_chars = whole_chars
 
     def search(self, text: str) -> object | None:
-        need = self._need  # (inlined: this is the evaluator's hot path)
-        if need is not None and not need.test(fold(text) if need.folded else text):
-            return None
-        return self._search_from(text, 0)
+        return self.search_in(text, None)
 
     def search_in(self, text: str, folded: str | None) -> object | None:
         if self._need is not None and not self._need.admits(text, folded):
@@ -129,9 +126,6 @@ class _CheckedRegex(_Regex):
     def finditer(self, text: str) -> Iterator[object]:
         check = self._check
         return (m for m in super().finditer(text) if check(m.group()))
-
-    def search(self, text: str) -> object | None:
-        return self.search_in(text, None)
 
     def search_in(self, text: str, folded: str | None) -> object | None:
         if self._need is not None and not self._need.admits(text, folded):
@@ -211,10 +205,7 @@ class _Phrases:
         self._need = need
 
     def search(self, text: str) -> re.Match[str] | None:
-        need = self._need  # (inlined: this is the evaluator's hot path)
-        if need is not None and not need.test(fold(text)):  # a phrase need is always folded
-            return None
-        return self.pattern.search(text)
+        return self.search_in(text, None)
 
     def search_in(self, text: str, folded: str | None) -> re.Match[str] | None:
         if self._need is not None and not self._need.admits(text, folded):
