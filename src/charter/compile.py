@@ -133,10 +133,15 @@ class CompiledPolicy:
     value: Callable[..., tuple[Fn, Fn]]
     by_name: dict[str, CompiledNorm] = attrs.field(init=False)
     scopes: frozenset[str] = attrs.field(init=False)  # the scopes of its norms
+    # Whether some norm reads a `previous R` message: if not, acts need not bind them.
+    reads_previous: bool = attrs.field(init=False)
 
     def __attrs_post_init__(self) -> None:
         self.by_name = {norm.name: norm for norm in self.norms}
         self.scopes = frozenset(norm.scope for norm in self.norms)
+        self.reads_previous = any(isinstance(node, ast.Subject) and node.which == "previous"
+                                  for norm in self.program.norms for root in (norm.trigger, norm.body)
+                                  if root is not None for node in ast.walk(root))
 
 
 def compile_program(program: Program) -> CompiledPolicy:

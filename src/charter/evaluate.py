@@ -118,30 +118,35 @@ class TraceView:
         self.index_turns((scope,))
         return self._acts[scope]
 
-    def index_turns(self, scopes: Iterable[str]) -> None:
+    def index_turns(self, scopes: Iterable[str], previous: bool = True) -> None:
         """The acts of the turn scopes among `scopes`, made in one pass over the messages
         (what `env_at` gives each, without a bisection per role and act), and only for the
-        messages those scopes need."""
+        messages those scopes need. Without `previous` (a policy that reads no `previous R`)
+        they bind no previous messages."""
         users, turns, calls = ("user turn" in scopes), ("assistant turn" in scopes), ("tool call" in scopes)
         latest: dict[str, int | None] = dict.fromkeys(self.by_role)
         before = dict(latest)
-        made: dict[str, list[Env]] = {"user": [], "assistant": []}
+        user_envs: list[Env] = []
+        assistant_envs: list[Env] = []
         kept = self._assistant_env
         for index, message in enumerate(self.messages):
             role = message.role
-            if role == "user" and users or role == "assistant" and (turns or calls and message.tool_calls):
-                env = Env(index, {**latest, role: index}, {**before, role: latest[role]}, index)
-                made[role].append(env)
-                if role == "assistant":
-                    kept.setdefault(index, env)
-            before[role] = latest[role]
+            if previous:
+                before[role] = latest[role]
             latest[role] = index
+            if role == "user":
+                if users:
+                    user_envs.append(Env(index, latest.copy(), before.copy() if previous else _UNBOUND, index))
+            elif role == "assistant" and (turns or calls and message.tool_calls):
+                env = Env(index, latest.copy(), before.copy() if previous else _UNBOUND, index)
+                assistant_envs.append(env)
+                kept.setdefault(index, env)
         if users:
-            self._acts["user turn"] = made["user"]
+            self._acts["user turn"] = user_envs
         if turns:
-            self._acts["assistant turn"] = made["assistant"]
+            self._acts["assistant turn"] = assistant_envs
         if calls:
-            self._acts["tool call"] = [_with_call(env, call, k) for env in made["assistant"]
+            self._acts["tool call"] = [_with_call(env, call, k) for env in assistant_envs
                                        for k, call in enumerate(self.messages[env.turn].tool_calls)]
 
     def act(self, scope: str, turn: int | None, call: int | None) -> "Env":
@@ -193,6 +198,10 @@ class Env:
     def bind(self, index: int) -> "Env":
         return Env(self.turn, self.current, self.previous, self.earlier_end,
                    self.call, self.call_index, index)
+
+
+# The `previous` of acts made for a policy that reads no previous message.
+_UNBOUND: dict[str, int | None] = {}
 
 
 def _with_call(env: Env, call: Any, index: int) -> Env:
@@ -499,7 +508,7 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
     """Every verdict of every norm at every act of the trace."""
     prepare(policy)
     view = TraceView(trace)
-    view.index_turns(policy.scopes)
+    view.index_turns(policy.scopes, policy.reads_previous)
     ctx = Context(view)
     explainer = Explainer(view, policy.by_name)
     verdicts: list[Verdict] = []

@@ -55,6 +55,7 @@ class _Writer:
     def __init__(self, leaves, decisions: "Decisions"):
         self.condition = leaves.condition
         self.value = leaves.value
+        self.bands = leaves.program.bands
         self.decisions = decisions
         self.names: dict[str, Any] = {
             "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float)}
@@ -97,6 +98,12 @@ class _Writer:
                 return self.comparison(node, env)
             case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
                 return self.membership(node, env)
+            case ast.KnownTest(operand=ast.Label() as label) if label.subject.which in _SUBJECTS and \
+                    label.name not in self.bands:  # known when there (no band makes a value unknown)
+                index = self.local()
+                subject = _SUBJECTS[label.subject.which].format(env=env, role=label.subject.role)
+                test = f"(({index} := {subject}) is not None and {label.name!r} in ctx.view.messages[{index}].labels)"
+                return test if node.known else f"(not {test})"
             case ast.KnownTest(operand=ast.Label() | ast.Meta()):  # reading a fact consults no atom
                 fn, _ = self.value(node.operand, False)
                 return f"({self.name(fn, 'f')}(ctx, {env}).__class__ is {'not ' if node.known else ''}_Unknown)"

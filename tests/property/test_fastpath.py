@@ -10,7 +10,7 @@ import charter
 from charter.check.program import Program
 from charter.compile import compile_program
 from charter.evaluate import Context, Explainer, TraceView, _general_verdict, evaluate
-from charter.traces.model import Trace
+from charter.traces.model import Message, Trace
 
 from .strategies import cases
 
@@ -65,7 +65,20 @@ def _traces(path: str) -> list[Trace]:
 def test_turns_indexed_in_one_pass_bind_what_env_at_binds(case: tuple[Program, Trace]) -> None:
     _, trace = case
     view = TraceView(trace)
+    unbound = TraceView(trace)  # for a policy that reads no `previous R`
+    unbound.index_turns(("user turn", "assistant turn", "tool call"), previous=False)
     for scope in ("user turn", "assistant turn", "tool call"):
         role = "user" if scope == "user turn" else "assistant"
         one_by_one = [env for i in view.by_role[role] for env in TraceView(trace).acts_at(scope, i)]
         assert view.acts(scope) == one_by_one
+        assert [(e.turn, e.current, e.call_index) for e in unbound.acts(scope)] == \
+            [(e.turn, e.current, e.call_index) for e in one_by_one]
+
+
+def test_acts_bind_previous_messages_only_for_a_policy_that_reads_them():
+    reads = charter.loads("norm n:\n    on user turn\n    forbid previous assistant says \"hi\"\n")
+    plain = charter.loads("norm n:\n    on user turn\n    forbid assistant says \"hi\"\n")
+    assert reads.compiled.reads_previous and not plain.compiled.reads_previous
+    trace = Trace("t", (Message(0, "assistant", "hi"), Message(1, "user", "x"), Message(2, "assistant", "ok"),
+                        Message(3, "user", "y")))
+    assert [v.kind for v in reads.check(trace).verdicts] == ["complied", "violated"]
