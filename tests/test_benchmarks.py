@@ -38,9 +38,9 @@ def small(tmp_path_factory) -> Path:
 
 
 def test_every_checker_agrees_with_charter(small):
-    compared = run.agreement(small, sample=12)
+    compared = run.agreement(small, {"regopy": 12, "cedarpy": 40})
     assert compared["handwritten"] > 20_000
-    assert compared["regopy"] > 300 and compared["cedarpy"] > 50
+    assert compared["regopy"] > 300 and compared["cedarpy"] > 150
 
 
 def test_a_wrong_verdict_is_caught(small, monkeypatch):
@@ -51,7 +51,7 @@ def test_a_wrong_verdict_is_caught(small, monkeypatch):
 
     monkeypatch.setattr(run.handwritten, "check", lenient)
     with pytest.raises(run.Disagreement, match="no_email_leak.*Charter says violated, handwritten says complied"):
-        run.agreement(small, sample=0)
+        run.agreement(small, {"regopy": 0, "cedarpy": 0})
 
 
 def test_the_policy_touches_every_scope_and_has_enough_norms():

@@ -60,6 +60,9 @@ class _Writer:
         self.names: dict[str, Any] = {
             "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float)}
         self.lines: list[str] = []
+        # Whether some leaf written may consult an atom (a condition that can be unknown,
+        # a count, a window): if none does, no verdict needs the `ctx.consulted` guard.
+        self.consults = False
         self._ids: dict[int, str] = {}
         self._locals = 0
 
@@ -111,12 +114,14 @@ class _Writer:
         if isinstance(node, _TWO_VALUED) or (  # `any/every R says ...` tests texts only
                 isinstance(node, ast.Quantified) and text_at(node.body, self.condition(node.body)) is not None):
             return call
+        self.consults = True
         temp = self.local()
         return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
 
     def known(self, node: ast.Expr, env: str, numeric: bool) -> tuple[str, str]:
         """A fact's value read into a fresh local: (the local, the read that assigns it)."""
         fn, _ = self.value(node, numeric)
+        self.consults |= isinstance(node, ast.Count)
         local = self.local()
         return local, f"({local} := {self.name(fn, 'f')}(ctx, {env}))"
 
@@ -158,7 +163,7 @@ class _Writer:
     def verdict(self, depth: int, kind: str, reason: str, gap: str, escalate_to: str, overridden_by: str) -> None:
         # A leaf may settle despite an unknown fact inside it (a window, `any` over a
         # label): the general path gives such verdicts, with their unknown facts.
-        self.emit(depth, "if ctx.consulted: _unsettled()")
+        self.emit(depth, _GUARD)
         self.emit(depth, f"append(_Verdict(_name, {kind}, env.turn, _authority, _severity, env.call_index, "
                          f"{reason}, {gap}, {escalate_to}, (), {overridden_by}, explainer, _span))")
         self.emit(depth, "continue")
@@ -189,6 +194,7 @@ class _Writer:
         elif node.modality == "unspecified":
             self.decided(depth, decisions.unspecified(node))
         elif node.within is not None:
+            self.consults = True
             self.decided_by(depth, f"{self.name(decisions.window, 'w')}({self.name(node, 'o')}, ctx, env)")
         else:
             behaviour = self.expr(node.key.behaviour)
@@ -212,6 +218,9 @@ class Decisions:
         self.window = window  # (OutcomeNode, ctx, env) -> Decision, or raises Unsettled
         self.conversation = conversation  # ctx -> the conversation's env
 
+
+# Before each verdict: a leaf that settled despite an unknown fact leaves it to the general path.
+_GUARD = "if ctx.consulted: _unsettled()"
 
 # The generated function, around a norm's decision (written at depth 3).
 _RUN = """\
@@ -239,7 +248,8 @@ def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], leave
     writer.names.update(_Unsettled=Unsettled, _general=general, _Verdict=Verdict, _name=norm.name,
                         _authority=norm.authority, _severity=norm.severity, _span=norm.span)
     _decision(writer, norm, checked, overrider_triggers)
-    source = _RUN.format(decision="\n".join(writer.lines))
+    lines = writer.lines if writer.consults else [line for line in writer.lines if line.strip() != _GUARD]
+    source = _RUN.format(decision="\n".join(lines))
     namespace = dict(writer.names)
     exec(compile(source, f"<charter fast path: norm {norm.name}>", "exec"), namespace)
     run = namespace["run"]

@@ -158,7 +158,7 @@ def aggregate(kinds: Iterable[str]) -> str:
     return next((k for k in AGGREGATE_ORDER if k in present), "not_applicable")
 
 
-@attrs.frozen
+@attrs.define(slots=True, unsafe_hash=True)  # a plain record too (one per trace)
 class TraceReport:
     """Every verdict of every norm on one trace, and the trace's status."""
 

@@ -4,9 +4,9 @@ A trace is one conversation: an `id`, free-form `meta` (any JSON object) and its
 `messages` in order. Message `index` is the 0-based position in `messages`: it is the
 `turn` reported in verdicts.
 
-Message and ToolCall are made for every message of every corpus, so they are mutable
-slotted classes, which construct about four times faster than frozen ones; still,
-nothing changes them once an adapter has made them (derive a changed copy with
+Traces, messages and tool calls are made for every record of every corpus, so they are
+mutable slotted classes, which construct about three times faster than frozen ones;
+still, nothing changes them once an adapter has made them (derive a changed copy with
 `attrs.evolve`). All three compare by value and, holding dicts, are not hashable.
 """
 
@@ -54,7 +54,7 @@ class Locator:
         return self.file if self.line is None else f"{self.file}:{self.line}"
 
 
-@attrs.frozen
+@attrs.define
 class Trace:
     id: str
     messages: tuple[Message, ...] = ()
