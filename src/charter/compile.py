@@ -135,6 +135,9 @@ class CompiledPolicy:
     scopes: frozenset[str] = attrs.field(init=False)  # the scopes of its norms
     # Whether some norm reads a `previous R` message: if not, acts need not bind them.
     reads_previous: bool = attrs.field(init=False)
+    # The generated `run_trace(ctx, view, explainer)`, every verdict of every norm
+    # (fastpath.trace_function), made on first use.
+    run_trace: Callable[[Any, Any, Any], tuple] | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self.by_name = {norm.name: norm for norm in self.norms}

@@ -21,7 +21,7 @@ import attrs
 
 from . import ast
 from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
-from .fastpath import Decisions, Unsettled, run_function
+from .fastpath import Decisions, Unsettled, run_function, trace_function
 from .textmatch import fold, matchable
 from .traces.model import Message, Trace
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
@@ -41,12 +41,18 @@ class TraceView:
     def __init__(self, trace: Trace):
         self.trace = trace
         self.messages: tuple[Message, ...] = trace.messages
-        self.by_role: dict[str, list[int]] = {role: [] for role in ast.ROLES}
-        for message in trace.messages:
-            self.by_role.setdefault(message.role, []).append(message.index)
         self._acts: dict[str, list[Env]] = {}
         self._assistant_env: dict[int, Env] = {}
         self._folded: dict[int, str] = {}
+
+    @functools.cached_property
+    def by_role(self) -> dict[str, list[int]]:
+        """Each role's message indices, in order (made when first read: the turn-scope
+        pass of the fast path needs none)."""
+        by_role: dict[str, list[int]] = {role: [] for role in ast.ROLES}
+        for message in self.messages:
+            by_role.setdefault(message.role, []).append(message.index)
+        return by_role
 
     @functools.cached_property
     def texts(self) -> list[str]:
@@ -484,17 +490,24 @@ _DECISIONS = Decisions(
     overridden=_overridden, unspecified=_unspecified, gap=_gap,
     window=_window_or_unsettled,
     conversation=lambda ctx: ctx.view.acts("conversation")[0],
+    act=lambda current, previous: Env(None, current, previous, 0),
+    frozen=lambda env: Env(env.turn, env.current.copy(), env.previous.copy(), env.earlier_end, env.call,
+                           env.call_index),
 )
 
 
 def prepare(policy: CompiledPolicy) -> None:
-    """Give every norm its generated `run` (fastpath.py), once per policy."""
-    if not policy.norms or policy.norms[0].fast is not None:
+    """Give every norm its generated `run`, and the policy its `run_trace` (fastpath.py),
+    once per policy."""
+    if policy.run_trace is not None:
         return
     checked = {n.name: n for n in policy.program.norms}
+    made = []
     for norm in policy.norms:
         triggers = [checked[o.name].trigger for o in norm.overriders]
-        norm.fast = run_function(norm, checked[norm.name], triggers, policy, _DECISIONS, _general_way(norm))
+        made.append((norm, checked[norm.name], triggers, _general_way(norm)))
+        norm.fast = run_function(*made[-1][:3], policy, _DECISIONS, made[-1][3])
+    policy.run_trace = trace_function(made, policy, _DECISIONS, policy.reads_previous)
 
 
 def _general_way(norm: CompiledNorm) -> Callable[[Context, Env, "Explainer"], Verdict]:
@@ -508,13 +521,8 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
     """Every verdict of every norm at every act of the trace."""
     prepare(policy)
     view = TraceView(trace)
-    view.index_turns(policy.scopes, policy.reads_previous)
-    ctx = Context(view)
-    explainer = Explainer(view, policy.by_name)
-    verdicts: list[Verdict] = []
-    for norm in policy.norms:
-        verdicts += norm.fast(ctx, view.acts(norm.scope), explainer)  # fastpath.py: generated per norm
-    return TraceReport(trace.id, tuple(verdicts), locator)
+    verdicts = policy.run_trace(Context(view), view, Explainer(view, policy.by_name))  # fastpath.py
+    return TraceReport(trace.id, verdicts, locator)
 
 
 def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, view: TraceView) -> Verdict:

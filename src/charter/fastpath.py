@@ -2,11 +2,13 @@
 
 Most verdicts hang on no unknown fact. For those, deciding a norm is plain two-valued
 logic: the trigger, the cases and exceptions, the behaviour. This module writes that
-decision out as Python source per norm, compiled once with the policy: a function
-`run(ctx, envs, explainer)` that gives the norm's verdict at each act, sparing the hot
-loop the general machinery of `evaluate.decide` (three-valued conditions, recorded
-steps, lists of applicable branches) and even the decision objects: every verdict the
-code can reach is written out with its fields.
+decision out as Python source, compiled once with the policy: per norm, a function
+`run(ctx, envs, explainer)` that gives the norm's verdict at each act (sessions and
+conversation-scope norms call it), and per policy `run_trace(ctx, view, explainer)`,
+every verdict of a trace, the turn-scope norms decided in one pass over the messages.
+It spares the hot loop the general machinery of `evaluate.decide` (three-valued
+conditions, recorded steps, lists of applicable branches) and even the decision
+objects: every verdict the code can reach is written out with its fields.
 
 At an act whose answer needs more than two-valued logic (a condition that is unknown,
 two cases or exceptions that apply together and must be compared, or a leaf that
@@ -31,6 +33,7 @@ from .compile import OutcomeNode, Unknown, json_equal, text_at
 from .verdicts import Verdict
 
 RunFn = Callable[[Any, Any, Any], list]
+TraceFn = Callable[[Any, Any, Any], tuple]
 
 
 class Unsettled(Exception):
@@ -52,25 +55,38 @@ _SUBJECTS = {"current": "{env}.current[{role!r}]", "previous": "{env}.previous[{
 class _Writer:
     """Writes one norm's `decide` function: source lines and the names they use."""
 
-    def __init__(self, leaves, decisions: "Decisions"):
+    def __init__(self, leaves, decisions: "Decisions", norm, tag: str = "", turn: str = "env.turn",
+                 call: str = "env.call_index", end: str = "continue"):
         self.condition = leaves.condition
         self.value = leaves.value
         self.bands = leaves.program.bands
         self.decisions = decisions
         self.names: dict[str, Any] = {
-            "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float)}
+            "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float),
+            "_Unsettled": Unsettled, "_Verdict": Verdict}
         self.lines: list[str] = []
         # Whether some leaf written may consult an atom (a condition that can be unknown,
         # a count, a window): if none does, no verdict needs the `ctx.consulted` guard.
         self.consults = False
         self._ids: dict[int, str] = {}
         self._locals = 0
+        # Names in the generated code end with `tag`, so that the decisions of several
+        # norms can share one function (`trace_function`).
+        self.tag = tag
+        # How the code reads the act's message index and call number, and which role's
+        # current message is the act's own (that index).
+        self.turn, self.call = turn, call
+        self.end = end  # the statement that ends the act's decision once its verdict is given
+        self.own_role = {"user turn": "user", "assistant turn": "assistant", "tool call": "assistant"}.get(norm.scope)
+        self.own = {field: self.name(value, f"_{field}")
+                    for field, value in (("name", norm.name), ("authority", norm.authority),
+                                         ("severity", norm.severity), ("span", norm.span))}
 
     def name(self, value: Any, prefix: str) -> str:
         """The name the generated code knows `value` by (one per distinct object)."""
         key = id(value)
         if key not in self._ids:
-            self._ids[key] = f"{prefix}{len(self._ids)}"
+            self._ids[key] = f"{prefix}{len(self._ids)}{self.tag}"
             self.names[self._ids[key]] = value
         return self._ids[key]
 
@@ -95,7 +111,7 @@ class _Writer:
             case ast.Literal(value=bool() as value):
                 return repr(value)
             case ast.Says() | ast.Matches() if node.subject.which in _SUBJECTS:
-                subject = _SUBJECTS[node.subject.which].format(env=env, role=node.subject.role)
+                subject = self.subject(node.subject, env)
                 return f"{self.name(self.condition(node).of, 't')}(ctx, {subject})"
             case ast.Compare(left=ast.Literal(), right=_VALUES) | ast.Compare(left=_VALUES, right=ast.Literal()):
                 return self.comparison(node, env)
@@ -104,8 +120,8 @@ class _Writer:
             case ast.KnownTest(operand=ast.Label() as label) if label.subject.which in _SUBJECTS and \
                     label.name not in self.bands:  # known when there (no band makes a value unknown)
                 index = self.local()
-                subject = _SUBJECTS[label.subject.which].format(env=env, role=label.subject.role)
-                test = f"(({index} := {subject}) is not None and {label.name!r} in ctx.view.messages[{index}].labels)"
+                subject = self.subject(label.subject, env)
+                test = f"(({index} := {subject}) is not None and {label.name!r} in messages[{index}].labels)"
                 return test if node.known else f"(not {test})"
             case ast.KnownTest(operand=ast.Label() | ast.Meta()):  # reading a fact consults no atom
                 fn, _ = self.value(node.operand, False)
@@ -117,6 +133,12 @@ class _Writer:
         self.consults = True
         temp = self.local()
         return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
+
+    def subject(self, node: ast.Subject, env: str) -> str:
+        """The index of a message subject; the act's own message is the act's index."""
+        if env == "env" and node.which == "current" and node.role == self.own_role:
+            return self.turn
+        return _SUBJECTS[node.which].format(env=env, role=node.role)
 
     def known(self, node: ast.Expr, env: str, numeric: bool) -> tuple[str, str]:
         """A fact's value read into a fresh local: (the local, the read that assigns it)."""
@@ -164,9 +186,11 @@ class _Writer:
         # A leaf may settle despite an unknown fact inside it (a window, `any` over a
         # label): the general path gives such verdicts, with their unknown facts.
         self.emit(depth, _GUARD)
-        self.emit(depth, f"append(_Verdict(_name, {kind}, env.turn, _authority, _severity, env.call_index, "
-                         f"{reason}, {gap}, {escalate_to}, (), {overridden_by}, explainer, _span))")
-        self.emit(depth, "continue")
+        own = self.own
+        self.emit(depth, f"append{self.tag}(_Verdict({own['name']}, {kind}, {self.turn}, {own['authority']}, "
+                         f"{own['severity']}, {self.call}, {reason}, {gap}, {escalate_to}, (), {overridden_by}, "
+                         f"explainer, {own['span']}))")
+        self.emit(depth, self.end)
 
     def standing(self, depth: int, node: OutcomeNode, outcome: ast.Outcome) -> None:
         """The outcome that stands after `outcome`'s exceptions (Catala's default calculus)."""
@@ -210,23 +234,26 @@ class Decisions:
     calls, supplied by the evaluator (which owns `Decision`)."""
 
     def __init__(self, *, complied, violated, not_applicable, overridden, unspecified, gap,
-                 window, conversation):
+                 window, conversation, act, frozen):
         self.complied, self.violated, self.not_applicable = complied, violated, not_applicable
         self.overridden = overridden  # name -> Decision
         self.unspecified = unspecified  # OutcomeNode -> Decision
         self.gap = gap  # authority -> Decision
         self.window = window  # (OutcomeNode, ctx, env) -> Decision, or raises Unsettled
         self.conversation = conversation  # ctx -> the conversation's env
+        self.act = act  # (current, previous) -> an env for `trace_function` to change in place
+        self.frozen = frozen  # env -> a copy that later changes to env leave alone
 
 
 # Before each verdict: a leaf that settled despite an unknown fact leaves it to the general path.
 _GUARD = "if ctx.consulted: _unsettled()"
 
-# The generated function, around a norm's decision (written at depth 3).
+# The generated function, around a norm's decision.
 _RUN = """\
 def run(ctx, envs, explainer):
     verdicts = []
     append = verdicts.append
+    messages = ctx.view.messages
     for env in envs:
         try:
 {decision}
@@ -244,21 +271,87 @@ def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], leave
     `norm.overriders`); `leaves` (the CompiledPolicy) gives the compiled closures of
     conditions (`leaves.condition(node)`) and values (`leaves.value(node, numeric)`);
     `general(ctx, env, explainer)` gives a verdict the general way."""
-    writer = _Writer(leaves, decisions)
-    writer.names.update(_Unsettled=Unsettled, _general=general, _Verdict=Verdict, _name=norm.name,
-                        _authority=norm.authority, _severity=norm.severity, _span=norm.span)
-    _decision(writer, norm, checked, overrider_triggers)
+    writer = _Writer(leaves, decisions, norm)
+    writer.names.update(_general=general)
+    source = _RUN.format(decision=_decision(writer, norm, checked, overrider_triggers, depth=3))
+    return _compiled(source, writer.names, "run", f"norm {norm.name}")
+
+
+def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: bool) -> TraceFn:
+    """Generate and compile `run_trace(ctx, view, explainer)`: the verdicts of every norm,
+    grouped by norm in the order of `norms`. `norms` holds `(norm, checked,
+    overrider_triggers, general)` as `run_function` takes them. The turn-scope norms are
+    decided in a single pass over the messages; the act's binding is one env changed in
+    place as the pass goes (its `current` and `previous` are the running dicts): no env is
+    made per act, and an act left to the general path gets a copy. Without `previous` the
+    acts bind no previous messages. Conversation-scope norms run their own `run` (`norm.fast`)."""
+    names: dict[str, Any] = {"_UNBOUND": {}, "_act": decisions.act, "_frozen": decisions.frozen, "_ROLES": ast.ROLES}
+    blocks: dict[str, list[str]] = {"user turn": [], "assistant turn": [], "tool call": []}
+    turn_norms = [(k, made) for k, made in enumerate(norms) if made[0].scope != "conversation"]
+    for k, (norm, checked, triggers, general) in turn_norms:
+        writer = _Writer(leaves, decisions, norm, f"_{k}", "index",
+                         "call_index" if norm.scope == "tool call" else "None", "break")
+        depth = 5 if norm.scope == "tool call" else 3
+        decision = _decision(writer, norm, checked, triggers, depth + 2)
+        names.update(writer.names, **{f"_general_{k}": general})
+        indent = "    " * depth
+        blocks[norm.scope].append("\n".join((
+            f"{indent}try:",
+            f"{indent}    while True:  # (`break` ends this norm's decision: no iterator made)", decision,
+            f"{indent}except _Unsettled:",
+            f"{indent}    append_{k}(_general_{k}(ctx, _frozen(env), explainer))")))
+    lines = ["def run_trace(ctx, view, explainer):"]
+    lines += [f"    verdicts_{k} = []; append_{k} = verdicts_{k}.append" for k, _ in turn_norms]
+    lines += ["    latest = dict.fromkeys(_ROLES)",
+              f"    before = {'dict(latest)' if previous else '_UNBOUND'}",
+              "    env = _act(latest, before)",
+              "    messages = view.messages",
+              "    for index, message in enumerate(messages):",
+              "        role = message.role"]
+    if previous:
+        lines.append("        before[role] = latest.get(role)  # (a trace made in Python may have any role)")
+    lines.append("        latest[role] = index")
+    if blocks["user turn"]:
+        lines += ['        if role == "user":', "            env.turn = env.earlier_end = index"]
+        lines += blocks["user turn"]
+    if blocks["assistant turn"] or blocks["tool call"]:
+        lines += [f'        {"elif" if blocks["user turn"] else "if"} role == "assistant":',
+                  "            env.turn = env.earlier_end = index"]
+        lines += blocks["assistant turn"]
+        if blocks["tool call"]:
+            lines += ["            if message.tool_calls:",
+                      "                for call_index, env.call in enumerate(message.tool_calls):",
+                      "                    env.call_index = call_index"]
+            lines += blocks["tool call"]
+            lines += ["                env.call = env.call_index = None"]
+    parts = []
+    for k, (norm, *_) in enumerate(norms):
+        if norm.scope == "conversation":
+            names[f"_run_{k}"] = norm.fast
+            parts.append(f"*_run_{k}(ctx, view.acts('conversation'), explainer)")
+        else:
+            parts.append(f"*verdicts_{k}")
+    lines.append(f"    return ({', '.join(parts)}{',' if len(parts) == 1 else ''})")
+    return _compiled("\n".join(lines) + "\n", names, "run_trace", "every norm")
+
+
+def _compiled(source: str, names: dict[str, Any], function: str, what: str) -> Callable:
+    namespace = dict(names)
+    exec(compile(source, f"<charter fast path: {what}>", "exec"), namespace)
+    made = namespace[function]
+    made.source = source  # for debugging: print(norm.fast.source), print(policy.run_trace.source)
+    return made
+
+
+def _decision(writer: _Writer, norm, checked, overrider_triggers: list[ast.Expr | None], depth: int) -> str:
+    """The norm's decision at one act `env`, as lines of source at `depth`."""
+    _write_decision(writer, norm, checked, overrider_triggers, depth)
     lines = writer.lines if writer.consults else [line for line in writer.lines if line.strip() != _GUARD]
-    source = _RUN.format(decision="\n".join(lines))
-    namespace = dict(writer.names)
-    exec(compile(source, f"<charter fast path: norm {norm.name}>", "exec"), namespace)
-    run = namespace["run"]
-    run.source = source  # for debugging: print(norm.fast.source)
-    return run
+    return "\n".join(lines)
 
 
-def _decision(writer: _Writer, norm, checked, overrider_triggers: list[ast.Expr | None]) -> None:
-    decisions, depth = writer.decisions, 3
+def _write_decision(writer: _Writer, norm, checked, overrider_triggers: list[ast.Expr | None], depth: int) -> None:
+    decisions = writer.decisions
     for overrider, trigger in zip(norm.overriders, overrider_triggers):
         overridden = decisions.overridden(overrider.name)
         if trigger is None:

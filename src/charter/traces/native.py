@@ -120,7 +120,8 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
     for index, obj in enumerate(items, start):
         if type(obj) is not dict:
             return None
-        role, content, labels = obj.get("role"), obj.get("content"), obj.get("labels")
+        get = obj.get
+        role, content, labels = get("role"), get("content"), get("labels")
         if type(role) is not str or role not in _ROLE_SET:
             return None
         # The keys read so far (a key holding null is not counted: then the rest are read too)
@@ -138,9 +139,8 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
                 if not (type(value) is float and 0.0 <= value <= 1.0 or type(value) is bool):
                     return None
         if len(obj) == known:  # nearly every message: role, content and perhaps labels
-            append(Message(index, role, content, (), labels))
+            append(Message(index, role, content, (), labels, {}, None, None))  # (no default looked up)
             continue
-        get = obj.get
         tool_calls, meta, call_id, name = get("tool_calls"), get("meta"), get("tool_call_id"), get("name")
         if tool_calls is None or tool_calls == []:
             tool_calls = ()
