@@ -11,7 +11,11 @@ The other adapters build on the helpers here (`field`, `text`, `tool_call`, `mes
 
 from __future__ import annotations
 
+import functools
 import json
+from typing import Annotated, Any, Literal
+
+import msgspec
 
 from .errors import TraceFormatError
 from .model import JSON, Locator, Message, ToolCall, Trace
@@ -25,7 +29,6 @@ except ImportError:  # an optional speed-up
 _loads = json.loads if orjson is None else orjson.loads
 
 ROLES = ("system", "developer", "user", "assistant", "tool")
-_ROLE_SET = frozenset(ROLES)
 
 _KIND_NAMES = {str: "a string", dict: "an object", list: "an array"}
 
@@ -96,8 +99,28 @@ def message(obj: JSON, index: int, where: str) -> Message:
 # Usual input (every field there of the usual type) takes a short way that checks types
 # only, and gives None for anything else; the `_checked_...` path then reads that input
 # field by field, which is where every error is worded. This runs for every message of a
-# corpus: it formats no paths, makes nothing a message does not keep, and calls no helper
-# for a message without tool calls.
+# corpus, so the types are checked by msgspec, in C, against the `_Usual...` structs below
+# (what they accept, the detailed path makes the same of: tests/test_reading_fast.py),
+# and the Python loop that makes the messages calls no helper for a message without
+# tool calls.
+
+_Score = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]  # an int is read as a float, as `_labels` does
+
+
+class _UsualMessage(msgspec.Struct, gc=False):
+    role: Literal[ROLES]  # type: ignore[valid-type]  (Literal[("a", "b")] is Literal["a", "b"])
+    content: str | None = None
+    labels: dict[str, _Score | bool] | None = None
+    tool_calls: list[Any] | None = None  # either shape: `_usual_calls` reads them
+    meta: dict[str, Any] | None = None
+    tool_call_id: str | None = None
+    name: str | None = None
+
+
+class _UsualRecord(msgspec.Struct, gc=False):
+    messages: list[_UsualMessage]
+    id: str | None = None
+    meta: dict[str, Any] | None = None
 
 
 def usual_trace(obj: JSON, locator: Locator | None, default_id: str) -> Trace | None:
@@ -105,54 +128,36 @@ def usual_trace(obj: JSON, locator: Locator | None, default_id: str) -> Trace | 
     messages hold text only (so no content blocks: nothing Anthropic's format would claim)."""
     if type(obj) is not dict:
         return None
-    record_id, items, meta = obj.get("id"), obj.get("messages"), obj.get("meta")
-    if record_id is not None and type(record_id) is not str or meta is not None and type(meta) is not dict:
+    try:
+        record = _as_record(obj)
+    except msgspec.ValidationError:
         return None
-    made = _usual_messages(items, 0) if type(items) is list else None
+    made = _made(record.messages, 0)
     if made is None:
         return None
-    return Trace(record_id or default_id, made, meta or {}, locator)
+    return Trace(record.id or default_id, made, record.meta or {}, locator)
 
 
 def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | None:
+    try:
+        return _made(_as_messages(items), start)
+    except msgspec.ValidationError:
+        return None
+
+
+_as_record = functools.partial(msgspec.convert, type=_UsualRecord)
+_as_messages = functools.partial(msgspec.convert, type=list[_UsualMessage])
+
+
+def _made(usual: list[_UsualMessage], start: int) -> tuple[Message, ...] | None:
     made = []
     append = made.append
-    for index, obj in enumerate(items, start):
-        if type(obj) is not dict:
+    for index, message in enumerate(usual, start):
+        calls = message.tool_calls
+        if calls and (calls := _usual_calls(calls)) is None:
             return None
-        get = obj.get
-        role, content, labels = get("role"), get("content"), get("labels")
-        if type(role) is not str or role not in _ROLE_SET:
-            return None
-        # The keys read so far (a key holding null is not counted: then the rest are read too)
-        known = 1 + (content is not None) + (labels is not None)
-        if content is None:
-            content = ""
-        elif type(content) is not str:
-            return None
-        if labels is None:
-            labels = {}
-        elif type(labels) is not dict:
-            return None
-        else:
-            for value in labels.values():  # what `_labels` would make: a float in [0, 1] or a boolean
-                if not (type(value) is float and 0.0 <= value <= 1.0 or type(value) is bool):
-                    return None
-        if len(obj) == known:  # nearly every message: role, content and perhaps labels
-            append(Message(index, role, content, (), labels, {}, None, None))  # (no default looked up)
-            continue
-        tool_calls, meta, call_id, name = get("tool_calls"), get("meta"), get("tool_call_id"), get("name")
-        if tool_calls is None or tool_calls == []:
-            tool_calls = ()
-        elif type(tool_calls) is not list or (tool_calls := _usual_calls(tool_calls)) is None:
-            return None
-        if meta is None:
-            meta = {}
-        elif type(meta) is not dict:
-            return None
-        if call_id is not None and type(call_id) is not str or name is not None and type(name) is not str:
-            return None
-        append(Message(index, role, content, tool_calls, labels, meta, call_id, name))
+        append(Message(index, message.role, message.content or "", calls or (), message.labels or {},
+                       message.meta or {}, message.tool_call_id, message.name))
     return tuple(made)
 
 
