@@ -67,3 +67,32 @@ def test_the_policy_touches_every_scope_and_has_enough_norms():
 def test_norm_scaling_policies_have_the_asked_number_of_norms():
     assert [len(run.policy_with(count=n).norms) for n in (5, 25, 100)] == [5, 25, 100]
     assert sorted(run.policy_with(names=run.CEDAR_NORMS).norms) == sorted(run.CEDAR_NORMS)
+
+
+instructions = _load("instructions")
+
+
+@pytest.mark.parametrize("name", instructions.CHECKERS)
+def test_each_checker_the_instruction_count_measures_checks_the_traces(name, small, monkeypatch):
+    """The child process's workload, run here without valgrind: every checker gets its
+    records and checks them (a checker that fails to load or to check fails here)."""
+    seen = []
+    real = instructions._checker
+
+    def counted(which):
+        check = real(which)
+        def verdicts(record):
+            result = check(record)  # Charter's report, or the peer's mapping of verdicts
+            seen.append(len(getattr(result, "verdicts", result)))
+
+        return verdicts
+
+    monkeypatch.setattr(instructions, "_checker", counted)
+    instructions.main(["--child", name, "--corpus", str(small), "--traces", "3"])
+    assert len(seen) == 4  # the warm-up and three traces
+    assert min(seen) > 0  # every trace got verdicts
+
+
+def test_the_ratios_pair_each_peer_with_charter_on_its_norms():
+    assert {(a, b) for a, b, _ in instructions.PAIRS} == {
+        ("charter", "handwritten"), ("regopy", "charter_12"), ("cedarpy", "charter_4")}
