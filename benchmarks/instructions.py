@@ -3,6 +3,7 @@ benchmarks/run.py in a unit that other processes on the machine cannot stretch.
 
     python benchmarks/instructions.py              # 100 traces (regopy: 5), every checker
     python benchmarks/instructions.py --traces 50 --only charter handwritten
+    python benchmarks/instructions.py --norms      # Charter with 5, 25 and 100 norms: linear?
 
 Times on a shared machine move by a factor of two from one minute to the next; the
 number of instructions a run executes does not (the same for the same binary, inputs
@@ -51,6 +52,8 @@ def _checker(name: str):
         return run.Rego().check
     if name == "cedarpy":
         return run.Cedar().check
+    if name.startswith("charter_n"):  # the norm-scaling policies of run.py: 5, 25, 100 norms
+        return run.policy_with(count=int(name[len("charter_n"):])).check
     names = {"charter": None, "charter_12": run.REGO_NORMS, "charter_4": run.CEDAR_NORMS}[name]
     policy = run.charter.load(str(run.POLICY)) if names is None else run.policy_with(names)
     return policy.check
@@ -88,7 +91,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", choices=CHECKERS, help="just these checkers")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "charter-bench")
-    parser.add_argument("--child", choices=CHECKERS, help=argparse.SUPPRESS)
+    parser.add_argument("--norms", nargs="*", type=int, metavar="N",
+                        help="instead: Charter with N norms of the scaling policies (default 5 25 100)")
+    parser.add_argument("--child", help=argparse.SUPPRESS)
     parser.add_argument("--corpus", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child:
@@ -103,7 +108,10 @@ def main(argv: list[str] | None = None) -> None:
     path = run.make_corpus(args.workdir, max(1000, args.traces + 1), args.seed)
     per_trace = {}
     print("| checker | traces | instructions per trace |\n|---|---:|---:|")
-    for name in args.only or CHECKERS:
+    names = args.only or CHECKERS
+    if args.norms is not None:
+        names = [f"charter_n{count}" for count in args.norms or (5, 25, 100)]
+    for name in names:
         # regopy takes about 0.1 s a trace natively, some 50 times that under callgrind
         traces = max(1, args.traces // 20) if name == "regopy" else args.traces
         try:

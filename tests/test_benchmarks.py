@@ -72,7 +72,7 @@ def test_norm_scaling_policies_have_the_asked_number_of_norms():
 instructions = _load("instructions")
 
 
-@pytest.mark.parametrize("name", instructions.CHECKERS)
+@pytest.mark.parametrize("name", [*instructions.CHECKERS, "charter_n5"])
 def test_each_checker_the_instruction_count_measures_checks_the_traces(name, small, monkeypatch):
     """The child process's workload, run here without valgrind: every checker gets its
     records and checks them (a checker that fails to load or to check fails here)."""
