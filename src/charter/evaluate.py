@@ -504,9 +504,10 @@ def prepare(policy: CompiledPolicy) -> None:
     checked = {n.name: n for n in policy.program.norms}
     made = []
     for norm in policy.norms:
-        triggers = [checked[o.name].trigger for o in norm.overriders]
-        made.append((norm, checked[norm.name], triggers, _general_way(norm)))
-        norm.fast = run_function(*made[-1][:3], policy, _DECISIONS, made[-1][3])
+        parts = (norm, checked[norm.name], [checked[o.name].trigger for o in norm.overriders])
+        general = _general_way(norm)
+        norm.fast = run_function(*parts, policy, _DECISIONS, general)
+        made.append((*parts, general))
     policy.run_trace = trace_function(made, policy, _DECISIONS, policy.reads_previous)
 
 
