@@ -4,6 +4,8 @@ it must load, its inline tests must pass, and it must give the verdicts the desi
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -177,3 +179,15 @@ def test_after_the_user_allows_it_casual_replies_override_the_formal_tone(policy
 def test_a_formal_conversation_complies_throughout(policy):
     report = policy.check(trace(user("Hello"), assistant("Good day. How may I help?")))
     assert report.status == "complied"
+
+
+def test_charter_test_passes_on_the_example(source, tmp_path):
+    """The acceptance check as a user runs it: the installed `charter test` (inline tests,
+    then the property checks) on the design's example exits 0 with nothing failed."""
+    script = Path(sys.executable).parent / "charter"
+    assert script.exists(), f"the README's install gives the `charter` command next to {sys.executable}"
+    path = tmp_path / "design.charter"
+    path.write_text(source, "utf-8")
+    done = subprocess.run([str(script), "test", str(path)], capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert ", 0 failed" in done.stdout
