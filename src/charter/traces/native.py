@@ -126,10 +126,8 @@ class _UsualRecord(msgspec.Struct, gc=False):
 def usual_trace(obj: JSON, locator: Locator | None, default_id: str) -> Trace | None:
     """What `convert` makes of `obj` when it is a usual native record, else None. Its
     messages hold text only (so no content blocks: nothing Anthropic's format would claim)."""
-    if type(obj) is not dict:
-        return None
     try:
-        record = _as_record(obj)
+        record = _as_record(obj)  # (anything but an object of the usual shape is refused here)
     except msgspec.ValidationError:
         return None
     made = _made(record.messages, 0)
