@@ -41,10 +41,10 @@ sys.path.insert(0, str(HERE))
 import corpus  # noqa: E402  (benchmarks/corpus.py)
 import re2  # noqa: E402
 
-from charter import textmatch  # noqa: E402
-from charter.ast import Literal, ListLiteral, Matches, PatternDecl, Says, walk  # noqa: E402
-from charter.builtins import BUILTINS  # noqa: E402
-from charter.source import Source  # noqa: E402
+from charter.text import matching as textmatch  # noqa: E402
+from charter.syntax.ast import Literal, ListLiteral, Matches, PatternDecl, Says, walk  # noqa: E402
+from charter.text.builtins import BUILTINS  # noqa: E402
+from charter.source.text import Source  # noqa: E402
 from charter.syntax.parser import parse  # noqa: E402
 
 POLICIES = [HERE / "policy" / "support.charter",

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 
 import charter
 from charter.cli import main
-from charter.coverage import CoverageCollector
+from charter.reports.coverage import CoverageCollector
 
 ROOT = Path(__file__).resolve().parent.parent
 ACME = ROOT / "examples" / "acme_support.charter"

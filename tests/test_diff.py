@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from charter import Policy, load
 from charter.cli import main
-from charter.diff import ABSENT, MARKDOWN_LIMIT, DiffChecker, DiffCollector, render_markdown
-from charter.verdicts import aggregate
+from charter.review.diff import ABSENT, MARKDOWN_LIMIT, DiffChecker, DiffCollector, render_markdown
+from charter.evaluate.verdicts import aggregate
 from property.strategies import programs, traces
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -84,7 +84,7 @@ def test_markdown_stays_under_the_limit():
 
 
 def _program_forbidding(word: str):
-    from charter import ast
+    from charter.syntax import ast
     from oracle.build import checked_norm, program
 
     says = ast.Says(ast.Subject("assistant"), "one", ast.Literal(word))

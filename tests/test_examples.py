@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import charter
 from charter.analysis.lint import lint
 from charter.cli import main
-from charter.loader import load
+from charter.check.loader import load
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 import charter
-from charter import ast
-from charter.source import Source
+from charter.syntax import ast
+from charter.source.text import Source
 from charter.syntax.format import format_source
 from charter.syntax.parser import parse
 from property.strategies import SCOPES, Where, bodies, conditions, traces

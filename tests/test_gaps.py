@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from charter.cli import main
-from charter.gaps import EXCERPT_CHARS, fact_pattern
+from charter.reports.gaps import EXCERPT_CHARS, fact_pattern
 
 ROOT = Path(__file__).resolve().parent.parent
 ACME = ROOT / "examples" / "acme_support.charter"

@@ -13,7 +13,7 @@ import pytest
 
 from pygments.token import Comment, Error, Keyword, Name, Number, Operator, String
 
-from charter.highlight import CharterLexer
+from charter.syntax.highlight import CharterLexer
 
 REPO = pathlib.Path(__file__).parent.parent
 BIN = pathlib.Path(sys.executable).parent

@@ -11,12 +11,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import charter
-from charter import ast
+from charter.syntax import ast
 from charter.analysis.lint import CODES, lint
 from charter.analysis.logic import exclusive
 from charter.cli import main
-from charter.loader import load
-from charter.source import Source
+from charter.check.loader import load
+from charter.source.text import Source
 
 
 ROOT = Path(__file__).resolve().parents[1]

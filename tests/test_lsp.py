@@ -17,7 +17,7 @@ from pytest_lsp import ClientServerConfig, LanguageClient
 from pytest_lsp.client import DEFAULT_CLIENT_FEATURES, register_lsp_features
 
 import charter.stdlib
-from charter.source import Source
+from charter.source.text import Source
 from charter.syntax.format import format_source
 from charter.lsp.server import KEYWORDS
 

@@ -7,8 +7,8 @@ from pathlib import Path
 import attrs
 import pytest
 
-from charter import ast
-from charter.source import Source
+from charter.syntax import ast
+from charter.source.text import Source
 from charter.syntax.parser import parse
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"

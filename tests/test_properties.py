@@ -12,10 +12,10 @@ from charter.analysis.generate import traces, vocabulary
 from charter.analysis.printer import as_test_block
 from charter.analysis.properties import check_properties
 from charter.check.resolve import stdlib_names
-from charter.inline_tests import block_trace
-from charter.source import Source
+from charter.evaluate.inline_tests import block_trace
+from charter.source.text import Source
 from charter.syntax.parser import parse
-from charter import ast
+from charter.syntax import ast
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED = ROOT / "tests" / "cases" / "analysis"

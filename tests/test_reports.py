@@ -20,13 +20,13 @@ from hypothesis import strategies as st
 
 import charter
 from charter.cli import main
-from charter.report import (
+from charter.reports.render import (
     WRITERS, CheckSummary, JunitWriter, ReportJson, SarifWriter, TextWriter, _dumps, provenance, render_derivation,
     sarif_uri,
 )
-from charter.source import Span
+from charter.source.text import Span
 from charter.traces.model import Locator
-from charter.verdicts import Explanation, Fact, Match, Step, TraceReport, Verdict
+from charter.evaluate.verdicts import Explanation, Fact, Match, Step, TraceReport, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "examples" / "acme_support.charter")

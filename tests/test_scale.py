@@ -22,10 +22,10 @@ import pytest
 from click.testing import CliRunner
 
 import charter
-import charter.report
-from charter import parallel
+import charter.reports.render
+from charter.corpus import parallel
 from charter.cli import main
-from charter.parallel import Progress, expand_paths, progress_wanted
+from charter.corpus.parallel import Progress, expand_paths, progress_wanted
 from charter.traces.reader import Skipped, read_traces
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -198,7 +198,7 @@ def _check_with_workers(path: Path, make_paths: list[str]) -> list:
     workers, a recipe that loads `make_paths`."""
     policy = charter.load(EXAMPLE)
     options = {"show_all": False, "color": False, "fail_on": ()}
-    checker = parallel.Checker(policy, charter.report.JsonlWriter(None, policy=policy, **options), None)
+    checker = parallel.Checker(policy, charter.reports.render.JsonlWriter(None, policy=policy, **options), None)
     make = (parallel._report_checker, (make_paths, "jsonl", options, None))
     return list(parallel.check_batches(checker, make, [str(path)], jobs=2))
 
@@ -218,7 +218,7 @@ def test_workers_are_forked_with_this_checker_when_no_other_thread_runs(big):
         return
     path = big / "b.jsonl"
     in_process = list(parallel.check_batches(
-        parallel.Checker(charter.load(EXAMPLE), charter.report.JsonlWriter(None, fail_on=()), None),
+        parallel.Checker(charter.load(EXAMPLE), charter.reports.render.JsonlWriter(None, fail_on=()), None),
         (None, ()), [str(path)]))
     assert _check_with_workers(path, ["nowhere.charter"]) == in_process
     stop = threading.Event()

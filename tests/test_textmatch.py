@@ -11,11 +11,11 @@ import pytest
 import re2
 
 import charter.stdlib
-from charter._prefilter import ASCII_LOOK_ALIKES, phrase_need, regex_need
-from charter.ast import PatternDecl, walk
-from charter.source import Source
+from charter.text.prefilter import ASCII_LOOK_ALIKES, phrase_need, regex_need
+from charter.syntax.ast import PatternDecl, walk
+from charter.source.text import Source
 from charter.syntax.parser import parse
-from charter.textmatch import compile_regex, fold, phrase_regex
+from charter.text.matching import compile_regex, fold, phrase_regex
 
 DIGITS = tuple("0123456789")
 

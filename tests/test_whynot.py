@@ -12,7 +12,7 @@ import charter
 from charter import Policy
 from charter.cli import main
 from charter.traces.model import Message, Trace
-from charter.whynot import apply, regex_sample, verdict_on, why_not
+from charter.review.whynot import apply, regex_sample, verdict_on, why_not
 from property.strategies import programs, traces
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,7 +74,7 @@ def test_no_answer_is_said():
     policy = charter.load(EXAMPLE)
     trace = Trace("t", (Message(0, "user", "hi", labels={"self_harm": 0.9}),))
     verdict = next(v for v in policy.check(trace).verdicts if v.norm == "crisis_referral")
-    from charter.whynot import render
+    from charter.review.whynot import render
 
     text = render(why_not(policy, trace, verdict, target="complied"), {})
     assert "no change of at most 2 facts among the" in text

@@ -10,19 +10,13 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
-
-from .check.program import Program
-from .compile import CompiledPolicy, compile_program
-from .diagnostics import Diagnostic, PolicyError, Severity
-from .evaluate import evaluate
-from .inline_tests import TestResult, run_tests
-from .loader import load_program
-from .session import CandidateCheck, Session
-from .source import Source, Span, content_hash
+from .evaluate.inline_tests import TestResult
+from .evaluate.policy import Policy, load, loads
+from .evaluate.session import CandidateCheck, Session
+from .evaluate.verdicts import Explanation, TraceReport, Verdict
+from .source.diagnostics import Diagnostic, PolicyError, Severity
+from .source.text import Span
 from .traces.model import Message, ToolCall, Trace
-from .traces.reader import trace_from_json
-from .verdicts import Explanation, TraceReport, Verdict
 
 # Written here only (pyproject.toml reads it): looking it up in the installed metadata
 # (importlib.metadata) cost every command some 30 ms of start-up.
@@ -32,52 +26,3 @@ __all__ = [
     "CandidateCheck", "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Session", "Severity", "Span",
     "TestResult", "ToolCall", "Trace", "TraceReport", "Verdict", "load", "loads", "__version__",
 ]
-
-
-class Policy:
-    """A loaded, compiled policy: check traces with it, run its inline tests."""
-
-    def __init__(self, program: Program):
-        self.program = program
-        self.compiled: CompiledPolicy = compile_program(program)
-
-    @property
-    def content_hash(self) -> str:
-        """`sha256:…` over the normalised text of every file loaded, stdlib included:
-        reports carry it so a verdict can be traced to the exact policy that gave it."""
-        return content_hash(self.program.sources)
-
-    @property
-    def norms(self) -> list[str]:
-        """The norms' names, as reports give them."""
-        return [n.name for n in self.program.norms]
-
-    def check(self, trace: Trace | dict[str, Any]) -> TraceReport:
-        """Every verdict of every norm on one trace (a `Trace`, or a dict in the native
-        JSON form; a malformed dict raises `ValueError` saying what is wrong)."""
-        if not isinstance(trace, Trace):
-            trace = trace_from_json(trace)
-        locator = str(trace.locator) if trace.locator else None
-        return evaluate(self.compiled, trace, locator)
-
-    def check_many(self, traces: Iterable[Trace | dict[str, Any]]) -> Iterator[TraceReport]:
-        for trace in traces:
-            yield self.check(trace)
-
-    def session(self, meta: dict[str, Any] | None = None, id: str = "session") -> Session:
-        """Check one conversation incrementally, message by message (for guardrails)."""
-        return Session(self.compiled, meta, id)
-
-    def run_tests(self) -> list[TestResult]:
-        """Run the policy's inline `test` blocks."""
-        return run_tests(self.program, self.compiled)
-
-
-def load(*paths: str) -> Policy:
-    """Load policy files (or `std.NAME` modules) as one layered policy."""
-    return Policy(load_program(list(paths)))
-
-
-def loads(text: str, name: str = "<string>") -> Policy:
-    """Load a policy from text; `name` is used in diagnostics."""
-    return Policy(load_program(texts=[Source(name, text)]))

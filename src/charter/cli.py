@@ -17,11 +17,11 @@ from typing import Callable, Iterator
 import click
 
 from . import Policy, PolicyError, __version__
-from .loader import load_program
-from .parallel import (
+from .check.loader import load_program
+from .corpus.parallel import (
     Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, read_path, total_bytes,
 )
-from .report import (
+from .reports.render import (
     FORMATS, WRITERS, CheckSummary, diagnostic_json, render_derivation, render_diagnostics,
     render_property_results, render_test_results, test_results_json,
 )
@@ -247,7 +247,7 @@ def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], 
     """For --record: a writer that records each report before `writer` renders it."""
     if directory is None:
         return None
-    from .records import Recorder, RecordError, RecordingWriter
+    from .review.records import Recorder, RecordError, RecordingWriter
 
     if "-" in paths:
         raise click.BadParameter("standard input cannot be replayed; record trace files", param_hint="--record")
@@ -260,7 +260,7 @@ def _recorder(directory: str | None, policy: Policy, policies: tuple[str, ...], 
 
 
 def _change_kinds(value: str | None) -> tuple[str, ...]:
-    from .diff import CHANGE_KINDS
+    from .review.diff import CHANGE_KINDS
 
     kinds = tuple(k.strip() for k in (value or "").split(",") if k.strip())
     unknown = [k for k in kinds if k not in CHANGE_KINDS]
@@ -304,8 +304,8 @@ def diff(policies, new_policies, trace_paths, old_rev, new_rev, output_format, e
       norms           a norm was added or removed
     Exit code 2 on a policy error or a skipped trace record.
     """
-    from .diff import DiffChecker, DiffCollector, diff_checker, render_markdown, render_text
-    from .parallel import check_batches
+    from .review.diff import DiffChecker, DiffCollector, diff_checker, render_markdown, render_text
+    from .corpus.parallel import check_batches
 
     if not new_policies and old_rev is None and new_rev is None:
         raise click.UsageError("give the new policy with --new, or compare git revisions with --old-rev")
@@ -344,7 +344,7 @@ def _policies_at(files: tuple[str, ...], rev: str | None) -> Iterator[tuple[Poli
     if rev is None:
         yield _load(files), list(files)
         return
-    from .diff import materialise_revision, revision_dir
+    from .review.diff import materialise_revision, revision_dir
 
     with revision_dir() as into:
         paths = materialise_revision(files, rev, into)
@@ -368,9 +368,9 @@ def replay(directory, output_format, input_format) -> None:
     Exit code 0 when everything is as recorded, 1 when something differs, 2 when the
     record cannot be read or the recorded policy does not load.
     """
-    from .records import RecordError, input_path, read_manifest, recorded_policy_paths
-    from .records import render_text as render_replay
-    from .records import replay as replay_record
+    from .review.records import RecordError, input_path, read_manifest, recorded_policy_paths
+    from .review.records import render_text as render_replay
+    from .review.records import replay as replay_record
 
     try:
         manifest = read_manifest(directory)
@@ -446,7 +446,7 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
 
 
 def _why_not(policy: Policy, trace: Trace, verdict, target: str | None, max_changes: int) -> str:
-    from .whynot import render, why_not
+    from .review.whynot import render, why_not
 
     sources = {s.name: s for s in policy.program.sources}
     return render(why_not(policy, trace, verdict, target, max_changes), sources)
@@ -510,7 +510,7 @@ def lint(policies, output_format) -> None:
     undeclared labels, norms without a description, exceptions and overrides that can
     never apply, cases that overlap with different outcomes. Exit 1 if there are any."""
     from .analysis.lint import lint as lint_policy
-    from .loader import load
+    from .check.loader import load
 
     loaded = load(list(policies))
     findings = lint_policy(loaded)
@@ -532,7 +532,7 @@ def dump(stage, policies) -> None:
     """Stop the pipeline after STAGE and print what it made (for debugging policies and
     Charter itself): `tree` the parse tree, `ast` the syntax tree, `program` the checked
     norms with their names expanded."""
-    from .debug import dump_stage
+    from .reports.dump import dump_stage
 
     click.echo(dump_stage(stage, list(policies)))
 
@@ -572,7 +572,7 @@ def gaps(policies, trace_paths, output_format, examples, output, input_format) -
     Exit code 0 once the report is written; 2 on a policy or usage error, or when a
     trace record was skipped (the report is still written).
     """
-    from .gaps import GapCollector, render, write
+    from .reports.gaps import GapCollector, render, write
     from .traces.reader import Skipped
 
     policy = _load(policies)
@@ -608,7 +608,7 @@ def coverage(policies, trace_paths, output_format, verbose, input_format) -> Non
     code 0 once the report is written; 2 on a policy or usage error, or when a trace
     record was skipped.
     """
-    from .coverage import CoverageCollector, render_json, render_text
+    from .reports.coverage import CoverageCollector, render_json, render_text
     from .traces.reader import Skipped
 
     policy = _load(policies)

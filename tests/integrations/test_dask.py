@@ -11,7 +11,7 @@ from distributed import Client, LocalCluster
 
 import charter
 from charter.cli import main
-from charter.diagnostics import PolicyError
+from charter.source.diagnostics import PolicyError
 from charter.integrations import _shipping
 from charter.integrations.dask import bag_summary, check_bag
 

@@ -14,7 +14,7 @@ from inspect_ai.solver import generate
 from inspect_ai.tool import ToolCall
 
 import charter
-from charter.diagnostics import PolicyError
+from charter.source.diagnostics import PolicyError
 from charter.integrations.inspect import charter_scorer
 from integration_corpus import POLICY
 

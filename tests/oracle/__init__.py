@@ -1,1 +1,1 @@
-"""The brute-force reference evaluator used as a test oracle for `charter.evaluate`."""
+"""The brute-force reference evaluator used as a test oracle for `charter.evaluate.evaluator`."""

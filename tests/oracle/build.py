@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from charter import ast
+from charter.syntax import ast
 from charter.check.program import CheckedNorm, Program
-from charter.source import NOWHERE
+from charter.source.text import NOWHERE
 from charter.traces.model import Message, ToolCall, Trace
 
 AUTHORITIES = ("platform", "developer", "user")

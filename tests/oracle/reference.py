@@ -5,7 +5,7 @@ interpreter over the checked AST, in two-valued logic under an explicit resoluti
 from atom key to bool). For each norm at each act it finds every atom that could be
 evaluated there (an exhaustive walk), evaluates the verdict under all 2^n resolutions
 (recording which atoms each one consults), and applies the settled/unsettled rule. It
-imports nothing from `charter.compile` or `charter.evaluate`.
+imports nothing from `charter.compile.compiler` or `charter.evaluate.evaluator`.
 
 Fact names (what `Verdict.unknown` lists; one line per kind of fact):
     trace meta            trace.meta.a.b
@@ -71,10 +71,10 @@ from typing import Any, Callable, Iterable
 import attrs
 import re2
 
-from charter import ast
+from charter.syntax import ast
 from charter.check.program import CheckedNorm, Program
 from charter.traces.model import Message, ToolCall, Trace
-from charter.verdicts import OK_KINDS, Verdict
+from charter.evaluate.verdicts import OK_KINDS, Verdict
 
 Row = tuple[
     str, int | None, int | None, str, str | None, bool, str | None, tuple[str, ...], str | None
@@ -634,7 +634,7 @@ def sort_rows(rows: Iterable[Row]) -> list[Row]:
 
 
 def verdict_row(verdict: Verdict) -> Row:
-    """A `charter.verdicts.Verdict` in the oracle's row shape, for comparison."""
+    """A `charter.evaluate.verdicts.Verdict` in the oracle's row shape, for comparison."""
     return (verdict.norm, verdict.turn, verdict.call, verdict.kind, verdict.reason, verdict.gap,
             verdict.escalate_to, tuple(verdict.unknown), verdict.overridden_by)
 

@@ -3,7 +3,7 @@ from docs/semantics-contract.md."""
 
 from __future__ import annotations
 
-from charter import ast
+from charter.syntax import ast
 
 from .build import checked_norm, program, trace
 from .reference import reference_verdicts

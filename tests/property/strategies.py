@@ -15,7 +15,7 @@ from typing import Any
 import attrs
 from hypothesis import strategies as st
 
-from charter import ast
+from charter.syntax import ast
 from charter.check.program import Program
 from charter.traces.model import Message, ToolCall, Trace
 from oracle.build import AUTHORITIES, checked_norm, program

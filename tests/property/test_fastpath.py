@@ -8,8 +8,8 @@ from hypothesis import HealthCheck, given, settings
 
 import charter
 from charter.check.program import Program
-from charter.compile import compile_program
-from charter.evaluate import Context, Explainer, TraceView, _general_verdict, evaluate
+from charter.compile.compiler import compile_program
+from charter.evaluate.evaluator import Context, Explainer, TraceView, _general_verdict, evaluate
 from charter.traces.model import Message, Trace
 
 from .strategies import cases

@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charter import ast
+from charter.syntax import ast
 from charter.traces.model import Trace
 from oracle.build import checked_norm, program
 from oracle.reference import UNKNOWN, Row, Truth, k_and, k_not, k_or, reference_verdicts
@@ -90,7 +90,7 @@ def decision(row: Row) -> tuple:
 
 def skip_if_missing(which: str) -> None:
     if which == "compiled":
-        pytest.importorskip("charter.evaluate")
+        pytest.importorskip("charter.evaluate.evaluator")
 
 
 @pytest.mark.parametrize("which", ["oracle", "compiled"])

@@ -18,7 +18,7 @@ AGREEMENT = settings(max_examples=300, deadline=None, suppress_health_check=[Hea
 @AGREEMENT
 @given(cases)
 def test_compiled_evaluator_agrees_with_the_oracle(case: tuple[Program, Trace]) -> None:
-    pytest.importorskip("charter.evaluate")
+    pytest.importorskip("charter.evaluate.evaluator")
     program, trace = case
     assert compiled_rows(program, trace) == reference_verdicts(program, trace)
 

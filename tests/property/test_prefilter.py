@@ -11,7 +11,7 @@ import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charter.textmatch import REGEX_FLAGS, compile_regex, fold, phrase_regex
+from charter.text.matching import REGEX_FLAGS, compile_regex, fold, phrase_regex
 
 SAME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

@@ -18,8 +18,8 @@ from charter.analysis.prove import MAX_COMBINATIONS, analyse
 from charter.check.program import Program
 from charter.check.resolve import stdlib_names
 from charter.cli import main
-from charter.compile import compile_program
-from charter.evaluate import evaluate
+from charter.compile.compiler import compile_program
+from charter.evaluate.evaluator import evaluate
 from charter.traces.model import Trace
 
 from .strategies import cases

@@ -5,9 +5,9 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 
 from charter.check.program import Program
-from charter.compile import compile_program
-from charter.evaluate import evaluate
-from charter.session import Session
+from charter.compile.compiler import compile_program
+from charter.evaluate.evaluator import evaluate
+from charter.evaluate.session import Session
 from charter.traces.model import Trace
 from oracle.reference import verdict_row
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import charter
 import pytest
-from charter.report import provenance
+from charter.reports.render import provenance
 from charter.server.openapi import openapi_spec
 
 from ._support import EXAMPLES, validate

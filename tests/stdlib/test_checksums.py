@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import charter
-from charter.builtins import (
+from charter.text.builtins import (
     BUILTINS, CARD_NETWORKS, IBAN_LENGTHS, card_network, iban_valid, iban_with_checksum, luhn_complete, luhn_valid,
 )
 

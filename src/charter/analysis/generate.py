@@ -18,8 +18,8 @@ import string
 import attrs
 from hypothesis import strategies as st
 
-from .. import ast
-from ..builtins import BUILTINS
+from ..syntax import ast
+from ..text.builtins import BUILTINS
 from ..check.program import Program
 from ..traces.model import Message, ToolCall, Trace
 

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import itertools
 
-from .. import ast
+from ..syntax import ast
 from ..check.resolve import Module
-from ..diagnostics import Diagnostic, Severity
-from ..loader import Loaded
-from ..source import Span
+from ..source.diagnostics import Diagnostic, Severity
+from ..check.loader import Loaded
+from ..source.text import Span
 from .logic import exclusive
 from .regex import never_matches
 

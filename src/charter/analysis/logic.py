@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 
-from .. import ast
+from ..syntax import ast
 
 _FLIP = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
 _MIRROR = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}

@@ -24,13 +24,13 @@ import attrs
 from hypothesis import HealthCheck, find, settings
 from hypothesis.errors import NoSuchExample
 
-from .. import ast
+from ..syntax import ast
 from ..check.program import CheckedNorm, Program
-from ..compile import CompiledPolicy, compile_program
-from ..evaluate import evaluate
-from ..source import Span
+from ..compile.compiler import CompiledPolicy, compile_program
+from ..evaluate.evaluator import evaluate
+from ..source.text import Span
 from ..traces.model import Trace
-from ..verdicts import TraceReport
+from ..evaluate.verdicts import TraceReport
 from .generate import FILLER, traces, vocabulary
 from .printer import as_test_block
 from .prove import NormAnalysis, analyse, describe

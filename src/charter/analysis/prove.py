@@ -25,9 +25,9 @@ from typing import Iterator
 
 import attrs
 
-from .. import ast
+from ..syntax import ast
 from ..check.program import CheckedNorm, Program
-from ..source import Span
+from ..source.text import Span
 
 # The most combinations enumerated for one norm; above it, the norm is out of range.
 MAX_COMBINATIONS = 1 << 16

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import attrs
 
-from .. import ast
-from ..source import Source, Span
+from ..syntax import ast
+from ..source.text import Source, Span
 
 
 @attrs.frozen

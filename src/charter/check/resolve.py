@@ -15,9 +15,9 @@ from typing import Callable
 
 import attrs
 
-from .. import ast
-from ..diagnostics import Diagnostic
-from ..source import Source, Span
+from ..syntax import ast
+from ..source.diagnostics import Diagnostic
+from ..source.text import Source, Span
 from ..syntax.parser import parse
 
 STDLIB_PREFIX = "std."

@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import attrs
 
-from .. import ast
-from ..builtins import BUILTINS
-from ..diagnostics import Diagnostic
-from ..source import Span
-from ..textmatch import RegexError, compile_regex
+from ..syntax import ast
+from ..text.builtins import BUILTINS
+from ..source.diagnostics import Diagnostic
+from ..source.text import Span
+from ..text.matching import RegexError, compile_regex
 from .program import CheckedNorm, CheckedTest, Program
 from .resolve import Expander, Module, suggest
 

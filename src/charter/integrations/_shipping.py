@@ -14,10 +14,10 @@ import attrs
 
 from .. import Policy
 from ..check.resolve import read_file
-from ..loader import load
-from ..parallel import read_path
-from ..report import CheckSummary, verdict_counts
-from ..source import content_hash
+from ..check.loader import load
+from ..corpus.parallel import read_path
+from ..reports.render import CheckSummary, verdict_counts
+from ..source.text import content_hash
 from ..traces import reader
 from ..traces.errors import TraceFormatError
 from ..traces.model import Locator, Trace

@@ -25,8 +25,8 @@ import dask
 import dask.bag as db
 from distributed import Client, LocalCluster
 
-from ..parallel import Checker, SkippedRecord, batches
-from ..report import WRITERS, CheckSummary, Rendered
+from ..corpus.parallel import Checker, SkippedRecord, batches
+from ..reports.render import WRITERS, CheckSummary, Rendered
 from ..traces.model import Locator
 from ._shipping import PolicyFiles, compiled, merged_summary, partial_summary, records_of, verdict_rows
 

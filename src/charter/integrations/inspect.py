@@ -27,10 +27,10 @@ from inspect_ai.scorer import CORRECT, INCORRECT, NOANSWER, Metric, SampleScore,
 from inspect_ai.solver import TaskState
 
 from .. import Policy, load
-from ..report import DEFAULT_FAIL_ON, TextWriter
+from ..reports.render import DEFAULT_FAIL_ON, TextWriter
 from ..traces import inspect_log
 from ..traces.model import Trace
-from ..verdicts import OK_KINDS, STATUS_ORDER, TraceReport
+from ..evaluate.verdicts import OK_KINDS, STATUS_ORDER, TraceReport
 
 __all__ = ["charter_scorer", "charter_statuses", "sample_trace"]
 

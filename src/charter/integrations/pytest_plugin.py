@@ -23,10 +23,10 @@ import pytest
 
 from .. import Policy, PolicyError, Trace, load
 from ..check.program import CheckedTest
-from ..inline_tests import TestResult, run_test
-from ..report import render_derivation, render_diagnostics, render_test_results
+from ..evaluate.inline_tests import TestResult, run_test
+from ..reports.render import render_derivation, render_diagnostics, render_test_results
 from ..traces.reader import trace_from_json
-from ..verdicts import AGGREGATE_ORDER, TraceReport, aggregate
+from ..evaluate.verdicts import AGGREGATE_ORDER, TraceReport, aggregate
 
 __all__ = ["assert_verdict"]
 

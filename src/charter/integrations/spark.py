@@ -27,7 +27,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
-from ..report import CheckSummary
+from ..reports.render import CheckSummary
 from ..traces.model import Locator
 from ._shipping import ROW_FIELDS, PolicyFiles, compiled, merged_summary, partial_summary, records_of, verdict_rows
 

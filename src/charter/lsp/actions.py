@@ -10,9 +10,9 @@ character) positions, end exclusive, as the protocol counts them.
 
 from __future__ import annotations
 
-from .. import ast
+from ..syntax import ast
 from ..check.resolve import Module
-from ..diagnostics import Diagnostic
+from ..source.diagnostics import Diagnostic
 
 Position = tuple[int, int]
 Edit = tuple[Position, Position, str]

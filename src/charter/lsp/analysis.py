@@ -21,12 +21,12 @@ from typing import Callable
 
 import attrs
 
-from .. import ast
+from ..syntax import ast
 from ..analysis.lint import lint
 from ..check.resolve import Module, ModuleLoader
-from ..diagnostics import Diagnostic, PolicyError
-from ..loader import load, read_policy
-from ..source import Source
+from ..source.diagnostics import Diagnostic, PolicyError
+from ..check.loader import load, read_policy
+from ..source.text import Source
 from .index import Index, build_index
 
 _HEADER = re.compile(r"^charter\s+(\w+)", re.MULTILINE)

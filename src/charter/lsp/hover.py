@@ -6,8 +6,8 @@ of its module), so stdlib and user files are documented the same way.
 
 from __future__ import annotations
 
-from .. import ast
-from ..builtins import BUILTINS, Builtin
+from ..syntax import ast
+from ..text.builtins import BUILTINS, Builtin
 from ..check.resolve import Module
 from .index import Definition
 

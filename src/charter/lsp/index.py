@@ -13,10 +13,10 @@ import re
 
 import attrs
 
-from .. import ast
-from ..builtins import BUILTINS
+from ..syntax import ast
+from ..text.builtins import BUILTINS
 from ..check.resolve import Module
-from ..source import NOWHERE, Source, Span
+from ..source.text import NOWHERE, Source, Span
 
 @attrs.frozen
 class Definition:

@@ -20,11 +20,12 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from .. import __version__, ast
-from ..builtins import BUILTINS
+from .. import __version__
+from ..syntax import ast
+from ..text.builtins import BUILTINS
 from ..check.resolve import read_file, stdlib_names
-from ..diagnostics import Diagnostic, Severity
-from ..source import Span
+from ..source.diagnostics import Diagnostic, Severity
+from ..source.text import Span
 from . import actions
 from .analysis import Analysis
 from .hover import hover_markdown

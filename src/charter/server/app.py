@@ -24,12 +24,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..report import CheckSummary
-from ..session import CandidateCheck
+from ..reports.render import CheckSummary
+from ..evaluate.session import CandidateCheck
 from ..traces.errors import TraceFormatError
 from ..traces.model import Message
 from ..traces.reader import ADAPTERS, trace_from_json
-from ..verdicts import TraceReport, Verdict
+from ..evaluate.verdicts import TraceReport, Verdict
 from .errors import ApiError, error_body, expect_object, json_response, read_json
 from .metrics import Metrics
 from .openapi import openapi_spec

@@ -7,7 +7,7 @@ from typing import Iterable
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 
-from ..verdicts import Verdict
+from ..evaluate.verdicts import Verdict
 
 # A guardrail answer takes well under a millisecond to tens of milliseconds.
 _LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)

@@ -20,9 +20,9 @@ import anyio.to_thread
 import attrs
 
 from .. import Policy, PolicyError
-from ..diagnostics import Diagnostic
-from ..loader import load_program
-from ..report import diagnostic_json, provenance, render_diagnostics
+from ..source.diagnostics import Diagnostic
+from ..check.loader import load_program
+from ..reports.render import diagnostic_json, provenance, render_diagnostics
 from .metrics import Metrics
 
 log = logging.getLogger("charter.server")

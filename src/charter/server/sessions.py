@@ -15,7 +15,7 @@ from typing import Any, Callable
 
 import attrs
 
-from ..session import Session
+from ..evaluate.session import Session
 from .errors import ApiError
 from .metrics import Metrics
 from .policy_state import LoadedPolicy

@@ -31,8 +31,8 @@ from typing import Iterable, Iterator, Union
 import attrs
 from lark import Token, Tree
 
-from ..diagnostics import Diagnostic
-from ..source import Source, Span
+from ..source.diagnostics import Diagnostic
+from ..source.text import Source, Span
 from .parser import Comment, concrete_tree, parse
 
 INDENT = "    "

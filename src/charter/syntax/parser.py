@@ -24,9 +24,9 @@ import lark
 from lark import Token, Transformer, v_args
 from lark.indenter import DedentError, Indenter
 
-from .. import ast
-from ..diagnostics import Diagnostic
-from ..source import Source, Span
+from . import ast
+from ..source.diagnostics import Diagnostic
+from ..source.text import Source, Span
 
 # Deeper than this, a policy is not written by a person; refusing it keeps every later
 # (recursive) stage far from Python's recursion limit.

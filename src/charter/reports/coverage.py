@@ -21,9 +21,9 @@ from typing import Any, Iterable
 
 import attrs
 
-from . import Policy
-from .compile import Clause, CompiledNorm, OutcomeNode
-from .verdicts import TraceReport
+from ..evaluate.policy import Policy
+from ..compile.compiler import Clause, CompiledNorm, OutcomeNode
+from ..evaluate.verdicts import TraceReport
 
 KINDS = ("norm", "case", "exception", "otherwise")
 _KIND_PLURAL = {"norm": "norms", "case": "cases", "exception": "exceptions", "otherwise": "otherwise"}

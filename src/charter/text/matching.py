@@ -22,7 +22,7 @@ from typing import Callable, Iterator, Protocol
 
 import re2
 
-from ._prefilter import Need, fold, phrase_need, regex_need  # fold: also what the evaluator gives search_in
+from .prefilter import Need, fold, phrase_need, regex_need  # fold: also what the evaluator gives search_in
 
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import attrs
 
-from . import ast
-from .check.program import CheckedTest, Program
-from .compile import CompiledPolicy
-from .evaluate import evaluate
-from .source import Span
-from .traces.model import Locator, Message, ToolCall, Trace
+from ..syntax import ast
+from ..check.program import CheckedTest, Program
+from ..compile.compiler import CompiledPolicy
+from .evaluator import evaluate
+from ..source.text import Span
+from ..traces.model import Locator, Message, ToolCall, Trace
 from .verdicts import TraceReport, aggregate
 
 

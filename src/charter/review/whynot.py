@@ -29,11 +29,11 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
-from . import ast
-from .source import Span
-from .textmatch import compile_regex, phrase_regex
-from .traces.model import Message, ToolCall, Trace
-from .verdicts import Verdict
+from ..syntax import ast
+from ..source.text import Span
+from ..text.matching import compile_regex, phrase_regex
+from ..traces.model import Message, ToolCall, Trace
+from ..evaluate.verdicts import Verdict
 
 MAX_SIZE = 2
 MAX_CHECKS = 5000

@@ -22,11 +22,11 @@ from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
 
 import attrs
 
-from .diagnostics import Diagnostic
-from .inline_tests import TestResult
-from .source import Source, Span
-from .traces.model import Locator, Trace
-from .verdicts import AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate
+from ..source.diagnostics import Diagnostic
+from ..evaluate.inline_tests import TestResult
+from ..source.text import Source, Span
+from ..traces.model import Locator, Trace
+from ..evaluate.verdicts import AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -149,7 +149,7 @@ class CheckSummary:
 def provenance(policy: Any) -> dict[str, Any]:
     """Which exact policy, and which Charter, gave a report's verdicts: the policy's content
     hash and the files it was loaded from (stdlib modules included), and the version."""
-    from . import __version__
+    from .. import __version__
 
     data: dict[str, Any] = {}
     if policy is not None:
@@ -516,7 +516,7 @@ class SarifWriter(ReportWriter):
     invocation's notifications. Streamed: one result per line."""
 
     def start(self) -> None:
-        from . import __version__
+        from .. import __version__
 
         norms = [] if self.policy is None else self.policy.program.norms
         rules = []
@@ -755,7 +755,7 @@ def render_derivation(verdict: Verdict, trace: Trace | None, description: str | 
 
 def _source_painter() -> Callable[[str], str]:
     try:
-        from .highlight import highlight_line
+        from ..syntax.highlight import highlight_line
     except ImportError:  # Pygments is an extra: without it, explain stays plain
         return str
     return highlight_line

@@ -28,8 +28,8 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from . import ast
-from .compile import OutcomeNode, Unknown, json_equal, text_at
+from ..syntax import ast
+from ..compile.compiler import OutcomeNode, Unknown, json_equal, text_at
 from .verdicts import Verdict
 
 RunFn = Callable[[Any, Any, Any], list]

@@ -26,9 +26,9 @@ from typing import IO, Any, Iterable
 
 import attrs
 
-from . import Policy
-from .traces.model import Trace
-from .verdicts import AGGREGATE_ORDER, TraceReport, Verdict
+from ..evaluate.policy import Policy
+from ..traces.model import Trace
+from ..evaluate.verdicts import AGGREGATE_ORDER, TraceReport, Verdict
 
 FORMATS = ("markdown", "html", "json")
 # The kinds drawn in the chart, in stacking order (not_applicable is counted, not drawn).

@@ -28,8 +28,8 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
-from .traces.model import Trace
-from .verdicts import TraceReport
+from ..traces.model import Trace
+from ..evaluate.verdicts import TraceReport
 
 FORMAT = "charter-record/1"
 MANIFEST = "record.json"
@@ -64,7 +64,7 @@ class Recorder:
 
     def __init__(self, directory: str, policy: Any, layers: Iterable[str], inputs: Iterable[str],
                  input_format: str | None = None):
-        from . import __version__
+        from .. import __version__
 
         self.directory = Path(directory)
         self.policy, self.layers, self.inputs = policy, list(layers), list(inputs)

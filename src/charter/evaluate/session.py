@@ -18,11 +18,11 @@ from typing import Any
 
 import attrs
 
-from .compile import CompiledNorm, CompiledPolicy
-from .evaluate import Context, Env, Explainer, TraceView, evaluate, prepare
-from .traces import native
-from .traces.model import Message, Trace
-from .traces.reader import trace_from_json
+from ..compile.compiler import CompiledNorm, CompiledPolicy
+from .evaluator import Context, Env, Explainer, TraceView, evaluate, prepare
+from ..traces import native
+from ..traces.model import Message, Trace
+from ..traces.reader import trace_from_json
 from .verdicts import TraceReport, Verdict
 
 _BLOCKING = ("violated", "conflict")

@@ -22,12 +22,12 @@ from typing import Any, Iterable, NamedTuple
 
 import attrs
 
-from .diagnostics import Diagnostic, PolicyError
-from .parallel import Checker, SkippedRecord
-from .source import Span
-from .traces.model import Trace
-from .traces.reader import Skipped
-from .verdicts import AGGREGATE_ORDER, OK_KINDS, STATUS_ORDER, TraceReport, Verdict, aggregate
+from ..source.diagnostics import Diagnostic, PolicyError
+from ..corpus.parallel import Checker, SkippedRecord
+from ..source.text import Span
+from ..traces.model import Trace
+from ..traces.reader import Skipped
+from ..evaluate.verdicts import AGGREGATE_ORDER, OK_KINDS, STATUS_ORDER, TraceReport, Verdict, aggregate
 
 ABSENT = "absent"  # the norm is not in that side's policy
 # What `--fail-on-change` accepts, and what each means (docs/review.md).
@@ -120,7 +120,7 @@ class DiffResult:
                 return bool(self.norms_changed() or self.status_changes() or self.added or self.removed)
 
     def to_json(self) -> dict[str, Any]:
-        from . import __version__
+        from .. import __version__
 
         norms = []
         for norm in self.transitions:
@@ -193,7 +193,7 @@ class DiffChecker(Checker):
 
 def diff_checker(old_paths: list[str], new_paths: list[str], input_format: str | None) -> DiffChecker:
     """A worker's DiffChecker (`--jobs`): both policies loaded from their files."""
-    from . import load
+    from ..evaluate.policy import load
 
     return DiffChecker(load(*old_paths), load(*new_paths), input_format)
 
@@ -278,7 +278,7 @@ def _excerpt(trace: Trace, turn: int | None) -> str:
 
 
 def _plain(verdict: Verdict) -> str:
-    from .report import _plain_line
+    from ..reports.render import _plain_line
 
     return _plain_line(verdict)
 

@@ -15,7 +15,7 @@ from typing import Union
 
 import attrs
 
-from .source import NOWHERE, Span
+from ..source.text import NOWHERE, Span
 
 # The roles a message may have, in the trace model and in subjects.
 ROLES = ("system", "developer", "user", "assistant", "tool")
@@ -123,7 +123,7 @@ class Says:
 @attrs.frozen
 class Regex:
     """A regular expression literal `/source/flags`, run by a linear-time engine, with an
-    optional `where CHECK`: a built-in (charter.builtins) that must accept a match's text."""
+    optional `where CHECK`: a built-in (charter.text.builtins) that must accept a match's text."""
 
     source: str
     flags: str = ""

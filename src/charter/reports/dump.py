@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pprint
 
-from .diagnostics import PolicyError
-from .loader import load_program, read_policy
-from .syntax.parser import parse, parse_tree
+from ..source.diagnostics import PolicyError
+from ..check.loader import load_program, read_policy
+from ..syntax.parser import parse, parse_tree
 
 
 def dump_stage(stage: str, paths: list[str]) -> str:

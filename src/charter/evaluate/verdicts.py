@@ -11,7 +11,7 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from .source import Span
+from ..source.text import Span
 
 # Trace status precedence: the first kind present among a trace's verdicts wins.
 STATUS_ORDER = ("violated", "conflict", "unspecified", "pending")

@@ -14,13 +14,13 @@ from typing import Callable
 
 import attrs
 
-from .check.program import Program
-from .check.resolve import (
+from .program import Program
+from .resolve import (
     STDLIB_PREFIX, Module, ModuleLoader, read_file, stdlib_names, stdlib_source, suggest,
 )
-from .check.validate import Validator
-from .diagnostics import Diagnostic, PolicyError
-from .source import Source, Span
+from .validate import Validator
+from ..source.diagnostics import Diagnostic, PolicyError
+from ..source.text import Source, Span
 
 _COMMAND_LINE = Span.point("<command line>", 1, 1)
 

@@ -19,11 +19,11 @@ from typing import Any, Callable, Iterable
 
 import attrs
 
-from . import ast
-from .compile import CompiledNorm, CompiledPolicy, OutcomeNode
+from ..syntax import ast
+from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode
 from .fastpath import Decisions, Unsettled, run_function, trace_function
-from .textmatch import fold, matchable
-from .traces.model import Message, Trace
+from ..text.matching import fold, matchable
+from ..traces.model import Message, Trace
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
 
 # Past this many unknown facts at one act, enumeration (2^n decisions) is not attempted

@@ -25,11 +25,11 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
-from .report import WRITERS, Rendered, ReportWriter
-from .traces import reader
-from .traces.errors import TraceFormatError
-from .traces.model import Locator, Trace
-from .traces.reader import Skipped, read_traces
+from ..reports.render import WRITERS, Rendered, ReportWriter
+from ..traces import reader
+from ..traces.errors import TraceFormatError
+from ..traces.model import Locator, Trace
+from ..traces.reader import Skipped, read_traces
 
 if TYPE_CHECKING:  # multiprocessing and concurrent.futures cost 30 ms to import; --jobs 1 needs neither
     from concurrent.futures import Future, ProcessPoolExecutor
@@ -255,7 +255,7 @@ _worker: Checker | WorkerFailure | None = None
 
 def _report_checker(policy_paths: list[str], output_format: str, options: dict[str, Any],
                     input_format: str | None) -> Checker:
-    from . import load
+    from ..evaluate.policy import load
 
     policy = load(*policy_paths)
     return Checker(policy, WRITERS[output_format](None, policy=policy, **options), input_format)

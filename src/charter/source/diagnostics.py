@@ -10,7 +10,7 @@ import enum
 
 import attrs
 
-from .source import Source, Span
+from .text import Source, Span
 
 
 class Severity(enum.Enum):

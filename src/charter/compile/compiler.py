@@ -21,11 +21,11 @@ from typing import Any, Callable
 
 import attrs
 
-from . import ast
-from .builtins import BUILTINS
-from .check.program import CheckedNorm, Program
-from .source import Source, Span
-from .textmatch import compile_regex, matchable, phrase_regex
+from ..syntax import ast
+from ..text.builtins import BUILTINS
+from ..check.program import CheckedNorm, Program
+from ..source.text import Source, Span
+from ..text.matching import compile_regex, matchable, phrase_regex
 
 Fn = Callable[[Any, Any], Any]
 

@@ -1,0 +1,1 @@
+"""Checking corpora of any size: trace paths, batches, worker processes and progress."""
