@@ -16,7 +16,7 @@ import httpx
 import jsonschema
 import uvicorn
 
-from charter.server import ServerConfig, create_app
+from charter.server import ServerConfig, create_app, uvicorn_config
 from charter.server.openapi import openapi_spec
 
 EXAMPLES = Path(__file__).parents[2] / "examples"
@@ -31,9 +31,9 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def running(config: ServerConfig) -> Iterator[httpx.Client]:
-    """Serve `config` until the block ends; yields a client for it."""
+    """Serve `config` as `charter serve` does until the block ends; yields a client for it."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(config), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn_config(create_app(config), config, "127.0.0.1", port, "warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
@@ -65,6 +65,11 @@ def error_of(response: httpx.Response, status: int, code: str) -> dict[str, Any]
     assert set(body) == {"error"} and set(body["error"]) == {"code", "message", "location"}, body
     assert body["error"]["code"] == code, body
     return body["error"]
+
+
+def with_token(client: httpx.Client, token: str) -> httpx.Client:
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
 
 
 def config(**options: Any) -> ServerConfig:

@@ -10,15 +10,23 @@ from pathlib import Path
 
 import charter
 import httpx
+import pytest
 
-from ._support import error_of, validate
+from ._support import error_of, validate, with_token
 
 EXTRA_NORM = '''
 norm no_shouting:
     forbid assistant matches /[A-Z]{10}/
 '''
+TOKEN = "s3cret"
 LEAK = {"messages": [{"role": "user", "content": "Who handles invoices?"},
                      {"role": "assistant", "content": "Write to billing.lead@acme-corp.com"}]}
+
+
+@pytest.fixture
+def client(make_server) -> httpx.Client:
+    """A server with a token: reloading over HTTP needs one."""
+    return with_token(make_server(token=TOKEN), TOKEN)
 
 
 def _checking_all_along(client, stop: threading.Event, answers: list) -> None:
@@ -28,18 +36,26 @@ def _checking_all_along(client, stop: threading.Event, answers: list) -> None:
 
 
 def _reload_while_checking(client) -> tuple[httpx.Response, list]:
-    """POST /v1/policy/reload while another thread keeps posting checks."""
+    """POST /v1/policy/reload while another thread keeps posting checks (from the first
+    answered, which may wait for the check worker to start, to one answered after)."""
     stop, answers = threading.Event(), []
     checker = threading.Thread(target=_checking_all_along, args=(client, stop, answers))
     checker.start()
     try:
-        time.sleep(0.05)
+        _wait_for_answers(answers, 1)
         reloaded = client.post("/v1/policy/reload")
-        time.sleep(0.05)
+        _wait_for_answers(answers, len(answers) + 2)
     finally:
         stop.set()
         checker.join()
     return reloaded, answers
+
+
+def _wait_for_answers(answers: list, count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(answers) < count:
+        assert time.monotonic() < deadline, "the checks were not answered"
+        time.sleep(0.01)
 
 
 def test_a_reload_that_loads_swaps_the_new_policy_in(client, policy_file: Path):

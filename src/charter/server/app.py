@@ -1,8 +1,11 @@
 """The HTTP API: routes, the request wrapper (auth, limits, errors, metrics) and answers.
 
-Checks are CPU work: they run in worker threads, within the per-request time budget, so
-the event loop keeps accepting requests. Every answer that holds verdicts carries the
-content hash of the policy that gave them and the Charter version.
+The event loop only reads bodies and writes answers; everything that grows with the
+input runs in a lane (`budget.py`), within the per-request time budget: `/v1/check` in
+a worker process that is killed when its budget is spent (`checking.py`), session work
+in a thread that holds its lane until it ends (a session's state lives in this process;
+its caps bound that work). Every answer that holds verdicts carries the content hash of
+the policy that gave them and the Charter version.
 """
 
 from __future__ import annotations
@@ -15,7 +18,6 @@ import time
 from typing import Any, AsyncIterator, Awaitable, Callable
 
 import anyio
-import anyio.to_thread
 import attrs
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -24,13 +26,14 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..reports.render import CheckSummary
 from ..evaluate.session import CandidateCheck
 from ..traces.errors import TraceFormatError
 from ..traces.model import Message
 from ..traces.reader import ADAPTERS, trace_from_json
 from ..evaluate.verdicts import TraceReport, Verdict
-from .errors import ApiError, error_body, expect_object, json_response, read_json
+from .budget import Claim, Lane
+from .checking import CheckJob, CheckProcess, stamp
+from .errors import ApiError, decode_json, error_body, expect_object, json_bytes, json_response, read_body
 from .metrics import Metrics
 from .openapi import openapi_spec
 from .policy_state import LoadedPolicy, PolicyHolder
@@ -53,33 +56,47 @@ class ServerConfig:
     max_sessions: int = 10_000
     token: str | None = None  # bearer token for every endpoint but /health
     watch: bool = False
+    max_session_messages: int = 1_000
+    max_session_bytes: int = 1 << 20  # the message bodies one session may add up to
+    read_timeout: float = 10.0  # seconds for a request's headers and body to arrive
+    max_connections: int = 1_000
 
 
 class _Server:
-    """The state behind the routes: configuration, policy, sessions and metrics."""
+    """The state behind the routes: configuration, policy, sessions, lanes and metrics."""
 
     def __init__(self, config: ServerConfig):
         self.config = config
         self.metrics = Metrics()
-        self.policy = PolicyHolder(config.policies, self.metrics)
-        self.sessions = SessionStore(config.max_sessions, config.session_idle_timeout, self.metrics)
-        self.openapi = openapi_spec()
-        # One thread checks at a time: the GIL lets no more run at once, and more threads
+        self.policy = PolicyHolder(config.policies, self.metrics, on_swap=self.prepare_checker)
+        self.sessions = SessionStore(config.max_sessions, config.session_idle_timeout, self.metrics,
+                                     config.max_session_messages, config.max_session_bytes)
+        self.openapi = json_bytes(openapi_spec())
+        self.checker = CheckProcess()
+        # One lane of each kind: the GIL lets no more threads compute at once, and more
         # only take turns with the event loop, which slows every answer under load.
-        self.checker = anyio.CapacityLimiter(1)
+        self.check_lane = Lane("check", on_abandon=self.end_check)
+        self.session_lane = Lane("sessions")
 
-    async def run_budgeted(self, work: Callable[[], Any]) -> Any:
-        """`work` in a worker thread, answered with a 503 once the time budget is spent
-        (the thread finishes on its own; its result is dropped)."""
-        try:
-            with anyio.fail_after(self.config.time_budget):
-                return await anyio.to_thread.run_sync(work, abandon_on_cancel=True, limiter=self.checker)
-        except TimeoutError:
-            raise ApiError(503, "time_budget_exceeded",
-                           f"the check took longer than the budget of {self.config.time_budget:g} s", "body") from None
+    def prepare_checker(self, loaded: LoadedPolicy) -> None:
+        """Have the check worker compile `loaded` now, outside any request's budget (a
+        policy slow to compile would otherwise spend every check's)."""
+        self.check_lane.submit(functools.partial(_quietly, self.checker.prepare, loaded.source))
 
-    async def body(self, request: Request, optional: bool = False) -> Any:
-        return await read_json(request, self.config.max_body_bytes, self.config.max_depth, optional)
+    def end_check(self) -> None:
+        """End a check past its budget: kill the worker, and start the next one at once."""
+        self.checker.kill()
+        self.prepare_checker(self.policy.current)
+
+    async def in_session_lane(self, work: Callable[[], Any], claim: Claim | None = None) -> Any:
+        return await self.session_lane.run(work, self.config.time_budget, claim)
+
+    async def read(self, request: Request) -> bytes:
+        return await read_body(request, self.config.max_body_bytes)
+
+    def decode(self, request: Request, data: bytes, optional: bool = False) -> Any:
+        """A body read by `read`, decoded (CPU work: call it in a lane)."""
+        return decode_json(data, request.headers.get("content-type"), self.config.max_depth, optional)
 
     def authorize(self, request: Request) -> None:
         token = self.config.token
@@ -89,6 +106,11 @@ class _Server:
         if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), token.encode()):
             raise ApiError(401, "unauthorized", "a valid bearer token is required (Authorization: Bearer TOKEN)",
                            "header.authorization", {"WWW-Authenticate": 'Bearer realm="charter"'})
+
+    def close(self) -> None:
+        self.check_lane.close()
+        self.session_lane.close()
+        self.checker.close()
 
 
 def create_app(config: ServerConfig) -> Starlette:
@@ -126,12 +148,16 @@ def create_app(config: ServerConfig) -> Starlette:
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
-        async with anyio.create_task_group() as tasks:
-            tasks.start_soon(_expire_sessions, server)
-            if config.watch:
-                tasks.start_soon(server.policy.watch)
-            yield
-            tasks.cancel_scope.cancel()
+        try:
+            server.prepare_checker(server.policy.current)
+            async with anyio.create_task_group() as tasks:
+                tasks.start_soon(_expire_sessions, server)
+                if config.watch:
+                    tasks.start_soon(server.policy.watch)
+                yield
+                tasks.cancel_scope.cancel()
+        finally:
+            server.close()
 
     def route(path: str, method: str, handler: Callable[[_Server, Request], Awaitable[Response]],
               public: bool = False) -> Route:
@@ -155,6 +181,17 @@ def create_app(config: ServerConfig) -> Starlette:
     return app
 
 
+def _quietly(work: Callable[..., None], *args: Any) -> None:
+    """Upkeep whose failure a later request meets again and reports (a dead worker is
+    restarted by the next check)."""
+    try:
+        work(*args)
+    except ApiError:
+        pass
+    except Exception:  # noqa: BLE001 -- a bug of ours, with no request to answer
+        log.exception("check worker upkeep failed")
+
+
 async def _expire_sessions(server: _Server) -> None:
     """Close idle sessions in the background too, not only when sessions are touched."""
     while True:
@@ -165,14 +202,8 @@ async def _expire_sessions(server: _Server) -> None:
 # --------------------------------------------------------------------------- answers
 
 
-def _stamp(data: dict[str, Any], loaded: LoadedPolicy) -> dict[str, Any]:
-    data["policy_hash"] = loaded.content_hash
-    data["charter_version"] = __version__
-    return data
-
-
 def _report(report: TraceReport, loaded: LoadedPolicy, show_all: bool) -> dict[str, Any]:
-    return _stamp(report.to_json(show_all), loaded)
+    return stamp(report.to_json(show_all), loaded.content_hash)
 
 
 def _verdicts(verdicts: list[Verdict] | tuple[Verdict, ...], show_all: bool) -> list[dict[str, Any]]:
@@ -209,7 +240,7 @@ async def _metrics(server: _Server, request: Request) -> Response:
 
 
 async def _openapi(server: _Server, request: Request) -> Response:
-    return json_response(server.openapi)
+    return Response(server.openapi, media_type="application/json")
 
 
 async def _check(server: _Server, request: Request) -> Response:
@@ -219,29 +250,13 @@ async def _check(server: _Server, request: Request) -> Response:
                        f"unknown trace format {input_format!r}; known formats: {', '.join(ADAPTERS)}",
                        "query.format")
     show_all = _flag(request, "all")
-    body = await server.body(request)
-    records, locations = (body, [f"body[{i}]" for i in range(len(body))]) if isinstance(body, list) \
-        else ([body], ["body"])
+    data = await server.read(request)
     loaded = server.policy.current
-
-    def check() -> list[TraceReport]:
-        reports = []
-        for record, location in zip(records, locations):
-            try:
-                trace = trace_from_json(record) if input_format is None \
-                    else ADAPTERS[input_format].convert(record, None, "trace")
-            except TraceFormatError as error:
-                raise ApiError(422, "invalid_trace", error.reason, location) from None
-            reports.append(loaded.policy.check(trace))
-        return reports
-
-    reports = await server.run_budgeted(check)
-    summary = CheckSummary()
-    for report in reports:
-        summary.add(report)
-        server.metrics.count_verdicts(report.verdicts, "check")
-    return json_response(_stamp({"traces": [_report(r, loaded, show_all) for r in reports],
-                                 "summary": summary.to_json(), "provenance": loaded.provenance}, loaded))
+    job = CheckJob(data, request.headers.get("content-type"), input_format, show_all, server.config.max_depth,
+                   loaded.content_hash, loaded.provenance)
+    answer = await server.check_lane.run(lambda: server.checker.run(job, loaded.source), server.config.time_budget)
+    server.metrics.count_kinds(answer.verdicts, "check")
+    return Response(answer.body, answer.status, media_type="application/json")
 
 
 async def _policy(server: _Server, request: Request) -> Response:
@@ -266,20 +281,35 @@ def _policy_info(holder: PolicyHolder) -> dict[str, Any]:
 
 
 async def _reload(server: _Server, request: Request) -> Response:
-    await server.body(request, optional=True)  # no body is needed; one that is sent must be sound
-    error = await server.policy.reload()
+    if server.config.token is None:  # else anyone who reaches the port could swap the policy
+        raise ApiError(403, "reload_disabled",
+                       "reloading over HTTP needs a token: start the server with --token-file, or use --watch",
+                       "path")
+    force = _flag(request, "force")
+    data = await server.read(request)
+    await server.in_session_lane(lambda: server.decode(request, data, optional=True))  # none needed; sound if sent
+    error = await server.policy.reload(force)
+    if error is not None and error.dropped_norms:
+        raise ApiError(409, "norms_dropped", error.message, error.location)
     if error is not None:
         raise ApiError(422, "policy_error", error.message, error.location)
     return json_response({"reloaded": True, "policy": _policy_info(server.policy)})
 
 
 async def _open_session(server: _Server, request: Request) -> Response:
-    body = await server.body(request, optional=True)
-    fields = expect_object({} if body is None else body, "body", frozenset({"meta"}))
-    meta = fields.get("meta") or {}
-    if not isinstance(meta, dict):
-        raise ApiError(422, "invalid_body", "meta must be a JSON object (the trace's meta data)", "body.meta")
-    entry = server.sessions.open(server.policy.current, meta)
+    data = await server.read(request)
+    loaded, session_id = server.policy.current, server.sessions.new_id()
+
+    def start():
+        body = server.decode(request, data, optional=True)
+        fields = expect_object({} if body is None else body, "body", frozenset({"meta"}))
+        meta = fields.get("meta") or {}
+        if not isinstance(meta, dict):
+            raise ApiError(422, "invalid_body", "meta must be a JSON object (the trace's meta data)", "body.meta")
+        return loaded.policy.session(meta, session_id)
+
+    session = await server.in_session_lane(start)
+    entry = server.sessions.open(session_id, session, loaded)
     return json_response(_session_json(server, entry), 201)
 
 
@@ -287,48 +317,79 @@ def _session_json(server: _Server, entry: SessionEntry, pending: list[Verdict] |
     data = {"id": entry.id, "messages": len(entry.session.messages),
             "expires_in": round(server.sessions.expires_in(entry), 3),
             "pending": _verdicts(pending or [], False)}
-    return _stamp(data, entry.policy)
+    return stamp(data, entry.policy.content_hash)
 
 
 async def _session_state(server: _Server, request: Request) -> Response:
     entry = server.sessions.get(request.path_params["id"])
-    pending = await server.run_budgeted(lambda: _locked(entry, entry.session.pending))
-    return json_response(_session_json(server, entry, pending))
+
+    def state():
+        with entry.lock:
+            server.sessions.check_open(entry)
+            return json_response(_session_json(server, entry, entry.session.pending()))
+
+    return await server.in_session_lane(state)
 
 
 async def _close_session(server: _Server, request: Request) -> Response:
     show_all = _flag(request, "all")
-    entry = server.sessions.close(request.path_params["id"])
-    report = await server.run_budgeted(lambda: _locked(entry, entry.session.finish))
-    server.metrics.count_verdicts(report.verdicts, "session")
-    return json_response(_report(report, entry.policy, show_all))
+    entry = server.sessions.get(request.path_params["id"])
+    claim = Claim()
+
+    def close() -> Response | None:
+        with entry.lock:
+            server.sessions.check_open(entry)
+            report = entry.session.finish()
+            response = json_response(_report(report, entry.policy, show_all))
+            if not claim.take():  # the request is past its budget: the session stays open
+                return None
+            entry.closed = True
+        server.metrics.count_verdicts(report.verdicts, "session")
+        return response
+
+    response = await server.in_session_lane(close, claim)
+    server.sessions.remove(entry)
+    return response
 
 
 async def _add_message(server: _Server, request: Request) -> Response:
     entry = server.sessions.get(request.path_params["id"])
     show_all = _flag(request, "all")
-    message = _message(await server.body(request), None)
-    settled, pending = await server.run_budgeted(
-        lambda: _locked(entry, lambda: (entry.session.add(message), entry.session.pending())))
-    server.metrics.count_verdicts(settled, "session")
-    data = _session_json(server, entry, pending)
-    data["settled"] = _verdicts(settled, show_all)
-    return json_response(data)
+    data = await server.read(request)
+
+    def add():
+        message = _message(server.decode(request, data), None)
+        with entry.lock:
+            server.sessions.check_open(entry)
+            server.sessions.admit(entry, len(data))
+            settled = entry.session.add(message)
+            answer = _session_json(server, entry, entry.session.pending())
+        server.metrics.count_verdicts(settled, "session")
+        answer["settled"] = _verdicts(settled, show_all)
+        return json_response(answer)
+
+    return await server.in_session_lane(add)
 
 
 async def _candidate(server: _Server, request: Request) -> Response:
     entry = server.sessions.get(request.path_params["id"])
     show_all = _flag(request, "all")
-    reply = _message(await server.body(request), "assistant")
-    check = await server.run_budgeted(lambda: _locked(entry, lambda: entry.session.check_candidate(reply)))
-    server.metrics.count_verdicts(check.verdicts, "candidate")
-    decision = _decision(check)
-    return json_response(_stamp({
-        "decision": decision, "allowed": check.allowed,
-        "deciding_norms": sorted({v.norm for v in check.blocking}),
-        "blocking": _verdicts(check.blocking, True),
-        "verdicts": _verdicts(check.verdicts, show_all),
-    }, entry.policy))
+    data = await server.read(request)
+
+    def judge():
+        reply = _message(server.decode(request, data), "assistant")
+        with entry.lock:
+            server.sessions.check_open(entry)
+            check = entry.session.check_candidate(reply)
+        server.metrics.count_verdicts(check.verdicts, "candidate")
+        return json_response(stamp({
+            "decision": _decision(check), "allowed": check.allowed,
+            "deciding_norms": sorted({v.norm for v in check.blocking}),
+            "blocking": _verdicts(check.blocking, True),
+            "verdicts": _verdicts(check.verdicts, show_all),
+        }, entry.policy.content_hash))
+
+    return await server.in_session_lane(judge)
 
 
 def _message(body: Any, default_role: str | None) -> Message:
@@ -340,8 +401,3 @@ def _message(body: Any, default_role: str | None) -> Message:
     except TraceFormatError as error:
         raise ApiError(422, "invalid_message", error.reason, "body") from None
     return message
-
-
-def _locked(entry: SessionEntry, work: Callable[[], Any]) -> Any:
-    with entry.lock:
-        return work()

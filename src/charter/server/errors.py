@@ -40,37 +40,31 @@ def error_body(code: str, message: str, location: str | None) -> dict[str, Any]:
 
 
 def json_response(data: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json_bytes(data), status, headers, media_type="application/json")
+
+
+def json_bytes(data: Any) -> bytes:
     """JSON with non-ASCII text as it is; a lone surrogate (which a trace may carry as
     `\\ud800`, and no UTF-8 can hold) makes the whole answer fall back to ASCII escapes."""
     try:
-        body = json.dumps(data, ensure_ascii=False).encode("utf-8")
+        return json.dumps(data, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
-        body = json.dumps(data).encode("ascii")
-    return Response(body, status, headers, media_type="application/json")
+        return json.dumps(data).encode("ascii")
 
 
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
-# A string token, or one bracket: enough to measure nesting without decoding.
-_JSON_TOKEN = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]', re.DOTALL)
+# A string token, or one bracket: enough to measure nesting without decoding. The string
+# body is possessive and a string may run to the end of the input (unterminated, or ending
+# in a lone backslash), so every byte is read once: a backtracking scan of an unterminated
+# run of `\"` would be quadratic.
+_JSON_TOKEN = re.compile(rb'"(?:[^"\\]++|\\(?:.|\Z))*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
+_BOM = b"\xef\xbb\xbf"
 
 
-async def read_json(request: Request, max_bytes: int, max_depth: int, optional: bool = False) -> Any:
-    """The request body decoded as JSON, within the size and nesting limits. With
-    `optional`, an empty body is None."""
-    data = await _read_body(request, max_bytes)
-    if not data.strip() and optional:
-        return None
-    _check_content_type(request)
-    _check_depth(data, max_depth)
-    try:
-        return parse_json(data)
-    except TraceFormatError as error:
-        raise ApiError(400, "malformed_json", f"the body is {error.reason}", "body") from None
-
-
-async def _read_body(request: Request, max_bytes: int) -> bytes:
-    """The body, refused as soon as it is known to exceed `max_bytes`: from Content-Length
-    when the client sends one, else while it streams in."""
+async def read_body(request: Request, max_bytes: int) -> bytes:
+    """The request body, refused as soon as it is known to exceed `max_bytes`: from
+    Content-Length when the client sends one, else while it streams in. Only this waiting
+    runs on the event loop; decoding is CPU work for `decode_json`, off the loop."""
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > max_bytes:
         raise _too_large(max_bytes)
@@ -87,12 +81,25 @@ async def _read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
+def decode_json(data: bytes, content_type: str | None, max_depth: int, optional: bool = False) -> Any:
+    """A body decoded as JSON within the nesting limit; with `optional`, an empty body is
+    None. A UTF-8 byte-order mark is skipped, as `charter check` skips it."""
+    data = data.removeprefix(_BOM)
+    if optional and not data.strip():
+        return None
+    _check_content_type(content_type)
+    _check_depth(data, max_depth)
+    try:
+        return parse_json(data)
+    except TraceFormatError as error:
+        raise ApiError(400, "malformed_json", f"the body is {error.reason}", "body") from None
+
+
 def _too_large(max_bytes: int) -> ApiError:
     return ApiError(413, "body_too_large", f"the body is larger than the limit of {max_bytes} bytes", "body")
 
 
-def _check_content_type(request: Request) -> None:
-    content_type = request.headers.get("content-type")
+def _check_content_type(content_type: str | None) -> None:
     if content_type is None:  # a client that says nothing is taken to send JSON
         return
     media_type = content_type.split(";", 1)[0].strip().lower()

@@ -27,7 +27,10 @@ class Metrics:
                                 "(check, session, candidate).", ["kind", "source"], registry=r)
         self.reloads = Counter("charter_policy_reloads", "Policy reloads that swapped a new policy in.", registry=r)
         self.reload_errors = Counter("charter_policy_reload_errors",
-                                     "Policy reloads that failed (the old policy kept serving).", registry=r)
+                                     "Policy reloads that failed or were refused (the old policy kept serving).",
+                                     registry=r)
+        self.reloads_refused = Counter("charter_policy_reloads_refused",
+                                       "Policy reloads refused because they drop norms being served.", registry=r)
         self.sessions = Gauge("charter_sessions_active", "Open sessions.", registry=r)
         self.policy_loaded = Gauge("charter_policy_loaded_timestamp_seconds",
                                    "When the policy being served was loaded (Unix time).", registry=r)
@@ -36,6 +39,9 @@ class Metrics:
         counts: dict[str, int] = {}
         for verdict in verdicts:
             counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
+        self.count_kinds(counts, source)
+
+    def count_kinds(self, counts: dict[str, int], source: str) -> None:
         for kind, count in counts.items():
             self.verdicts.labels(kind, source).inc(count)
 

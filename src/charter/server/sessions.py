@@ -1,8 +1,12 @@
-"""Open sessions: bounded in number, closed after an idle timeout.
+"""Open sessions: bounded in number and each in messages and bytes, closed after an
+idle timeout.
 
 A session keeps the policy it was opened with, so a reload never changes the rules in
 the middle of a conversation; its answers carry that policy's hash. Its checks run in
-worker threads, one at a time (a `Session` is not thread-safe), under the entry's lock.
+the session lane's thread under the entry's lock (a `Session` is not thread-safe), and
+each first checks that the session is still open: a close marks the entry closed under
+that lock, so no message is added to a session whose report has been given.
+The store itself is only touched from the event loop.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
-from typing import Any, Callable
+from typing import Callable
 
 import attrs
 
@@ -28,27 +32,34 @@ class SessionEntry:
     policy: LoadedPolicy
     last_used: float
     lock: threading.Lock = attrs.Factory(threading.Lock)
+    closed: bool = False  # set under `lock` by the close that reported it, or by expiry
+    bytes: int = 0  # the bodies of the messages added
 
 
 class SessionStore:
     """Sessions by id, least recently used first; `clock` is injectable for tests."""
 
     def __init__(self, max_sessions: int, idle_timeout: float, metrics: Metrics,
-                 clock: Callable[[], float] = time.monotonic):
+                 max_messages: int, max_bytes: int, clock: Callable[[], float] = time.monotonic):
         self.max_sessions = max_sessions
         self.idle_timeout = idle_timeout
+        self.max_messages = max_messages
+        self.max_bytes = max_bytes
         self._metrics = metrics
         self._clock = clock
         self._entries: OrderedDict[str, SessionEntry] = OrderedDict()
 
-    def open(self, policy: LoadedPolicy, meta: dict[str, Any] | None) -> SessionEntry:
+    @staticmethod
+    def new_id() -> str:
+        return secrets.token_urlsafe(12)
+
+    def open(self, session_id: str, session: Session, policy: LoadedPolicy) -> SessionEntry:
         self.expire()
         if len(self._entries) >= self.max_sessions:
             raise ApiError(429, "too_many_sessions",
                            f"the server holds its limit of {self.max_sessions} open sessions; "
                            "close finished ones with DELETE /v1/sessions/{id}")
-        session_id = secrets.token_urlsafe(12)
-        entry = SessionEntry(session_id, policy.policy.session(meta, session_id), policy, self._clock())
+        entry = SessionEntry(session_id, session, policy, self._clock())
         self._entries[session_id] = entry
         self._metrics.sessions.set(len(self._entries))
         return entry
@@ -58,18 +69,39 @@ class SessionStore:
         self.expire()
         entry = self._entries.get(session_id)
         if entry is None:
-            raise ApiError(404, "unknown_session",
-                           f"no open session {session_id!r} (sessions close after {self.idle_timeout:g} s idle)",
-                           "path.id")
+            raise self._unknown(session_id)
         entry.last_used = self._clock()
         self._entries.move_to_end(session_id)
         return entry
 
-    def close(self, session_id: str) -> SessionEntry:
-        entry = self.get(session_id)
-        del self._entries[session_id]
+    def check_open(self, entry: SessionEntry) -> None:
+        """A 404 for a session closed since the request found it (call under its lock)."""
+        if entry.closed:
+            raise self._unknown(entry.id)
+
+    def admit(self, entry: SessionEntry, size: int) -> None:
+        """Count one more message of `size` bytes against the session's caps, or refuse it
+        (call under its lock)."""
+        if len(entry.session.messages) >= self.max_messages:
+            full = f"its limit of {self.max_messages} messages"
+        elif entry.bytes + size > self.max_bytes:
+            full = f"{entry.bytes} of its {self.max_bytes} bytes, and this message has {size}"
+        else:
+            full = None
+        if full is not None:
+            raise ApiError(413, "session_full", f"the session holds {full}; close it "
+                           "(DELETE /v1/sessions/{id}) and open a new one", "body")
+        entry.bytes += size
+
+    def remove(self, entry: SessionEntry) -> None:
+        """Forget a session its close has reported."""
+        self._entries.pop(entry.id, None)
         self._metrics.sessions.set(len(self._entries))
-        return entry
+
+    def _unknown(self, session_id: str) -> ApiError:
+        return ApiError(404, "unknown_session",
+                        f"no open session {session_id!r} (sessions close after {self.idle_timeout:g} s idle)",
+                        "path.id")
 
     def expires_in(self, entry: SessionEntry) -> float:
         return max(0.0, entry.last_used + self.idle_timeout - self._clock())
@@ -82,6 +114,7 @@ class SessionStore:
             entry = next(iter(self._entries.values()))
             if entry.last_used > deadline:
                 break
+            entry.closed = True
             del self._entries[entry.id]
         self._metrics.sessions.set(len(self._entries))
 
