@@ -26,7 +26,7 @@ from .reports.render import (
     render_property_results, render_test_results, test_results_json,
 )
 from .traces.model import Trace
-from .traces.reader import ADAPTERS, Skipped, read_traces
+from .traces.reader import ADAPTERS, MAX_RECORD_BYTES, Skipped, read_traces
 
 FAIL_KINDS = ("violated", "conflict", "unspecified", "pending")
 EXIT_OK, EXIT_FAIL, EXIT_ERROR = 0, 1, 2
@@ -116,6 +116,9 @@ def main() -> None:
 @click.option("--record", "record_dir", type=click.Path(file_okay=False), default=None, metavar="DIR",
               help="Also write a replay bundle to DIR (a new or empty directory): the policy sources, "
                    "its hash, each input's path and digest, the verdicts. Checks in one process.")
+@click.option("--max-record-bytes", type=click.IntRange(min=1), default=MAX_RECORD_BYTES, show_default=True,
+              metavar="N", help="Skip, unread, a JSONL line or .eval member longer than N bytes "
+                                "(so that one huge record cannot exhaust memory).")
 @click.option("--engine", type=click.Choice(["local", "dask"]), default="local", show_default=True,
               help="Check here (with --jobs), or on a Dask cluster (needs charter[dask]). The report is the same.")
 @click.option("--scheduler", default=None, metavar="ADDRESS",
@@ -123,7 +126,7 @@ def main() -> None:
                    "without it, a local cluster of --jobs worker processes.")
 @_edge
 def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color, jobs,
-          no_progress, record_dir, engine, scheduler) -> None:
+          no_progress, record_dir, max_record_bytes, engine, scheduler) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -151,7 +154,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     else:
         records = check_corpus(policy, policies, paths, writer if recorder is None else recorder, output_format,
                                options, input_format, jobs=1 if recorder else jobs or os.cpu_count() or 1,
-                               on_batch=progress and progress.advance)
+                               on_batch=progress and progress.advance, max_record_bytes=max_record_bytes)
     try:
         for record in records:
             if shared_terminal:
@@ -167,6 +170,9 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
                 continue
             summary.add_counts(record.status, record.counts)
             writer.emit(record)
+    except Exception:  # a bug of ours: the report still ends, valid, with what was checked
+        writer.finish(summary)
+        raise
     finally:
         if progress is not None:
             progress.clear()

@@ -88,12 +88,13 @@ def unreadable(path: str) -> str | None:
     return None
 
 
-def read_path(path: str, input_format: str | None = None) -> Iterator[Trace | Skipped]:
+def read_path(path: str, input_format: str | None = None,
+              max_record_bytes: int | None = None) -> Iterator[Trace | Skipped]:
     """`read_traces` for a path from `expand_paths`."""
     reason = unreadable(path)
     if reason is not None:
         return iter([Skipped(Locator(path), reason)])
-    return read_traces(path, input_format)
+    return read_traces(path, input_format, max_record_bytes)
 
 
 def total_bytes(paths: Iterable[str]) -> int | None:
@@ -127,11 +128,12 @@ class Batch(NamedTuple):
 
 
 def batches(paths: Iterable[str], input_format: str | None = None,
-            records: int = BATCH_RECORDS, size: int = BATCH_BYTES) -> Iterator[Batch]:
+            records: int = BATCH_RECORDS, size: int = BATCH_BYTES, max_record_bytes: int | None = None,
+            ) -> Iterator[Batch]:
     items: list[tuple] = []
     pending = 0
     for path in paths:
-        for item, nbytes in _items(path, input_format):
+        for item, nbytes in _items(path, input_format, max_record_bytes or reader.MAX_RECORD_BYTES):
             if item is not None:
                 items.append(item)
                 pending += nbytes
@@ -144,38 +146,36 @@ def batches(paths: Iterable[str], input_format: str | None = None,
         yield Batch(items, pending)
 
 
-_ZIP_MAGIC = b"PK\x03\x04"
-
-
-def _items(path: str, input_format: str | None) -> Iterator[tuple[tuple | None, int]]:
+def _items(path: str, input_format: str | None, limit: int) -> Iterator[tuple[tuple | None, int]]:
     """The records of one file, each with the bytes it accounts for (an item None
     accounts for bytes only). JSONL is sent on as raw lines, decoded where they are
     checked, as the reader decodes them; anything else (a file whose first non-blank
     line opens a JSON document, an Inspect .eval archive) is read by the reader, and
-    the records it makes are sent on."""
+    the records it makes are sent on. A line longer than `limit` is a skipped record."""
     if unreadable(path) or (path != "-" and str(path).endswith(".eval")):
-        yield from _read_whole(path, input_format)
+        yield from _read_whole(path, input_format, limit)
         return
     file = "<stdin>" if path == "-" else os.fspath(path)
     try:
-        stream = getattr(sys.stdin, "buffer", sys.stdin) if path == "-" else open(path, "rb")
+        stream = reader.stdin_bytes() if path == "-" else open(path, "rb")
     except OSError as error:
         yield ("record", Skipped(Locator(file), reader.open_failure(error))), 0
         return
     try:
-        if path != "-" and stream.peek(len(_ZIP_MAGIC))[:len(_ZIP_MAGIC)] == _ZIP_MAGIC:
-            stream.close()
-            yield from _read_whole(path, input_format)
+        if reader.is_zip(stream):
+            if path != "-":
+                stream.close()
+            yield from _read_whole(path, input_format, limit)
             return
-        lines = reader.byte_lines(stream)
+        lines = reader.byte_lines(stream, limit)
         head: list[bytes] | None = []  # the blank lines before the first record
         for number, line in enumerate(lines, start=1):
-            blank = not line.strip(reader.BLANK)
+            blank = reader.is_blank(line)
             if head is not None and not blank:
-                if reader.opens_document(line):  # one JSON document
+                if type(line) is not reader.Overlong and reader.opens_document(line):  # one JSON document
                     if path != "-":
                         stream.close()
-                        yield from _read_whole(path, input_format)
+                        yield from _read_whole(path, input_format, limit)
                         return
                     adapter = None if input_format is None else reader.ADAPTERS[input_format]
                     for record in reader.read_lines(itertools.chain(head, [line], lines), file, adapter):
@@ -186,6 +186,8 @@ def _items(path: str, input_format: str | None) -> Iterator[tuple[tuple | None, 
                 if head is not None:
                     head.append(line)
                 yield None, len(line)
+            elif type(line) is reader.Overlong:
+                yield ("record", Skipped(Locator(file, number), line.reason)), line.size
             else:
                 yield ("line", file, number, line), len(line)
     finally:
@@ -193,8 +195,8 @@ def _items(path: str, input_format: str | None) -> Iterator[tuple[tuple | None, 
             stream.close()
 
 
-def _read_whole(path: str, input_format: str | None) -> Iterator[tuple[tuple | None, int]]:
-    for record in read_path(path, input_format):
+def _read_whole(path: str, input_format: str | None, limit: int) -> Iterator[tuple[tuple | None, int]]:
+    for record in read_path(path, input_format, limit):
         yield ("record", record), 0
     yield None, _size(path)
 
@@ -301,24 +303,26 @@ def _raise(failure: WorkerFailure) -> None:
 def check_corpus(
     policy: Any, policy_paths: Iterable[str], paths: Iterable[str], writer: ReportWriter,
     output_format: str, options: dict[str, Any], input_format: str | None = None, jobs: int = 1,
-    on_batch: Callable[[int, int, int], None] | None = None,
+    on_batch: Callable[[int, int, int], None] | None = None, max_record_bytes: int | None = None,
 ) -> Iterator[Rendered | SkippedRecord]:
     """Every record of `paths`, checked and rendered by `writer` (in process) or by
     writers made from `output_format` and `options` (in `jobs` worker processes), in
     input order. `on_batch(records, traces, bytes)` is called after each batch."""
     make = (_report_checker, (list(policy_paths), output_format, options, input_format))
-    return check_batches(Checker(policy, writer, input_format), make, paths, input_format, jobs, on_batch)
+    return check_batches(Checker(policy, writer, input_format), make, paths, input_format, jobs, on_batch,
+                         max_record_bytes)
 
 
 def check_batches(
     checker: Checker, make: tuple[Callable[..., Checker], tuple], paths: Iterable[str],
     input_format: str | None = None, jobs: int = 1, on_batch: Callable[[int, int, int], None] | None = None,
+    max_record_bytes: int | None = None,
 ) -> Iterator[Any]:
     """Every record of `paths` through `checker.run` (in process), or in each of `jobs`
     worker processes through `checker` (forked) or the checker `make[0](*make[1])` makes
-    (spawned), in input order."""
+    (spawned), in input order. A record longer than `max_record_bytes` is skipped unread."""
     if jobs <= 1:
-        for batch in batches(paths, input_format):
+        for batch in batches(paths, input_format, max_record_bytes=max_record_bytes):
             results = checker.run(batch.items)
             yield from results
             _report(on_batch, results, batch.size)
@@ -326,7 +330,7 @@ def check_batches(
     pool = _pool(jobs, checker, make)
     in_flight: collections.deque[tuple[Future, int]] = collections.deque()
     try:
-        for batch in batches(paths, input_format, WORKER_BATCH_RECORDS):
+        for batch in batches(paths, input_format, WORKER_BATCH_RECORDS, max_record_bytes=max_record_bytes):
             in_flight.append((pool.submit(_work, batch.items), batch.size))
             while len(in_flight) >= jobs * WINDOW_PER_JOB:
                 yield from _collect(in_flight.popleft(), on_batch)

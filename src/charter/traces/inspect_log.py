@@ -35,6 +35,15 @@ HEADERS = ("header.json", "_journal/start.json")
 # A trace to be: its locator and a function that converts it (raising TraceFormatError).
 Part = tuple[Locator | None, Callable[[], Trace]]
 
+# The longest record read by default: a JSONL line, an archive member (--max-record-bytes).
+MAX_RECORD_BYTES = 64 << 20
+
+# What reading a damaged zip archive can raise: zipfile has no one error for it. An
+# encrypted member raises RuntimeError, an unknown version or compression
+# NotImplementedError, a member name that is not UTF-8 UnicodeDecodeError (a
+# ValueError), a truncated or corrupt stream any of the others.
+ARCHIVE_ERRORS = (zipfile.BadZipFile, zlib.error, NotImplementedError, RuntimeError, ValueError, OSError, EOFError)
+
 
 # The keys `detect` reads besides `messages`: a record with none of them, whose messages
 # hold text only, is not in this format (so the reader need not ask; see reader.py).
@@ -82,36 +91,49 @@ def split(obj: JSON, locator: Locator | None, default_id: str) -> list[Part]:
     return parts
 
 
-def read_archive(stream: IO[bytes], file: str, parse: Callable[[bytes], JSON]) -> Iterator[Part]:
-    """The samples of an `.eval` archive, member by member: each member is read and
-    decoded (with `parse`) only when its function is called. Raises zipfile.BadZipFile
-    when `stream` is not a zip archive."""
+def read_archive(stream: IO[bytes], file: str, parse: Callable[[bytes], JSON],
+                 limit: int = MAX_RECORD_BYTES) -> Iterator[Part]:
+    """The samples of an `.eval` archive, member by member: each member is read (at most
+    `limit` bytes of it) and decoded (with `parse`) only when its function is called.
+    Raises one of ARCHIVE_ERRORS when `stream` is not a readable zip archive."""
     with zipfile.ZipFile(stream) as archive:
         names = list(dict.fromkeys(archive.namelist()))  # a re-written member is listed twice
-        task = next((_archive_task(archive, name, parse) for name in HEADERS if name in names), None)
+        read = functools.partial(_read_member, archive, limit=limit)
+        task = next((_archive_task(read, name, parse) for name in HEADERS if name in names), None)
         for name in names:
             if name.startswith(SAMPLES_DIR) and name.endswith(".json"):
                 at = Locator(f"{file}:{name}")
-                yield at, functools.partial(_member_trace, archive, name, at, task, parse)
+                yield at, functools.partial(_member_trace, read, name, at, task, parse)
 
 
 def _member_trace(
-    archive: zipfile.ZipFile, name: str, locator: Locator, task: str | None, parse: Callable[[bytes], JSON]
+    read: Callable[[str], bytes], name: str, locator: Locator, task: str | None, parse: Callable[[bytes], JSON]
 ) -> Trace:
-    return sample_trace(parse(_read_member(archive, name)), locator, task, "")
+    return sample_trace(parse(read(name)), locator, task, "")
 
 
-def _read_member(archive: zipfile.ZipFile, name: str) -> bytes:
+def _read_member(archive: zipfile.ZipFile, name: str, limit: int) -> bytes:
+    """A member's bytes; never more than `limit` of them (a small archive can hold a
+    member that inflates to gigabytes)."""
     try:
-        return archive.read(name)
-    except (zipfile.BadZipFile, zlib.error, NotImplementedError, OSError, EOFError) as error:
+        with archive.open(name) as member:
+            data = member.read(limit + 1)
+    except ARCHIVE_ERRORS as error:
         raise TraceFormatError(f"cannot read {name} from the archive: {error}") from None
+    if len(data) > limit:
+        raise TraceFormatError(too_long(name, archive.getinfo(name).file_size, limit))
+    return data
 
 
-def _archive_task(archive: zipfile.ZipFile, name: str, parse: Callable[[bytes], JSON]) -> str | None:
+def too_long(what: str, size: int, limit: int) -> str:
+    return (f"{what} is {size:,} bytes, more than the limit of {limit:,}; "
+            "a longer record is read with --max-record-bytes")
+
+
+def _archive_task(read: Callable[[str], bytes], name: str, parse: Callable[[bytes], JSON]) -> str | None:
     """The task name in a header member; None when it cannot be read."""
     try:
-        return _task(parse(_read_member(archive, name)))
+        return _task(parse(read(name)))
     except TraceFormatError:
         return None
 

@@ -21,9 +21,10 @@ import itertools
 import json
 import os
 import re
+import shutil
 import sys
-import zipfile
-from collections.abc import Callable, Iterable, Iterator
+import tempfile
+from collections.abc import Callable, Generator, Iterator
 from typing import IO
 
 import attrs
@@ -98,14 +99,16 @@ class Skipped:
     reason: str
 
 
-def read_traces(path: str | os.PathLike[str], input_format: str | None = None) -> Iterator[Trace | Skipped]:
+def read_traces(path: str | os.PathLike[str], input_format: str | None = None,
+                max_record_bytes: int | None = None) -> Iterator[Trace | Skipped]:
     """Every trace in `path` ("-" for stdin), in order, with a Skipped for each record that is
     not one. JSONL streams line by line; a file holding one JSON document (a trace spread
     over several lines, an array of traces, an Inspect JSON log) is read whole; an Inspect
-    `.eval` archive is read sample by sample. `input_format` names the adapter to use
-    instead of detecting the format of each record."""
+    `.eval` archive (a file, or stdin) is read sample by sample. `input_format` names the
+    adapter to use instead of detecting the format of each record. A line, or an archive
+    member, longer than `max_record_bytes` (default MAX_RECORD_BYTES) is skipped unread."""
     adapter = None if input_format is None else _adapter(input_format)
-    return _read(path, adapter)
+    return _read(path, adapter, max_record_bytes or MAX_RECORD_BYTES)
 
 
 def trace_from_json(obj: JSON, default_id: str = "trace") -> Trace:
@@ -151,34 +154,51 @@ def _detected(obj: JSON) -> Adapter:
     )
 
 
-def _read(path: str | os.PathLike[str], adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+def _read(path: str | os.PathLike[str], adapter: Adapter | None, limit: int) -> Iterator[Trace | Skipped]:
     file = "<stdin>" if path == "-" else os.fspath(path)
     with contextlib.ExitStack() as stack:
         try:
-            # stdin's bytes when it has them, so that bad UTF-8 skips a line instead of ending the read
-            lines = (
-                getattr(sys.stdin, "buffer", sys.stdin)
-                if path == "-"
-                else stack.enter_context(open(path, "rb"))
-            )
+            stream = stdin_bytes() if path == "-" else stack.enter_context(open(path, "rb"))
         except OSError as error:
             yield Skipped(Locator(file), open_failure(error))
             return
-        if path != "-" and (file.endswith(".eval") or lines.peek(len(_ZIP_MAGIC))[:4] == _ZIP_MAGIC):
-            yield from _read_archive(lines, file, adapter)
+        if (path != "-" and file.endswith(".eval")) or is_zip(stream):
+            yield from _read_archive(_seekable(stream, stack), file, adapter, limit)
             return
-        yield from read_lines(byte_lines(lines), file, adapter)
+        yield from read_lines(byte_lines(stream, limit), file, adapter)
 
 
-def _read_archive(stream: IO[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+def stdin_bytes() -> IO[bytes] | IO[str]:
+    """stdin's bytes when it has them, so that bad UTF-8 skips a line instead of ending the read."""
+    return getattr(sys.stdin, "buffer", sys.stdin)
+
+
+def is_zip(stream: IO[bytes] | IO[str]) -> bool:
+    """Whether a stream starts as a zip archive does (peeked: nothing is consumed)."""
+    peek = getattr(stream, "peek", None)
+    return peek is not None and peek(len(_ZIP_MAGIC))[:len(_ZIP_MAGIC)] == _ZIP_MAGIC
+
+
+def _seekable(stream: IO[bytes], stack: contextlib.ExitStack) -> IO[bytes]:
+    """`stream`, or a copy of it that can seek (a zip archive is read from its end): an
+    archive piped to stdin is spooled, to a temporary file past a few megabytes."""
+    if stream.seekable():
+        return stream
+    copy = stack.enter_context(tempfile.SpooledTemporaryFile(max_size=8 << 20))
+    shutil.copyfileobj(stream, copy)
+    copy.seek(0)
+    return copy
+
+
+def _read_archive(stream: IO[bytes], file: str, adapter: Adapter | None, limit: int) -> Iterator[Trace | Skipped]:
     """An Inspect `.eval` archive: a trace or a Skipped for each sample member."""
     if adapter is not None and adapter.name != "inspect":
         yield Skipped(Locator(file), f"a zip archive is read as an Inspect .eval log, not as {adapter.name}")
         return
     try:
-        for locator, make in inspect_log.read_archive(stream, file, parse_json):
+        for locator, make in inspect_log.read_archive(stream, file, parse_json, limit):
             yield _made(make, locator)
-    except (zipfile.BadZipFile, OSError) as error:
+    except inspect_log.ARCHIVE_ERRORS as error:
         yield Skipped(Locator(file), f"not a readable .eval archive (a zip file): {error}")
 
 
@@ -190,38 +210,69 @@ def open_failure(error: OSError) -> str:
     return f"cannot open: {error.strerror}"
 
 
-def byte_lines(stream: Iterable[bytes | str]) -> Iterator[bytes]:
+MAX_RECORD_BYTES = inspect_log.MAX_RECORD_BYTES
+
+
+@attrs.frozen
+class Overlong:
+    """A line longer than the limit, left unread: its size in bytes, and the limit."""
+
+    size: int
+    limit: int
+
+    @property
+    def reason(self) -> str:
+        return inspect_log.too_long("the line", self.size, self.limit)
+
+
+def byte_lines(stream: IO[bytes] | IO[str], limit: int = MAX_RECORD_BYTES) -> Iterator[bytes | Overlong]:
     """The lines as bytes whatever the stream (a replaced sys.stdin yields str), without
-    the UTF-8 byte order mark some editors put at the start."""
-    for number, line in enumerate(stream):
+    the UTF-8 byte order mark some editors put at the start. A line longer than `limit`
+    bytes is an Overlong: it is read in blocks and dropped, never held whole."""
+    for number, line in enumerate(iter(lambda: stream.readline(limit + 1), stream.read(0))):
         if isinstance(line, str):
             line = line.encode("utf-8", "surrogatepass")
-        yield line.removeprefix(codecs.BOM_UTF8) if number == 0 else line
+        if len(line) > limit and line[-1:] != b"\n":
+            yield Overlong(len(line) + _rest_of_line(stream), limit)
+        else:
+            yield line.removeprefix(codecs.BOM_UTF8) if number == 0 else line
+
+
+def _rest_of_line(stream: IO[bytes] | IO[str]) -> int:
+    """Read to the end of the line in blocks; how many bytes (or characters) that was."""
+    size = 0
+    while block := stream.readline(1 << 20):
+        size += len(block)
+        if block[-1:] in (b"\n", "\n"):
+            break
+    return size
 
 
 BLANK = b" \t\r\n"  # JSON's whitespace
 
 
-def read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
+def is_blank(line: bytes | Overlong) -> bool:
+    return type(line) is not Overlong and not line.strip(BLANK)
+
+
+def read_lines(lines: Iterator[bytes | Overlong], file: str, adapter: Adapter | None) -> Iterator[Trace | Skipped]:
     """JSONL, one record per non-blank line; unless the first non-blank line opens an
-    array, or opens an object it does not close, which makes the input one JSON document."""
-    nonblank = ((number, line) for number, line in enumerate(lines, start=1) if line.strip(BLANK))
-    first = next(nonblank, None)
+    array, or opens an object it does not close, which makes the input one JSON document
+    (but see `_document_or_records`)."""
+    numbered = enumerate(lines, start=1)
+    first = next(((number, line) for number, line in numbered if not is_blank(line)), None)
     if first is None:
         return
-    number, line = first
-    if opens_document(line):
-        data = line + b"".join(lines)
-        rest = data.splitlines(keepends=True)
-        records = [(number + i, text) for i, text in enumerate(rest) if text.strip(BLANK)]
-        if line.lstrip(BLANK)[:1] == b"[" or _is_json(data) or not _is_jsonl(records):
-            yield from _read_document(data, number, file, adapter)
-            return
-        # JSONL whose first record is broken: read it line by line so that the other
-        # records are still checked.
-        first, nonblank = records[0], iter(records[1:])
-    for number, line in itertools.chain([first], nonblank):
+    records: Iterator[tuple[int, bytes | Overlong]] = itertools.chain([first], numbered)
+    if type(first[1]) is not Overlong and opens_document(first[1]):
+        records = yield from _document_or_records(first, numbered, file, adapter)
+    for number, line in records:
+        if is_blank(line):
+            continue
         locator = Locator(file, number)
+        if type(line) is Overlong:
+            yield Skipped(locator, line.reason)
+            continue
         try:
             value = parse_json(line.rstrip(BLANK))
         except TraceFormatError as error:
@@ -230,18 +281,39 @@ def read_lines(lines: Iterator[bytes], file: str, adapter: Adapter | None) -> It
             yield from converted_record(value, locator, str(locator), adapter)
 
 
-def _is_jsonl(records: list[tuple[int, bytes]]) -> bool:
-    """Whether the line after a broken first line is a JSON object by itself (so the
-    input is JSONL, not one pretty-printed document)."""
-    return len(records) > 1 and records[1][1].lstrip(BLANK)[:1] == b"{" and _is_json(records[1][1])
+def _document_or_records(
+    first: tuple[int, bytes], numbered: Iterator[tuple[int, bytes | Overlong]], file: str, adapter: Adapter | None
+) -> Generator[Trace | Skipped, None, Iterator[tuple[int, bytes | Overlong]]]:
+    """After a first line that opens a document: read the document, and return no lines;
+    or, when a later line is a record by itself (JSONL whose first records are broken),
+    return every line from the first, to be read one by one. Only an object's lines are
+    searched: an array is one document."""
+    start, line = first
+    buffered = [(start, line)]
+    if line.lstrip(BLANK)[:1] == b"{":
+        for number, text in numbered:
+            buffered.append((number, text))
+            if _is_record_line(text):
+                return itertools.chain(buffered, numbered)
+    buffered.extend(numbered)
+    overlong = next(((n, text) for n, text in buffered if type(text) is Overlong), None)
+    if overlong is not None:
+        yield Skipped(Locator(file, overlong[0]), overlong[1].reason)
+    else:
+        yield from _read_document(b"".join(text for _, text in buffered), start, file, adapter)
+    return iter(())
 
 
-def _is_json(data: bytes) -> bool:
+def _is_record_line(line: bytes | Overlong) -> bool:
+    """Whether a line is, by itself, a record a format recognises: an object starting at
+    its first column (a pretty-printed document indents what is inside it)."""
+    if type(line) is Overlong or line[:1] != b"{":
+        return False
     try:
-        parse_json(data)
+        value = parse_json(line)
     except TraceFormatError:
         return False
-    return True
+    return any(adapter.detect(value) for adapter in ADAPTERS.values())
 
 
 def opens_document(line: bytes) -> bool:

@@ -1,0 +1,219 @@
+"""Damaged and hostile trace inputs (issue 18, items 8-11 and 14): every record is
+checked or skipped with its reason, and every report stays valid, standard JSON."""
+
+from __future__ import annotations
+
+import json
+import struct
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+CHARTER = Path(sys.executable).parent / "charter"
+POLICY_TEXT = """charter damaged
+
+norm no_secrets:
+    forbid assistant says "secret"
+
+norm scored:
+    when trace.meta.score > 0.5
+    require assistant says "checked"
+"""
+SAMPLE = {"epoch": 1, "input": "", "target": "", "scores": {}, "metadata": {},
+          "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "a secret"}]}
+
+
+def reject_constant(name: str):
+    raise ValueError(f"non-standard JSON constant {name}")
+
+
+def strict_json(text: str):
+    """What JSON.parse accepts: no NaN, Infinity or -Infinity."""
+    return json.loads(text, parse_constant=reject_constant)
+
+
+@pytest.fixture
+def policy(tmp_path) -> str:
+    path = tmp_path / "p.charter"
+    path.write_text(POLICY_TEXT)
+    return str(path)
+
+
+def check(policy: str, *paths: str, fmt: str = "json", stdin: bytes | None = None,
+          options: tuple[str, ...] = ()) -> subprocess.CompletedProcess:
+    """`charter check`, run as a user runs it."""
+    traces = [arg for path in paths for arg in ("--traces", path)]
+    return subprocess.run([str(CHARTER), "check", policy, *traces, "--format", fmt, *options],
+                          input=stdin, capture_output=True, timeout=300)
+
+
+def summary(done: subprocess.CompletedProcess) -> dict:
+    return strict_json(done.stdout.decode())["summary"]
+
+
+# --------------------------------------------------------------------------- .eval archives
+
+
+def write_eval(path: Path, samples: int = 3) -> bytes:
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("header.json", json.dumps({"eval": {"task": "t"}}))
+        for i in range(samples):
+            archive.writestr(f"samples/s{i}_epoch_1.json", json.dumps({**SAMPLE, "id": f"s{i}"}))
+    return path.read_bytes()
+
+
+# (signature, offset of the flags, of the version needed, of the name's length, of the name)
+_HEADERS = ((b"PK\x01\x02", 8, 6, 28, 46), (b"PK\x03\x04", 6, 4, 26, 30))
+
+
+def damaged(data: bytes, member: str, flags: int = 0, version: int | None = None,
+            name: bytes | None = None) -> bytes:
+    """`data` with `member`'s headers (local and central) given more flag bits, another
+    version needed to extract it, or another name of the same length."""
+    data = bytearray(data)
+    for signature, flags_at, version_at, length_at, name_at in _HEADERS:
+        position = 0
+        while (position := data.find(signature, position)) != -1:
+            length = struct.unpack_from("<H", data, position + length_at)[0]
+            if data[position + name_at:position + name_at + length] == member.encode():
+                struct.pack_into("<H", data, position + flags_at,
+                                 struct.unpack_from("<H", data, position + flags_at)[0] | flags)
+                if version is not None:
+                    struct.pack_into("<H", data, position + version_at, version)
+                if name is not None:
+                    data[position + name_at:position + name_at + length] = name
+            position += 4
+    return bytes(data)
+
+
+MEMBER = "samples/s1_epoch_1.json"
+DAMAGES = {
+    "encrypted member": ({"flags": 0x1}, "encrypted"),
+    "unsupported zip version": ({"version": 99}, "zip file version"),
+    "member name not UTF-8": ({"flags": 0x800, "name": b"samples/\xff\xfe" + b"x" * (len(MEMBER) - 10)},
+                              "not a readable .eval archive"),
+}
+
+
+@pytest.mark.parametrize("damage", list(DAMAGES))
+def test_a_damaged_eval_archive_is_a_skipped_record_and_the_run_goes_on(tmp_path, policy, damage):
+    changes, reason = DAMAGES[damage]
+    good = tmp_path / "good.eval"
+    bad = tmp_path / "bad.eval"
+    bad.write_bytes(damaged(write_eval(good), MEMBER, **changes))
+    done = check(policy, str(bad), str(good))
+    assert done.returncode == 2 and b"internal error" not in done.stderr, done.stderr
+    report = summary(done)
+    assert report["records"]["skipped"] == 1
+    assert reason in report["skipped"][0]["reason"]
+    # the good archive is checked, and so are the bad one's other members when its
+    # directory can be read (zipfile refuses a whole archive for a version or a name)
+    assert report["traces"] == (5 if damage == "encrypted member" else 3)
+    text = check(policy, str(bad), str(good), fmt="text").stdout.decode()
+    assert "skipped" in text and f"{report['traces']} traces checked" in text
+
+
+# --------------------------------------------------------------------------- JSONL layout
+
+
+def test_broken_first_lines_do_not_make_a_jsonl_file_one_document(tmp_path, policy):
+    path = tmp_path / "t.jsonl"
+    good = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]})
+    path.write_text('{"messages": [\n{"broken\n' + "\n".join([good] * 1000) + "\n")
+    report = summary(check(policy, str(path)))
+    assert report["records"] == {"total": 1002, "checked": 1000, "skipped": 2}
+    assert [s["line"] for s in report["skipped"]] == [1, 2]
+
+
+def test_a_pretty_printed_trace_with_an_error_is_still_one_document(tmp_path, policy):
+    path = tmp_path / "t.json"
+    path.write_text('{\n  "messages": [\n    {"role": "user", "content": "hi"}\n  ],\n  "id": \n}\n')
+    report = summary(check(policy, str(path)))
+    assert report["records"] == {"total": 1, "checked": 0, "skipped": 1}
+    assert report["skipped"][0]["line"] == 6  # where the value is missing
+
+
+def test_an_internal_error_still_ends_the_report_with_what_was_checked(tmp_path, policy, monkeypatch):
+    """A bug met in the middle of a run (here one injected into the checker) is reported
+    as an internal error, and the report before it is complete and valid."""
+    from click.testing import CliRunner
+
+    from charter.cli import main
+    from charter.corpus import parallel
+
+    path = tmp_path / "t.jsonl"
+    path.write_text("".join(json.dumps({"id": f"t{i}", "messages": [{"role": "user", "content": "hi"}]}) + "\n"
+                            for i in range(3)))
+    one = parallel.Checker.one
+
+    def failing_on_the_third(self, record):
+        if getattr(record, "id", None) == "t2":
+            raise RuntimeError("injected")
+        return one(self, record)
+
+    monkeypatch.setattr(parallel.Checker, "one", failing_on_the_third)
+    for fmt in ("json", "jsonl", "sarif", "junit", "text"):
+        done = CliRunner().invoke(main, ["check", policy, "--traces", str(path), "--format", fmt])
+        assert done.exit_code == 2 and "internal error: RuntimeError: injected" in done.stderr
+        if fmt == "json":
+            assert strict_json(done.stdout)["summary"]["traces"] == 0  # the batch that failed is not counted
+        elif fmt == "jsonl":
+            strict_json(done.stdout.splitlines()[-1])
+        elif fmt == "sarif":
+            strict_json(done.stdout)
+        elif fmt == "junit":
+            import xml.etree.ElementTree as ET
+            ET.fromstring(done.stdout)
+        else:
+            assert "0 records" in done.stdout
+
+
+# --------------------------------------------------------------------------- memory bounds
+
+GOOD_LINE = json.dumps({"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "ok"}]})
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_line_longer_than_the_limit_is_skipped_unread_with_its_location(tmp_path, policy, jobs):
+    path = tmp_path / "t.jsonl"
+    long_line = json.dumps({"messages": [{"role": "user", "content": "a" * 5000}]})
+    path.write_text(f"{GOOD_LINE}\n{long_line}\n{GOOD_LINE}\n")
+    done = check(policy, str(path), options=("--max-record-bytes", "1000", "--jobs", jobs))
+    report = summary(done)
+    assert report["records"] == {"total": 3, "checked": 2, "skipped": 1}
+    assert report["skipped"] == [{"file": str(path), "line": 2, "reason":
+                                  f"the line is {len(long_line) + 1:,} bytes, more than the limit of 1,000; "
+                                  "a longer record is read with --max-record-bytes"}]
+    assert summary(check(policy, str(path), options=("--max-record-bytes", "10000")))["traces"] == 3
+
+
+def test_a_line_longer_than_the_limit_inside_a_document_skips_the_document(tmp_path, policy):
+    path = tmp_path / "t.json"
+    path.write_text('{"messages": [\n  {"role": "user", "content": "' + "a" * 2000 + '"}\n]}\n')
+    report = summary(check(policy, str(path), options=("--max-record-bytes", "1000")))
+    assert report["records"]["skipped"] == 1 and report["skipped"][0]["line"] == 2
+
+
+def test_an_eval_member_longer_than_the_limit_is_skipped_unread(tmp_path, policy):
+    path = tmp_path / "big.eval"
+    with zipfile.ZipFile(path, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        big = {**SAMPLE, "id": "big", "messages": [{"role": "user", "content": "a" * 100_000}]}
+        archive.writestr("samples/big_epoch_1.json", json.dumps(big))
+        archive.writestr("samples/s_epoch_1.json", json.dumps({**SAMPLE, "id": "s"}))
+    report = summary(check(policy, str(path), options=("--max-record-bytes", "10000")))
+    assert report["records"] == {"total": 2, "checked": 1, "skipped": 1}
+    assert report["skipped"][0]["reason"].startswith("samples/big_epoch_1.json is 100,")
+
+
+# --------------------------------------------------------------------------- standard input
+
+
+def test_an_eval_archive_on_stdin_is_read_as_an_archive(tmp_path, policy):
+    data = write_eval(tmp_path / "log.eval")
+    for jobs in ("1", "2"):
+        done = check(policy, "-", stdin=data, options=("--jobs", jobs))
+        assert summary(done)["records"] == {"total": 3, "checked": 3, "skipped": 0}, done.stderr
