@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 import charter
 from charter.cli import main
+from charter.lsp.analysis import Analysis
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "examples" / "acme_support.charter"
@@ -234,7 +235,8 @@ ROWS = [
            'norm a:\n    forbid any user.label("a") > every assistant.label("b")\n',
            "E113", 2, 34, "one quantified subject, not two"),
     Broken("expression_missing_operand", 'norm a:\n    forbid assistant says\n',
-           "E100", 2, 26, "found the end of the line where a name, a number"),
+           "E100", 2, 26, "`says` needs a phrase in double quotes after it",
+           hint='for example `assistant says "refund"`'),
     Broken("duplicated_setting_line", 'norm a:\n    severity high\n    severity low\n    permit\n',
            "E120", 3, 5, "this norm already has a severity line"),
     Broken("duplicated_trigger", 'norm a:\n    when user says "a"\n    when user says "b"\n    permit\n',
@@ -250,6 +252,67 @@ ROWS = [
            "E124", 2, 5, "`otherwise` without any `case` line"),
     Broken("norm_with_no_outcome", 'norm a:\n    severity high\n',
            "E125", 1, 1, "this norm has no outcome"),
+    # ------------------------------------------------------------------ a keyword is a whole word (issue 19.4)
+    Broken("misspelt_keyword_beside_a_let", 'let d = user says "x"\nnorm a:\n    forbidd\n',
+           "E114", 3, 5, "`forbidd` is not a keyword", hint="did you mean `forbid`?"),
+    Broken("keyword_with_a_suffix", 'norm a:\n    permitted\n',
+           "E114", 2, 5, "`permitted` is not a keyword", hint="did you mean `permit`?"),
+    Broken("keyword_at_the_front_of_a_word", 'norm a:\n    forbiddance assistant says "x"\n',
+           "E114", 2, 5, "`forbiddance` is not a keyword", hint="did you mean `forbid`?"),
+    Broken("requires", 'norm a:\n    requires assistant says "x"\n',
+           "E114", 2, 5, "`requires` is not a keyword", hint="did you mean `require`?"),
+    Broken("forbids", 'norm a:\n    forbids assistant says "x"\n',
+           "E114", 2, 5, "`forbids` is not a keyword", hint="did you mean `forbid`?"),
+    Broken("whenever", 'norm a:\n    whenever user says "x"\n    forbid assistant says "y"\n',
+           "E114", 2, 5, "`whenever` is not a keyword", hint="did you mean `when`?"),
+    Broken("misspelt_verb", 'norm a:\n    forbid assistant sayz "x"\n',
+           "E114", 2, 22, "`sayz` is not a keyword", hint="did you mean `says`?"),
+    Broken("misspelt_declaration", 'nrom a:\n    permit\n',
+           "E114", 1, 1, "`nrom` is not a keyword", hint="did you mean `norm`?"),
+    Broken("keyword_glued_to_a_name", 'let nament = user says "x"\nnorm a:\n    forbid assistant says "x" ornament\n',
+           "E100", 3, 31, "found 'ornament' where"),
+    # ------------------------------------------------------------------ one error, not a cascade (19.5)
+    Broken("unknown_norm_hint_lists_norms_with_errors",
+           'norm apple:\n    forbid foo\nnorm b:\n    permit\ntest "t":\n    user: "a"\n    expect aple complied\n',
+           "E310", 7, 12, "unknown norm `aple`", hint="did you mean `apple`?"),
+    # ------------------------------------------------------------------ tabs and spaces (19.6)
+    Broken("tab_below_spaces", 'norm a:\n    when user says "y"\n\tforbid assistant says "x"\n',
+           "E119", 3, 1, "tabs and spaces are mixed: this line is indented with a tab, line 2 with 4 spaces",
+           hint="indent with spaces only"),
+    Broken("spaces_below_a_tab", 'norm a:\n\tforbid assistant says "x"\n        unless user says "y": permit\n',
+           "E119", 3, 1, "tabs and spaces are mixed: this line is indented with 8 spaces, line 2 with a tab",
+           hint="indent with spaces only"),
+    # ------------------------------------------------------------------ the code that fits (19.7)
+    Broken("within_without_turns", 'norm a:\n    on user turn\n    require assistant says "x" within 1\n',
+           "E111", 3, 40, "expected 'turns' after the number, not the end of the line",
+           hint="write `within 1 turn`"),
+    Broken("unquoted_phrase", 'norm a:\n    forbid assistant says refund approved\n',
+           "E218", 2, 27, "`says` needs a phrase in double quotes",
+           hint='write `says "refund approved"`'),
+    Broken("single_quoted_phrase", "norm a:\n    forbid assistant says 'refund'\n",
+           "E108", 2, 27, "unexpected character \"'\"", hint='strings are in double quotes: "refund"'),
+    Broken("unless_not_indented", 'norm a:\n    forbid assistant says "x"\n    unless user says "y": permit\n',
+           "E118", 3, 5, "`unless` must be indented under the outcome it is an exception to",
+           hint="indent it more than the `forbid` line above"),
+    Broken("unless_on_the_outcome_line", 'norm a:\n    forbid assistant says "x" unless user says "y": permit\n',
+           "E118", 2, 31, "`unless` must start a line of its own",
+           hint="move it to the next line, indented more than the outcome"),
+    Broken("single_equals_sign", 'norm a:\n    when trace.meta.tier = "gold"\n    permit\n',
+           "E100", 2, 26, "found '=' where", hint="compare with `==`"),
+    Broken("unquoted_word", 'norm a:\n    forbid assistant says refund\n',
+           "E218", 2, 27, "`says` needs a phrase in double quotes, and `refund` is not defined with `let`",
+           hint='write `says "refund"`'),
+    Broken("when_at_the_end_of_the_line", 'norm a:\n    when\n    permit\n',
+           "E100", 2, 9, "`when` needs a condition after it", hint='for example `when user says "refund"`'),
+    Broken("two_phrases_in_a_row", 'norm a:\n    forbid assistant says "x" "y"\n',
+           "E100", 2, 31, "found '\"y\"' where the end of the line, 'and' or 'or' was expected",
+           hint="join two conditions with `and` or `or`"),
+    Broken("norm_line_not_recognised", 'norm a:\n    42\n    permit\n',
+           "E100", 2, 5, "found '42' where a norm line was expected",
+           hint="a norm's lines are a description in double quotes, `severity`, `overridable by`, `on`, "
+           "`when`, `case`, `otherwise`, or an outcome: `require`, `forbid`, `permit`, `unspecified`"),
+    Broken("backreference_by_name", 'norm a:\n    forbid assistant matches /(?P<n>a)(?P=n)/\n',
+           "E230", 2, 30, "backreferences are not supported"),
     Broken("nested_parentheses_500", NESTED_PARENS,
            "E109", 2, None, "nested too deeply"),
     Broken("chained_not_300", CHAINED_NOT,
@@ -453,6 +516,32 @@ def test_diagnostics_come_sorted_by_place():
     ]
 
 
+def test_a_norm_with_an_error_in_its_body_is_still_a_norm():
+    """A misspelt name inside a norm is the one error: the `overrides` and `expect`
+    that name the norm still find it (issue 19.5)."""
+    text = ('default norm a:\n    when greetng\n    forbid assistant says "x"\n'
+            'norm b by platform overrides a:\n    permit\n'
+            'test "t":\n    user: "hi"\n    expect a complied\n')
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(text, name="p.charter")
+    assert [(d.code, d.span.line) for d in caught.value.diagnostics] == [("E213", 2)]
+    document = Analysis("p.charter")  # the language server's diagnostics of the same text
+    document.update(False, text, lambda path: path.read_text())
+    assert [(d.code, d.span.line) for d in document.diagnostics] == [("E213", 2)]
+
+
+def test_syntax_errors_have_a_hint_and_list_everything_expected():
+    """Every syntax error in the table says how to fix it, and no list of what was
+    expected is cut short (issue 19.7)."""
+    for row in ROWS:
+        if row.code.startswith("E1") and not row.files:
+            with pytest.raises(charter.PolicyError) as caught:
+                charter.loads(row.text, name="p.charter")
+            for d in caught.value.diagnostics:
+                assert d.hint, (row.id, d)
+                assert "…" not in d.message + d.hint, (row.id, d)
+
+
 # --------------------------------------------------------------------------- known defects
 
 
@@ -648,7 +737,7 @@ def _golden_cases() -> list[str]:
 
 def test_there_are_golden_cases():
     cases = _golden_cases()
-    assert 6 <= len(cases) <= 12, cases
+    assert 6 <= len(cases) <= 16, cases
     for name in cases:
         assert (GOLDEN / f"{name}.expected").is_file() or os.environ.get("CHARTER_UPDATE_GOLDEN") == "1", name
 

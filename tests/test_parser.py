@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import attrs
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from charter.syntax import ast
 from charter.source.text import Source
-from charter.syntax.parser import parse
+from charter.syntax.parser import _keywords, parse
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 
@@ -89,6 +92,37 @@ def test_keywords_are_names_where_a_name_is_expected():
     left, right = let.body.operands
     assert left.left == ast.Meta(ast.Subject("trace", "trace"), "meta", ("label",))
     assert right.left == ast.Meta(ast.Subject("trace", "trace"), "meta", ("user-tier",))
+
+
+def test_words_that_start_with_a_keyword_are_names():
+    norm = only_norm('let notable = user says "x"\nlet ornament = user says "y"\n'
+                     'norm n:\n    forbid notable and ornament\n')
+    assert norm.body.behaviour == ast.And((ast.Name(("notable",)), ast.Name(("ornament",))))
+
+
+def test_tabs_and_spaces_that_agree_at_any_tab_width_are_accepted():
+    norm = only_norm('norm n:\n\tforbid assistant says "x"\n\t    unless user says "y": permit\n')
+    assert len(norm.body.exceptions) == 1
+
+
+KEYWORDS = sorted(_keywords())
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(KEYWORDS), st.text("abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=6))
+def test_a_keyword_is_a_whole_word(keyword, tail):
+    """`forbidd`, `permitted`, `whenever`: a word that starts with a keyword is one word,
+    never the keyword and a name after it (issue 19.4). In a norm's first line it is an
+    error at the start of the word, or (a role, a keyword) a line of its own."""
+    word = keyword + tail
+    if word in KEYWORDS or re.fullmatch(r"(assistant|user|system|developer|tool)", word):
+        return
+    # with a `let` of the tail's name, `keyword tail` would be a valid line
+    tail_is_a_name = tail.isidentifier() and tail not in KEYWORDS
+    text = f'norm a:\n    {word}\n' + (f'let {tail} = user says "x"\n' if tail_is_a_name else "")
+    tree, errors = parse(Source("p.charter", text))
+    assert tree is None
+    assert [(e.span.line, e.span.column) for e in errors] == [(2, 5)], errors
 
 
 def test_norm_settings_and_scope_words():

@@ -215,6 +215,7 @@ class Expander:
                                           span=pattern.span)
                 return ast.Says(subject, "any", phrases, span=expr.span)
             case ast.Says():
+                self._unquoted_word(expr, module, env)
                 phrases = self._expr(expr.phrases, module, env)
                 self._check_phrases(expr, phrases)
                 return attrs.evolve(expr, phrases=phrases)
@@ -321,6 +322,18 @@ class Expander:
             found = getattr(imported, table).get(name.parts[1])
             return (imported, found) if found is not None else (imported, None)
         return None, None
+
+    def _unquoted_word(self, says: ast.Says, module: Module, env) -> None:
+        """`says refund`, where no `let` (nor one spelt like it) is named `refund`: a
+        phrase that lost its quotes, not a misspelt name."""
+        name = says.phrases
+        if not isinstance(name, ast.Name) or len(name.parts) > 1 or name.parts[0] in env:
+            return
+        if self._find(name, module, "lets")[1] or self._find(name, module, "patterns")[1]:
+            return
+        if suggest(name.dotted, list(module.lets) + list(env)) is None:
+            self._fail("E218", f"`says` needs a phrase in double quotes, and `{name.dotted}` is not "
+                       "defined with `let`", name.span, f'write `says "{name.dotted}"`')
 
     def _check_phrases(self, says: ast.Says, phrases) -> None:
         strings = (

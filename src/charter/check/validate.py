@@ -43,10 +43,10 @@ class Validator:
         for module in self.policies:
             if module.file.header is not None:
                 self._authority(module.file.header.authority, module.file.header.span)
+        declared = [(module.charter, norm.name) for module in self.policies for norm in module.norms.values()]
+        names = _display_names(declared)
         drafts = [self._norm(module, norm) for module in self.policies for norm in module.norms.values()]
-        drafts = [d for d in drafts if d is not None]
-        names = self._display_names(drafts)
-        drafts = [attrs.evolve(d, name=names[(d.charter, d.source.name)]) for d in drafts]
+        drafts = [attrs.evolve(d, name=names[(d.charter, d.source.name)]) for d in drafts if d is not None]
         overriders = self._overrides(drafts, names)
         norms = tuple(attrs.evolve(d, overriders=tuple(sorted(overriders.get(d.name, ())))) for d in drafts)
         tests = tuple(t for module in self.policies for t in self._tests(module, names))
@@ -259,18 +259,6 @@ class Validator:
 
     # ------------------------------------------------------------------ names and overrides
 
-    @staticmethod
-    def _display_names(drafts: list[CheckedNorm]) -> dict[tuple[str, str], str]:
-        """Bare norm names, qualified by the charter's name where two layers clash."""
-        counts: dict[str, int] = {}
-        for d in drafts:
-            counts[d.source.name] = counts.get(d.source.name, 0) + 1
-        return {
-            (d.charter, d.source.name): d.source.name if counts[d.source.name] == 1
-            else f"{d.charter}.{d.source.name}"
-            for d in drafts
-        }
-
     def _resolve_norm(self, ref: ast.Name, charter: str, names: dict[tuple[str, str], str]) -> str | None:
         if len(ref.parts) == 2 and (ref.parts[0], ref.parts[1]) in names:
             return names[(ref.parts[0], ref.parts[1])]
@@ -294,7 +282,9 @@ class Validator:
                 target_name = self._resolve_norm(ref, d.charter, names)
                 if target_name is None:
                     continue
-                target = by_name[target_name]
+                target = by_name.get(target_name)
+                if target is None:
+                    continue  # the target has errors of its own, reported where they are
                 if self._override_allowed(d, target, ref.span):
                     edges.setdefault(target.name, []).append(d.name)
         self._cycles(edges, by_name)
@@ -375,6 +365,16 @@ class Validator:
             if not ok:
                 self.error("E332", f"label `{name}` must be a number in [0, 1] or a boolean, "
                            f"not {value!r}", message.span)
+
+
+def _display_names(declared: list[tuple[str, str]]) -> dict[tuple[str, str], str]:
+    """Bare norm names, qualified by the charter's name where two layers clash. Every
+    declared norm has one, an erroneous norm too: the names that refer to it still find
+    it, so its error is not followed by an "unknown norm" for each of them."""
+    counts: dict[str, int] = {}
+    for _, name in declared:
+        counts[name] = counts.get(name, 0) + 1
+    return {(charter, name): name if counts[name] == 1 else f"{charter}.{name}" for charter, name in declared}
 
 
 def _body_exprs(body: ast.Body) -> list[ast.Expr]:

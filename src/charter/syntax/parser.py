@@ -9,6 +9,7 @@ errors of all blocks, not just the first.
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import json
@@ -41,6 +42,71 @@ class _CharterIndenter(Indenter):
     INDENT_type = "_INDENT"
     DEDENT_type = "_DEDENT"
     tab_len = 8
+
+    @property
+    def always_accept(self) -> tuple[str, ...]:
+        # A keyword is a whole word: with NAME known in every lexer state, `forbidd` lexes
+        # as one name (an error where a keyword is expected), not as `forbid` and `d`. A
+        # name spelt like a keyword the state accepts is still that keyword.
+        return (self.NL_type, "NAME")
+
+    def process(self, stream):
+        self.levels = [_Level("", 1)]
+        return super().process(stream)
+
+    def handle_NL(self, token: Token):
+        if self.paren_level == 0:
+            self._check_tabs(token)
+        return super().handle_NL(token)
+
+    def _check_tabs(self, token: Token) -> None:
+        """Refuse a line whose place among the open blocks depends on how wide a tab is
+        (as Python does): tabs and spaces mixed so that the reader cannot see the blocks."""
+        level = _Level(token.rsplit("\n", 1)[1], token.end_line or token.line)
+        while len(self.levels) > 1 and level.wide < self.levels[-1].wide:
+            if level.narrow >= self.levels[-1].narrow:
+                raise _MixedIndentation(level, self.levels[-1])
+            self.levels.pop()
+        top = self.levels[-1]
+        if (level.wide > top.wide) != (level.narrow > top.narrow) or (
+                level.wide == top.wide) != (level.narrow == top.narrow):
+            raise _MixedIndentation(level, top)
+        if level.wide > top.wide:
+            self.levels.append(level)
+
+
+@attrs.frozen
+class _Level:
+    """The indentation of a line: its text, and its width when a tab is 8 columns or 1."""
+
+    text: str
+    line: int
+
+    @property
+    def wide(self) -> int:
+        return self.text.count(" ") + 8 * self.text.count("\t")
+
+    @property
+    def narrow(self) -> int:
+        return len(self.text)
+
+    def words(self) -> str:
+        tabs, spaces = self.text.count("\t"), self.text.count(" ")
+        parts = [_count(tabs, "a tab", "tabs"), _count(spaces, "a space", "spaces")]
+        return " and ".join(p for p in parts if p)
+
+
+def _count(n: int, one: str, many: str) -> str:
+    return "" if n == 0 else one if n == 1 else f"{n} {many}"
+
+
+class _MixedIndentation(lark.exceptions.LarkError):
+    """A line indented with tabs where the block it may belong to is indented with spaces,
+    or the other way round."""
+
+    def __init__(self, line: _Level, block: _Level):
+        super().__init__(f"line {line.line}: tabs and spaces mixed")
+        self.line, self.block = line, block
 
 
 @functools.cache
@@ -217,15 +283,69 @@ def _word(terminal: str) -> str:
     return f"'{pattern.value}'"
 
 
+# Tokens that stand for one thing to a policy's author: when all of a group may come
+# next, the message names the thing, and the hint lists its forms.
+_GROUPS = (
+    (frozenset({"STRING", "SEVERITY", "OVERRIDABLE", "ON", "WHEN", "CASE", "OTHERWISE",
+                "REQUIRE", "FORBID", "PERMIT", "UNSPECIFIED"}), "a norm line",
+     "a norm's lines are a description in double quotes, `severity`, `overridable by`, `on`, "
+     "`when`, `case`, `otherwise`, or an outcome: `require`, `forbid`, `permit`, `unspecified`"),
+    (frozenset({"USE", "AUTHORITIES", "LET", "PATTERN", "LABEL", "NORM", "DEFAULT", "TEST"}),
+     "a declaration",
+     "a top-level line starts in column 1 with `use`, `authorities`, `let`, `pattern`, `label`, "
+     "`norm`, `default norm` or `test`"),
+    (frozenset({"NAME", "STRING", "NUMBER", "ROLE", "LPAR", "LSQB", "TRUE", "FALSE", "NULL",
+                "COUNT", "ANY", "EVERY", "PREVIOUS", "CALL", "TRACE"}),
+     "a value (a string in double quotes, a number, a list, a name, or a subject such as "
+     "`assistant`)", None),
+)
+
+# What must follow a keyword, and an example of the whole construct.
+_OPERANDS = {
+    "SAYS": ("a phrase in double quotes", 'assistant says "refund"'),
+    "MATCHES": ("a regular expression", "assistant matches /refund/i"),
+    "MENTIONS": ("a pattern's name", "assistant mentions pii.email"),
+    "CALLS": ("a tool name in double quotes", 'assistant calls "delete_account"'),
+    "WHEN": ("a condition", 'when user says "refund"'),
+    "CASE": ("a condition", 'case user says "refund": permit'),
+    "UNLESS": ("a condition", 'unless user says "please": permit'),
+    "REQUIRE": ("what is required", 'require assistant says "sorry"'),
+    "FORBID": ("what is forbidden", 'forbid assistant says "guaranteed"'),
+    "AND": ("a condition", 'user says "refund" and trace.meta.verified == true'),
+    "OR": ("a condition", 'user says "refund" or user says "money back"'),
+    "NOT": ("a condition", 'not user says "refund"'),
+    "COMP_OP": ("a value to compare with", "trace.meta.age >= 18"),
+    "IN": ("a list", 'trace.meta.tier in ["gold", "silver"]'),
+    "WITHIN": ("a number of turns", "within 2 turns"),
+    "SEVERITY": ("a severity", "severity high"),
+    "ON": ("a scope", "on user turn"),
+    "UNSPECIFIED": ("a reason in double quotes", 'unspecified "ask a person" escalate to developer'),
+    "EXPECT": ("a norm's name and a verdict", "expect refund_window violated"),
+    "LET": ("a name", 'let asks_refund = user says "refund"'),
+    "PATTERN": ("a name", "pattern card = /[0-9]{16}/ where luhn"),
+    "LABEL": ("a name", "label self_harm uncertain between 0.4 and 0.8"),
+    "USE": ("a module", "use std.pii"),
+    "NORM": ("a name", "norm no_promises:"),
+}
+
+_CHARACTER_HINTS = {
+    "'": "strings are in double quotes",
+    "&": "write `and`",
+    "|": "write `or`",
+    "!": "write `not`, or `!=` to compare",
+}
+
+
 def _expected(names: set[str]) -> str:
-    """The expected tokens in words: kinds of things (a name, a string) before keywords,
-    keywords before punctuation."""
+    """The expected tokens in words, every one of them: groups by what they stand for,
+    kinds of things (a name, a string) before keywords, keywords before punctuation."""
     def order(word: str) -> tuple[int, str]:
         return (0 if not word.startswith("'") else 1 if word[1:2].isalpha() else 2, word)
 
-    words = sorted({_word(n) for n in names if not n.startswith("__")}, key=order)
-    if len(words) > 8:
-        words = words[:8] + ["…"]
+    names = {n for n in names if not n.startswith("__")}
+    groups = [words for members, words, _ in _GROUPS if members <= names]
+    names -= {n for members, _, _ in _GROUPS if members <= names for n in members}
+    words = groups + sorted({_word(n) for n in names}, key=order)
     return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else "nothing"
 
 
@@ -248,6 +368,8 @@ def _describe(file: str, text: str, error: Exception, line_offset: int) -> Diagn
             Span.point(file, last + line_offset, 1),
             hint=f"expected {_expected(set(error.expected))}",
         )
+    if isinstance(error, _MixedIndentation):
+        return _mixed_indentation(file, error, line_offset)
     if isinstance(error, DedentError):
         line = _dedent_line(str(error), text)
         return Diagnostic(
@@ -258,14 +380,40 @@ def _describe(file: str, text: str, error: Exception, line_offset: int) -> Diagn
     return Diagnostic("E100", str(error), Span.point(file, 1 + line_offset, 1))
 
 
+def _mixed_indentation(file: str, error: _MixedIndentation, line_offset: int) -> Diagnostic:
+    line = error.line.line + line_offset
+    return Diagnostic(
+        "E119", f"tabs and spaces are mixed: this line is indented with {error.line.words()}, "
+        f"line {error.block.line + line_offset} with {error.block.words()}",
+        Span(file, line, 1, line, max(len(error.line.text), 1)),
+        hint="indent with spaces only (or tabs only): which block this line belongs to depends "
+             "on how wide a tab is",
+    )
+
+
+def _acceptable(error: Any) -> set[str]:
+    """The tokens that could have come next. Lark's `expected` is the LALR state's
+    lookahead set, which may hold tokens no input accepts there; the interactive parser
+    tries each one."""
+    interactive = getattr(error, "interactive_parser", None)
+    if interactive is not None:
+        return set(interactive.accepts())
+    return set(getattr(error, "expected", None) or getattr(error, "allowed", None) or ())
+
+
+def _stack(error: Any) -> list:
+    """What the parser had read when it stopped: tokens, and trees of finished parts."""
+    interactive = getattr(error, "interactive_parser", None)
+    return list(interactive.parser_state.value_stack) if interactive is not None else []
+
+
 def _unexpected_token(file: str, text: str, error: Any, line_offset: int) -> Diagnostic:
     unclosed = _unclosed_bracket(text)
-    token: Token = error.token
+    token: Token = _as_keyword(error.token)
     line = (token.line or 1) + line_offset
     column = token.column or 1
-    if token.type == "_NL" and "\n" in token.value:
-        column = max(column, 1)
-    expected = set(error.expected)
+    expected = _acceptable(error)
+    stack = _stack(error)
     span = Span(file, line, column, line, column + max(len(str(token.value).split("\n")[0]), 1) - 1)
     if token.type == "_INDENT":
         indented = (token.end_line or token.line) + line_offset
@@ -284,13 +432,137 @@ def _unexpected_token(file: str, text: str, error: Any, line_offset: int) -> Dia
         return Diagnostic("E102", "missing ':' " + ("before the outcome" if token.type in outcome_words
                                                     else "at the end of this line"), span,
                           hint="norm, case, unless, otherwise and test lines end with ':'")
+    if token.value == "unless":
+        return _misplaced_unless(text, token, span)
     if token.type == "_DEDENT" or "_INDENT" in expected or _after_block_opener(text, token):
         return Diagnostic("E105", "expected an indented block here", span,
                           hint="indent the lines that belong to the line ending with ':'")
-    outcome_hint = ("the outcome goes on the same line as its condition: `case C: forbid B`"
-                    if expected <= outcome_words | {"_NL"} and token.type == "_NL" else None)
+    specific = (_within_without_unit(token, stack, span) or _unquoted_phrase(text, token, stack, file, line_offset)
+                or _misspelt_keyword(token, expected, span) or _missing_operand(token, stack, span))
+    if specific is not None:
+        return specific
     return Diagnostic("E100", f"found {_found(token)} where {_expected(expected)} was expected", span,
-                      hint=outcome_hint)
+                      hint=_hint(token, expected, stack))
+
+
+def _misplaced_unless(text: str, token: Token, span: Span) -> Diagnostic:
+    """`unless` at the indentation of its outcome, or on the outcome's own line."""
+    lines = text.split("\n")
+    starts_line = not lines[token.line - 1][: token.column - 1].strip()
+    if not starts_line:
+        return Diagnostic("E118", "`unless` must start a line of its own, indented under the outcome "
+                          "it is an exception to", span,
+                          hint="move it to the next line, indented more than the outcome")
+    above = next((line.split() for line in reversed(lines[: token.line - 1])
+                  if line.strip() and not line.lstrip().startswith("#")), [""])
+    outcome = above[0] if above[0] in ("require", "forbid", "permit", "unspecified") else None
+    return Diagnostic("E118", "`unless` must be indented under the outcome it is an exception to", span,
+                      hint=f"indent it more than the `{outcome}` line above" if outcome
+                      else "indent it more than the `require`, `forbid`, `permit` or `unspecified` line it modifies")
+
+
+def _within_without_unit(token: Token, stack: list, span: Span) -> Diagnostic | None:
+    """`within 2` with something other than `turns` after the number."""
+    if len(stack) < 2 or not _is_token(stack[-2], "WITHIN") or not _is_token(stack[-1], "INT"):
+        return None
+    count = int(stack[-1])
+    return Diagnostic("E111", f"expected 'turns' after the number, not {_found(token)}", span,
+                      hint=f"write `within {count} {'turn' if count == 1 else 'turns'}`")
+
+
+_PHRASE_WORDS = re.compile(r"[\w']+(?:[ \t]+(?!(?:and|or|within)\b)[\w']+)*")
+
+
+def _unquoted_phrase(text: str, token: Token, stack: list, file: str, line_offset: int) -> Diagnostic | None:
+    """`says refund approved`: words after `says` where one string in quotes belongs."""
+    if token.type != "NAME" or len(stack) < 2 or not _is_token(stack[-2], "SAYS"):
+        return None
+    first = _first_token(stack[-1])
+    if first is None or first.type != "NAME" or first.line != token.line:
+        return None
+    line = text.split("\n")[first.line - 1]
+    words = _PHRASE_WORDS.match(line, first.column - 1)
+    phrase = words.group(0) if words else str(first)
+    return Diagnostic("E218", "`says` needs a phrase in double quotes",
+                      Span(file, first.line + line_offset, first.column, first.line + line_offset,
+                           first.column + len(phrase) - 1),
+                      hint=f'write `says "{phrase}"`')
+
+
+def _misspelt_keyword(token: Token, expected: set[str], span: Span) -> Diagnostic | None:
+    """A word where only keywords may stand, close to one of them (`forbidd`, `requires`)."""
+    if token.type != "NAME" or "NAME" in expected:
+        return None
+    keywords = [word for word in map(_keyword, expected) if word]
+    word = str(token).lower()
+    prefixes = sorted((k for k in keywords if len(k) >= 4 and word.startswith(k)), key=len)
+    close = prefixes[-1:] or difflib.get_close_matches(word, keywords, n=1, cutoff=0.6)
+    if not close:
+        return None
+    return Diagnostic("E114", f"`{token}` is not a keyword", span, hint=f"did you mean `{close[0]}`?")
+
+
+def _missing_operand(token: Token, stack: list, span: Span) -> Diagnostic | None:
+    """The line ends right after a keyword that needs something after it (`says`, `when`)."""
+    if token.type not in ("_NL", "$END") or not stack or not isinstance(stack[-1], Token):
+        return None
+    keyword = stack[-1]
+    if keyword.type not in _OPERANDS:
+        return None
+    what, example = _OPERANDS[keyword.type]
+    return Diagnostic("E100", f"`{keyword}` needs {what} after it", span, hint=f"for example `{example}`")
+
+
+def _hint(token: Token, expected: set[str], stack: list) -> str | None:
+    """How to fix an unexpected token: the forms of what may stand there, or an example
+    of the construct being written."""
+    if token.type == "_NL" and expected <= {"REQUIRE", "FORBID", "PERMIT", "UNSPECIFIED", "_NL"}:
+        return "the outcome goes on the same line as its condition: `case C: forbid B`"
+    if token.value == "=" and "COMP_OP" in expected:
+        return "compare with `==` (`=` defines a `let` or a `pattern`)"
+    if {"AND", "OR"} <= expected:
+        return "join two conditions with `and` or `or`"
+    for members, _, hint in _GROUPS:
+        if hint and members <= expected:
+            return hint
+    keyword = next((t for t in reversed(stack) if isinstance(t, Token) and t.type in _OPERANDS), None)
+    return f"for example `{_OPERANDS[keyword.type][1]}`" if keyword is not None else None
+
+
+@functools.cache
+def _keywords() -> dict[str, str]:
+    """Every keyword of the grammar: its word -> its terminal."""
+    return {word: terminal.name for terminal in _lark().terminals if (word := _keyword(terminal.name))}
+
+
+def _as_keyword(token: Token) -> Token:
+    """A keyword where the grammar does not accept it lexes as a name (a keyword is a
+    keyword only where one may stand); for the message, it is the keyword again."""
+    if token.type == "NAME" and str(token) in _keywords():
+        return Token.new_borrow_pos(_keywords()[str(token)], str(token), token)
+    return token
+
+
+def _keyword(terminal: str) -> str | None:
+    """The word of a keyword terminal (`forbid` for FORBID); None for other terminals."""
+    try:
+        pattern = _lark().get_terminal(terminal).pattern
+    except KeyError:
+        return None
+    value = pattern.value
+    return value if isinstance(pattern, lark.lexer.PatternStr) and value.isalpha() else None
+
+
+def _is_token(item: Any, kind: str) -> bool:
+    return isinstance(item, Token) and item.type == kind
+
+
+def _first_token(item: Any) -> Token | None:
+    if isinstance(item, Token):
+        return item
+    if isinstance(item, lark.Tree):
+        return next(item.scan_values(lambda v: isinstance(v, Token)), None)
+    return None
 
 
 def _unexpected_character(file: str, text: str, error: Any, line_offset: int) -> Diagnostic:
@@ -304,11 +576,12 @@ def _unexpected_character(file: str, text: str, error: Any, line_offset: int) ->
         return Diagnostic("E107", "this regular expression is not closed on its line", span,
                           hint="close it with / (write \\/ for a slash inside)")
     shown = repr(char) if char.strip() else "a blank"
-    expected = getattr(error, "allowed", None) or set()
-    return Diagnostic(
-        "E108", f"unexpected character {shown}",
-        span, hint=f"expected {_expected(set(expected))}" if expected else None,
-    )
+    expected = _acceptable(error)
+    hint = _CHARACTER_HINTS.get(char) or (f"expected {_expected(expected)}" if expected else None)
+    if char == "'":
+        quoted = re.match(r"'([^'\n]*)'", text[error.pos_in_stream:])
+        hint += f': "{quoted.group(1)}"' if quoted else ""
+    return Diagnostic("E108", f"unexpected character {shown}", span, hint=hint)
 
 
 def _after_block_opener(text: str, token: Token) -> bool:

@@ -65,7 +65,7 @@ def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None =
         regex = re2.compile(prefix + source, _RE2_OPTIONS if whole_chars else _RE2_CAPTURING)
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
-        raise RegexError(_explain_re2(reason)) from None
+        raise RegexError(_explain_re2(reason, source)) from None
     need = regex_need(source, flags)
     return (_Regex(regex, need, whole_chars) if check is None
             else _CheckedRegex(regex, need, whole_chars, check))
@@ -174,11 +174,15 @@ class _TextMatch:
         return f"<match span={self.span()!r} {self.group()!r}>"
 
 
-def _explain_re2(reason: str) -> str:
+# A backreference by name: RE2 reports `(?P=n)` only as an invalid `(?P` operator.
+_NAMED_BACKREFERENCE = re.compile(r"\(\?P=|\\k<")
+
+
+def _explain_re2(reason: str, source: str) -> str:
     if "invalid perl operator: (?<" in reason or "(?=" in reason or "(?!" in reason:
         return (f"lookaround is not supported ({reason}): Charter runs regexes in linear time, "
                 "which rules out lookahead and lookbehind")
-    if "invalid escape sequence: \\1" in reason or re.search(r"escape sequence: \\[1-9]", reason):
+    if re.search(r"escape sequence: \\[1-9]", reason) or _NAMED_BACKREFERENCE.search(source):
         return (f"backreferences are not supported ({reason}): Charter runs regexes in linear "
                 "time, which rules them out")
     return f"invalid regular expression: {reason}"
