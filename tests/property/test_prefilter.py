@@ -12,6 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from charter.text.matching import REGEX_FLAGS, compile_regex, fold, phrase_regex
+from charter.text.prefilter import _shortest_cover
 
 SAME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -152,3 +153,36 @@ def test_a_prefiltered_phrase_list_finds_what_its_pattern_finds(case):
     for found in (matcher.search(text), matcher.search_in(text, fold(text))):
         assert _spans([found] if found else []) == _spans([expected] if expected else []), (phrases, text)
     assert _spans(matcher.finditer(text)) == _spans(bare.finditer(text)), (phrases, text)
+
+
+# ---- large alternations (a policy's list of thousands of names or numbers)
+
+PIECES = ["ab", "ba", "a", "b", "abc", "c", "ca", "x@", "@"]
+
+
+@st.composite
+def alternation_and_text(draw):
+    """An alternation of hundreds of literals, many of them parts of others, and a text
+    made of some of them (or of near misses)."""
+    alternatives = draw(st.lists(st.lists(st.sampled_from(PIECES), min_size=1, max_size=5).map("".join),
+                                 min_size=2, max_size=600, unique=True))
+    flags = draw(st.sampled_from(["", "i"]))
+    words = st.sampled_from(alternatives).flatmap(_case_variants)
+    text = draw(st.lists(st.one_of(words, st.sampled_from(NEAR_MISSES + PIECES)), max_size=6).map(" ".join))
+    return "(" + "|".join(re.escape(a) for a in alternatives) + ")", flags, text
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(alternation_and_text())
+def test_a_prefiltered_large_alternation_finds_what_re2_finds(case):
+    source, flags, text = case
+    expected = _bare_regex(source, flags).search(text)
+    found = compile_regex(source, flags).search(text)
+    assert _spans([found] if found else []) == _spans([expected] if expected else []), (source, flags, text)
+
+
+@SAME
+@given(st.sets(st.text(alphabet="abc@", max_size=6), max_size=40))
+def test_the_shortest_cover_keeps_exactly_the_strings_that_contain_no_other(strings):
+    pairwise = {s for s in strings if not any(o != s and o in s for o in strings)}
+    assert _shortest_cover(strings) == pairwise

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 import warnings
+from collections import deque
+from itertools import combinations
 from typing import Callable
 
 from re import _constants as sre  # type: ignore[attr-defined]
@@ -33,7 +35,9 @@ _UNSAFE = re.compile(r"\[:|\{,|\\[0-9]")
 _REPEATS = {sre.MAX_REPEAT, sre.MIN_REPEAT}
 _DIGITS = "0123456789"  # RE2's \d is ASCII
 _LARGEST_SET = 64  # character sets larger than this are not worth a test
+_MOST_LITERALS = 16  # a test for more strings is slower than RE2 (docs/performance.md)
 _RARE_LETTERS = "jkqxzJKQXZ"
+_MOST_WORDS = 5  # of a phrase, to test: more are seldom worth it, and its 2^words subsets are looked up
 ASCII_LOOK_ALIKES = {"\u212a": "k", "\u017f": "s", "\u0130": "i", "\u0131": "i"}
 _TO_ASCII = str.maketrans(ASCII_LOOK_ALIKES)
 
@@ -180,8 +184,10 @@ def _either(needs: list[Need | None]) -> Need | None:
     if not needs or any(n is None for n in needs):
         return None
     folded = any(n.folded for n in needs)
-    alternatives = {a.lower() if folded else a for n in needs for a in n.alternatives}
-    return Need(tuple(sorted(_shortest_cover(alternatives))), folded)
+    cover = _shortest_cover({a.lower() if folded else a for n in needs for a in n.alternatives})
+    if len(cover) > _MOST_LITERALS and any(len(a) > 1 for a in cover):
+        return None  # one `re` search for this many strings costs more than the RE2 search it guards
+    return Need(tuple(sorted(cover)), folded)
 
 
 def _best(needs: list[Need]) -> Need | None:
@@ -237,8 +243,8 @@ class PhraseNeed(Need):
 def phrase_need(phrases: tuple[str, ...]) -> PhraseNeed | None:
     """A condition every text matching one of `phrases` (whole words, ignoring case, as
     `textmatch.phrase_regex` matches them) satisfies: it contains, folded, the ASCII
-    words of one of them. None when a phrase has no ASCII word to require (a non-ASCII
-    letter may match an ASCII one: LONG S matches `s`)."""
+    words of one of them (its five longest). None when a phrase has no ASCII word to
+    require (a non-ASCII letter may match an ASCII one: LONG S matches `s`)."""
     groups = {}
     for phrase in phrases:
         words = phrase.split()
@@ -249,19 +255,86 @@ def phrase_need(phrases: tuple[str, ...]) -> PhraseNeed | None:
             return None
         groups[frozenset(needed)] = needed
     # a phrase needing all the words of another (and more) adds nothing to the test
-    return PhraseNeed(tuple(sorted(g for key, g in groups.items() if not any(o < key for o in groups))))
+    return PhraseNeed(tuple(sorted(g for key, g in groups.items() if not _has_proper_subset(key, groups))))
+
+
+def _has_proper_subset(words: frozenset[str], groups) -> bool:
+    """Whether `groups` holds a part of `words` (at most `_MOST_WORDS`, so 30 look-ups)."""
+    return any(frozenset(part) in groups
+               for size in range(1, len(words)) for part in combinations(words, size))
 
 
 def _needed_words(words: set[str]) -> tuple[str, ...]:
-    """The words worth testing, longest (rarest) first: not one-letter words when there
-    are others, nor a word that is part of another."""
+    """The words worth testing, longest (rarest) first, at most `_MOST_WORDS` of them: not
+    one-letter words when there are others, nor a word that is part of another."""
     if any(len(w) > 1 for w in words):
         words = {w for w in words if len(w) > 1}
-    kept = {w for w in words if not any(o != w and w in o for o in words)}
-    return tuple(sorted(kept, key=lambda w: (-len(w), w)))
+    kept: list[str] = []
+    for word in sorted(words, key=lambda w: (-len(w), w)):
+        # a word inside a longer one is inside a kept one (that one, or one it is inside)
+        if not any(word in longer for longer in kept):
+            kept.append(word)
+            if len(kept) == _MOST_WORDS:
+                break
+    return tuple(kept)
 
 
 def _shortest_cover(strings: set[str]) -> set[str]:
     """The strings none of the others is a part of: containing one of these is the same
-    as containing one of all."""
-    return {s for s in strings if not any(o != s and o in s for o in strings)}
+    as containing one of all. Linear in their total length (comparing them pairwise took
+    25 s on a regex of 14,000 alternatives)."""
+    if "" in strings:
+        return {""}  # a part of every other
+    trie = _SuffixTrie(strings)
+    return {s for s in strings if not trie.contains_another(s)}
+
+
+class _SuffixTrie:
+    """A trie of strings in which each node knows the longest proper suffix of its path
+    that is one of the strings (Aho-Corasick's dictionary link), built breadth first in
+    time linear in the strings' total length."""
+
+    __slots__ = ("children", "ends", "suffix_end")
+
+    def __init__(self, strings: set[str]):
+        self.children: list[dict[str, int]] = [{}]
+        self.ends = [False]  # whether a node's path is one of the strings
+        for string in strings:
+            node = 0
+            for char in string:
+                node = self.children[node].get(char) or self._add(node, char)
+            self.ends[node] = True
+        self.suffix_end = self._suffix_ends()  # node -> nearest string-ending proper suffix, or 0
+
+    def _add(self, parent: int, char: str) -> int:
+        self.children[parent][char] = node = len(self.children)
+        self.children.append({})
+        self.ends.append(False)
+        return node
+
+    def _suffix_ends(self) -> list[int]:
+        children, ends = self.children, self.ends
+        fail = [0] * len(children)  # the longest proper suffix of a node's path in the trie
+        suffix_end = [0] * len(children)
+        queue = deque(children[0].values())
+        while queue:
+            node = queue.popleft()
+            for char, child in children[node].items():
+                back = fail[node]
+                while back and char not in children[back]:
+                    back = fail[back]
+                fail[child] = target = children[back].get(char, 0)
+                suffix_end[child] = target if ends[target] else suffix_end[target]
+                queue.append(child)
+        return suffix_end
+
+    def contains_another(self, string: str) -> bool:
+        """Whether another of the strings is a part of `string` (one of the strings): one
+        ends at some character of it, as a prefix or as a suffix of that prefix."""
+        children, ends, suffix_end = self.children, self.ends, self.suffix_end
+        node, last = 0, len(string) - 1
+        for at, char in enumerate(string):
+            node = children[node][char]
+            if suffix_end[node] or (ends[node] and at < last):
+                return True
+        return False
