@@ -457,8 +457,8 @@ def test_json_the_standard_parser_accepts_but_is_too_deep_or_too_big(tmp_path):
     path = write(tmp_path, "t.jsonl", line({"messages": []}) + "[" * 100_000 + "\n" + "1" * 5000 + "\n")
     got = list(read_traces(path))
     assert isinstance(got[0], Trace)
-    assert got[1].reason.startswith("cannot decode JSON: ")
-    assert got[2].reason.startswith("cannot decode JSON: ")
+    assert got[1].reason.startswith("not decodable as JSON: ")
+    assert got[2].reason.startswith("not decodable as JSON: ")
 
 
 class _FakeDecodeError(json.JSONDecodeError):

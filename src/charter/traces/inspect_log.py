@@ -71,7 +71,8 @@ def convert(obj: JSON, locator: Locator | None, default_id: str) -> Trace:
     parts = split(obj, locator, default_id)
     if len(parts) != 1:
         raise TraceFormatError(
-            f"an Inspect log holds {len(parts)} samples, not one trace; read_traces reads each"
+            f"an Inspect log holds {len(parts)} samples, not one trace: give them one at a time "
+            "(`charter check` reads a whole log)"
         )
     return parts[0][1]()
 

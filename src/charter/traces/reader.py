@@ -416,6 +416,8 @@ def parse_json(data: bytes) -> JSON:
     try:
         return json.loads(text)
     except json.JSONDecodeError as error:
-        raise _NotJSON(f"not valid JSON: {error.msg} at column {error.colno}", error.lineno) from None
+        # json's "Unterminated string starting at" already ends in "at"
+        raise _NotJSON(f"not valid JSON: {error.msg.removesuffix(' at')} at column {error.colno}",
+                       error.lineno) from None
     except (ValueError, RecursionError) as error:  # an integer too long, nesting too deep
-        raise _NotJSON(f"cannot decode JSON: {error}") from None
+        raise _NotJSON(f"not decodable as JSON: {error}") from None
