@@ -10,6 +10,8 @@ the policy that gave them and the Charter version.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import contextlib
 import functools
 import hmac
@@ -78,10 +80,10 @@ class _Server:
         self.check_lane = Lane("check", on_abandon=self.end_check)
         self.session_lane = Lane("sessions")
 
-    def prepare_checker(self, loaded: LoadedPolicy) -> None:
+    def prepare_checker(self, loaded: LoadedPolicy) -> concurrent.futures.Future:
         """Have the check worker compile `loaded` now, outside any request's budget (a
         policy slow to compile would otherwise spend every check's)."""
-        self.check_lane.submit(functools.partial(_quietly, self.checker.prepare, loaded.source))
+        return self.check_lane.submit(functools.partial(_quietly, self.checker.prepare, loaded.source))
 
     def end_check(self) -> None:
         """End a check past its budget: kill the worker, and start the next one at once."""
@@ -149,7 +151,7 @@ def create_app(config: ServerConfig) -> Starlette:
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         try:
-            server.prepare_checker(server.policy.current)
+            await asyncio.wrap_future(server.prepare_checker(server.policy.current))  # serve when it can check
             async with anyio.create_task_group() as tasks:
                 tasks.start_soon(_expire_sessions, server)
                 if config.watch:

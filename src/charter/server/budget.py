@@ -42,6 +42,7 @@ class Lane:
         when it arrives just after the budget."""
         future = self._executor.submit(work)
         waiting = asyncio.wrap_future(future)
+        waiting.add_done_callback(_dropped)  # an abandoned work's end is not an error to report
         try:
             return await asyncio.wait_for(asyncio.shield(waiting), budget)
         except TimeoutError:
@@ -55,9 +56,9 @@ class Lane:
                 self._abandon(future)
             raise
 
-    def submit(self, work: Callable[[], None]) -> None:
+    def submit(self, work: Callable[[], None]) -> concurrent.futures.Future:
         """Queue unbudgeted upkeep (say, compiling a policy) that no request waits for."""
-        self._executor.submit(work)
+        return self._executor.submit(work)
 
     def _abandon(self, future: concurrent.futures.Future) -> None:
         if not future.cancel() and self._on_abandon is not None:  # running: end it if the lane can
@@ -65,3 +66,8 @@ class Lane:
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+def _dropped(waiting: asyncio.Future) -> None:
+    if not waiting.cancelled():
+        waiting.exception()

@@ -142,7 +142,7 @@ class CheckProcess:
             self._connection.send((job, fresh))
             return self._connection.recv()
         except (EOFError, OSError):  # killed (its request is past its budget) or crashed
-            self._policy_hash = None
+            self.close()  # reaped now, so the next exchange starts a fresh worker
             raise ApiError(503, "check_ended", "the check was ended (time budget or worker failure)", "body") \
                 from None
 

@@ -55,7 +55,7 @@ _SCHEMAS: dict[str, Any] = {
     "Norm": _object({"name": _STRING, "charter": _STRING, "authority": _STRING, "severity": _STRING,
                      "scope": _STRING, "default": {"type": "boolean"}, "description": _NULLABLE_STRING}),
     "ReloadError": _object({"at": _STRING, "message": _STRING, "location": _NULLABLE_STRING,
-                            "diagnostics": _array({"type": "object"})}),
+                            "diagnostics": _array({"type": "object"}), "dropped_norms": _array(_STRING)}),
     "PolicyInfo": _object({
         "policies": _array(_STRING), "sources": _array(_STRING), "content_hash": _STAMP["policy_hash"],
         "loaded_at": _STRING, "charter_version": _STRING, "norms": _array(_ref("Norm")),
@@ -77,12 +77,14 @@ _SCHEMAS: dict[str, Any] = {
 _ERRORS = {
     "400": "Malformed JSON, nesting too deep, an unknown format or a bad query parameter.",
     "401": "A bearer token is required (--token-file) and was missing or wrong.",
+    "403": "Reloading over HTTP is off: the server was started without --token-file.",
     "404": "No such session (unknown, closed or expired).",
-    "413": "The body is larger than the limit.",
+    "409": "Refused: the new policy drops norms being served (add ?force=true if that is meant).",
+    "413": "The body is larger than the limit, or the session holds its limit of messages or bytes.",
     "415": "The body is not declared as JSON.",
     "422": "Well-formed JSON that is not what the endpoint takes.",
     "429": "The server holds its limit of open sessions.",
-    "503": "The check took longer than the per-request time budget.",
+    "503": "The request took longer than the per-request time budget.",
 }
 
 
@@ -102,6 +104,8 @@ def _body(schema: dict[str, Any], required: bool = True) -> dict[str, Any]:
 _SESSION_ID = {"name": "id", "in": "path", "required": True, "schema": _STRING}
 _ALL = {"name": "all", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
         "description": "Also list not_applicable verdicts."}
+_FORCE = {"name": "force", "in": "query", "required": False, "schema": {"type": "boolean", "default": False},
+          "description": "Swap the new policy in even if it drops norms being served."}
 _FORMAT = {"name": "format", "in": "query", "required": False,
            "schema": {"enum": ["inspect", "anthropic", "openai", "huggingface", "native"]},
            "description": "Read the trace in this format instead of detecting it."}
@@ -124,12 +128,14 @@ def _paths() -> dict[str, Any]:
         "/v1/policy": {"get": {"summary": "The policy being served: norms, content hash, load time, last reload.",
                                "responses": _answer("The policy.", _ref("PolicyInfo"), "401")}},
         "/v1/policy/reload": {"post": {
-            "summary": "Load the policy files again; the new policy is swapped in only if it loads.",
-            "responses": _answer("Reloaded.", _ref("ReloadAnswer"), "400 401 413 415 422")}},
+            "summary": "Load the policy files again; the new policy is swapped in only if it loads and keeps "
+                       "every norm being served (or ?force=true). Off without --token-file.",
+            "parameters": [_FORCE],
+            "responses": _answer("Reloaded.", _ref("ReloadAnswer"), "400 401 403 409 413 415 422 503")}},
         "/v1/sessions": {"post": {
             "summary": "Open a session: one conversation checked message by message.",
             "requestBody": _body(_ref("SessionRequest"), required=False),
-            "responses": _answer("Opened.", _ref("Session"), "400 401 413 415 422 429", "201")}},
+            "responses": _answer("Opened.", _ref("Session"), "400 401 413 415 422 429 503", "201")}},
         "/v1/sessions/{id}": {
             "parameters": [_SESSION_ID],
             "get": {"summary": "The session's pending obligations.",
