@@ -157,11 +157,10 @@ def traces(vocab: Vocabulary, max_exchanges: int | None = None) -> st.SearchStra
     longest `within` window."""
     longest = max_exchanges or max(2, vocab.longest_window + 2)
     preamble_roles = [r for r in ("system", "developer") if r in vocab.roles]
-    preamble = st.lists(_message(vocab, st.sampled_from(preamble_roles)), max_size=1) if preamble_roles \
-        else st.just([])
-    exchange = st.tuples(_message(vocab, st.just("user")), _message(vocab, st.just("assistant")))
+    preamble = st.lists(_message(vocab, *preamble_roles), max_size=1) if preamble_roles else st.just([])
+    exchange = st.tuples(_message(vocab, "user"), _message(vocab, "assistant"))
     if "tool" in vocab.roles:  # a policy that reads tool results gets one, sometimes, after a reply
-        exchange = st.tuples(exchange, st.lists(_message(vocab, st.just("tool")), max_size=1)).map(
+        exchange = st.tuples(exchange, st.lists(_message(vocab, "tool"), max_size=1)).map(
             lambda pair: pair[0] + tuple(pair[1]))
     return st.builds(
         _trace, preamble, st.lists(exchange, min_size=1, max_size=longest), st.booleans(),
@@ -194,8 +193,14 @@ def _words(vocab: Vocabulary, role: str) -> st.SearchStrategy[str]:
     return st.lists(st.one_of(choices), max_size=3).map(" ".join)
 
 
-def _message(vocab: Vocabulary, role: st.SearchStrategy[str]) -> st.SearchStrategy[Message]:
-    return role.flatmap(lambda name: _message_of(vocab, name))
+def _message(vocab: Vocabulary, *roles: str) -> st.SearchStrategy[Message]:
+    """A message of one of `roles`. Each role's strategy is built
+    once, here: one built in each draw is validated again every time, and its regex
+    strategies come from hypothesis's global cache, whose misses after a long run of other
+    tests made generation up to 50x slower. (The draw keeps its shape, a `flatmap`, so a
+    seed gives the same traces as before.)"""
+    by_role = {name: _message_of(vocab, name) for name in roles}
+    return st.sampled_from(roles).flatmap(by_role.__getitem__)
 
 
 def _message_of(vocab: Vocabulary, role: str) -> st.SearchStrategy[Message]:
