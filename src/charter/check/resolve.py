@@ -325,9 +325,9 @@ class Expander:
 
     def _unquoted_word(self, says: ast.Says, module: Module, env) -> None:
         """`says refund`, where no `let` (nor one spelt like it) is named `refund`: a
-        phrase that lost its quotes, not a misspelt name."""
+        phrase that lost its quotes, not a misspelt name (`refund_phrase` is a name)."""
         name = says.phrases
-        if not isinstance(name, ast.Name) or len(name.parts) > 1 or name.parts[0] in env:
+        if not isinstance(name, ast.Name) or not name.dotted.isalpha() or name.dotted in env:
             return
         if self._find(name, module, "lets")[1] or self._find(name, module, "patterns")[1]:
             return
