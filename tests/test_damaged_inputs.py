@@ -217,3 +217,27 @@ def test_an_eval_archive_on_stdin_is_read_as_an_archive(tmp_path, policy):
     for jobs in ("1", "2"):
         done = check(policy, "-", stdin=data, options=("--jobs", jobs))
         assert summary(done)["records"] == {"total": 3, "checked": 3, "skipped": 0}, done.stderr
+
+
+def peak_rss_mb(*args: str) -> float:
+    """The peak resident memory of `charter check ARGS...` in MB, measured by a fresh
+    parent (so that no earlier child of this process counts)."""
+    measure = ("import resource, subprocess, sys; subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL,"
+               " stderr=subprocess.DEVNULL); print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)")
+    done = subprocess.run([sys.executable, "-c", measure, str(CHARTER), "check", *args],
+                          capture_output=True, text=True, timeout=600)
+    return int(done.stdout) / 1024
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "sarif"])
+def test_skipped_records_are_streamed_not_kept(tmp_path, policy, fmt):
+    """300,000 malformed lines: the reasons go to the report as they come (before, the
+    summary kept every one: 935 MB for a million in JSON)."""
+    path = tmp_path / "malformed.jsonl"
+    path.write_text("".join(f"not json {i}\n" for i in range(300_000)))
+    assert peak_rss_mb(policy, "--traces", str(path), "--format", fmt) < 100
+    if fmt == "json":
+        report = summary(check(policy, str(path)))
+        assert report["records"]["skipped"] == len(report["skipped"]) == 300_000
+        assert report["skipped"][-1] == {"file": str(path), "line": 300_000,
+                                         "reason": "not valid JSON: Expecting value at column 1"}

@@ -142,7 +142,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     paths = expand_paths(trace_paths)
     progress = Progress(sys.stderr, total_bytes(paths)) if progress_wanted(sys.stderr, no_progress) else None
     shared_terminal = progress is not None and out.isatty()  # clear the bar before writing a report line
-    summary = CheckSummary()
+    summary = CheckSummary(keep_skipped=False)  # the writer streams them
     recorder = _recorder(record_dir, policy, policies, paths, writer, input_format)
     writer.start()
     if engine == "dask":
@@ -179,7 +179,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
         if recorder is not None:
             recorder.recorder.finish()
     writer.finish(summary)
-    if summary.skipped:
+    if summary.skipped_count:
         sys.exit(EXIT_ERROR)
     sys.exit(EXIT_FAIL if summary.fails(fail_on) else EXIT_OK)
 

@@ -106,12 +106,16 @@ def verdict_counts(verdicts: Iterable[Verdict]) -> tuple[tuple[str, int], ...]:
 @attrs.define
 class CheckSummary:
     """Counts over a whole run: traces by status, verdicts by kind, every input record.
-    Nothing per trace is kept but the skipped records."""
+    Nothing per trace is kept but the skipped records, and those only with
+    `keep_skipped` (the command line's writers stream them instead: a corpus can have
+    millions)."""
 
     statuses: dict[str, int] = attrs.Factory(dict)
     verdicts: dict[str, int] = attrs.Factory(dict)
     checked: int = 0
     skipped: list[dict[str, Any]] = attrs.Factory(list)
+    keep_skipped: bool = True
+    unlisted: int = 0  # skipped records counted but not kept
 
     def add(self, report: TraceReport) -> None:
         self.add_counts(report.status, verdict_counts(report.verdicts))
@@ -123,7 +127,14 @@ class CheckSummary:
             self.verdicts[kind] = self.verdicts.get(kind, 0) + count
 
     def skip(self, file: str, line: int | None, reason: str) -> None:
-        self.skipped.append({"file": file, "line": line, "reason": reason})
+        if self.keep_skipped:
+            self.skipped.append(skipped_json(file, line, reason))
+        else:
+            self.unlisted += 1
+
+    @property
+    def skipped_count(self) -> int:
+        return len(self.skipped) + self.unlisted
 
     def fails(self, fail_on: Iterable[str]) -> bool:
         return any(self.verdicts.get(kind) for kind in fail_on)
@@ -135,12 +146,38 @@ class CheckSummary:
             "status": {k: self.statuses.get(k, 0) for k in order},
             "verdicts": {k: self.verdicts.get(k, 0) for k in AGGREGATE_ORDER},
             "records": {
-                "total": self.checked + len(self.skipped),
+                "total": self.checked + self.skipped_count,
                 "checked": self.checked,
-                "skipped": len(self.skipped),
+                "skipped": self.skipped_count,
             },
             "skipped": self.skipped,
         }
+
+
+def skipped_json(file: str, line: int | None, reason: str) -> dict[str, Any]:
+    return {"file": file, "line": line, "reason": reason}
+
+
+class _Listed:
+    """JSON values added one at a time and written at the end as the items of an array,
+    kept in a spool (a temporary file past a few megabytes), never all in memory."""
+
+    def __init__(self) -> None:
+        self._spool: IO[str] | None = None
+
+    def add(self, text: str) -> None:
+        if self._spool is None:
+            self._spool = _spool()
+        else:
+            self._spool.write(", ")
+        self._spool.write(text)
+
+    def write_to(self, out: IO[str]) -> None:
+        if self._spool is not None:
+            self._spool.seek(0)
+            shutil.copyfileobj(self._spool, out)
+            self._spool.close()
+            self._spool = None
 
 
 # --------------------------------------------------------------------------- report writers
@@ -207,14 +244,29 @@ def _locator_file(locator: str | None) -> str | None:
 
 class _JsonReports(ReportWriter):
     """A writer whose traces are `TraceReport.to_json` objects (`--all`: with the
-    not_applicable verdicts)."""
+    not_applicable verdicts), and whose summary lists the skipped records it was given
+    (`skipped`), spooled until then."""
 
     @functools.cached_property
     def _json(self) -> ReportJson:
         return ReportJson(self.show_all)
 
+    @functools.cached_property
+    def _skipped(self) -> _Listed:
+        return _Listed()
+
     def render_text(self, report: TraceReport, locator: Locator | None) -> str:
         return self._json.text(report)
+
+    def skipped(self, file: str, line: int | None, reason: str) -> None:
+        self._skipped.add(_dumps(skipped_json(file, line, reason)))
+
+    def write_summary(self, summary: CheckSummary) -> None:
+        """The summary's JSON, its `skipped` (the last key) the records given to `skipped`."""
+        counts = {key: value for key, value in summary.to_json().items() if key != "skipped"}
+        self.out.write(_dumps(counts)[:-1] + ', "skipped": [')
+        self._skipped.write_to(self.out)
+        self.out.write("]}")
 
 
 class JsonWriter(_JsonReports):
@@ -229,8 +281,9 @@ class JsonWriter(_JsonReports):
         self._first = False
 
     def finish(self, summary: CheckSummary) -> None:
-        self.out.write('\n], "summary": ' + _dumps(summary.to_json()) + ', "provenance": '
-                       + _dumps(provenance(self.policy)) + "}\n")
+        self.out.write('\n], "summary": ')
+        self.write_summary(summary)
+        self.out.write(', "provenance": ' + _dumps(provenance(self.policy)) + "}\n")
 
 
 class JsonlWriter(_JsonReports):
@@ -240,7 +293,9 @@ class JsonlWriter(_JsonReports):
         return self._json.text(report) + "\n"
 
     def finish(self, summary: CheckSummary) -> None:
-        self.out.write(_dumps({"summary": summary.to_json(), "provenance": provenance(self.policy)}) + "\n")
+        self.out.write('{"summary": ')
+        self.write_summary(summary)
+        self.out.write(', "provenance": ' + _dumps(provenance(self.policy)) + "}\n")
 
 
 _COLORS = {"violated": "31", "conflict": "35", "unspecified": "33", "pending": "36", "complied": "32"}
@@ -286,7 +341,7 @@ class TextWriter(ReportWriter):
         verdicts = ", ".join(f"{n} {k}" for k, n in s["verdicts"].items() if n and k != "not_applicable")
         self.out.write(
             f"\n{_plural(s['records']['total'], 'record')}: {_plural(s['traces'], 'trace')} checked"
-            f"{', ' + str(len(summary.skipped)) + ' skipped' if summary.skipped else ''}"
+            f"{', ' + str(summary.skipped_count) + ' skipped' if summary.skipped_count else ''}"
             f"{' — ' + statuses if statuses else ''}\n"
             f"verdicts: {verdicts or 'none'}\n"
         )
@@ -579,17 +634,25 @@ class SarifWriter(ReportWriter):
             self.out.write(("\n" if self._first else ",\n") + rendered.text)
             self._first = False
 
+    @functools.cached_property
+    def _notifications(self) -> _Listed:
+        return _Listed()
+
+    def skipped(self, file: str, line: int | None, reason: str) -> None:
+        """A skipped record is a notification of the invocation, spooled until `finish`."""
+        location: dict[str, Any] = {"artifactLocation": {"uri": sarif_uri(file)}}
+        if line is not None:
+            location["region"] = {"startLine": line}
+        self._notifications.add(_dumps({"level": "error", "message": {"text": f"skipped: {reason}"},
+                                        "locations": [{"physicalLocation": location}]}))
+
     def finish(self, summary: CheckSummary) -> None:
-        notifications = []
-        for record in summary.skipped:
-            location: dict[str, Any] = {"artifactLocation": {"uri": sarif_uri(record["file"])}}
-            if record["line"] is not None:
-                location["region"] = {"startLine": record["line"]}
-            notifications.append({"level": "error", "message": {"text": f"skipped: {record['reason']}"},
-                                  "locations": [{"physicalLocation": location}]})
-        invocation = {"executionSuccessful": not summary.skipped, "toolExecutionNotifications": notifications}
+        successful = "false" if summary.skipped_count else "true"
+        self.out.write('\n], "invocations": [{"executionSuccessful": ' + successful
+                       + ', "toolExecutionNotifications": [')
+        self._notifications.write_to(self.out)
         counts = {k: v for k, v in summary.to_json().items() if k != "skipped"}
-        self.out.write('\n], "invocations": [' + _dumps(invocation) + '], "properties": '
+        self.out.write(']}], "properties": '
                        + _dumps({"summary": counts, "provenance": provenance(self.policy)}) + "}]}\n")
 
 
