@@ -241,3 +241,58 @@ def test_skipped_records_are_streamed_not_kept(tmp_path, policy, fmt):
         assert report["records"]["skipped"] == len(report["skipped"]) == 300_000
         assert report["skipped"][-1] == {"file": str(path), "line": 300_000,
                                          "reason": "not valid JSON: Expecting value at column 1"}
+
+
+# --------------------------------------------------------------------------- numbers JSON cannot carry
+
+NON_FINITE = ('{"id": "inf", "meta": {"score": 1e400}, "messages": [{"role": "assistant", "content": "hi"}]}\n'
+              '{"id": "nan", "meta": {"score": NaN}, "messages": [{"role": "assistant", "content": "hi",'
+              ' "meta": {"x": [1, -Infinity]}, "tool_calls": [{"name": "f", "arguments": {"n": Infinity}}]}]}\n')
+
+
+@pytest.mark.parametrize("fmt", ["json", "jsonl", "sarif"])
+def test_a_non_finite_number_is_reported_with_its_location_and_read_as_unknown(tmp_path, policy, fmt):
+    path = tmp_path / "t.jsonl"
+    path.write_text(NON_FINITE)
+    done = check(policy, str(path), fmt=fmt, options=("--all",))
+    reports = [strict_json(line) for line in done.stdout.decode().splitlines()] if fmt == "jsonl" \
+        else [strict_json(done.stdout.decode())]
+    assert done.stderr.decode().splitlines() == [
+        f"{path}:1: warning: trace.meta.score is Infinity, not a finite number: it is read as unknown",
+        f"{path}:2: warning: trace.meta.score is NaN, not a finite number: it is read as unknown",
+        f"{path}:2: warning: messages[0].meta.x[1] is -Infinity, not a finite number: it is read as unknown",
+        f"{path}:2: warning: messages[0].tool_calls[0].arguments.n is Infinity, not a finite number:"
+        " it is read as unknown",
+    ]
+    if fmt == "json":
+        assert [t["status"] for t in reports[0]["traces"]] == ["unspecified", "unspecified"]
+        scored = reports[0]["traces"][1]["verdicts"][-1]
+        assert scored["unknown"] == ["trace.meta.score"]
+
+
+def test_the_python_api_reads_a_non_finite_number_as_unknown():
+    import charter
+
+    policy = charter.loads(POLICY_TEXT)
+    report = policy.check({"meta": {"score": float("nan")}, "messages": [{"role": "assistant", "content": "hi"}]})
+    assert report.status == "unspecified"
+    assert strict_json(json.dumps(report.to_json()))
+
+
+def test_a_report_of_a_trace_made_in_python_is_standard_json():
+    """A Trace built by hand does not pass through the reader: the writer still writes
+    standard JSON (null, as JSON.stringify does)."""
+    import io
+
+    import charter
+    from charter.reports.render import CheckSummary, JsonWriter
+    from charter.traces.model import Message, Trace
+
+    policy = charter.loads(POLICY_TEXT)
+    out = io.StringIO()
+    writer = JsonWriter(out, show_all=True, policy=policy)
+    writer.start()
+    writer.trace(policy.check(Trace("t", (Message(0, "assistant", "hi"),), {"score": float("inf")})))
+    writer.finish(CheckSummary())
+    facts = strict_json(out.getvalue())["traces"][0]["verdicts"][-1]["explanation"]["facts"]
+    assert facts == [{"fact": "trace.meta.score", "value": None, "known": True}]

@@ -170,6 +170,10 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
                 continue
             summary.add_counts(record.status, record.counts)
             writer.emit(record)
+            for note in record.notes:
+                if progress is not None:
+                    progress.clear()
+                click.echo(note, err=True)
     except Exception:  # a bug of ours: the report still ends, valid, with what was checked
         writer.finish(summary)
         raise

@@ -205,10 +205,10 @@ def _line_records(line: bytes, file: str, number: int, adapter: Any) -> list[Tra
     """The records of one JSONL line, as the reader makes them."""
     locator = Locator(file, number)
     try:
-        value = reader.parse_json(line.rstrip(reader.BLANK))
+        value, finite = reader.decode_json(line.rstrip(reader.BLANK))
     except TraceFormatError as error:
         return [Skipped(locator, error.reason)]
-    made = reader.converted_record(value, locator, str(locator), adapter)
+    made = reader.converted_record(value, locator, str(locator), adapter, finite=finite)
     return made if isinstance(made, list) else [made]  # one record may hold several traces
 
 
@@ -242,7 +242,10 @@ class Checker:
     def one(self, record: Trace | Skipped) -> Rendered | SkippedRecord:
         if isinstance(record, Skipped):
             return SkippedRecord(record.locator.file, record.locator.line, record.reason)
-        return self.writer.render(self.policy.check(record), record.locator)
+        rendered = self.writer.render(self.policy.check(record), record.locator)
+        if record.notes:
+            return rendered._replace(notes=tuple(f"{record.locator}: warning: {note}" for note in record.notes))
+        return rendered
 
 
 class WorkerFailure(NamedTuple):

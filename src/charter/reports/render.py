@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import os
 import pathlib
 import re
@@ -94,6 +95,7 @@ class Rendered(NamedTuple):
     text: str
     file: str | None = None  # the trace file, for writers that group traces by file
     tally: tuple[int, ...] = ()  # writer-specific counts (junit: tests, failures, skipped)
+    notes: tuple[str, ...] = ()  # what reading the trace left out, located (`Trace.notes`)
 
 
 def verdict_counts(verdicts: Iterable[Verdict]) -> tuple[tuple[str, int], ...]:
@@ -662,7 +664,24 @@ WRITERS: dict[str, type[ReportWriter]] = {
 
 
 def _dumps(data: Any) -> str:
-    return _escape_surrogates(json.dumps(data, ensure_ascii=False, sort_keys=False))
+    """Standard JSON: NaN and the infinities (only a trace made in Python can still hold
+    them; the reader takes them out) are written as null, as JSON.stringify writes them."""
+    try:
+        text = json.dumps(data, ensure_ascii=False, allow_nan=False)
+    except ValueError:
+        text = json.dumps(_nulled(data), ensure_ascii=False)
+    return _escape_surrogates(text)
+
+
+def _nulled(value: Any) -> Any:
+    """`value` with None for each non-finite number in it."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _nulled(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_nulled(item) for item in value]
+    return value
 
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
@@ -765,9 +784,9 @@ def _json_value(value: Any) -> str:
         return "true" if value else "false"
     if kind is int:
         return int.__repr__(value)
-    if kind is float and value - value == 0:  # finite: json writes NaN and Infinity its own way
+    if kind is float and value - value == 0:  # finite: `_dumps` writes NaN and Infinity as null
         return float.__repr__(value)
-    return json.dumps(value, ensure_ascii=False)
+    return _dumps(value)
 
 
 # --------------------------------------------------------------------------- explain

@@ -56,7 +56,11 @@ class Locator:
 
 @attrs.define
 class Trace:
+    """`notes` say what reading the trace left out (a number JSON cannot carry), each
+    with its path in the trace; they are not part of its value."""
+
     id: str
     messages: tuple[Message, ...] = ()
     meta: dict[str, JSON] = attrs.Factory(dict)
     locator: Locator | None = None
+    notes: tuple[str, ...] = attrs.field(default=(), eq=False)

@@ -31,6 +31,7 @@ import attrs
 
 from . import anthropic, huggingface, inspect_log, native, openai
 from .errors import TraceFormatError
+from .finite import finite_trace
 from .model import JSON, Locator, Trace
 
 try:
@@ -126,8 +127,8 @@ def _adapter(name: str) -> Adapter:
 def _convert(obj: JSON, locator: Locator | None, default_id: str, adapter: Adapter | None) -> Trace:
     """Convert with the chosen adapter, or else with the first one that recognises `obj`."""
     if adapter is None and (trace := _usual_native(obj, locator, default_id)) is not None:
-        return trace
-    return (adapter or _detected(obj)).convert(obj, locator, default_id)
+        return finite_trace(trace)
+    return finite_trace((adapter or _detected(obj)).convert(obj, locator, default_id))
 
 
 # The keys by which a format before the native one can recognise a record whose messages
@@ -274,11 +275,11 @@ def read_lines(lines: Iterator[bytes | Overlong], file: str, adapter: Adapter | 
             yield Skipped(locator, line.reason)
             continue
         try:
-            value = parse_json(line.rstrip(BLANK))
+            value, finite = decode_json(line.rstrip(BLANK))
         except TraceFormatError as error:
             yield Skipped(locator, error.reason)
         else:
-            yield from converted_record(value, locator, str(locator), adapter)
+            yield from converted_record(value, locator, str(locator), adapter, finite=finite)
 
 
 def _document_or_records(
@@ -333,38 +334,47 @@ def _read_document(
     """One JSON document starting at `first_line`: a trace, or an array of traces whose
     locators are the lines the elements start on."""
     try:
-        value = parse_json(data)
+        value, finite = decode_json(data)
     except _NotJSON as error:
         yield Skipped(Locator(file, first_line + error.line - 1), error.reason)
         return
     if not isinstance(value, list):
-        yield from converted_record(value, Locator(file), file, adapter)
+        yield from converted_record(value, Locator(file), file, adapter, finite=finite)
         return
     for index, (element, line) in enumerate(zip(value, _element_lines(data.decode()), strict=True)):
         locator = Locator(file, first_line + line - 1)
-        yield from converted_record(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ")
+        yield from converted_record(element, locator, f"{file}#{index}", adapter, context=f"element {index}: ",
+                                    finite=finite)
 
 
 def converted_record(
-    value: JSON, locator: Locator, default_id: str, adapter: Adapter | None, context: str = ""
+    value: JSON, locator: Locator, default_id: str, adapter: Adapter | None, context: str = "",
+    finite: bool = False,
 ) -> list[Trace | Skipped]:
     """The traces in one decoded record (one, or an Inspect log's samples), with a Skipped
-    for the record, or for each of its traces, that cannot be read."""
+    for the record, or for each of its traces, that cannot be read. Unless the record is
+    known to be `finite` (see `decode_json`), its traces are searched for numbers JSON
+    cannot carry (see `finite.py`)."""
+    ready = _as_is if finite else finite_trace
     try:
         if adapter is None and (trace := _usual_native(value, locator, default_id)) is not None:
-            return [trace]
+            return [ready(trace)]
         adapter = adapter or _detected(value)
         if adapter.split is None:
-            return [adapter.convert(value, locator, default_id)]
+            return [ready(adapter.convert(value, locator, default_id))]
         parts = adapter.split(value, locator, default_id)
     except TraceFormatError as error:
         return [Skipped(locator, context + error.reason)]
     return [_made(make, at, context) for at, make in parts]
 
 
+def _as_is(trace: Trace) -> Trace:
+    return trace
+
+
 def _made(make: Callable[[], Trace], locator: Locator, context: str = "") -> Trace | Skipped:
     try:
-        return make()
+        return finite_trace(make())
     except TraceFormatError as error:
         return Skipped(locator, context + error.reason)
 
@@ -404,17 +414,23 @@ def parse_json(data: bytes) -> JSON:
     standard parser has the last word, so what is accepted (NaN, lone surrogates) and
     every error message are the same with or without orjson. (One difference remains:
     orjson reads an integer beyond 64 bits as a float.)"""
+    return decode_json(data)[0]
+
+
+def decode_json(data: bytes) -> tuple[JSON, bool]:
+    """`parse_json`'s value, and whether it is known to hold finite numbers only (orjson
+    refuses NaN, Infinity and 1e400; the standard parser reads them as floats)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise _NotJSON(f"not valid UTF-8: {error.reason}", data.count(b"\n", 0, error.start) + 1) from None
     if orjson is not None:
         try:  # not contextlib.suppress: entering it costs more than a small record's decoding
-            return orjson.loads(text)
+            return orjson.loads(text), True
         except orjson.JSONDecodeError:
             pass
     try:
-        return json.loads(text)
+        return json.loads(text), False
     except json.JSONDecodeError as error:
         # json's "Unterminated string starting at" already ends in "at"
         raise _NotJSON(f"not valid JSON: {error.msg.removesuffix(' at')} at column {error.colno}",
