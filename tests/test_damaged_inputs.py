@@ -296,3 +296,12 @@ def test_a_report_of_a_trace_made_in_python_is_standard_json():
     writer.finish(CheckSummary())
     facts = strict_json(out.getvalue())["traces"][0]["verdicts"][-1]["explanation"]["facts"]
     assert facts == [{"fact": "trace.meta.score", "value": None, "known": True}]
+
+
+def test_a_malformed_trace_dict_raises_the_exported_trace_format_error():
+    import charter
+
+    with pytest.raises(charter.TraceFormatError) as caught:
+        charter.loads(POLICY_TEXT).check({"messages": [{"role": "robot"}]})
+    assert caught.value.reason.startswith("messages[0].role must be one of")
+    assert isinstance(caught.value, ValueError)

@@ -277,6 +277,22 @@ def test_anthropic_errors(obj, expected):
     assert caught.value.reason == expected
 
 
+def test_anthropic_keeps_labels_and_meta_of_every_message():
+    """Issue 19.1: a top-level `system` makes the record Anthropic's, whose reader
+    dropped each message's labels and meta."""
+    user = {"role": "user", "content": "move my savings", "labels": {"fraud_risk": 0.1}, "meta": {"channel": "app"}}
+    record = {"system": "You are a bank.", "messages": [user, {"role": "assistant", "content": "done"}]}
+    trace = trace_from_json(record)
+    assert trace.messages[1].labels == {"fraud_risk": 0.1} and trace.messages[1].meta == {"channel": "app"}
+    results = {"role": "user", "labels": {"injection": True}, "content": [
+        {"type": "tool_result", "tool_use_id": "t1", "content": "ok"}, {"type": "text", "text": "thanks"}]}
+    trace = trace_from_json({"system": "s", "messages": [results]})
+    assert [(m.role, m.labels) for m in trace.messages] == [
+        ("system", {}), ("tool", {"injection": True}), ("user", {"injection": True})]
+    with pytest.raises(TraceFormatError, match=r"messages\[0\]\.labels\.x must be a number in \[0, 1\]"):
+        trace_from_json({"system": "s", "messages": [{"role": "user", "content": "hi", "labels": {"x": 2}}]})
+
+
 def test_thinking_is_never_said():
     policy = charter.loads('charter t\nnorm no_refund_talk:\n    forbid assistant says "refund"\n')
     trace = trace_from_json(
@@ -721,10 +737,17 @@ _arguments = st.dictionaries(
     max_size=3,
 )
 _call = st.tuples(st.sampled_from(["delete_file", "refund", "search"]), _arguments, _text)
-# A turn: ("user" | "assistant", [text parts], thinking or None), or ("calls", [(name, arguments, result)])
+# A message's labels and meta, which every format carries (docs/traces.md says where)
+_extras = st.fixed_dictionaries({
+    "labels": st.dictionaries(st.sampled_from(["fraud_risk", "toxic", "pii"]),
+                              st.booleans() | st.sampled_from([0.0, 0.1, 0.5, 0.9, 1.0]), max_size=2),
+    "meta": st.dictionaries(st.sampled_from(["tier", "verified", "channel"]),
+                            st.booleans() | st.integers(0, 3) | st.sampled_from(["web", "app"]), max_size=2),
+})
+# A turn: ("user" | "assistant", [text parts], thinking or None, extras), or ("calls", [(name, arguments, result)])
 _turn = st.one_of(
-    st.tuples(st.just("user"), st.lists(_text, min_size=1, max_size=2), st.none()),
-    st.tuples(st.just("assistant"), st.lists(_text, min_size=1, max_size=2), st.none() | _text),
+    st.tuples(st.just("user"), st.lists(_text, min_size=1, max_size=2), st.none(), _extras),
+    st.tuples(st.just("assistant"), st.lists(_text, min_size=1, max_size=2), st.none() | _text, _extras),
     st.tuples(st.just("calls"), st.lists(_call, min_size=1, max_size=2)),
 )
 _conversations = st.tuples(st.none() | _text, st.lists(_turn, min_size=1, max_size=6))
@@ -741,6 +764,21 @@ def expected_shape(system: str | None, turns: list[tuple]) -> list[tuple]:
     return shape_
 
 
+def expected_extras(system: str | None, turns: list[tuple]) -> list[dict]:
+    """The labels and meta each message of `expected_shape` is given."""
+    none = {"labels": {}, "meta": {}}
+    extras: list[dict] = [] if system is None else [none]
+    for turn in turns:
+        extras += [none] * (1 + len(turn[1])) if turn[0] == "calls" else [turn[3]]
+    return extras
+
+
+def with_extras(message: dict, turn: tuple, meta_key: str = "meta") -> dict:
+    """`message` with the turn's labels and meta (under `meta_key`), when it has any."""
+    labels, meta = turn[3]["labels"], turn[3]["meta"]
+    return {**message, **({"labels": labels} if labels else {}), **({meta_key: meta} if meta else {})}
+
+
 def to_native(system, turns):
     messages = [] if system is None else [{"role": "system", "content": system}]
     for t, turn in enumerate(turns):
@@ -755,7 +793,7 @@ def to_native(system, turns):
                 for i, (_, _, r) in enumerate(turn[1])
             ]
         else:
-            messages.append({"role": turn[0], "content": "\n".join(turn[1])})
+            messages.append(with_extras({"role": turn[0], "content": "\n".join(turn[1])}, turn))
     return {"id": "native", "messages": messages}
 
 
@@ -778,7 +816,7 @@ def to_openai(system, turns):
             ]
         else:
             content = turn[1][0] if len(turn[1]) == 1 else [{"type": "text", "text": p} for p in turn[1]]
-            messages.append({"role": turn[0], "content": content})
+            messages.append(with_extras({"role": turn[0], "content": content}, turn))
     if messages[-1]["role"] == "assistant" and len(messages) > 1:  # the last reply as the response
         reply = messages.pop()
         response = {
@@ -807,7 +845,7 @@ def to_anthropic(system, turns):
             blocks = [{"type": "text", "text": p} for p in turn[1]]
             if turn[2] is not None:  # thinking, with words a norm must not see
                 blocks.insert(0, {"type": "thinking", "thinking": turn[2] + " secret", "signature": "sig"})
-            messages.append({"role": turn[0], "content": blocks})
+            messages.append(with_extras({"role": turn[0], "content": blocks}, turn))
     body = {"model": "claude-sonnet-4-20250514", "max_tokens": 1024, "messages": messages}
     return body if system is None else {**body, "system": system}
 
@@ -829,7 +867,7 @@ def to_inspect_sample(system, turns):
             parts = [{"type": "text", "text": p} for p in turn[1]]
             if turn[2] is not None:
                 parts.insert(0, {"type": "reasoning", "reasoning": turn[2] + " secret", "redacted": False})
-            messages.append({"role": turn[0], "content": parts})
+            messages.append(with_extras({"role": turn[0], "content": parts}, turn, meta_key="metadata"))
     return {
         "id": "s1",
         "epoch": 1,
@@ -850,7 +888,7 @@ def to_sharegpt(system, turns):
             conversations += [{"from": "observation", "value": r} for _, _, r in turn[1]]
         else:
             conversations.append(
-                {"from": {"user": "human", "assistant": "gpt"}[turn[0]], "value": "\n".join(turn[1])}
+                with_extras({"from": {"user": "human", "assistant": "gpt"}[turn[0]], "value": "\n".join(turn[1])}, turn)
             )
     return {"id": "sg", "conversations": conversations}
 
@@ -883,11 +921,16 @@ def render_all(directory: Path, system, turns) -> dict[str, str]:
 def test_the_same_conversation_in_every_format_gives_the_same_verdicts(tmp_path, conversation):
     system, turns = conversation
     expected = expected_shape(system, turns)
+    extras = expected_extras(system, turns)
     verdicts = {}
     for name, path in render_all(tmp_path, system, turns).items():
         (trace,) = read(path)
         assert isinstance(trace, Trace), (name, trace)
         assert shape(trace) == expected, name
+        assert [m.labels for m in trace.messages] == [e["labels"] for e in extras], name
+        # (a format may add meta of its own: thinking, finish_reason, stop_reason)
+        assert [{k: m.meta.get(k) for k in e["meta"]} for m, e in zip(trace.messages, extras)] \
+            == [e["meta"] for e in extras], name
         assert [m.index for m in trace.messages] == list(range(len(expected)))
         verdicts[name] = [(v.norm, v.turn, v.call, v.kind) for v in POLICY.check(trace).verdicts]
     assert all(v == verdicts["native"] for v in verdicts.values()), verdicts

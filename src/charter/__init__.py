@@ -5,7 +5,8 @@
     report = policy.check({"messages": [...]})       # a TraceReport
     report.status, report.verdicts, report.to_json()
 
-`load` raises `PolicyError` (with `.diagnostics`) when a policy has errors.
+`load` raises `PolicyError` (with `.diagnostics`) when a policy has errors; `check`
+raises `TraceFormatError` (a ValueError, with `.reason`) for a dict that is not a trace.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from .evaluate.session import CandidateCheck, Session
 from .evaluate.verdicts import Explanation, TraceReport, Verdict
 from .source.diagnostics import Diagnostic, PolicyError, Severity
 from .source.text import Span
+from .traces.errors import TraceFormatError
 from .traces.model import Message, ToolCall, Trace
 
 # Written here only (pyproject.toml reads it): looking it up in the installed metadata
@@ -24,5 +26,5 @@ __version__ = "0.1.0"
 
 __all__ = [
     "CandidateCheck", "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Session", "Severity", "Span",
-    "TestResult", "ToolCall", "Trace", "TraceReport", "Verdict", "load", "loads", "__version__",
+    "TestResult", "ToolCall", "Trace", "TraceFormatError", "TraceReport", "Verdict", "load", "loads", "__version__",
 ]

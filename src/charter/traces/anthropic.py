@@ -14,6 +14,9 @@ what remains of the message it was in (a user message is kept only if it has oth
 blocks, or no tool results at all). `thinking` blocks go to the message's
 `meta["thinking"]` and never into its text; a `redacted_thinking` block sets
 `meta["thinking_redacted"]`. Other blocks (images, documents) are not read.
+
+A message's `labels` and `meta` (as in the native format) go to every message it
+becomes: its tool results and the rest.
 """
 
 from __future__ import annotations
@@ -105,8 +108,11 @@ def _message(obj: JSON, index: int, where: str) -> list[Message]:
         raise TraceFormatError(f"{path(where, 'role')} must be user or assistant, not {show(role)}")
     content_at = path(where, "content")
     content = obj.get("content")
+    labels = native.labels(obj, where)
+    given = field(obj, "meta", where, dict) or {}
+    meta: dict[str, JSON] = dict(given)
     if content is None or isinstance(content, str):
-        return [Message(index=index, role=role, content=content or "")]
+        return [Message(index=index, role=role, content=content or "", labels=labels, meta=meta)]
     if not isinstance(content, list):
         raise TraceFormatError(
             f"{content_at} must be a string or an array of content blocks, not {show(content)}"
@@ -115,7 +121,6 @@ def _message(obj: JSON, index: int, where: str) -> list[Message]:
     calls: list[ToolCall] = []
     thinking: list[str] = []
     results: list[Message] = []
-    meta: dict[str, JSON] = {}
     for i, block in enumerate(content):
         at = f"{content_at}[{i}]"
         if not isinstance(block, dict):
@@ -128,7 +133,7 @@ def _message(obj: JSON, index: int, where: str) -> list[Message]:
             arguments = native.arguments(block.get("input"), f"{at}.input")
             calls.append(ToolCall(name=name, arguments=arguments, id=field(block, "id", at, str)))
         elif kind == "tool_result":
-            results.append(_tool_result(block, index + len(results), at))
+            results.append(_tool_result(block, index + len(results), at, labels, given))
         elif kind == "thinking":
             thinking.append(field(block, "thinking", at, str, required=True))
         elif kind == "redacted_thinking":
@@ -143,17 +148,20 @@ def _message(obj: JSON, index: int, where: str) -> list[Message]:
                 role=role,
                 content="\n".join(texts),
                 tool_calls=tuple(calls),
+                labels=labels,
                 meta=meta,
             )
         )
     return results
 
 
-def _tool_result(block: dict, index: int, where: str) -> Message:
+def _tool_result(block: dict, index: int, where: str, labels: dict, meta: dict[str, JSON]) -> Message:
+    """A tool result, with the labels and meta of the message it is in."""
     return Message(
         index=index,
         role="tool",
         content=native.text(block.get("content"), f"{where}.content"),
         tool_call_id=field(block, "tool_use_id", where, str, required=True),
-        meta={"is_error": True} if block.get("is_error") is True else {},
+        labels=labels,
+        meta={**meta, "is_error": True} if block.get("is_error") is True else dict(meta),
     )

@@ -3,7 +3,8 @@
 A ShareGPT record is `{"id"?, "system"?, "conversations": [{"from", "value"}, ...]}`.
 `from` names the speaker (see ROLES); a `function_call` turn is an assistant message
 whose `value` is the JSON text of a call `{"name", "arguments"}` (or of a list of them).
-A top-level `system` string is a first system message.
+A top-level `system` string is a first system message. A turn's `labels` and `meta` (as
+in the native format) are its message's.
 
 A record in the other common layout, `{"messages": [{"role", "content"}, ...]}`, is a
 native trace; detection leaves it to the native format, and this one reads it the same
@@ -76,8 +77,9 @@ def _turn(obj: JSON, index: int, where: str) -> Message:
     if speaker not in ROLES:
         raise TraceFormatError(f"{where}.from must be one of {', '.join(ROLES)}, not {show(speaker)}")
     value = field(obj, "value", where, str) or ""
+    labels, meta = native.labels(obj, where), field(obj, "meta", where, dict) or {}
     if speaker != "function_call":
-        return Message(index=index, role=ROLES[speaker], content=value)
+        return Message(index=index, role=ROLES[speaker], content=value, labels=labels, meta=meta)
     calls = native.decode(value, f"{where}.value")
     if isinstance(calls, dict):
         tool_calls = (native.tool_call(calls, f"{where}.value"),)
@@ -85,4 +87,4 @@ def _turn(obj: JSON, index: int, where: str) -> Message:
         tool_calls = tuple(native.tool_call(call, f"{where}.value[{i}]") for i, call in enumerate(calls))
     else:
         raise TraceFormatError(f"{where}.value must be the JSON text of a call or of a list of calls")
-    return Message(index=index, role="assistant", tool_calls=tool_calls)
+    return Message(index=index, role="assistant", tool_calls=tool_calls, labels=labels, meta=meta)

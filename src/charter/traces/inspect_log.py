@@ -10,7 +10,7 @@ A JSON log is one document `{"version", "eval": {"task", ...}, "samples": [...],
   content parts; `text` parts are the text, `reasoning` parts go to `meta["thinking"]`;
   assistant `tool_calls` `{"id", "function", "arguments": {...}}`; tool messages'
   `tool_call_id`, `function` (the message `name`) and `error`), with each message's
-  `metadata` as its `meta`;
+  `metadata` as its `meta` and its `labels` (as in the native format) as its labels;
 - meta `{"sample_id", "epoch", "scores", "metadata", "target", "task"}` (null when absent).
 """
 
@@ -196,6 +196,7 @@ def _message(obj: JSON, index: int, where: str, attachments: dict[str, JSON]) ->
     return Message(
         index=index,
         role=role,
+        labels=native.labels(obj, where),
         content="\n".join(_resolve(t, attachments) for t in texts),
         tool_calls=tuple(_tool_call(call, f"{where}.tool_calls[{i}]") for i, call in enumerate(calls or [])),
         meta=meta,

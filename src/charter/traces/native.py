@@ -198,18 +198,23 @@ def _checked_message(obj: JSON, index: int, where: str) -> Message:
     # that cannot happen (this runs for every message of a corpus).
     content = obj.get("content")
     tool_calls = field(obj, "tool_calls", where, list)
-    labels = field(obj, "labels", where, dict)
     return Message(
         index=index,
         role=role,
         content=content if isinstance(content, str) else text(content, f"{where}.content"),
         tool_calls=tuple(tool_call(call, f"{where}.tool_calls[{i}]") for i, call in enumerate(tool_calls))
         if tool_calls else (),
-        labels=_labels(labels, f"{where}.labels") if labels else {},
+        labels=labels(obj, where),
         meta=field(obj, "meta", where, dict) or {},
         tool_call_id=field(obj, "tool_call_id", where, str),
         name=field(obj, "name", where, str),
     )
+
+
+def labels(obj: dict, where: str) -> dict[str, float | bool]:
+    """The message's `labels` (every format reads them where the native one does)."""
+    found = field(obj, "labels", where, dict)
+    return _labels(found, f"{where}.labels") if found else {}
 
 
 def text(value: JSON, where: str) -> str:
