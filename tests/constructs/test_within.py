@@ -183,3 +183,75 @@ def test_call_inside_a_window_of_a_tool_call_norm_is_absent():
     """)
     report = check(p, user("u"), assistant("a", calls=[("lookup", {})]), assistant("b"))
     assert [(v.turn, v.call, v.kind) for v in report.verdicts] == [(1, 0, "violated")]
+
+
+# ---- what a turn is: a reply the user sees (issue 19.2)
+
+DISCLAIMER = """
+    norm disclaimer:
+        on user turn
+        when user says "invest"
+        require assistant says "not financial advice" within 1 {unit}
+"""
+ASKED_AND_LOOKED_UP = (user("Should I invest in bonds?"), assistant(calls=[("quotes", {"q": "bonds"})]),
+                       tool("bonds: 4%"))
+
+
+def test_a_message_that_only_calls_a_tool_is_not_a_turn():
+    p = policy(DISCLAIMER.format(unit="turn"))
+    report = check(p, *ASKED_AND_LOOKED_UP, assistant("Bonds pay 4%. This is not financial advice."))
+    assert kinds(report, "disclaimer") == [(0, "complied")]
+    assert kinds(check(p, *ASKED_AND_LOOKED_UP), "disclaimer") == [(0, "pending")]
+    report = check(p, *ASKED_AND_LOOKED_UP, assistant("Bonds pay 4%."), assistant("not financial advice"))
+    assert kinds(report, "disclaimer") == [(0, "violated")]
+
+
+def test_a_message_of_whitespace_only_is_not_a_turn():
+    p = policy(DISCLAIMER.format(unit="turn"))
+    report = check(p, user("invest?"), assistant(" \n"), assistant("This is not financial advice."))
+    assert kinds(report, "disclaimer") == [(0, "complied")]
+
+
+def test_within_messages_counts_every_assistant_message():
+    p = policy(DISCLAIMER.format(unit="message"))
+    report = check(p, *ASKED_AND_LOOKED_UP, assistant("This is not financial advice."))
+    assert kinds(report, "disclaimer") == [(0, "violated")]
+    v = at(check(p, user("invest?"), assistant("not financial advice")), "disclaimer", 0)
+    assert v.kind == "complied"
+
+
+def test_a_tool_call_before_the_reply_is_inside_the_window():
+    # every assistant message up to the N-th reply is in the window, so a call made
+    # before the reply meets a `calls` obligation
+    p = policy("""
+        norm escalate:
+            on user turn
+            when user says "fraud"
+            require assistant calls "escalate" within 1 turn
+    """)
+    report = check(p, user("fraud!"), assistant(calls=[("lookup", {})]), assistant(calls=[("escalate", {})]),
+                   tool("ok"), assistant("I escalated it."))
+    v = at(report, "escalate", 0)
+    assert v.kind == "complied" and any(s.value == "at turn 2: true" for s in v.explanation.steps)
+    report = check(p, user("fraud!"), assistant("Let me see."), assistant(calls=[("escalate", {})]))
+    assert kinds(report, "escalate") == [(0, "violated")]
+
+
+def test_a_session_keeps_a_window_open_across_tool_calls():
+    session = policy(DISCLAIMER.format(unit="turns")).session()
+    for message in ASKED_AND_LOOKED_UP:
+        assert session.add(message) == []
+    assert [(v.turn, v.kind) for v in session.pending()] == [(0, "pending")]
+    assert [(v.turn, v.kind) for v in session.add(assistant("not financial advice"))] == [(0, "complied")]
+    session = policy(DISCLAIMER.format(unit="messages")).session()
+    settled = [v for m in ASKED_AND_LOOKED_UP for v in session.add(m)]
+    assert [(v.turn, v.kind) for v in settled] == [(0, "violated")]
+
+
+def test_fmt_keeps_the_unit():
+    from charter.source.text import Source
+    from charter.syntax.format import format_source
+
+    text = 'charter t by platform\n\nnorm n:\n    on user turn\n    require assistant says "x" within 2 messages\n'
+    formatted, errors = format_source(Source("t.charter", text))
+    assert errors == [] and "within 2 messages" in formatted.text

@@ -156,12 +156,18 @@ def acts(trace: Trace, scope: str) -> list[tuple[int | None, int | None, Env]]:
     return [(i, None, env_at(trace, role, i)) for i, m in enumerate(trace.messages) if m.role == role]
 
 
-def window_envs(trace: Trace, turn: int | None, within: int) -> list[Env]:
-    """The next `within` assistant messages after `turn`, bound as assistant-turn acts (Q6, Q8)."""
+def window_envs(trace: Trace, turn: int | None, outcome: ast.Outcome) -> tuple[list[Env], bool]:
+    """The assistant messages of `outcome`'s window after `turn`, bound as assistant-turn
+    acts (Q6, Q8), and whether the window is full. `within N messages` is the next N
+    assistant messages; `within N turns` counts only replies the user sees (text that is
+    not blank) and holds every assistant message up to the N-th of them."""
     if turn is None:
-        return []
+        return [], False
     later = [i for i, m in enumerate(trace.messages) if m.role == "assistant" and i > turn]
-    return [env_at(trace, "assistant", i) for i in later[:within]]
+    counted = later if outcome.within_unit == "messages" else [i for i in later if trace.messages[i].content.strip()]
+    full = len(counted) >= outcome.within
+    window = [i for i in later if i <= counted[outcome.within - 1]] if full else later
+    return [env_at(trace, "assistant", i) for i in window], full
 
 
 def quantifier_range(node: ast.Quantified, env: Env) -> list[Message]:
@@ -486,7 +492,7 @@ def outcome_atoms(outcome: ast.Outcome, env: Env, turn: int | None,
         found |= atoms_in(unless.condition, env, program, True)
         found |= outcome_atoms(unless.outcome, env, turn, program)
     if outcome.modality in ("require", "forbid"):
-        envs = [env] if outcome.within is None else window_envs(env.trace, turn, outcome.within)
+        envs = [env] if outcome.within is None else window_envs(env.trace, turn, outcome)[0]
         for at in envs:
             found |= atoms_in(outcome.behaviour, at, program, True)
     return found
@@ -587,10 +593,10 @@ def verdict_under(program: Program, norm: CheckedNorm, turn: int | None, env: En
         return simple("violated" if holds(standing.behaviour, env, ctx) else "complied")
     if standing.within is None:
         return simple("complied" if holds(standing.behaviour, env, ctx) else "violated")
-    window = window_envs(env.trace, turn, standing.within)
+    window, full = window_envs(env.trace, turn, standing)
     if any(holds(standing.behaviour, at, ctx) for at in window):
         return simple("complied")
-    return simple("violated" if len(window) == standing.within else "pending")
+    return simple("violated" if full else "pending")
 
 
 def settle(decisions: list[Decision]) -> Decision:

@@ -106,6 +106,14 @@ def test_require_within_is_violated_when_the_window_is_full() -> None:
     assert reference_verdicts(prog, tr) == [row("n", 0, "violated"), row("n", 1, "pending")]
 
 
+def test_a_within_turns_window_counts_only_replies_with_text() -> None:
+    prog = program(checked_norm("n", ast.Outcome("require", said(ASSISTANT, "988"), within=1)))
+    tr = trace(("assistant", "hi"), ("assistant", " "), ("assistant", "988"))
+    assert reference_verdicts(prog, tr) == [row("n", 0, "complied"), row("n", 1, "complied"), row("n", 2, "pending")]
+    messages = checked_norm("n", ast.Outcome("require", said(ASSISTANT, "988"), within=1, within_unit="messages"))
+    assert reference_verdicts(program(messages), tr)[0] == row("n", 0, "violated")
+
+
 def test_override_by_a_conversation_scope_norm() -> None:
     overrider = checked_norm(
         "m", PERMIT, scope="conversation",

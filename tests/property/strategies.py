@@ -52,13 +52,18 @@ tool_calls = st.builds(
     ToolCall, st.sampled_from(TOOLS), st.sampled_from(({"path": "x"}, {"path": "y"}, {})))
 
 
+ROLE_MIX = ("user", "assistant", "user", "assistant", "system", "tool")
+
+
 @st.composite
-def messages(draw: st.DrawFn, index: int) -> Message:
-    role = draw(st.sampled_from(("user", "assistant", "user", "assistant", "system", "tool")))
+def messages(draw: st.DrawFn, index: int, roles: tuple[str, ...] = ROLE_MIX) -> Message:
+    role = draw(st.sampled_from(roles))
     return Message(
         index=index,
         role=role,
-        content=" ".join(draw(st.lists(st.sampled_from(WORDS), max_size=4))),
+        # blank text too: an assistant message with none is not a turn of a `within` window
+        content=draw(st.one_of(st.lists(st.sampled_from(WORDS), max_size=4).map(" ".join),
+                               st.sampled_from((" ", "\n\t")))),
         tool_calls=tuple(draw(st.lists(tool_calls, max_size=2))) if role == "assistant" else (),
         labels=draw(st.dictionaries(st.sampled_from(LABEL_NAMES), st.sampled_from(LABEL_VALUES),
                                     max_size=2)),
@@ -212,10 +217,11 @@ def outcomes(draw: st.DrawFn, where: Where, depth: int) -> ast.Outcome:
     """An outcome tree of depth at most `depth`, with 0–2 exceptions per level."""
     modality = draw(st.sampled_from(ast.MODALITIES))
     behaviour = within = reason = escalate_to = None
+    within_unit = "turns"
     if modality in ("require", "forbid") or (modality == "permit" and draw(st.booleans())):
         behaviour = draw(st.one_of(shared_behaviours, conditions(where, 2)))
     if modality == "require" and where.scope != "conversation" and draw(st.booleans()):
-        within = draw(st.integers(1, 2))
+        within, within_unit = draw(st.integers(1, 2)), draw(st.sampled_from(("turns", "messages")))
     if modality == "unspecified":
         reason = draw(st.sampled_from(REASONS))
         escalate_to = draw(st.sampled_from((None,) + AUTHORITIES))
@@ -224,7 +230,7 @@ def outcomes(draw: st.DrawFn, where: Where, depth: int) -> ast.Outcome:
         exceptions = tuple(draw(st.lists(
             st.builds(ast.Unless, conditions(where, 2), outcomes(where, depth - 1)),
             max_size=2)))
-    return ast.Outcome(modality, behaviour, within, reason, escalate_to, exceptions)
+    return ast.Outcome(modality, behaviour, within, reason, escalate_to, exceptions, within_unit)
 
 
 @st.composite
@@ -266,6 +272,21 @@ def programs(draw: st.DrawFn) -> Program:
         ))
     bands = draw(st.sampled_from(({}, {"a": (0.4, 0.8)}, {"a": (0.55, 0.95)})))
     return program(*norms, bands=bands)
+
+
+@st.composite
+def window_cases(draw: st.DrawFn) -> tuple[Program, Trace]:
+    """One norm `require B within N turns|messages`, on traces of mostly assistant
+    messages, some of them blank or only calling tools (where the two units differ)."""
+    scope = draw(st.sampled_from(("user turn", "assistant turn", "tool call")))
+    where = Where(scope)
+    outcome = ast.Outcome("require", draw(st.one_of(shared_behaviours, conditions(where, 2))),
+                          within=draw(st.integers(1, 3)), within_unit=draw(st.sampled_from(("turns", "messages"))))
+    trigger = draw(st.one_of(st.none(), conditions(where, 1)))
+    roles = ("user", "assistant", "assistant", "assistant", "tool")
+    count = draw(st.integers(1, 8))
+    trace = Trace(id="t", messages=tuple(draw(messages(i, roles)) for i in range(count)))
+    return program(checked_norm("n0", outcome, scope=scope, trigger=trigger)), trace
 
 
 def small_enough(case: tuple[Program, Trace]) -> bool:

@@ -60,6 +60,15 @@ def _is_number(value: Any) -> bool:
 # --------------------------------------------------------------------------- compiled shapes
 
 
+@attrs.frozen
+class Window:
+    """`within size turns` (`replies`: only assistant messages with text count towards
+    `size`, docs/language.md §8.7) or `within size messages` (every assistant message)."""
+
+    size: int
+    replies: bool
+
+
 @attrs.define(eq=False)
 class OutcomeNode:
     """An outcome with its exceptions, ready to decide. `key` identifies the decision
@@ -68,7 +77,7 @@ class OutcomeNode:
 
     modality: str
     behaviour: Fn | None
-    within: int | None
+    within: Window | None
     reason: str | None
     escalate_to: str | None
     exceptions: list[tuple[Fn, "OutcomeNode", "Clause"]]
@@ -102,10 +111,10 @@ class CompiledNorm:
     # How later messages can change a verdict (for incremental sessions): `whole_trace`
     # verdicts (conversation scope, `any R`/`every R` over the whole trace, in the norm
     # or an overrider's trigger) are known only at the end; verdicts of a norm with a
-    # `within` window are known once the longest window (`window` turns) is full or the
-    # obligation is met.
+    # `within` window are known once its longest `windows` (one of each unit) are full
+    # or the obligation is met.
     whole_trace: bool = False
-    window: int = 0
+    windows: tuple[Window, ...] = ()
     # The norm's generated `run(ctx, envs, explainer)` (fastpath.py), made on first use:
     # its verdicts at the acts `envs`, each decided the general way where it must be.
     fast: Callable[[Any, Any, Any], list] | None = None
@@ -186,7 +195,7 @@ class _Compiler:
             trigger=self.condition(norm.trigger) if norm.trigger is not None else None,
             trigger_clause=self.clause("when", trigger_span) if norm.trigger is not None else None,
             tree=None, cases=[], otherwise=None, gap_clause=None, overriders=overriders,
-            whole_trace=_reads_whole_trace(norm, all_norms), window=_longest_window(norm.body),
+            whole_trace=_reads_whole_trace(norm, all_norms), windows=_longest_windows(norm.body),
         )
         if isinstance(norm.body, ast.Outcome):
             compiled.tree = self.outcome(norm.body, "outcome")
@@ -205,7 +214,7 @@ class _Compiler:
         return OutcomeNode(
             modality=outcome.modality,
             behaviour=self.condition(outcome.behaviour) if outcome.behaviour is not None else None,
-            within=outcome.within,
+            within=None if outcome.within is None else _window(outcome),
             reason=outcome.reason,
             escalate_to=outcome.escalate_to,
             exceptions=[
@@ -574,9 +583,15 @@ def _reads_whole_trace(norm: CheckedNorm, all_norms: dict[str, CheckedNorm]) -> 
                for root in roots if root is not None for n in ast.walk(root))
 
 
-def _longest_window(body: ast.Body) -> int:
-    """The largest `within N` of the body (0 without one)."""
-    return max((n.within for n in ast.walk(body) if isinstance(n, ast.Outcome) and n.within), default=0)
+def _window(outcome: ast.Outcome) -> Window:
+    return Window(outcome.within, replies=outcome.within_unit == "turns")
+
+
+def _longest_windows(body: ast.Body) -> tuple[Window, ...]:
+    """The largest `within N` window of the body of each unit (none without one)."""
+    windows = [_window(n) for n in ast.walk(body) if isinstance(n, ast.Outcome) and n.within]
+    longest = {w.replies: w for w in sorted(windows, key=lambda w: w.size)}  # the last of each unit
+    return tuple(longest.values())
 
 
 def text_at(node: ast.Expr, fn: Fn):

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import attrs
 
 from ..syntax import ast
-from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode
+from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Window
 from .fastpath import Decisions, Unsettled, run_function, trace_function
 from ..text.matching import fold, matchable
 from ..traces.model import Message, Trace
@@ -55,6 +55,12 @@ class TraceView:
         return by_role
 
     @functools.cached_property
+    def replies(self) -> list[int]:
+        """The indices of the assistant messages the user sees: those with text (not only
+        tool calls), what a `within N turns` window counts."""
+        return [m.index for m in self.messages if _is_reply(m)]
+
+    @functools.cached_property
     def texts(self) -> list[str]:
         """Each message's text as the matchers read it (made when a norm first reads text)."""
         return [matchable(m.content) for m in self.messages]
@@ -74,6 +80,8 @@ class TraceView:
         self.texts = self.texts + [matchable(message.content)]  # (made from the messages before it)
         self.messages = self.messages + (message,)
         self.by_role = {**self.by_role, message.role: self.by_role.get(message.role, []) + [message.index]}
+        if _is_reply(message):
+            self.replies = self.replies + [message.index]
         self._acts = {}
 
     def truncate(self, length: int, ctx: "Context") -> None:
@@ -84,6 +92,7 @@ class TraceView:
         self.messages = self.messages[:length]
         self.texts = self.texts[:length]
         self.by_role = {role: [i for i in indices if i < length] for role, indices in self.by_role.items()}
+        self.replies = self.replies[:bisect.bisect_left(self.replies, length)]
         self._acts = {}
         ctx.text_cache = {k: v for k, v in ctx.text_cache.items() if k[1] < length}
         ctx.scans = {}
@@ -93,6 +102,7 @@ class TraceView:
         deferred explanations of a session's verdicts read."""
         view = TraceView.__new__(TraceView)
         view.trace, view.messages, view.texts, view.by_role = self.trace, self.messages, self.texts, self.by_role
+        view.replies = self.replies
         view._acts, view._assistant_env, view._folded = {}, {}, {}
         return view
 
@@ -181,11 +191,23 @@ class TraceView:
             env = self._assistant_env[index] = self.env_at(index, index, ("assistant", index))
         return env
 
-    def window(self, after: int | None, size: int) -> list[int]:
-        """The next `size` assistant messages after message `after`."""
+    def window(self, after: int | None, within: Window) -> tuple[list[int], bool]:
+        """The assistant messages of a `within` window after message `after`, and whether
+        it is full: the next `size` of them, or (counting replies) all of them up to the
+        `size`-th reply, or to the end of the trace when fewer replies follow."""
         indices = self.by_role["assistant"]
         start = 0 if after is None else bisect.bisect_right(indices, after)
-        return indices[start:start + size]
+        if not within.replies:
+            window = indices[start:start + within.size]
+            return window, len(window) == within.size
+        last = (0 if after is None else bisect.bisect_right(self.replies, after)) + within.size - 1
+        if last >= len(self.replies):
+            return indices[start:], False
+        return indices[start:bisect.bisect_right(indices, self.replies[last])], True
+
+
+def _is_reply(message: Message) -> bool:
+    return message.role == "assistant" and bool(message.content) and not message.content.isspace()
 
 
 @attrs.define(slots=True)
@@ -417,7 +439,7 @@ def _outcome_decision(node: OutcomeNode, ctx: Context, env: Env):
 
 
 def _window(node: OutcomeNode, ctx: Context, env: Env):
-    window = ctx.view.window(env.turn, node.within)
+    window, full = ctx.view.window(env.turn, node.within)
     undecided = False
     for index in window:
         holds = node.behaviour(ctx, ctx.view.assistant_env(index))
@@ -428,7 +450,7 @@ def _window(node: OutcomeNode, ctx: Context, env: Env):
             undecided = True
     if undecided:
         return _UNDECIDED
-    return _VIOLATED if len(window) == node.within else _PENDING
+    return _VIOLATED if full else _PENDING
 
 
 # --------------------------------------------------------------------------- settling unknowns

@@ -137,8 +137,8 @@ class Session:
 def _settled(verdict: Verdict, norm: CompiledNorm, view: TraceView, env: Env) -> bool:
     """Whether later messages can no longer change this verdict: only an open obligation
     (pending, or uncertain until its window is full) can still change."""
-    if not norm.window or not (
+    if not norm.windows or not (
         verdict.kind == "pending" or (verdict.kind == "unspecified" and verdict.reason == "uncertain")
     ):
         return True
-    return len(view.window(env.turn, norm.window)) == norm.window
+    return all(view.window(env.turn, window)[1] for window in norm.windows)

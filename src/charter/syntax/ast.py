@@ -19,6 +19,8 @@ from ..source.text import NOWHERE, Span
 
 # The roles a message may have, in the trace model and in subjects.
 ROLES = ("system", "developer", "user", "assistant", "tool")
+# What `within N …` may count, by the word written: replies with text, or every assistant message.
+WINDOW_UNITS = {"turn": "turns", "turns": "turns", "message": "messages", "messages": "messages"}
 SCOPES = ("assistant turn", "user turn", "tool call", "conversation")
 SEVERITIES = ("low", "medium", "high", "critical")
 MODALITIES = ("require", "forbid", "permit", "unspecified")
@@ -254,7 +256,7 @@ Expr = Union[
 class Outcome:
     """What a clause decides, with the exceptions indented under it.
 
-    `require B [within N turns]`, `forbid B`, `permit [B]`,
+    `require B [within N turns|messages]`, `forbid B`, `permit [B]`,
     `unspecified "reason" [escalate to A]`.
     """
 
@@ -264,6 +266,7 @@ class Outcome:
     reason: str | None = None
     escalate_to: str | None = None
     exceptions: tuple["Unless", ...] = ()
+    within_unit: str = "turns"  # what `within` counts: "turns" (replies with text) or "messages"
     span: Span = _span()
 
     def same_decision(self, other: "Outcome") -> bool:

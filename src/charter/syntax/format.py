@@ -33,6 +33,7 @@ from lark import Token, Tree
 
 from ..source.diagnostics import Diagnostic
 from ..source.text import Source, Span
+from . import ast
 from .parser import Comment, concrete_tree, parse
 
 INDENT = "    "
@@ -327,8 +328,8 @@ class _Printer:
             behaviour, within = children
             pieces: list[_Piece] = ["require ", *self.expr(behaviour)]
             if within is not None:
-                count = int(within.children[0])
-                pieces.append(f" within {count} turn" + ("" if count == 1 else "s"))
+                count, unit = int(within.children[0]), ast.WINDOW_UNITS.get(str(within.children[1]), "turns")
+                pieces.append(f" within {count} {unit[:-1] if count == 1 else unit}")
             return pieces
         if kind == "forbid":
             return ["forbid ", *self.expr(children[0])]

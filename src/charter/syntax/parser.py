@@ -462,11 +462,11 @@ def _misplaced_unless(text: str, token: Token, span: Span) -> Diagnostic:
 
 
 def _within_without_unit(token: Token, stack: list, span: Span) -> Diagnostic | None:
-    """`within 2` with something other than `turns` after the number."""
+    """`within 2` with something other than `turns` or `messages` after the number."""
     if len(stack) < 2 or not _is_token(stack[-2], "WITHIN") or not _is_token(stack[-1], "INT"):
         return None
     count = int(stack[-1])
-    return Diagnostic("E111", f"expected 'turns' after the number, not {_found(token)}", span,
+    return Diagnostic("E111", f"expected 'turns' or 'messages' after the number, not {_found(token)}", span,
                       hint=f"write `within {count} {'turn' if count == 1 else 'turns'}`")
 
 
@@ -870,8 +870,8 @@ class _ToAst(Transformer):
                           span=self._span(meta))
 
     def require(self, meta, children):
-        behaviour, within = children
-        return ast.Outcome("require", behaviour, within=within, span=self._span(meta))
+        behaviour, (within, unit) = children[0], children[1] or (None, "turns")
+        return ast.Outcome("require", behaviour, within=within, within_unit=unit, span=self._span(meta))
 
     def forbid(self, meta, children):
         return ast.Outcome("forbid", children[0], span=self._span(meta))
@@ -886,12 +886,13 @@ class _ToAst(Transformer):
 
     def within(self, meta, children):
         count, unit = children
-        if str(unit) not in ("turn", "turns"):
+        if str(unit) not in ast.WINDOW_UNITS:
             raise _NodeError(Diagnostic(
-                "E111", f"expected 'turns' after the number, not '{unit}'",
-                _token_span(unit, self.file), hint="write `within 2 turns`",
+                "E111", f"expected 'turns' or 'messages' after the number, not '{unit}'",
+                _token_span(unit, self.file), hint="write `within 2 turns` (replies the user sees) or "
+                                                   "`within 2 messages` (every assistant message)",
             ))
-        return int(count)
+        return int(count), ast.WINDOW_UNITS[str(unit)]
 
     # ---- expressions
 
