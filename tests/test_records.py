@@ -131,3 +131,18 @@ def test_replay_reads_with_the_recorded_input_format(work):
     assert json.loads(Path("rec/record.json").read_text())["input_format"] == "openai"
     result = run("replay", "rec")
     assert result.exit_code == 0, result.output
+
+
+def test_a_record_inside_a_corpus_folder_is_not_read_as_traces(work):
+    """Issue 19.12: a --record directory in the corpus folder was later read as
+    malformed traces (record.json, verdicts.jsonl)."""
+    Path("corpus").mkdir()
+    shutil.copy("traces.jsonl", "corpus/traces.jsonl")
+    assert run("check", "p/acme.charter", "--traces", "corpus", "--record", "corpus/rec").exit_code == 1
+    assert Path("corpus/rec/.charter-record").is_file()
+    again = run("check", "p/acme.charter", "--traces", "corpus", "--format", "json")
+    assert again.exit_code == 1, again.stderr
+    assert json.loads(again.stdout)["summary"]["records"] == {"total": 9, "checked": 9, "skipped": 0}
+    alone = json.loads(run("check", "p/acme.charter", "--traces", "corpus/rec", "--format", "json").stdout)
+    assert alone["summary"]["skipped"] == [{"file": "corpus/rec", "line": None, "reason":
+                                           "a decision record (check --record), not traces: `charter replay` reads it"}]

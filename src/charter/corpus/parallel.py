@@ -36,6 +36,9 @@ if TYPE_CHECKING:  # multiprocessing and concurrent.futures cost 30 ms to import
 
 # What a directory given to --traces contributes: files with these endings, recursively.
 TRACE_SUFFIXES = (".jsonl", ".json", ".eval")
+# The file that marks a decision record's directory (`check --record`), whose JSON files
+# are no traces: expanding a directory leaves such a directory out.
+RECORD_MARKER = ".charter-record"
 # A batch holds at most this many records, or this many bytes of them.
 BATCH_RECORDS = 256
 BATCH_BYTES = 1 << 20
@@ -54,8 +57,9 @@ def expand_paths(paths: Iterable[str]) -> list[str]:
     """The trace files that --traces values name, in order: a file (or '-') as it is; a
     directory as the files under it ending in .jsonl, .json or .eval, recursively, sorted;
     a pattern with `*`, `?` or `[` (and no file of that name) as its matches, sorted
-    (`**` matches any depth). A pattern or directory that matches nothing is kept as it
-    is, to be reported as a skipped record (`unreadable`)."""
+    (`**` matches any depth). Decision records (directories with a RECORD_MARKER) are
+    left out. A pattern or directory that matches nothing is kept as it is, to be
+    reported as a skipped record (`unreadable`)."""
     expanded: list[str] = []
     for path in paths:
         if path != "-" and not os.path.exists(path) and glob.has_magic(path):
@@ -72,6 +76,9 @@ def _files_under(path: str) -> list[str]:
         return [path]
     found = []
     for root, dirs, files in os.walk(path):
+        if RECORD_MARKER in files:
+            dirs.clear()
+            continue
         dirs.sort()
         found.extend(os.path.join(root, name) for name in files if name.endswith(TRACE_SUFFIXES))
     return sorted(found)
@@ -81,6 +88,8 @@ def unreadable(path: str) -> str | None:
     """Why a path that `expand_paths` kept is no trace file, for the two cases it keeps."""
     if path == "-":
         return None
+    if os.path.isfile(os.path.join(path, RECORD_MARKER)):
+        return "a decision record (check --record), not traces: `charter replay` reads it"
     if os.path.isdir(path):
         return f"a directory with no {', '.join(TRACE_SUFFIXES)} file in it"
     if glob.has_magic(path) and not os.path.exists(path):

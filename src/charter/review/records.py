@@ -2,6 +2,7 @@
 
 `charter check --record DIR` writes
 
+    DIR/.charter-record  a marker: reading a corpus directory leaves this one out
     DIR/record.json      the manifest: format, Charter version, the policy's content hash,
                          its sources (name, digest, where the copy is, whether a layer),
                          the inputs (path as given, absolute path, size, digest) and
@@ -28,6 +29,7 @@ from typing import Any, Iterable, Iterator
 
 import attrs
 
+from ..corpus.parallel import RECORD_MARKER
 from ..traces.model import Trace
 from ..evaluate.verdicts import TraceReport
 
@@ -76,6 +78,7 @@ class Recorder:
             self.directory.mkdir(parents=True, exist_ok=True)
             if any(self.directory.iterdir()):
                 raise RecordError(f"{self.directory} is not empty; record into a new directory")
+            (self.directory / RECORD_MARKER).write_text("a Charter decision record: not traces\n")
             sources = self._copy_policy()
             manifest = {
                 "format": FORMAT, "charter_version": self.version, "policy_hash": self.policy.content_hash,
