@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 import charter
 from charter import Policy
 from charter.cli import main
-from charter.traces.model import Message, Trace
+from charter.traces.model import Message, ToolCall, Trace
 from charter.review.whynot import apply, regex_sample, verdict_on, why_not
 from property.strategies import programs, traces
 
@@ -85,6 +85,85 @@ def test_regex_samples_match():
     assert regex_sample(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}", "") == "A@A.AA"
     assert regex_sample(r"\d{3}-\d{4}", "") == "000-0000"
     assert regex_sample(r"(a)\1", "") is None  # backreferences cannot be sampled
+
+
+# --------------------------------------------------------------------------- the values a policy suggests (issue 19.3)
+
+
+BANK = """charter bank by platform
+
+use std.pii
+
+norm no_balance:
+    on assistant turn
+    when trace.meta.user.verified == true
+    forbid assistant says "your balance"
+
+norm no_cards:
+    forbid assistant mentions pii.card
+
+norm adults:
+    on assistant turn
+    when trace.meta.age > 17 and trace.meta.age < 17.5
+    forbid assistant says "hello"
+
+norm tiers:
+    on assistant turn
+    when trace.meta.tier in ["gold", "silver"]
+    forbid assistant says "hello"
+"""
+
+
+def _answers(norm: str, meta: dict, reply: str) -> dict[str, list[str]]:
+    policy = charter.loads(BANK)
+    trace = Trace("t", (Message(0, "user", "hi"), Message(1, "assistant", reply)), meta)
+    verdict = next(v for v in policy.check(trace).verdicts if v.norm == norm)
+    answers: dict[str, list[str]] = {}
+    for answer in why_not(policy, trace, verdict).answers:
+        assert verdict_on(policy, apply(answer.edits, trace), verdict) == answer.kind  # re-checked
+        answers.setdefault(answer.kind, []).append(" and ".join(e.describe() for e in answer.edits))
+    return answers
+
+
+def test_the_other_boolean_is_tried():
+    answers = _answers("no_balance", {"user": {"verified": True}}, "Here is your balance.")
+    assert "`trace.meta.user.verified` were false" in answers["not_applicable"]
+
+
+def test_a_checked_pattern_gets_a_sample_its_check_accepts():
+    answers = _answers("no_cards", {}, "The one ending 1111.")
+    assert [a.startswith("message 1 (assistant) also said “") for a in answers["violated"]] == [True]
+    # a number of a card's shape that fails the check is not a card to remove
+    answers = _answers("no_cards", {}, "Order 1234 5678 9012 3456 shipped.")
+    assert [a.startswith("message 1 (assistant) also said “") for a in answers["violated"]] == [True]
+
+
+def test_both_sides_of_every_boundary_and_between_close_ones_are_tried():
+    answers = _answers("adults", {"age": 30}, "hello")
+    assert answers["violated"] == ["`trace.meta.age` were 17.25"]  # strictly between 17 and 17.5
+    answers = _answers("adults", {"age": 17.25}, "hello")
+    assert {"`trace.meta.age` were 17", "`trace.meta.age` were 17.5"} <= set(answers["not_applicable"])
+
+
+def test_a_string_outside_a_list_is_tried():
+    answers = _answers("tiers", {"tier": "gold"}, "hello")
+    assert any(a.startswith("`trace.meta.tier` were \"") for a in answers["not_applicable"])
+    answers = _answers("tiers", {"tier": "bronze"}, "hello")
+    assert "`trace.meta.tier` were \"gold\"" in answers["violated"]
+
+
+def test_a_change_may_touch_the_reply_that_ends_a_window_after_tool_calls():
+    policy = charter.loads("""charter t by platform
+
+norm disclaimer:
+    on user turn
+    require assistant says "not financial advice" within 1 turn
+""")
+    trace = Trace("t", (Message(0, "user", "invest?"), Message(1, "assistant", "", (ToolCall("quotes"),)),
+                        Message(2, "tool", "4%"), Message(3, "assistant", "Bonds pay 4%.")))
+    verdict = policy.check(trace).verdicts[0]
+    answers = [" and ".join(e.describe() for e in a.edits) for a in why_not(policy, trace, verdict).answers]
+    assert "message 3 (assistant) also said “not financial advice”" in answers
 
 
 # --------------------------------------------------------------------------- properties

@@ -58,7 +58,7 @@ class TraceView:
     def replies(self) -> list[int]:
         """The indices of the assistant messages the user sees: those with text (not only
         tool calls), what a `within N turns` window counts."""
-        return [m.index for m in self.messages if _is_reply(m)]
+        return [m.index for m in self.messages if is_reply(m)]
 
     @functools.cached_property
     def texts(self) -> list[str]:
@@ -80,7 +80,7 @@ class TraceView:
         self.texts = self.texts + [matchable(message.content)]  # (made from the messages before it)
         self.messages = self.messages + (message,)
         self.by_role = {**self.by_role, message.role: self.by_role.get(message.role, []) + [message.index]}
-        if _is_reply(message):
+        if is_reply(message):
             self.replies = self.replies + [message.index]
         self._acts = {}
 
@@ -206,7 +206,8 @@ class TraceView:
         return indices[start:bisect.bisect_right(indices, self.replies[last])], True
 
 
-def _is_reply(message: Message) -> bool:
+def is_reply(message: Message) -> bool:
+    """Whether the message is a turn of a `within N turns` window: a reply the user sees."""
     return message.role == "assistant" and bool(message.content) and not message.content.isspace()
 
 

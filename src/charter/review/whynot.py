@@ -7,10 +7,12 @@ verdict's act:
 - a label compared with a threshold: set to each constant, just either side of it, the
   ends of [0, 1] and of its uncertainty band, or removed;
 - a metadata field (trace, message or tool-call arguments): set to each constant it is
-  compared with (and, for numbers, one either side), true/false where it is tested, or
-  removed;
+  compared with, or removed; for numbers also one either side of each; for booleans
+  both; for strings one that is none of them; true/false where it is only tested;
+- for numbers (labels too), between two constants closer than that step, their middle;
 - `says`: append a phrase of the list to the message, or remove every phrase of it;
-- `matches`: append a sample of the regex, or remove every match;
+- `matches`: append a sample of the regex (for a pattern `where CHECK`, a sample of the
+  check's that the pattern finds), or remove every match;
 - `calls`: add a call of the tool to the message, or remove every such call.
 
 Sets of changes are tried smallest first (one change, then two, ...), each by re-running
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import random
 import re
 from re import _parser as sre_parse  # the stdlib's regex parser, to sample a string a regex matches
 from typing import Any, Iterable, Iterator
@@ -31,14 +34,17 @@ import attrs
 
 from ..syntax import ast
 from ..source.text import Span
+from ..text.builtins import BUILTINS
 from ..text.matching import compile_regex, phrase_regex
 from ..traces.model import Message, ToolCall, Trace
+from ..evaluate.evaluator import is_reply
 from ..evaluate.verdicts import Verdict
 
 MAX_SIZE = 2
 MAX_CHECKS = 5000
 MESSAGES_PER_READ = 2  # the messages nearest the act that a candidate change may touch
 PHRASES_PER_LIST = 3
+SAMPLES_PER_CHECK = 20  # a check's samples tried for one its pattern finds (a sample may be of another shape)
 
 
 @attrs.frozen
@@ -127,10 +133,17 @@ def _with_path(data: Any, path: tuple[str, ...], action: str, value: Any) -> dic
 
 
 def _spans(pattern: tuple, text: str) -> list[tuple[int, int]]:
-    """Where `pattern` (("phrases", phrases) or ("regex", source, flags)) matches `text`."""
+    """Where `pattern` (("phrases", first, phrases) or ("regex", shown, source, flags,
+    check)) matches `text`."""
     if pattern[0] == "phrases":
         return [m.span() for m in phrase_regex(pattern[2]).finditer(text)]
-    return [(m.start(), m.end()) for m in compile_regex(pattern[2], pattern[3]).finditer(text)]
+    return [(m.start(), m.end()) for m in _regex(pattern).finditer(text)]
+
+
+def _regex(pattern: tuple):
+    """The matcher of a ("regex", shown, source, flags, check) pattern, as the evaluator runs it."""
+    _, _, source, flags, check = pattern
+    return compile_regex(source, flags, BUILTINS[check].check if check is not None else None)
 
 
 # --------------------------------------------------------------------------- candidates
@@ -167,8 +180,9 @@ def _reads(program: Any, norm_name: str) -> _Reads:
                     phrases = tuple(_phrases(node.phrases))
                     texts.append((node.subject.role, ("phrases", phrases[0], phrases), node.span))
                 case ast.Matches():
+                    check = node.regex.check.dotted if node.regex.check is not None else None
                     texts.append((node.subject.role, ("regex", f"/{node.regex.source}/{node.regex.flags}",
-                                                      node.regex.source, node.regex.flags), node.span))
+                                                      node.regex.source, node.regex.flags, check), node.span))
                 case ast.Calls() if isinstance(node.tool, ast.Literal):
                     tools.append((node.subject.role, str(node.tool.value), node.span))
                 case ast.Outcome(within=int() as within):
@@ -218,13 +232,22 @@ def candidates(program: Any, trace: Trace, verdict: Verdict) -> list[Edit]:
 
 def _nearby(trace: Trace, turn: int | None, window: int):
     """The messages of a role that a change may touch: the `MESSAGES_PER_READ` nearest
-    the act (up to `window` messages after it), or the last ones for the conversation."""
+    the act (up to the end of its `within` window), or the last ones for the conversation."""
     def near(role: str) -> list[int]:
-        last = len(trace.messages) - 1 if turn is None else min(turn + window, len(trace.messages) - 1)
+        last = len(trace.messages) - 1 if turn is None else _window_end(trace, turn, window)
         eligible = [m.index for m in trace.messages if m.role == role and m.index <= last]
         anchor = last if turn is None else turn
         return sorted(eligible, key=lambda i: (abs(i - anchor), -i))[:MESSAGES_PER_READ]
     return near
+
+
+def _window_end(trace: Trace, turn: int, size: int) -> int:
+    """The last message a `within size turns` window after `turn` reaches (a `messages`
+    window of that size ends no later), or the act's own without a window."""
+    if not size:
+        return turn
+    replies = [m.index for m in trace.messages[turn + 1:] if is_reply(m)]
+    return replies[size - 1] if len(replies) >= size else len(trace.messages) - 1
 
 
 def _value_edits(root, role, path, constants, clause, trace, verdict, near, bands) -> Iterator[Edit]:
@@ -248,25 +271,52 @@ def _value_edits(root, role, path, constants, clause, trace, verdict, near, band
 def _label_values(constants: dict[Any, Span], band: tuple[float, float] | None) -> dict[Any, Any]:
     """Label values to try, each with the constant it was derived from (None: none)."""
     numbers: dict[Any, Any] = {0.0: None, 1.0: None}
-    for value in sorted(constants, key=repr):
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            for near in (value, value - 0.05, value + 0.05):
-                numbers.setdefault(round(min(1.0, max(0.0, near)), 4), value)
+    boundaries = _numbers(constants)
+    for value, origin in ({b: b for b in boundaries} | _around(boundaries, 0.05)).items():
+        numbers.setdefault(round(min(1.0, max(0.0, value)), 4), origin)
     if band is not None:
         numbers.setdefault(band[0], None)
         numbers.setdefault(band[1], None)
     values = dict(sorted(numbers.items()))
-    return values | ({True: None, False: None} if not constants else {})
+    return values | _booleans(constants)
 
 
 def _meta_values(constants: dict[Any, Span]) -> dict[Any, Any]:
+    """Metadata values to try, each with the constant it was derived from (None: none)."""
+    found: dict[Any, Any] = {value: value for value in sorted(constants, key=repr)}
+    found |= {value: origin for value, origin in _around(_numbers(constants), 1).items() if value not in found}
+    strings = [value for value in constants if isinstance(value, str)]
+    if strings:
+        found.setdefault(_other_string(strings), None)
+    return found | _booleans(constants)
+
+
+def _numbers(constants: dict[Any, Span]) -> list[int | float]:
+    return sorted(v for v in constants if isinstance(v, (int, float)) and not isinstance(v, bool))
+
+
+def _around(numbers: list[int | float], step: int | float) -> dict[Any, Any]:
+    """Both sides of each boundary (`step` away), and the middle of two boundaries no
+    more than `step` apart (which neither side reaches), each with its boundary."""
     found: dict[Any, Any] = {}
-    for value in sorted(constants, key=repr):
-        found.setdefault(value, value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            found.setdefault(value - 1, value)
-            found.setdefault(value + 1, value)
-    return found or {True: None, False: None}
+    for low, high in zip(numbers, numbers[1:]):
+        if 0 < high - low <= step:
+            found.setdefault(low + (high - low) / 2, low)
+    for value in numbers:
+        for near in (value - step, value + step):
+            found.setdefault(near, value)
+    return found
+
+
+def _booleans(constants: dict[Any, Span]) -> dict[Any, Any]:
+    """true and false, where a boolean is compared or only the value's truth is tested."""
+    tested = all(value is None for value in constants)
+    return {True: None, False: None} if tested or any(isinstance(v, bool) for v in constants) else {}
+
+
+def _other_string(strings: list[str]) -> str:
+    """A string none of `strings` is."""
+    return next(f"other{n or ''}" for n in itertools.count() if f"other{n or ''}" not in strings)
 
 
 def _text_edits(pattern: tuple, index: int, message: Message, clause: Span) -> Iterator[Edit]:
@@ -281,7 +331,7 @@ def _text_edits(pattern: tuple, index: int, message: Message, clause: Span) -> I
         for phrase in pattern[2][:PHRASES_PER_LIST]:
             yield Edit(fact, "say", (pattern, phrase), index, (), "content", None, clause, key)
     else:
-        sample = regex_sample(pattern[2], pattern[3])
+        sample = regex_sample(pattern[2], pattern[3]) if pattern[4] is None else checked_sample(pattern)
         if sample is not None:
             yield Edit(fact, "say", (pattern, sample), index, (), "content", None, clause, key)
 
@@ -308,6 +358,16 @@ def regex_sample(source: str, flags: str) -> str | None:
         return text if compile_regex(source, flags).search(f" {text} ") else None
     except (re.error, ValueError, KeyError, TypeError):
         return None
+
+
+def checked_sample(pattern: tuple) -> str | None:
+    """A text of the pattern's check (its `sample`) that the checked pattern finds, or None."""
+    sample, matcher = BUILTINS[pattern[4]].sample, _regex(pattern)
+    for seed in range(SAMPLES_PER_CHECK):
+        text = sample(random.Random(seed))
+        if matcher.search(f" {text} "):
+            return text
+    return None
 
 
 def _build(items: Iterable) -> str:
