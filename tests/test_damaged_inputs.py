@@ -305,3 +305,12 @@ def test_a_malformed_trace_dict_raises_the_exported_trace_format_error():
         charter.loads(POLICY_TEXT).check({"messages": [{"role": "robot"}]})
     assert caught.value.reason.startswith("messages[0].role must be one of")
     assert isinstance(caught.value, ValueError)
+
+
+def test_a_broken_array_line_before_jsonl_records_is_one_skipped_line(tmp_path, policy):
+    path = tmp_path / "t.jsonl"
+    path.write_text("[1, 2\n" + "\n".join([GOOD_LINE] * 10) + "\n")
+    assert summary(check(policy, str(path)))["records"] == {"total": 11, "checked": 10, "skipped": 1}
+    array = tmp_path / "a.json"  # a valid array whose elements stand on lines of their own is one document
+    array.write_text("[\n" + ",\n".join([GOOD_LINE] * 3) + "\n]\n")
+    assert summary(check(policy, str(array)))["records"] == {"total": 3, "checked": 3, "skipped": 0}

@@ -287,11 +287,13 @@ def _document_or_records(
 ) -> Generator[Trace | Skipped, None, Iterator[tuple[int, bytes | Overlong]]]:
     """After a first line that opens a document: read the document, and return no lines;
     or, when a later line is a record by itself (JSONL whose first records are broken),
-    return every line from the first, to be read one by one. Only an object's lines are
-    searched: an array is one document."""
+    return every line from the first, to be read one by one. After an object's first
+    line that is decided at the first such line; an array is read whole, and is JSONL
+    only when it is not valid JSON (its elements may each stand on a line of their own)."""
     start, line = first
     buffered = [(start, line)]
-    if line.lstrip(BLANK)[:1] == b"{":
+    array = line.lstrip(BLANK)[:1] == b"["
+    if not array:
         for number, text in numbered:
             buffered.append((number, text))
             if _is_record_line(text):
@@ -300,9 +302,20 @@ def _document_or_records(
     overlong = next(((n, text) for n, text in buffered if type(text) is Overlong), None)
     if overlong is not None:
         yield Skipped(Locator(file, overlong[0]), overlong[1].reason)
-    else:
-        yield from _read_document(b"".join(text for _, text in buffered), start, file, adapter)
+        return iter(())
+    data = b"".join(text for _, text in buffered)
+    if array and any(_is_record_line(text) for _, text in buffered[1:]) and not _is_json(data):
+        return iter(buffered)
+    yield from _read_document(data, start, file, adapter)
     return iter(())
+
+
+def _is_json(data: bytes) -> bool:
+    try:
+        parse_json(data)
+    except TraceFormatError:
+        return False
+    return True
 
 
 def _is_record_line(line: bytes | Overlong) -> bool:
