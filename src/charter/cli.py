@@ -652,11 +652,19 @@ def coverage(policies, trace_paths, output_format, verbose, input_format) -> Non
               metavar="SECONDS", help="Close a session after this long without a request.")
 @click.option("--max-sessions", type=click.IntRange(min=1), default=10_000, show_default=True,
               help="The most sessions open at once (a new one beyond is refused with a 429).")
+@click.option("--max-session-messages", type=click.IntRange(min=1), default=1_000, show_default=True,
+              help="The most messages one session holds (one more is refused with a 413).")
+@click.option("--max-session-bytes", type=click.IntRange(min=1), default=1 << 20, show_default=True,
+              metavar="BYTES", help="The most message-body bytes one session holds (beyond: a 413).")
+@click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0, show_default=True,
+              metavar="SECONDS", help="How long a request's headers and body may take to arrive (then a 408).")
+@click.option("--max-connections", type=click.IntRange(min=1), default=1_000, show_default=True,
+              help="The most connections open at once (one more is answered 503 and closed).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="info", show_default=True)
 @_edge
 def serve(policies, host, port, watch, token_file, max_body, max_depth, time_budget, session_idle,
-          max_sessions, log_level) -> None:
+          max_sessions, max_session_messages, max_session_bytes, read_timeout, max_connections, log_level) -> None:
     """Serve POLICY files over HTTP: a policy decision service for guardrails written in
     any language (docs/server.md; needs the `serve` extra).
 
@@ -668,16 +676,22 @@ def serve(policies, host, port, watch, token_file, max_body, max_depth, time_bud
     GET|DELETE /v1/sessions/ID          pending obligations | close -> the final report
     GET /v1/policy, POST /v1/policy/reload, GET /health, /metrics, /openapi.json
 
-    A reload (--watch, or POST /v1/policy/reload) swaps the new policy in only if it
-    loads without errors; otherwise the old one keeps serving and the error is shown
-    by GET /v1/policy.
+    A reload (--watch, or POST /v1/policy/reload, which needs --token-file) swaps the
+    new policy in only if it loads without errors and keeps every norm being served
+    (POST /v1/policy/reload?force=true drops norms on purpose); otherwise the old one
+    keeps serving and the reason is shown by GET /v1/policy. Listening beyond loopback
+    without --token-file is warned about at start.
     """
     from .server import ServerConfig, run
 
     token = None
     if token_file is not None:
         token = _read_token(token_file)
-    config = ServerConfig(tuple(policies), max_body, max_depth, time_budget, session_idle, max_sessions, token, watch)
+    config = ServerConfig(
+        tuple(policies), max_body_bytes=max_body, max_depth=max_depth, time_budget=time_budget,
+        session_idle_timeout=session_idle, max_sessions=max_sessions, token=token, watch=watch,
+        max_session_messages=max_session_messages, max_session_bytes=max_session_bytes,
+        read_timeout=read_timeout, max_connections=max_connections)
     run(config, host, port, log_level)
 
 

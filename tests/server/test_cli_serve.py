@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -21,7 +22,7 @@ def test_a_policy_error_stops_it_before_serving(tmp_path: Path):
     broken = tmp_path / "broken.charter"
     broken.write_text('norm n:\n    forbid assistant sayz "x"\n')
     result = CliRunner().invoke(main, ["serve", str(broken), "--port", "0"])
-    assert result.exit_code == 2 and "error[E100]" in result.output and "broken.charter:2:22" in result.output
+    assert result.exit_code == 2 and "error[E114]" in result.output and "broken.charter:2:22" in result.output
 
 
 def test_an_empty_token_file_is_a_usage_error(tmp_path: Path):
@@ -36,7 +37,7 @@ def test_the_command_serves_with_its_token(tmp_path: Path):
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "charter.cli", "serve", str(EXAMPLES / "acme_support.charter"), "--port", str(port),
-         "--token-file", str(tmp_path / "token"), "--log-level", "warning"],
+         "--token-file", str(tmp_path / "token"), "--log-level", "warning", "--read-timeout", "0.5"],
         env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
     try:
         base = f"http://127.0.0.1:{port}"
@@ -51,6 +52,8 @@ def test_the_command_serves_with_its_token(tmp_path: Path):
         assert httpx.get(base + "/v1/policy").status_code == 401
         answer = httpx.get(base + "/v1/policy", headers={"Authorization": "Bearer s3cret"})
         assert answer.status_code == 200 and answer.json()["norms"]
+        with socket.create_connection(("127.0.0.1", port), timeout=5) as silent:  # --read-timeout took
+            assert silent.recv(100).startswith(b"HTTP/1.1 408 ")
     finally:
         server.terminate()
         # uvicorn shuts down gracefully, then re-raises the signal it caught
