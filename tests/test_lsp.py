@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 import pytest_lsp
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcInvalidParams
 from pygls.protocol import default_converter
 from pygls.uris import from_fs_path, to_fs_path
 from pytest_lsp import ClientServerConfig, LanguageClient
@@ -389,3 +390,26 @@ async def test_hover_and_definition_on_every_word_of_the_repository_policies(cli
     assert targets and all(Path(target).is_file() for target in targets)
     assert [m.message for m in client.log_messages if m.type == lsp.MessageType.Error] == []
     await close_document(client, uri)
+
+
+def _unchecked_position(line, character) -> lsp.Position:
+    """A Position as a careless client sends it: lsprotocol would refuse to build it."""
+    position = object.__new__(lsp.Position)
+    object.__setattr__(position, "line", line)
+    object.__setattr__(position, "character", character)
+    return position
+
+
+@pytest.mark.parametrize("request_type", [lsp.HoverParams, lsp.DefinitionParams, lsp.CompletionParams])
+@pytest.mark.parametrize("line, character", [(-1, 0), (0, 2**31), (0, -5), (2**40, 0), (0, "x")])
+async def test_a_request_with_an_invalid_position_is_answered_with_an_error(client, request_type, line, character):
+    """Positions are unsigned 31-bit integers: a request with another gets the protocol's
+    InvalidParams error, not silence."""
+    uri = await open_document(client, "positions.charter", "charter positions\n")
+    method = {lsp.HoverParams: lsp.TEXT_DOCUMENT_HOVER, lsp.DefinitionParams: lsp.TEXT_DOCUMENT_DEFINITION,
+              lsp.CompletionParams: lsp.TEXT_DOCUMENT_COMPLETION}[request_type]
+    params = request_type(lsp.TextDocumentIdentifier(uri), _unchecked_position(line, character))
+    with pytest.raises(JsonRpcInvalidParams) as refused:
+        await asyncio.wait_for(client.protocol.send_request_async(method, params), 5)
+    assert "position" in refused.value.message
+    assert await client.text_document_hover_async(lsp.HoverParams(**at(uri, 0, 0))) is None  # still serving

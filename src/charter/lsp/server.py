@@ -16,8 +16,11 @@ from importlib import resources
 from pathlib import Path
 from typing import Callable
 
+import cattrs
 from lsprotocol import types as lsp
+from pygls.exceptions import JsonRpcException, JsonRpcInvalidParams
 from pygls.lsp.server import LanguageServer
+from pygls.protocol import LanguageServerProtocol
 from pygls.uris import from_fs_path, to_fs_path
 
 from .. import __version__
@@ -103,11 +106,41 @@ def guarded(default):
     return wrap
 
 
+class AnsweringProtocol(LanguageServerProtocol):
+    """pygls drops a request whose parameters it cannot read (a position at line -1, or
+    beyond 2**31 - 1): it logs the error and never replies, so the client waits forever.
+    This protocol answers such a request with InvalidParams, saying what was wrong."""
+
+    _ANSWERED = object()  # a message already answered here: nothing left to handle
+
+    def structure_message(self, data: dict):
+        try:
+            return super().structure_message(data)
+        except JsonRpcException as error:
+            if "id" not in data or "method" not in data:
+                raise
+            reasons = "; ".join(_reasons(error.__cause__)) or error.message
+            self._send_response(data["id"], None, JsonRpcInvalidParams(
+                f"invalid parameters for {data['method']}: {reasons}").to_response_error())
+            return self._ANSWERED
+
+    def handle_message(self, message) -> None:
+        if message is not self._ANSWERED:
+            super().handle_message(message)
+
+
+def _reasons(cause: BaseException | None) -> list[str]:
+    """What cattrs found wrong, as `... @ $.params.position.line`."""
+    if isinstance(cause, cattrs.ClassValidationError):
+        return cattrs.transform_error(cause, path="$")
+    return [str(cause)] if cause else []
+
+
 class CharterServer(LanguageServer):
     """A language server that keeps one `Analysis` per open document."""
 
     def __init__(self) -> None:
-        super().__init__("charter", __version__)
+        super().__init__("charter", __version__, protocol_cls=AnsweringProtocol)
         self.analyses: dict[str, Analysis] = {}
         self._pending: asyncio.TimerHandle | None = None
 
