@@ -11,7 +11,7 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import httpx
 import pytest
@@ -202,24 +202,35 @@ def test_watch_does_not_swap_in_a_truncated_file(make_server, policy_file: Path)
 # --------------------------------------------------------------------------- 5. sessions close atomically
 
 
+def _slowly(body: bytes, pause: float) -> Iterator[bytes]:
+    """A body sent in two halves, `pause` seconds apart."""
+    yield body[:10]
+    time.sleep(pause)
+    yield body[10:]
+
+
 def test_no_message_added_concurrently_with_a_close_is_lost(make_server):
+    """Adds race a close, one of them found the session before the close and sends its
+    body after: each add answered 200 is in the report, the others are answered 404."""
     client = make_server()
     session = client.post("/v1/sessions").json()["id"]
-    reply = {"role": "assistant", "content": "Thank you for writing."}
+    for message in _long_trace(100)["messages"]:
+        assert client.post(f"/v1/sessions/{session}/messages", json=message).status_code == 200
+    reply = json.dumps({"role": "assistant", "content": "Thank you for writing."}).encode()
 
-    def add(_) -> httpx.Response:
-        return client.post(f"/v1/sessions/{session}/messages", json=reply)
+    def add(pause: float) -> httpx.Response:
+        return client.post(f"/v1/sessions/{session}/messages", content=_slowly(reply, pause))
 
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
-        adds = [pool.submit(add, i) for i in range(60)]
-        time.sleep(0.05)
+        adds = [pool.submit(add, 0.3 if i == 0 else 0) for i in range(60)]
+        time.sleep(0.1)
         closed = client.delete(f"/v1/sessions/{session}?all=true")
         answers = [a.result() for a in adds]
     assert closed.status_code == 200
+    assert all(a.status_code in (200, 404) for a in answers) and answers[0].status_code == 404
     added = {a.json()["messages"] - 1 for a in answers if a.status_code == 200}
-    assert all(a.status_code in (200, 404) for a in answers)
     reported = {v["turn"] for v in closed.json()["verdicts"] if v["norm"] == "no_email_leak"}
-    assert added == reported
+    assert reported == set(range(1, 200, 2)) | added
     assert error_of(add(0), 404, "unknown_session")
 
 
