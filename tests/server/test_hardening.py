@@ -234,19 +234,27 @@ def test_no_message_added_concurrently_with_a_close_is_lost(make_server):
     assert error_of(add(0), 404, "unknown_session")
 
 
-def test_a_close_past_its_budget_leaves_the_session_open(make_server):
-    client = make_server(time_budget=0.05)
-    session = client.post("/v1/sessions").json()["id"]
-    for message in _long_trace(250)["messages"]:
-        assert client.post(f"/v1/sessions/{session}/messages", json=message).status_code == 200
-    closed, health = _while_hostile(client, lambda c: c.delete(f"/v1/sessions/{session}"), most=1)
-    error_of(closed[0], 503, "time_budget_exceeded")
-    assert health < HEALTH_WITHIN
+def _state_when_free(client: httpx.Client, session: str) -> httpx.Response:
+    """The session's state, once the session lane has finished abandoned work."""
     deadline = time.monotonic() + 10
-    while (state := client.get(f"/v1/sessions/{session}")).status_code == 503:  # the lane is still busy
+    while (state := client.get(f"/v1/sessions/{session}")).status_code == 503:
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    assert state.status_code == 200 and state.json()["messages"] == 500
+    return state
+
+
+def test_a_close_past_its_budget_leaves_the_session_open(make_server):
+    client = make_server(time_budget=0.01)
+    session = client.post("/v1/sessions").json()["id"]
+    for message in _long_trace(500)["messages"]:  # an add past the budget may have been added
+        assert client.post(f"/v1/sessions/{session}/messages", json=message).status_code in (200, 503)
+    held = _state_when_free(client, session).json()["messages"]
+    closed = client.delete(f"/v1/sessions/{session}")
+    error_of(closed, 503, "time_budget_exceeded")  # rendering a report of ~1,000 messages takes longer
+    health = [client.get("/health").elapsed.total_seconds() for _ in range(5)]  # while that work ends
+    assert max(health) < HEALTH_WITHIN
+    state = _state_when_free(client, session)
+    assert state.status_code == 200 and state.json()["messages"] == held > 900
 
 
 # --------------------------------------------------------------------------- 6. per-client bounds
