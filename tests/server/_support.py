@@ -4,7 +4,6 @@ check answers against the OpenAPI description."""
 from __future__ import annotations
 
 import contextlib
-import shutil
 import socket
 import threading
 import time
