@@ -76,3 +76,24 @@ def test_a_candidate_verdict_explains_itself_after_the_reply_is_withdrawn():
     assert any(step.clause == "outcome" for step in blocking.explanation.steps)
     assert len(session.finish().verdicts) == len(policy.check({"messages": [
         {"role": "user", "content": "Who handles billing?"}]}).verdicts)
+
+
+def test_previous_binds_the_message_before_the_latest_one_when_the_session_starts_with_a_reply():
+    # The view's role index is built lazily; a session whose first read comes after a
+    # message was added must not count that message twice (then `previous assistant`
+    # was the assistant message itself).
+    policy = charter.loads(
+        "charter gen by platform\n\n"
+        "norm after_delete:\n"
+        "    on user turn\n"
+        '    when previous assistant calls "delete"\n'
+        '    forbid assistant says "refund"\n'
+    )
+    messages = [
+        {"role": "assistant", "content": "", "tool_calls": [{"name": "delete", "arguments": {"path": "x"}}]},
+        {"role": "user", "content": "what now?"},
+    ]
+    session = policy.session()
+    settled = [v for m in messages for v in session.add(m)]
+    assert [(v.norm, v.turn, v.kind) for v in settled] == [("after_delete", 1, "not_applicable")]
+    assert session.finish().verdicts == policy.check({"id": "session", "messages": messages}).verdicts

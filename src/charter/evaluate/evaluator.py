@@ -77,11 +77,13 @@ class TraceView:
         """Add the next message (for incremental sessions); `message.index` must be the
         next position. The acts of every scope are recomputed on demand. The lists are
         replaced, not changed, so that a `snapshot` keeps what it saw."""
-        self.texts = self.texts + [matchable(message.content)]  # (made from the messages before it)
-        self.messages = self.messages + (message,)
-        self.by_role = {**self.by_role, message.role: self.by_role.get(message.role, []) + [message.index]}
+        # The lazy indices are read before `messages` grows, or they would count it twice.
+        texts, by_role, replies = self.texts, self.by_role, self.replies
+        self.texts = texts + [matchable(message.content)]
+        self.by_role = {**by_role, message.role: by_role.get(message.role, []) + [message.index]}
         if is_reply(message):
-            self.replies = self.replies + [message.index]
+            self.replies = replies + [message.index]
+        self.messages = self.messages + (message,)
         self._acts = {}
 
     def truncate(self, length: int, ctx: "Context") -> None:
