@@ -18,7 +18,7 @@ STAGES = [
     {"check"},
     {"compile"},
     {"evaluate"},
-    {"reports"},
+    {"reports", "escalations"},
     {"corpus"},
     {"review"},
     {"analysis"},
