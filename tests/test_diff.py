@@ -202,3 +202,20 @@ def test_jobs_give_the_same_report(monkeypatch):
     args = ["diff", OLD, "--new", NEW, "--traces", CORPUS, "--traces", CORPUS, "--format", "json"]
     one, two = _run(*args), _run(*args, "--jobs", "2")
     assert one.stdout == two.stdout and json.loads(two.stdout)["traces"] == 18
+
+
+def test_an_example_of_a_tool_call_norm_shows_the_call(tmp_path):
+    """A tool-call act often has no text: the example shows the call, name and arguments."""
+    old = tmp_path / "old.charter"
+    old.write_text('norm refunds:\n    "d"\n    on tool call\n    when call.name == "refund"\n    permit\n')
+    new = tmp_path / "new.charter"
+    new.write_text('norm refunds:\n    "d"\n    on tool call\n    when call.name == "refund"\n'
+                   '    forbid call.args.amount > 100\n')
+    traces = tmp_path / "t.jsonl"
+    traces.write_text(json.dumps({"id": "big", "messages": [
+        {"role": "user", "content": "Refund me"},
+        {"role": "assistant", "content": None, "tool_calls": [{"type": "function", "function": {
+            "name": "refund", "arguments": json.dumps({"order": "A1", "amount": 500})}}]},
+    ]}) + "\n")
+    text = _run("diff", str(old), "--new", str(new), "--traces", str(traces)).output
+    assert 'big (' in text and 'turn 1: assistant: [calls refund {"amount": 500, "order": "A1"}]' in text

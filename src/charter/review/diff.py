@@ -13,6 +13,7 @@ comment (excerpts in a collapsible block, the whole at most `MARKDOWN_LIMIT` cha
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -267,11 +268,14 @@ def _changed_turn(old: list[Verdict], new: list[Verdict], pair: tuple[str, str])
 
 
 def _excerpt(trace: Trace, turn: int | None) -> str:
-    """The act's message (the last message for a conversation-wide verdict), on one line."""
+    """The act's message (the last message for a conversation-wide verdict), on one line:
+    its text, then its tool calls (a tool-call norm's act often has no text at all)."""
     if not trace.messages:
         return ""
     message = trace.messages[turn if turn is not None and turn < len(trace.messages) else -1]
-    text = " ".join(message.content.split())
+    calls = [f"[calls {c.name} {json.dumps(c.arguments, ensure_ascii=False, sort_keys=True)}]"
+             for c in message.tool_calls]
+    text = " ".join(" ".join([message.content, *calls]).split())
     if len(text) > EXCERPT_CHARS:
         text = text[:EXCERPT_CHARS - 1] + "…"
     return f"{message.role}: {text}"
