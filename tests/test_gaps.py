@@ -401,24 +401,58 @@ def _chromium_run(binary: str, tmp: Path, *args: str) -> subprocess.CompletedPro
 
 
 class _Dom(HTMLParser):
-    """The chart's bars and the worklists' counts, as the browser built them."""
+    """The chart's bars and their visible labels, the worklists' counts, and each item's
+    evidence (example conversations, metadata, trace IDs), as the browser built them."""
 
     def __init__(self):
         super().__init__()
         self.bars: dict[tuple[str, str], int] = {}
+        self.bar_order: list[int] = []
+        self.bar_labels: list[int] = []
         self.stakeholders: list[dict] = []
         self.items: list[dict] = []
+        self._text: str | None = None  # the kind of text being read: in-bar, dd, trace-id
 
     def handle_starttag(self, tag, attrs):
         a = dict(attrs)
         classes = (a.get("class") or "").split()
         if tag == "rect" and "bar" in classes:
             self.bars[(a["data-norm"], a["data-kind"])] = int(a["data-count"])
+            self.bar_order.append(int(a["data-count"]))
             assert float(a["width"]) > 0
+        elif tag == "text" and "in-bar" in classes:
+            self._text = "in-bar"
         elif tag == "section" and "stakeholder" in classes:
             self.stakeholders.append(a)
         elif tag == "article" and "item" in classes:
-            self.items.append(a)
+            self.items.append({**a, "examples": [], "trace_ids": []})
+        elif tag == "details" and "example" in classes:
+            self.items[-1]["examples"].append({"trace": a["data-trace"], "open": "open" in a, "messages": [],
+                                               "meta": []})
+        elif tag == "li" and "msg" in classes:
+            self.items[-1]["examples"][-1]["messages"].append(
+                (int(a["data-index"]), "act" in classes, "reply" in classes))
+        elif tag == "dd":
+            self._text = "dd"
+        elif tag == "code" and self.items and self._in_trace_ids:
+            self._text = "trace-id"
+        if tag == "details":
+            self._in_trace_ids = "trace-ids" in classes
+
+    _in_trace_ids = False
+
+    def handle_endtag(self, tag):
+        if tag == "details":
+            self._in_trace_ids = False
+
+    def handle_data(self, data):
+        if self._text == "in-bar":
+            self.bar_labels.append(int(data))
+        elif self._text == "dd":
+            self.items[-1]["examples"][-1]["meta"].append(data)
+        elif self._text == "trace-id":
+            self.items[-1]["trace_ids"].append(data)
+        self._text = None
 
 
 def _png_pixels(path: Path) -> tuple[int, int, set[bytes]]:
@@ -495,15 +529,34 @@ def test_html_in_headless_chromium(corpus, shop, tmp_path):
     assert [(s["data-escalate-to"], int(s["data-decisions"]), int(s["data-verdicts"]), int(s["data-traces"]))
             for s in parsed.stakeholders] == [
         (s["escalate_to"] or "", s["decisions"], s["verdicts"], s["traces"]) for s in report["stakeholders"]]
-    assert [(i["data-kind"], int(i["data-verdicts"])) for i in parsed.items] == [
-        (i["kind"], i["verdicts"]) for s in report["stakeholders"] for n in s["norms"] for i in n["items"]]
+    items = [i for s in report["stakeholders"] for n in s["norms"] for i in n["items"]]
+    assert [(i["data-kind"], int(i["data-verdicts"])) for i in parsed.items] == [(i["kind"], i["verdicts"]) for i in items]
+    # every bar segment shows its count as text, not only in a tooltip
+    assert parsed.bar_labels == parsed.bar_order
+    # each example is its whole conversation (the first one open), the act judged and the
+    # reply to a user-turn act marked, the metadata shown; every trace ID is listed
+    for shown, item in zip(parsed.items, items):
+        assert shown["trace_ids"] == item["trace_ids"] and len(item["trace_ids"]) == item["traces"]
+        assert [e["trace"] for e in shown["examples"]] == [e["trace"] for e in item["examples"]]
+        assert [e["open"] for e in shown["examples"]] == [i == 0 for i in range(len(item["examples"]))]
+        for seen, example in zip(shown["examples"], item["examples"]):
+            assert [m[0] for m in seen["messages"]] == list(range(len(example["conversation"])))
+            assert [m[0] for m in seen["messages"] if m[1]] == ([] if example["turn"] is None else [example["turn"]])
+            assert [v for v in example["meta"].values() if isinstance(v, str)] == [
+                v for v in seen["meta"] if v in example["meta"].values()]
+    if corpus == "model_spec":
+        crisis = next(i for s in report["stakeholders"] for n in s["norms"] if n["norm"] == "crisis_reply_engages"
+                      for i in n["items"])
+        first = crisis["examples"][0]["conversation"]
+        assert [(m["role"], m["act"], m["reply"]) for m in first] == [("user", True, False), ("assistant", False, True)]
+        assert crisis["examples"][0]["meta"]["label"] in ("GOOD", "BAD")
     assert report["headline"][0]["text"].replace("`", "") in re.sub(r"<[^>]+>", "", dom.stdout)
 
     shot = tmp_path / "gaps.png"
-    run = _chromium_run(binary, tmp_path, f"--screenshot={shot}", "--window-size=1200,1600", page.as_uri())
+    run = _chromium_run(binary, tmp_path, f"--screenshot={shot}", "--window-size=1200,2400", page.as_uri())
     assert run.returncode == 0 and shot.exists(), run.stderr[-2000:]
     width, height, colours = _png_pixels(shot)
-    assert (width, height) == (1200, 1600)
+    assert (width, height) == (1200, 2400)
     assert len(colours) > 50, f"the screenshot looks blank: {len(colours)} colours"
     # every kind drawn in the chart shows in its own colour
     drawn = {kind for (_, kind) in expected_bars}

@@ -68,11 +68,14 @@ class _Tally:
     traces: int = 0
     _last: int = -1
 
-    def add(self, trace_number: int) -> None:
+    def add(self, trace_number: int) -> bool:
+        """Count one verdict; True when it is the first in its trace."""
         self.verdicts += 1
-        if trace_number != self._last:
-            self.traces += 1
-            self._last = trace_number
+        if trace_number == self._last:
+            return False
+        self.traces += 1
+        self._last = trace_number
+        return True
 
 
 @attrs.define
@@ -85,6 +88,7 @@ class _Item:
     clauses: dict[tuple[str, int], dict[str, Any]] = attrs.Factory(dict)
     why_unknown: dict[tuple[str, str], int] = attrs.Factory(dict)
     examples: list[dict[str, Any]] = attrs.Factory(list)
+    trace_ids: list[str] = attrs.Factory(list)  # every trace it fell in, once, in corpus order
 
 
 @attrs.define
@@ -150,7 +154,8 @@ class GapCollector:
         item = group.items.get(key)
         if item is None:
             item = group.items[key] = _Item(kind, verdict.reason, target, unknown)
-        item.tally.add(number)
+        if item.tally.add(number):
+            item.trace_ids.append(trace.id)
         explanation = verdict.explanation
         for step in explanation.steps:
             if kind == "explicit" and step.value == "unspecified" \
@@ -245,6 +250,7 @@ class GapCollector:
             "why_unknown": why,
             **_counts(item.tally, checked),
             "examples": item.examples,
+            "trace_ids": item.trace_ids,
         }
         if item.kind == "gap":
             compiled = self.cases.get(norm)
@@ -319,23 +325,31 @@ def _trim_tail(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1):].lstrip()
 
 
-def _message_text(trace: Trace, index: int) -> str:
-    message = trace.messages[index]
-    text = message.content or ""
-    for call in message.tool_calls:
-        args = json.dumps(call.arguments, ensure_ascii=False, sort_keys=True)
-        text += f" [calls {call.name} {args}]"
-    return text
+def _conversation(trace: Trace, act: int | None) -> list[dict[str, Any]]:
+    """Every message in full, with its tool calls: `act` marks the message judged and
+    `reply` the assistant message that answers it when the act is not the assistant's
+    own (a norm checked at the user's turn judges the reply that follows)."""
+    reply = None
+    if act is not None and trace.messages[act].role != "assistant":
+        reply = next((m.index for m in trace.messages[act + 1:] if m.role == "assistant"), None)
+    return [{
+        "index": m.index, "role": m.role, "text": m.content or "",
+        "tool_calls": [{"name": c.name, "arguments": c.arguments, "id": c.id} for c in m.tool_calls],
+        "name": m.name, "tool_call_id": m.tool_call_id,
+        "act": m.index == act, "reply": m.index == reply,
+    } for m in trace.messages]
 
 
 def _example(trace: Trace, report: TraceReport, verdict: Verdict, explanation) -> dict[str, Any]:
     """The act's message and the one before it, trimmed (for the conversation: its last
-    two), and the facts the verdict read (what a decider needs to know about the case)."""
+    two), the whole conversation, the trace's metadata, and the facts the verdict read
+    (what a decider needs to know about the case)."""
     act = verdict.turn if verdict.turn is not None else len(trace.messages) - 1
+    conversation = _conversation(trace, verdict.turn)
     messages = []
     for index in (act - 1, act):
         if 0 <= index < len(trace.messages):
-            text = _message_text(trace, index)
+            text = _conversation_text(conversation[index])
             messages.append({
                 "index": index,
                 "role": trace.messages[index].role,
@@ -348,7 +362,8 @@ def _example(trace: Trace, report: TraceReport, verdict: Verdict, explanation) -
         for f in explanation.facts[:MAX_FACTS]
     ]
     return {"trace": trace.id, "source": report.locator, "turn": verdict.turn,
-            "call": verdict.call, "messages": messages, "facts": facts}
+            "call": verdict.call, "messages": messages, "facts": facts, "meta": trace.meta,
+            "conversation": conversation}
 
 
 def fact_text(fact: dict[str, Any]) -> str:
@@ -503,9 +518,11 @@ def render_markdown(data: dict[str, Any]) -> str:
                         out.append(f"  - {_code(example['trace'])}, {_example_where(example)}{source}")
                         if example["facts"]:
                             out.append("    " + " · ".join(_code(fact_text(f)) for f in example["facts"]))
+                        if example.get("meta"):
+                            out.append("    metadata: " + " · ".join(_code(f"{k} = {_json_short(v)}") for k, v in example["meta"].items()))
                         out.append("")
-                        for message in example["messages"]:
-                            marker = " ←" if message["act"] else ""
+                        for message in [*example["messages"], *_reply(example)]:
+                            marker = " ←" if message["act"] else " (the reply judged)" if message.get("reply") else ""
                             out.append(f"    > **{message['role']}{marker}** {_md(message['text']) or '*(empty)*'}")
                             out.append("    >")
                         if out[-1] == "    >":
@@ -513,11 +530,31 @@ def render_markdown(data: dict[str, Any]) -> str:
                         out.append("")
                     if out[-1] == "":
                         out.pop()
+                if item.get("trace_ids"):
+                    out.append(f"- **Traces** ({len(item['trace_ids'])}): " + ", ".join(_code(t) for t in item["trace_ids"]))
     out.append("")
     return "\n".join(out)
 
 
 _KIND_LABEL = {"explicit": "Decide", "gap": "Gap", "uncertain": "Unknown facts"}
+
+
+def _json_short(value: Any, limit: int = 60) -> str:
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _reply(example: dict[str, Any]) -> list[dict[str, Any]]:
+    """The reply judged, trimmed, when the act is not the assistant's (not in `messages`)."""
+    return [{**m, "text": _trim_head(_conversation_text(m))}
+            for m in example.get("conversation", ()) if m["reply"]]
+
+
+def _conversation_text(message: dict[str, Any]) -> str:
+    """A conversation message as one line: its text, then its tool calls."""
+    return message["text"] + "".join(
+        f" [calls {c['name']} {json.dumps(c['arguments'], ensure_ascii=False, sort_keys=True)}]"
+        for c in message["tool_calls"])
 
 
 def _decide_md(item: dict[str, Any]) -> str:
@@ -535,7 +572,8 @@ _COLOURS = {
     "overridden": "#9aa5b1",
 }
 
-_CSS = """
+# The page's style; the review application (`charter review`) shows the same evidence with it.
+CSS = """
 :root { --ink: #1f2933; --muted: #616e7c; --line: #e4e7eb; --paper: #ffffff; --bg: #f5f7fa;
         --amber: #e8a317; --amber-soft: #fff7e6; --accent: #2457a6; }
 * { box-sizing: border-box; }
@@ -588,18 +626,43 @@ article.item h4 { margin: 0 0 6px; font-size: 16px; display: flex; gap: 10px; al
 .meter { width: 160px; height: 8px; background: #eef0f3; border-radius: 4px; overflow: hidden; flex: none; }
 .meter span { display: block; height: 100%; background: var(--amber); }
 .examples { display: grid; gap: 8px; }
-.example { border-left: 3px solid #d9dde3; padding: 4px 0 4px 12px; }
-.example .src { font-size: 12px; color: var(--muted); margin-bottom: 2px; }
+details.example { border: 1px solid #d9dde3; border-left: 3px solid #d9dde3; border-radius: 6px; background: #fff; }
+details.example[open] { border-left-color: var(--accent); }
+details.example > summary { cursor: pointer; padding: 6px 10px; display: flex; flex-wrap: wrap; align-items: baseline; gap: 4px 8px; }
+details.example > summary::marker { color: var(--muted); }
+details.example > :not(summary) { margin-left: 12px; margin-right: 12px; }
+summary:focus-visible, a:focus-visible, button:focus-visible, input:focus-visible, select:focus-visible, textarea:focus-visible {
+  outline: 3px solid #f0b429; outline-offset: 2px; }
+.example .src { font-size: 12px; color: var(--muted); }
+.chip { font-size: 11.5px; background: #eef2f7; color: #334e68; border-radius: 999px; padding: 0 8px; }
+.excerpt { flex-basis: 100%; color: var(--ink); font-size: 13.5px; }
+details.example[open] .excerpt { display: none; }
+dl.trace-meta { display: grid; grid-template-columns: max-content 1fr; gap: 2px 12px; margin: 4px 0 8px; font-size: 13px; }
+dl.trace-meta div { display: contents; }
+dl.trace-meta dt { color: var(--muted); font-family: "DejaVu Sans Mono", Menlo, Consolas, monospace; font-size: 12px; }
+dl.trace-meta dd { margin: 0; overflow-wrap: anywhere; }
 .facts { margin: 0 0 4px; display: flex; flex-wrap: wrap; gap: 4px; }
 .facts code { font-size: 11.5px; background: #eef2f7; color: #334e68; border-radius: 4px; padding: 1px 6px; }
+ol.conversation { list-style: none; margin: 4px 12px 10px; padding: 0; display: grid; gap: 4px; }
+ol.conversation .msg { border-radius: 6px; padding: 4px 8px; background: #f7f8fa; }
+ol.conversation .msg.role-system, ol.conversation .msg.role-developer { background: #f1f0fb; }
+ol.conversation .msg.role-tool { background: #eef6f0; }
+ol.conversation .msg.act { background: #fff4d6; box-shadow: inset 3px 0 0 var(--amber); }
+ol.conversation .msg.reply { background: #fffaf0; box-shadow: inset 3px 0 0 #f3d28b; }
+ol.conversation .head { display: flex; gap: 8px; align-items: baseline; }
+ol.conversation .role { font-size: 11px; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
+ol.conversation .name { font-size: 12px; color: var(--muted); }
+ol.conversation .mark { font-size: 11px; font-weight: 700; color: #8a5a00; background: var(--amber-soft); border: 1px solid #f3d28b; border-radius: 4px; padding: 0 6px; }
+ol.conversation .text { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 14px; }
+ol.conversation .call { margin-top: 4px; font-size: 13px; }
+ol.conversation .call pre { margin: 2px 0 0; background: #f0f2f5; border-radius: 4px; padding: 4px 8px; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
+details.trace-ids { margin-top: 6px; font-size: 13px; color: var(--muted); }
+details.trace-ids summary { cursor: pointer; }
+details.trace-ids p { margin: 4px 0 0; display: flex; flex-wrap: wrap; gap: 4px; }
+details.trace-ids code { background: #f0f2f5; border-radius: 4px; padding: 0 5px; color: var(--ink); }
+.empty { color: var(--muted); font-style: italic; }
 ul.cases { margin: 0 0 6px; padding-left: 20px; font-size: 13px; color: var(--muted); }
 ul.cases code { color: var(--ink); background: #f0f2f5; border-radius: 4px; padding: 1px 5px; }
-.msg { margin: 2px 0; font-size: 14px; display: grid; grid-template-columns: 84px 1fr; align-items: baseline; }
-.msg .role { font-size: 11px; font-weight: 700; text-transform: uppercase; letter-spacing: .05em; color: var(--muted); }
-.msg .text { justify-self: start; }
-.msg.act .role { color: var(--accent); }
-.msg.act .text { background: #fff8e8; border-radius: 3px; padding: 0 3px; }
-.empty { color: var(--muted); font-style: italic; }
 .skipped { border-left: 6px solid #d1453b; }
 footer { color: var(--muted); font-size: 12px; text-align: center; margin-top: 18px; }
 """
@@ -611,9 +674,10 @@ def _e(text: Any) -> str:
 
 def _chart_svg(norms: list[dict[str, Any]]) -> str:
     """One stacked horizontal bar per norm: its verdicts by kind, as shares of the norm's
-    verdicts (not_applicable left out), each segment labelled with its count where it
-    fits, the total at the right. A non-empty segment is at least 3 units wide so that
-    it stays visible (the width is taken from the largest segment)."""
+    verdicts (not_applicable left out), each segment labelled with its count, the total
+    at the right. A non-empty segment is at least as wide as its count's label, so that
+    every count is visible and not only in a tooltip (the width is taken from the
+    largest segment)."""
     label_w, bar_x, bar_w, row_h, top = 230, 240, 600, 32, 48
     width = 1000
     height = top + row_h * max(1, len(norms)) + 12
@@ -636,7 +700,7 @@ def _chart_svg(norms: list[dict[str, Any]]) -> str:
         shown = name if len(name) <= 30 else name[:29] + "…"
         parts.append(f'<g class="norm-row" data-norm="{_e(name)}" data-total="{total}">')
         parts.append(f'<text x="{label_w}" y="{y + 20}" text-anchor="end"><title>{_e(name)}</title>{_e(shown)}</text>')
-        widths = [max(3.0, bar_w * c / total) for _, c in counts] if total else []
+        widths = [max(_label_width(c), bar_w * c / total) for _, c in counts] if total else []
         if widths:
             widths[widths.index(max(widths))] -= sum(widths) - bar_w
         else:
@@ -649,8 +713,7 @@ def _chart_svg(norms: list[dict[str, Any]]) -> str:
                 f'<rect class="bar bar-{kind}" data-norm="{_e(name)}" data-kind="{kind}" data-count="{count}" '
                 f'x="{x:.1f}" y="{y + 6}" width="{w:.1f}" height="{row_h - 12}" fill="{_COLOURS[kind]}">'
                 f'<title>{_e(name)}: {count} {kind} ({share:.1f}%)</title></rect>')
-            if w >= 9 * len(str(count)) + 8:
-                parts.append(f'<text class="in-bar" x="{x + w / 2:.1f}" y="{y + 20}" text-anchor="middle">{count}</text>')
+            parts.append(f'<text class="in-bar" x="{x + w / 2:.1f}" y="{y + 20}" text-anchor="middle">{count}</text>')
             x += w
         na = norm["verdicts"].get("not_applicable", 0)
         label = (_plural(total, "verdict") if total else "no applicable verdict") + (f" · {na} n/a" if na else "")
@@ -660,6 +723,11 @@ def _chart_svg(norms: list[dict[str, Any]]) -> str:
         parts.append(f'<text class="small" x="{bar_x}" y="{top + 20}">no norms</text>')
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _label_width(count: int) -> float:
+    """The width a segment needs to show its count (12px bold digits, some padding)."""
+    return 8.0 * len(str(count)) + 8
 
 
 def _tile(n: Any, label: str) -> str:
@@ -673,7 +741,7 @@ def render_html(data: dict[str, Any], version: str = "") -> str:
     u = data["unspecified"]
     out = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
-           f"<title>{_e(title)}</title>", f"<style>{_CSS}</style>", "</head>", "<body>", "<main>"]
+           f"<title>{_e(title)}</title>", f"<style>{CSS}</style>", "</head>", "<body>", "<main>"]
     files = ", ".join(data["trace_files"]) or "the traces"
     policies = ", ".join(data["policies"]) or "the policy"
     out.append('<header class="top"><div class="eyebrow">Charter · incomplete-contract report</div>'
@@ -752,24 +820,68 @@ def _item_html(item: dict[str, Any], total: int) -> str:
                f'({_pct(item["share"])} of {total})</span></div>')
     if item["examples"]:
         out.append('<div class="examples">')
-        for example in item["examples"]:
-            source = f' · {_e(example["source"])}' if example["source"] else ""
-            out.append(f'<div class="example"><div class="src"><code>{_e(example["trace"])}</code> · '
-                       f'{_e(_example_where(example))}{source}</div>')
-            if example["facts"]:
-                out.append('<div class="facts">' + " ".join(
-                    f'<code>{_e(fact_text(f))}</code>' for f in example["facts"]) + "</div>")
-            for message in example["messages"]:
-                cls = "msg act" if message["act"] else "msg"
-                text = _e(message["text"]) if message["text"] else '<span class="empty">(empty)</span>'
-                out.append(f'<div class="{cls}"><span class="role">{_e(message["role"])}</span> '
-                           f'<span class="text">{text}</span></div>')
-            out.append("</div>")
-        if item["verdicts"] > len(item["examples"]):
-            out.append(f'<div class="src empty">… and {item["verdicts"] - len(item["examples"])} more</div>')
+        out += [example_html(example, opened=i == 0) for i, example in enumerate(item["examples"])]
         out.append("</div>")
+    out.append(trace_ids_html(item))
     out.append("</article>")
     return "\n".join(out)
+
+
+def example_html(example: dict[str, Any], opened: bool = False) -> str:
+    """One example as a collapsible whole conversation: the trace ID, where, the short
+    metadata and the act's first words in the summary; inside, every metadata field, the
+    facts read, and every message with its tool calls, the act judged highlighted."""
+    source = f' · {_e(example["source"])}' if example["source"] else ""
+    meta = example.get("meta") or {}
+    chips = "".join(f'<span class="chip">{_e(k)}: {_e(_json_short(v))}</span>'
+                    for k, v in meta.items() if isinstance(v, (str, int, float, bool)) and len(str(v)) <= 40)
+    act = [m for m in example.get("conversation", ()) if m["act"]]
+    excerpt = f'<span class="excerpt">{_e(_trim_head(_conversation_text(act[0]), 110))}</span>' if act else ""
+    out = [f'<details class="example" data-trace="{_e(example["trace"])}"{" open" if opened else ""}>',
+           f'<summary><span class="src"><code>{_e(example["trace"])}</code> · {_e(_example_where(example))}{source}</span>'
+           f'{chips}{excerpt}</summary>']
+    if meta:
+        out.append('<dl class="trace-meta">' + "".join(
+            f'<div><dt>{_e(k)}</dt><dd>{_e(v if isinstance(v, str) else json.dumps(v, ensure_ascii=False, sort_keys=True))}</dd></div>'
+            for k, v in meta.items()) + "</dl>")
+    if example["facts"]:
+        out.append('<div class="facts">' + " ".join(
+            f'<code>{_e(fact_text(f))}</code>' for f in example["facts"]) + "</div>")
+    out.append('<ol class="conversation">')
+    out += [_message_html(m) for m in example.get("conversation", ())]
+    out.append("</ol></details>")
+    return "\n".join(out)
+
+
+def _message_html(message: dict[str, Any]) -> str:
+    cls = "msg act" if message["act"] else "msg reply" if message["reply"] else "msg"
+    mark = ('<span class="mark">the act judged</span>' if message["act"]
+            else '<span class="mark">the reply judged</span>' if message["reply"] else "")
+    who = f' <span class="name">{_e(message["name"])}</span>' if message.get("name") else ""
+    answers = (f' <span class="name">answers <code>{_e(message["tool_call_id"])}</code></span>'
+               if message.get("tool_call_id") else "")
+    text = (f'<div class="text">{_e(message["text"])}</div>' if message["text"]
+            else "" if message["tool_calls"] else '<div class="text empty">(empty)</div>')
+    calls = "".join(
+        f'<div class="call"><span class="tool">calls <code>{_e(c["name"])}</code>'
+        + (f' <span class="name">{_e(c["id"])}</span>' if c.get("id") else "") + "</span>"
+        f'<pre>{_e(json.dumps(c["arguments"], ensure_ascii=False, sort_keys=True, indent=2))}</pre></div>'
+        for c in message["tool_calls"])
+    return (f'<li class="{cls} role-{_e(message["role"])}" data-index="{message["index"]}">'
+            f'<div class="head"><span class="role">{_e(message["role"])}</span>{who}{answers}{mark}</div>'
+            f"{text}{calls}</li>")
+
+
+def trace_ids_html(item: dict[str, Any]) -> str:
+    """Every trace the item fell in, behind "… and N more" (expandable)."""
+    ids = item.get("trace_ids") or []
+    if not ids:
+        return ""
+    more = item["verdicts"] - len(item["examples"])
+    label = (f"… and {_plural(more, 'more verdict')} · every trace ({len(ids)})" if more > 0
+             else f"Every trace ({len(ids)})")
+    return (f'<details class="trace-ids"><summary>{_e(label)}</summary><p>'
+            + " ".join(f"<code>{_e(t)}</code>" for t in ids) + "</p></details>")
 
 
 def _inline_code(text: str) -> str:
