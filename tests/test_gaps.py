@@ -325,7 +325,7 @@ def test_markdown_report(shop):
                     "#### Gap: What should `refunds` do when none of its cases applies?",
                     "#### Unknown facts: Supply `trace.meta.tier`, or decide what `discounts` should do without it.",
                     "#### Decide: may the assistant recommend a lawyer?"]:
-        assert heading + "\n" in text
+        assert re.search("^" + _with_question_id(heading) + "$", text, re.M), heading
     assert "- **How often:** 3 verdicts in 2 traces (16.7% of 12)" in text
     assert "- **Examples** (1 of 3):" in text
     assert "  - `l1`, turn 1 (`" in text
@@ -334,13 +334,20 @@ def test_markdown_report(shop):
     assert "`trace.meta.order.age_days = 45`" in text
 
 
+def _with_question_id(heading: str) -> str:
+    """A pattern for an item's heading as printed, with its question ID: `#### `Q1a2b3c4` Decide: …`."""
+    if not heading.startswith("#### "):
+        return re.escape(heading)
+    return "#### `Q[0-9a-f]{7}` " + re.escape(heading[5:])
+
+
 def test_markdown_escapes_trace_text(tmp_path):
     (tmp_path / "p.charter").write_text(
         'charter p by developer\n\nnorm n:\n    unspecified "open *case* <b>" escalate to developer\n')
     (tmp_path / "t.jsonl").write_text(json.dumps(
         {"id": "a", "messages": [_u("see [link](http://x) and <script>"), _a("# not a heading | *bold*")]}) + "\n")
     text = _run("gaps", str(tmp_path / "p.charter"), "--traces", str(tmp_path / "t.jsonl"))
-    assert "#### Decide: open \\*case\\* \\<b\\>" in text
+    assert re.search(_with_question_id("#### Decide: open \\*case\\* \\<b\\>"), text)
     assert "\\[link\\](http://x) and \\<script\\>" in text
     assert "\\# not a heading \\| \\*bold\\*" in text
 

@@ -29,6 +29,7 @@ import attrs
 from ..evaluate.policy import Policy
 from ..traces.model import Trace
 from ..evaluate.verdicts import AGGREGATE_ORDER, TraceReport, Verdict
+from .questions import Questions, fact_pattern, reason_kind
 
 FORMATS = ("markdown", "html", "json")
 # The kinds drawn in the chart, in stacking order (not_applicable is counted, not drawn).
@@ -38,22 +39,6 @@ NOBODY = "nobody named"
 EXCERPT_CHARS = 280
 MAX_FACTS = 8  # facts shown per example
 
-_INDEX = re.compile(r"\[\d+\]")
-
-
-def fact_pattern(fact: str) -> str:
-    """A fact name with message and call indices normalised:
-    `messages[3].labels.self_harm` -> `messages[*].labels.self_harm`."""
-    return _INDEX.sub("[*]", fact)
-
-
-def reason_kind(verdict: Verdict) -> str:
-    """`gap`, `uncertain` (depends on unknown facts) or `explicit`, for an unspecified verdict."""
-    if verdict.gap:
-        return "gap"
-    if verdict.reason == "uncertain" and verdict.escalate_to is None and verdict.unknown:
-        return "uncertain"
-    return "explicit"
 
 
 # --------------------------------------------------------------------------- collecting
@@ -80,6 +65,7 @@ class _Tally:
 
 @attrs.define
 class _Item:
+    question: str  # its ID (`questions.py`): what a decision names
     kind: str
     reason: str | None
     escalate_to: str | None
@@ -94,7 +80,7 @@ class _Item:
 @attrs.define
 class _NormGroup:
     tally: _Tally = attrs.Factory(_Tally)
-    items: dict[tuple, _Item] = attrs.Factory(dict)
+    items: dict[str, _Item] = attrs.Factory(dict)  # by question ID
 
 
 @attrs.define
@@ -125,6 +111,7 @@ class GapCollector:
         self.norm_info = {n.name: n for n in norms}
         self.kinds = {n.name: {k: 0 for k in AGGREGATE_ORDER} for n in norms}
         self.cases = {n.name: n for n in policy.compiled.norms}
+        self.questions = Questions(policy)
 
     # ---- input
 
@@ -150,10 +137,10 @@ class GapCollector:
         stakeholder.tally.add(number)
         group = stakeholder.norms.setdefault(verdict.norm, _NormGroup())
         group.tally.add(number)
-        key = (kind, verdict.reason if kind != "uncertain" else None, unknown)
-        item = group.items.get(key)
+        question = self.questions.id(verdict)
+        item = group.items.get(question)
         if item is None:
-            item = group.items[key] = _Item(kind, verdict.reason, target, unknown)
+            item = group.items[question] = _Item(question, kind, verdict.reason, target, unknown)
         if item.tally.add(number):
             item.trace_ids.append(trace.id)
         explanation = verdict.explanation
@@ -240,6 +227,7 @@ class GapCollector:
             for (fact, reason), count in sorted(item.why_unknown.items(), key=lambda kv: (kv[0][0], -kv[1], kv[0][1]))
         ]
         data: dict[str, Any] = {
+            "question": item.question,
             "kind": item.kind,
             "reason": item.reason,
             "escalate_to": item.escalate_to,
@@ -501,7 +489,7 @@ def render_markdown(data: dict[str, Any]) -> str:
                        + f" · {_plural(norm['verdicts'], 'verdict')} "
                        f"in {_plural(norm['traces'], 'trace')}")
             for item in norm["items"]:
-                out += ["", f"#### {_KIND_LABEL[item['kind']]}: {_decide_md(item)}", ""]
+                out += ["", f"#### {_code(item['question'])} {_KIND_LABEL[item['kind']]}: {_decide_md(item)}", ""]
                 out.append(f"- **Why:** {_md_rich(item['why'])}")
                 for clause in item["clauses"]:
                     out.append(f"- **Where:** {_code(clause['file'] + ':' + str(clause['line']))} {_code(clause['text'])}")
@@ -807,7 +795,8 @@ def _item_html(item: dict[str, Any], total: int) -> str:
     out = [f'<article class="item {kind}" data-kind="{kind}" data-verdicts="{item["verdicts"]}" '
            f'data-traces="{item["traces"]}">']
     decide = _e(item["decide"]) if kind == "explicit" else _inline_code(item["decide"])
-    out.append(f'<h4><span class="badge {kind}">{_KIND_LABEL[kind]}</span><span>{decide}</span></h4>')
+    out.append(f'<h4><code class="question" title="question ID">{item["question"]}</code>'
+               f'<span class="badge {kind}">{_KIND_LABEL[kind]}</span><span>{decide}</span></h4>')
     out.append(f'<p class="why">{_inline_code(item["why"])}</p>')
     for clause in item["clauses"]:
         out.append(f'<p class="where">{_e(clause["file"])}:{clause["line"]} <code>{_e(clause["text"])}</code></p>')
