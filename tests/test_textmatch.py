@@ -147,3 +147,19 @@ def test_a_phrase_list_of_14000_phrases_gets_its_prefilter_in_linear_time():
     need = phrase_need(tuple(f"account {n} closed" for n in _numbers(14_000)))
     assert len(need.phrases) == 14_000 and need.admits(f"account {_numbers(1)[0]} closed")
     assert time.process_time() - started < 5
+
+
+def test_a_regex_is_built_once_for_checking_compiling_and_every_use(monkeypatch):
+    """The checker (which rejects what RE2 cannot run) and the compiler (at each use) share
+    one RE2 program and prefilter: for a long alternation each build takes a while."""
+    import charter
+    import charter.text.matching as matching
+
+    built: list[str] = []
+    real = re2.compile
+    monkeypatch.setattr(matching.re2, "compile", lambda text, *a: built.append(text) or real(text, *a))
+    source = r"\b(zq1built|zq2once)\b"  # in no other test, so no earlier load built it
+    charter.loads(f"pattern p = /{source}/i\nnorm a:\n    \"d\"\n    forbid assistant mentions p\n"
+                  f"norm b:\n    \"d\"\n    forbid user mentions p\n"
+                  f"norm c:\n    \"d\"\n    forbid assistant matches /{source}/i\n")
+    assert [t for t in built if source in t] == [f"(?i){source}"]

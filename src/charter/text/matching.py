@@ -17,6 +17,7 @@ for ASCII text).
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Callable, Iterator, Protocol
 
@@ -51,6 +52,16 @@ class RegexError(ValueError):
 def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None = None) -> Matcher:
     """Compile `/source/flags` for RE2, or raise RegexError saying why it cannot be. With a
     `check` (a built-in of `where CHECK`), only the matches whose text it accepts count."""
+    regex, need, whole_chars = _engine(source, flags)
+    return (_Regex(regex, need, whole_chars) if check is None
+            else _CheckedRegex(regex, need, whole_chars, check))
+
+
+@functools.lru_cache(maxsize=1024)
+def _engine(source: str, flags: str) -> tuple[object, Need | None, bool]:
+    """The RE2 program and prefilter of a regex, made once for the checker (which rejects
+    what RE2 cannot run), the compiler (at every use) and why-not's searches: both are
+    immutable, and the prefilter of a long alternation takes a while to derive."""
     unknown = sorted(set(flags) - set(REGEX_FLAGS))
     if unknown:
         raise RegexError(
@@ -66,9 +77,7 @@ def compile_regex(source: str, flags: str, check: Callable[[str], bool] | None =
     except re2.error as error:
         reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
         raise RegexError(_explain_re2(reason, source)) from None
-    need = regex_need(source, flags)
-    return (_Regex(regex, need, whole_chars) if check is None
-            else _CheckedRegex(regex, need, whole_chars, check))
+    return regex, regex_need(source, flags), whole_chars
 
 
 class _Regex:
