@@ -188,7 +188,11 @@ ROWS = [
            'norm n:\n    on conversation\n    require assistant says "x" within 1 turn\n',
            "E306", 3, 5, "`within` needs a turn to count from"),
     Broken("within_zero_turns", 'norm n:\n    on user turn\n    require assistant says "x" within 0 turns\n',
-           "E307", 3, 5, "`within` counts at least 1 turn"),
+           "E307", 3, 5, "`within 0 turns` leaves no turn for the behaviour to happen in: `within` counts "
+           "at least 1 turn", hint="write `within 1 turn` to require it by the assistant's next reply with text"),
+    Broken("within_zero_messages", 'norm n:\n    on user turn\n    require assistant says "x" within 0 messages\n',
+           "E307", 3, 5, "`within 0 messages` leaves no message for the behaviour to happen in",
+           hint="write `within 1 message` to require it by the assistant's next message"),
     Broken("label_band_out_of_range", 'label x uncertain between 0.5 and 1.5\nnorm n:\n    permit\n',
            "E320", 1, 1, "must satisfy 0 <= low < high <= 1"),
     Broken("label_band_empty", 'label x uncertain between 0.5 and 0.5\nnorm n:\n    permit\n',

@@ -23,6 +23,10 @@ _MESSAGE_PROPERTIES = ("words", "chars")
 _ORDERING = ("<", "<=", ">", ">=")
 
 
+# What `within 1 UNIT` waits for, by unit (docs/language.md §8.7).
+_NEXT = {"turns": "the assistant's next reply with text", "messages": "the assistant's next message"}
+
+
 class Validator:
     def __init__(self, modules: list[Module], policies: list[Module]):
         self.modules = modules
@@ -179,8 +183,10 @@ class Validator:
                            "per conversation", outcome.span,
                            "use `on user turn` or `on assistant turn`, or drop `within`")
             if outcome.within < 1:
-                self.error("E307", "`within` counts at least 1 turn", outcome.span,
-                           "write `within 1 turn`")
+                unit = outcome.within_unit
+                self.error("E307", f"`within {outcome.within} {unit}` leaves no {unit[:-1]} for the behaviour "
+                           f"to happen in: `within` counts at least 1 {unit[:-1]}", outcome.span,
+                           f"write `within 1 {unit[:-1]}` to require it by {_NEXT[unit]}")
         behaviour = None
         if outcome.behaviour is not None:
             behaviour = expander.expand(outcome.behaviour)
