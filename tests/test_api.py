@@ -18,7 +18,7 @@ EXAMPLE = Path(__file__).resolve().parent.parent / "examples" / "acme_support.ch
 PUBLIC = {
     "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Severity", "Span",
     "TestResult", "ToolCall", "Trace", "TraceReport", "Verdict", "load", "loads", "__version__",
-    "CandidateCheck", "Session", "TraceFormatError",
+    "CandidateCheck", "OnUnspecified", "Session", "SessionFinishedError", "TraceFormatError",
 }
 
 LEAK = {"id": "leak", "messages": [

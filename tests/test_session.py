@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 import charter
+from charter.traces import native
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "acme_support.charter"
+BANKING = Path(__file__).resolve().parents[1] / "examples" / "banking" / "banking.charter"
+BALANCE = "Your balance is $5,000."
+
+
+def transfer(amount: int) -> dict:
+    return {"role": "assistant", "content": "", "tool_calls": [{"name": "transfer_funds",
+                                                                 "arguments": {"amount": amount}}]}
 
 
 @pytest.fixture
@@ -31,7 +40,7 @@ def test_a_user_message_opens_an_obligation_and_the_reply_settles_it(policy):
 
 def test_a_candidate_reply_is_judged_without_being_kept(policy):
     session = policy.session(meta={"order": {"age_days": 120}})
-    session.add({"role": "user", "content": "I want a refund"})
+    session.add({"role": "user", "content": "I want a refund", "labels": {"self_harm": 0.0}})
     bad = session.check_candidate("Sure, we will refund you, lol")
     assert not bad.allowed
     assert sorted(v.norm for v in bad.blocking) == ["formal_tone", "refund_promises"]
@@ -97,3 +106,128 @@ def test_previous_binds_the_message_before_the_latest_one_when_the_session_start
     settled = [v for m in messages for v in session.add(m)]
     assert [(v.norm, v.turn, v.kind) for v in settled] == [("after_delete", 1, "not_applicable")]
     assert session.finish().verdicts == policy.check({"id": "session", "messages": messages}).verdicts
+
+
+# --------------------------------------------------------------------------- open questions
+
+
+@pytest.fixture(scope="module")
+def banking() -> charter.Policy:
+    return charter.load(str(BANKING))
+
+
+def test_a_fraud_score_inside_the_band_escalates_the_transfer(banking):
+    # The first example: answered `allow` before.
+    session = banking.session(messages=[{"role": "user", "content": "Send 900 to my new account",
+                                         "labels": {"fraud_risk": 0.55}}])
+    check = session.check_candidate(transfer(900))
+    assert (check.decision, check.allowed) == ("escalate", False)
+    assert (check.norms, check.targets, check.open_facts) == (("fraud_hold",), ("platform",),
+                                                              ("messages[0].labels.fraud_risk",))
+
+
+def test_a_balance_for_a_user_of_unknown_verification_escalates(banking):
+    # The second example.
+    session = banking.session(messages=[{"role": "user", "content": "What is my balance?"}])
+    check = session.check_candidate(BALANCE)
+    assert (check.decision, check.norms, check.targets, check.open_facts) == (
+        "escalate", ("balance_only_when_verified",), ("compliance",), ("trace.meta.user.verified",))
+
+
+def test_an_explicit_open_question_escalates_to_its_named_target(banking):
+    session = banking.session(messages=[{"role": "user", "content": "Move 20000", "labels": {"fraud_risk": 0.1}}])
+    check = session.check_candidate(transfer(20_000))
+    assert (check.decision, check.norms, check.targets, check.open_facts) == (
+        "escalate", ("large_transfers",), ("compliance",), ())  # the norm is the developer's
+
+
+def test_what_happens_to_an_open_question_is_set_by_severity(banking):
+    history = [{"role": "user", "content": "Send 900; what is my balance?", "labels": {"fraud_risk": 0.55}}]
+    rules = charter.OnUnspecified.parse("high=allow, critical=block")
+    session = banking.session(messages=history, on_unspecified=rules)
+    assert session.check_candidate(transfer(900)).decision == "block"
+    assert session.check_candidate(BALANCE).decision == "allow"
+    assert banking.session(messages=history).check_candidate(BALANCE).decision == "escalate"  # the default
+
+
+def test_the_default_never_allows_an_open_question_at_any_severity():
+    assert {charter.OnUnspecified().action(s) for s in ("low", "medium", "high", "critical")} == {"escalate"}
+    assert str(charter.OnUnspecified.parse("low=allow")) == "low=allow,medium=escalate,high=escalate,critical=escalate"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("low=maybe", "'maybe' is not an action for an open question; use allow, escalate, block"),
+    ("urgent=block", "'urgent=block' is not SEVERITY=ACTION with a severity of low, medium, high, critical"),
+    ("low", "'low' is not SEVERITY=ACTION"),
+])
+def test_a_wrong_setting_says_what_is_wrong(text, message):
+    with pytest.raises(ValueError, match=re.escape(message)):
+        charter.OnUnspecified.parse(text)
+
+
+def test_a_candidate_with_no_open_question_is_decided_as_before(banking):
+    session = banking.session(meta={"user": {"verified": True}},
+                              messages=[{"role": "user", "content": "Balance, and send 900",
+                                         "labels": {"fraud_risk": 0.9}}])
+    assert session.check_candidate(BALANCE).decision == "allow"
+    blocked = session.check_candidate(transfer(900))
+    assert (blocked.decision, blocked.norms, blocked.targets) == ("block", ("fraud_hold",), ())
+
+
+# --------------------------------------------------------------------------- metadata, history, finish
+
+
+def test_a_metadata_update_takes_effect_from_the_next_message(banking):
+    session = banking.session(id="s")
+    session.add({"role": "user", "content": "What is my balance?"})
+    assert session.check_candidate(BALANCE).decision == "escalate"
+    assert session.update_meta({"user": {"verified": True, "how": "otp"}}) == \
+        {"user": {"verified": True, "how": "otp"}}
+    assert session.check_candidate(BALANCE).decision == "allow"
+    (settled,) = session.add({"role": "assistant", "content": BALANCE})
+    assert (settled.norm, settled.kind) == ("balance_only_when_verified", "complied")
+    session.add({"role": "user", "content": "And now?"})
+    assert session.update_meta({"user": {"verified": None}}) == {"user": {"how": "otp"}}  # null removes
+    (settled,) = session.add({"role": "assistant", "content": BALANCE})
+    assert settled.kind == "unspecified"
+    trace = session.trace()
+    assert [m.meta_patch for m in trace.messages] == [None, {"user": {"verified": True, "how": "otp"}}, None,
+                                                      {"user": {"verified": None}}]
+    report = session.finish()
+    assert report == banking.check(trace) == banking.check(native.to_json(trace))
+    assert [v.kind for v in report.for_norm("balance_only_when_verified")] == ["complied", "unspecified"]
+
+
+def test_two_updates_before_a_message_both_hold(banking):
+    session = banking.session(meta={"user": {"verified": False, "tier": {"a": 1}}})
+    session.update_meta({"user": {"tier": None}})
+    session.update_meta({"user": {"tier": {"b": 2}, "verified": True}})
+    session.add({"role": "user", "content": "hi"})
+    assert session.meta == {"user": {"verified": True, "tier": {"b": 2}}}
+    assert banking.check(session.trace()).verdicts == session.finish().verdicts
+
+
+def test_a_metadata_patch_is_an_object(banking):
+    with pytest.raises(ValueError, match="a metadata patch is a JSON object, not list"):
+        banking.session().update_meta([1])  # type: ignore[arg-type]
+
+
+def test_a_session_opened_with_history_settles_what_adding_it_would(policy):
+    history = [{"role": "user", "content": "help", "labels": {"self_harm": 0.9}},
+               {"role": "assistant", "content": "What is your order number?"}]
+    seeded = policy.session(messages=history)
+    added = policy.session()
+    assert seeded.seeded == tuple(v for m in history for v in added.add(m))
+    assert kinds(seeded.seeded)["crisis_referral"] == "violated"
+    assert seeded.finish() == added.finish()
+
+
+def test_a_finished_session_refuses_more(policy):
+    session = policy.session(id="done")
+    session.add({"role": "user", "content": "hi"})
+    report = session.finish()
+    for use in (lambda: session.add({"role": "assistant", "content": "hello"}),
+                lambda: session.check_candidate("hello"), lambda: session.update_meta({})):
+        with pytest.raises(charter.SessionFinishedError, match="session 'done' is finished; open a new one"):
+            use()
+    assert session.finish() == report and len(session.messages) == 1

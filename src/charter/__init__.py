@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .evaluate.inline_tests import TestResult
 from .evaluate.policy import Policy, load, loads
-from .evaluate.session import CandidateCheck, Session
+from .evaluate.session import CandidateCheck, OnUnspecified, Session, SessionFinishedError
 from .evaluate.verdicts import Explanation, TraceReport, Verdict
 from .source.diagnostics import Diagnostic, PolicyError, Severity
 from .source.text import Span
@@ -25,6 +25,7 @@ from .traces.model import Message, ToolCall, Trace
 __version__ = "0.1.0"
 
 __all__ = [
-    "CandidateCheck", "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Session", "Severity", "Span",
-    "TestResult", "ToolCall", "Trace", "TraceFormatError", "TraceReport", "Verdict", "load", "loads", "__version__",
+    "CandidateCheck", "Diagnostic", "Explanation", "Message", "OnUnspecified", "Policy", "PolicyError", "Session",
+    "SessionFinishedError", "Severity", "Span", "TestResult", "ToolCall", "Trace", "TraceFormatError", "TraceReport",
+    "Verdict", "load", "loads", "__version__",
 ]

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import attrs
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from charter.check.program import Program
 from charter.compile.compiler import compile_program
 from charter.evaluate.evaluator import evaluate
 from charter.evaluate.session import Session
-from charter.traces.model import Trace
+from charter.traces.model import Trace, merge_patch
 from oracle.reference import verdict_row
 
 from .strategies import cases
@@ -53,3 +55,38 @@ def test_a_candidate_reply_leaves_the_session_as_it_was(case: tuple[Program, Tra
         assert [verdict_row(v) for v in session.pending()] == before
         session.add(message)
     assert session.finish().verdicts == evaluate(policy, trace).verdicts
+
+
+# Patches of the meta the generated policies read (`age`, `vip`, `order.age`); null removes.
+_VALUES = st.sampled_from((10, 45, 100, "x", True, False, None))
+_patches = st.dictionaries(st.sampled_from(("age", "vip", "order")),
+                           st.one_of(_VALUES, st.fixed_dictionaries({"age": _VALUES})), max_size=2)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cases, st.lists(st.tuples(st.integers(0, 6), _patches), max_size=4))
+def test_metadata_updates_act_as_a_trace_whose_meta_changed_there(
+        case: tuple[Program, Trace], updates: list[tuple[int, dict]]) -> None:
+    program, trace = case
+    policy = compile_program(program)
+    session = Session(policy, trace.meta, trace.id)
+    settled, meta, metas = [], trace.meta, [trace.meta]  # metas[i + 1]: in force at message i
+    for message in trace.messages:
+        for at, patch in updates:
+            if at == message.index:
+                session.update_meta(patch)
+                meta = merge_patch(meta, patch)
+        metas.append(meta)
+        settled.extend(verdict_row(v) for v in session.add(message))
+    finished = session.trace()
+    final = evaluate(policy, finished)
+    assert session.finish().verdicts == final.verdicts
+    rows = {_key(r): r for r in (verdict_row(v) for v in final.verdicts)}
+    assert all(rows[_key(row)] == row for row in settled)
+    # Each act's verdict is the one a trace with the meta in force there, throughout, gets.
+    plain = tuple(attrs.evolve(m, meta_patch=None) for m in finished.messages)
+    for verdict in final.verdicts:
+        at = metas[-1 if verdict.turn is None else verdict.turn + 1]
+        static = evaluate(policy, Trace(trace.id, plain, at))
+        (same,) = [v for v in static.verdicts if _key(verdict_row(v)) == _key(verdict_row(verdict))]
+        assert verdict_row(same) == verdict_row(verdict)

@@ -478,8 +478,8 @@ class _Compiler:
             def fact(ctx, env):
                 return f"trace.meta.{dotted}"
 
-            def root(ctx, env):
-                return ctx.view.trace.meta
+            def root(ctx, env):  # as it stands at the act: a message may patch it
+                return ctx.view.meta_at(env.turn)
         elif which == "call":
             def fact(ctx, env):
                 if env.call is None:  # in a `within` window: no call there

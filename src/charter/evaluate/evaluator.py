@@ -23,7 +23,7 @@ from ..syntax import ast
 from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Window
 from .fastpath import Decisions, Unsettled, run_function, trace_function
 from ..text.matching import fold, matchable
-from ..traces.model import Message, Trace
+from ..traces.model import Message, Trace, merge_patch
 from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
 
 # Past this many unknown facts at one act, enumeration (2^n decisions) is not attempted
@@ -65,6 +65,26 @@ class TraceView:
         """Each message's text as the matchers read it (made when a norm first reads text)."""
         return [matchable(m.content) for m in self.messages]
 
+    @functools.cached_property
+    def metas(self) -> list[dict[str, Any]] | None:
+        """The trace's meta in force at each message when a message patches it (a
+        `meta_patch`); None when none does, the usual case, and every act reads `trace.meta`."""
+        if not any(m.meta_patch for m in self.messages):
+            return None
+        metas, meta = [], self.trace.meta
+        for message in self.messages:
+            if message.meta_patch:
+                meta = merge_patch(meta, message.meta_patch)
+            metas.append(meta)
+        return metas
+
+    def meta_at(self, turn: int | None) -> dict[str, Any]:
+        """The trace's meta at the act of message `turn` (None: the conversation's, the last)."""
+        metas = self.metas
+        if not metas:  # no patch, or no message yet
+            return self.trace.meta
+        return metas[-1 if turn is None else turn]
+
     def folded(self, index: int) -> str:
         """Message `index`'s text as case-insensitive prefilters read it, made once for
         every text test on it."""
@@ -78,8 +98,13 @@ class TraceView:
         next position. The acts of every scope are recomputed on demand. The lists are
         replaced, not changed, so that a `snapshot` keeps what it saw."""
         # The lazy indices are read before `messages` grows, or they would count it twice.
-        texts, by_role, replies = self.texts, self.by_role, self.replies
+        texts, by_role, replies, metas = self.texts, self.by_role, self.replies, self.metas
         self.texts = texts + [matchable(message.content)]
+        if message.meta_patch:
+            before = metas or [self.trace.meta] * len(texts)
+            self.metas = before + [merge_patch(before[-1] if before else self.trace.meta, message.meta_patch)]
+        elif metas is not None:
+            self.metas = metas + [metas[-1]]
         self.by_role = {**by_role, message.role: by_role.get(message.role, []) + [message.index]}
         if is_reply(message):
             self.replies = replies + [message.index]
@@ -95,6 +120,8 @@ class TraceView:
         self.texts = self.texts[:length]
         self.by_role = {role: [i for i in indices if i < length] for role, indices in self.by_role.items()}
         self.replies = self.replies[:bisect.bisect_left(self.replies, length)]
+        if self.metas is not None:
+            self.metas = self.metas[:length]
         self._acts = {}
         ctx.text_cache = {k: v for k, v in ctx.text_cache.items() if k[1] < length}
         ctx.scans = {}
@@ -104,7 +131,7 @@ class TraceView:
         deferred explanations of a session's verdicts read."""
         view = TraceView.__new__(TraceView)
         view.trace, view.messages, view.texts, view.by_role = self.trace, self.messages, self.texts, self.by_role
-        view.replies = self.replies
+        view.replies, view.metas = self.replies, self.metas
         view._acts, view._assistant_env, view._folded = {}, {}, {}
         return view
 

@@ -9,11 +9,11 @@ from ..check.loader import load_program
 from ..check.program import Program
 from ..compile.compiler import CompiledPolicy, compile_program
 from ..source.text import Source, content_hash
-from ..traces.model import Trace
+from ..traces.model import Message, Trace
 from ..traces.reader import trace_from_json
 from .evaluator import evaluate
 from .inline_tests import TestResult, run_tests
-from .session import Session
+from .session import OnUnspecified, Session
 from .verdicts import TraceReport
 
 
@@ -47,9 +47,13 @@ class Policy:
         for trace in traces:
             yield self.check(trace)
 
-    def session(self, meta: dict[str, Any] | None = None, id: str = "session") -> Session:
-        """Check one conversation incrementally, message by message (for guardrails)."""
-        return Session(self.compiled, meta, id)
+    def session(self, meta: dict[str, Any] | None = None, id: str = "session",
+                messages: Iterable[Message | dict[str, Any]] = (),
+                on_unspecified: OnUnspecified = OnUnspecified()) -> Session:
+        """Check one conversation incrementally, message by message (for guardrails),
+        starting from its earlier `messages` (their verdicts are in `session.seeded`);
+        `on_unspecified` says what `check_candidate` does with an open question."""
+        return Session(self.compiled, meta, id, messages, on_unspecified)
 
     def run_tests(self) -> list[TestResult]:
         """Run the policy's inline `test` blocks."""

@@ -31,7 +31,8 @@ class ToolCall:
 @attrs.define
 class Message:
     """One message. `content` is the plain text (content parts joined by newlines);
-    `labels` maps a label name to a number in [0, 1] or a boolean."""
+    `labels` maps a label name to a number in [0, 1] or a boolean; `meta_patch` changes
+    the trace's meta from this message on (a JSON merge patch, `merge_patch`)."""
 
     index: int
     role: str
@@ -41,6 +42,7 @@ class Message:
     meta: dict[str, JSON] = attrs.Factory(dict)
     tool_call_id: str | None = None
     name: str | None = None
+    meta_patch: dict[str, JSON] | None = None
 
 
 @attrs.frozen
@@ -64,3 +66,36 @@ class Trace:
     meta: dict[str, JSON] = attrs.Factory(dict)
     locator: Locator | None = None
     notes: tuple[str, ...] = attrs.field(default=(), eq=False)
+
+
+def merge_patch(target: JSON, patch: JSON) -> JSON:
+    """`target` changed by `patch` as RFC 7396 says: an object patch merges key by key
+    (null removes a key), anything else replaces. Neither argument is changed."""
+    if not isinstance(patch, dict):
+        return patch
+    merged = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = merge_patch(merged.get(key), value)
+    return merged
+
+
+def merge_diff(source: dict[str, JSON], target: dict[str, JSON]) -> dict[str, JSON]:
+    """The merge patch that turns `source` into `target` (`merge_patch(source, it) ==
+    target`), for a `target` whose nulls all stand where they stood in `source`: a patch
+    cannot set a null, as null removes."""
+    patch: dict[str, JSON] = {key: None for key in source if key not in target}
+    for key, value in target.items():
+        before = source.get(key, _MISSING)
+        if isinstance(before, dict) and isinstance(value, dict):
+            inner = merge_diff(before, value)
+            if inner:
+                patch[key] = inner
+        elif before is _MISSING or before != value:
+            patch[key] = value
+    return patch
+
+
+_MISSING = object()

@@ -1,5 +1,6 @@
 """The native trace format: `{"id"?, "meta"?, "messages": [...]}` with OpenAI chat-format
-messages, plus optional per-message `labels` and `meta`.
+messages, plus optional per-message `labels`, `meta` and `meta_patch` (a change to the
+trace's meta from that message on), and on a tool message `error`: whether the call failed.
 
 Unknown keys are ignored (chat logs carry many: `refusal`, `audio`, ...); a missing or
 null optional field takes its default. Everything else that is not the documented shape
@@ -115,6 +116,8 @@ class _UsualMessage(msgspec.Struct, gc=False):
     meta: dict[str, Any] | None = None
     tool_call_id: str | None = None
     name: str | None = None
+    meta_patch: dict[str, Any] | None = None
+    error: Any = None  # see `failed`
 
 
 class _UsualRecord(msgspec.Struct, gc=False):
@@ -155,7 +158,8 @@ def _made(usual: list[_UsualMessage], start: int) -> tuple[Message, ...] | None:
         if calls and (calls := _usual_calls(calls)) is None:
             return None
         append(Message(index, message.role, message.content or "", calls or (), message.labels or {},
-                       message.meta or {}, message.tool_call_id, message.name))
+                       message.meta or {}, message.tool_call_id, message.name, message.meta_patch or None,
+                       None if message.error is None else failed(message.error)))
     return tuple(made)
 
 
@@ -208,7 +212,34 @@ def _checked_message(obj: JSON, index: int, where: str) -> Message:
         meta=field(obj, "meta", where, dict) or {},
         tool_call_id=field(obj, "tool_call_id", where, str),
         name=field(obj, "name", where, str),
+        meta_patch=field(obj, "meta_patch", where, dict) or None,
+        error=None if obj.get("error") is None else failed(obj["error"]),
     )
+
+
+def failed(error: JSON) -> bool:
+    """A message's `error`: a boolean, or what went wrong (an object or a string, as logs
+    often give it), which says that it failed."""
+    return error if type(error) is bool else True
+
+
+def to_json(trace: Trace) -> dict[str, JSON]:
+    """`trace` in the native form, which `convert` reads back to an equal trace."""
+    return {"id": trace.id, "meta": trace.meta, "messages": [message_json(m) for m in trace.messages]}
+
+
+def message_json(message: Message) -> dict[str, JSON]:
+    """One message in the native form; fields at their default are left out."""
+    data: dict[str, JSON] = {"role": message.role, "content": message.content}
+    if message.tool_calls:
+        data["tool_calls"] = [{"name": c.name, "arguments": c.arguments, **({"id": c.id} if c.id else {})}
+                              for c in message.tool_calls]
+    optional = {"labels": message.labels, "meta": message.meta, "tool_call_id": message.tool_call_id,
+                "name": message.name, "meta_patch": message.meta_patch}
+    data.update((key, value) for key, value in optional.items() if value)
+    if message.error is not None:
+        data["error"] = message.error
+    return data
 
 
 def labels(obj: dict, where: str) -> dict[str, float | bool]:
