@@ -14,7 +14,7 @@ PACKAGE = ROOT / "src" / "charter"
 # applications at the end sit on the public API (`charter/__init__.py`).
 STAGES = [
     {"source"},
-    {"traces", "syntax", "text"},
+    {"traces", "syntax", "text", "detectors"},
     {"check"},
     {"compile"},
     {"evaluate"},

@@ -53,6 +53,19 @@ class Program:
     bands: dict[str, tuple[float, float]]  # label name -> (low, high), unknown strictly inside
     tests: tuple[CheckedTest, ...] = ()
     sources: tuple[Source, ...] = ()
+    # The declared facts of every loaded file: labels by name, metadata fields by path.
+    labels: dict[str, ast.LabelDecl] = attrs.field(factory=dict)
+    meta: dict[tuple[str, ...], ast.MetaDecl] = attrs.field(factory=dict)
+
+    def plain_label(self, name: str) -> bool:
+        """Whether the label's value in a trace is all there is to it: no band, no declared
+        type, no detector (so it is known exactly when it is present)."""
+        decl = self.labels.get(name)
+        return name not in self.bands and (decl is None or (decl.type is None and decl.detector is None))
+
+    def meta_type(self, path: tuple[str, ...]) -> ast.FactType | None:
+        decl = self.meta.get(path)
+        return decl.type if decl is not None else None
 
     def norm(self, name: str) -> CheckedNorm:
         return next(n for n in self.norms if n.name == name)

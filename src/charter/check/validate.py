@@ -3,7 +3,7 @@
 Checks, each reported with its location: the chain of command (one `authorities`
 order for every layer, declared authorities everywhere an authority is named);
 severities and scopes; subjects used where they exist; regexes the linear-time engine
-can run; label bands; overrides (unknown, not a default, authority too low, a cycle,
+can run; declared facts (`facts.py`); overrides (unknown, not a default, authority too low, a cycle,
 incompatible scopes); and the expectations of inline tests.
 """
 
@@ -16,6 +16,7 @@ from ..text.builtins import BUILTINS
 from ..source.diagnostics import Diagnostic
 from ..source.text import Span
 from ..text.matching import RegexError, compile_regex
+from .facts import Facts
 from .program import CheckedNorm, CheckedTest, Program
 from .resolve import Expander, Module, suggest
 
@@ -43,7 +44,7 @@ class Validator:
     def program(self) -> Program | None:
         self.authorities = self._authorities()
         self._check_patterns()
-        bands = self._bands()
+        self.facts = Facts(self.modules, self.error, self._authority)
         for module in self.policies:
             if module.file.header is not None:
                 self._authority(module.file.header.authority, module.file.header.span)
@@ -56,8 +57,8 @@ class Validator:
         tests = tuple(t for module in self.policies for t in self._tests(module, names))
         if any(d.is_error for d in self.diagnostics):
             return None
-        return Program(self.authorities, norms, bands, tests,
-                       tuple(m.source for m in self.modules))
+        return Program(self.authorities, norms, self.facts.bands, tests,
+                       tuple(m.source for m in self.modules), self.facts.labels, self.facts.meta)
 
     # ------------------------------------------------------------------ authorities
 
@@ -109,25 +110,6 @@ class Validator:
             self.error("E231", f"unknown built-in check `{check.dotted}`", check.span,
                        f"{close + ' ' if close else ''}the built-in checks are: {known}")
 
-    def _bands(self) -> dict[str, tuple[float, float]]:
-        bands: dict[str, tuple[float, float]] = {}
-        seen: dict[str, ast.LabelDecl] = {}
-        for module in self.modules:
-            for decl in module.file.of(ast.LabelDecl):
-                if decl.low is not None and not (0 <= decl.low < decl.high <= 1):
-                    self.error("E320", f"the uncertainty band of `{decl.name}` must satisfy "
-                               f"0 <= low < high <= 1, not {decl.low} and {decl.high}", decl.span)
-                    continue
-                previous = seen.get(decl.name)
-                if previous is not None and (previous.low, previous.high) != (decl.low, decl.high):
-                    self.error("E321", f"label `{decl.name}` is declared again with another band",
-                               decl.span, f"the other declaration is at {previous.span}")
-                    continue
-                seen[decl.name] = decl
-                if decl.low is not None:
-                    bands[decl.name] = (float(decl.low), float(decl.high))
-        return bands
-
     # ------------------------------------------------------------------ norms
 
     def _norm(self, module: Module, norm: ast.Norm) -> CheckedNorm | None:
@@ -154,6 +136,7 @@ class Validator:
         for expr in ([trigger] if trigger is not None else []) + _body_exprs(body):
             self._expression(expr, norm.scope)
             self._conditions(expr)
+            self.facts.expression(expr)
         return CheckedNorm(
             name=norm.name, charter=module.charter, authority=authority,
             severity=norm.severity, scope=norm.scope, trigger=trigger, body=body,
@@ -241,6 +224,7 @@ class Validator:
     def _conditions(self, expr: ast.Expr) -> None:
         """Everything standing where a condition is expected must be one."""
         for node in [expr, *_condition_positions(expr)]:
+            self.facts.condition(node)
             if not _is_condition(node):
                 what = _VALUE_WORDS.get(type(node), "this value")
                 self.error("E227", f"{what} is not a condition (something true or false)", node.span,

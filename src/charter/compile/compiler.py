@@ -15,6 +15,7 @@ per-trace cache for text matches shared by every norm.
 from __future__ import annotations
 
 import bisect
+import json
 import itertools
 import operator
 from typing import Any, Callable
@@ -24,6 +25,7 @@ import attrs
 from ..syntax import ast
 from ..text.builtins import BUILTINS
 from ..check.program import CheckedNorm, Program
+from ..detectors.model import Doubt
 from ..source.text import Source, Span
 from ..text.matching import compile_regex, matchable, phrase_regex
 
@@ -447,6 +449,8 @@ class _Compiler:
         name = node.name
         band = self.bands.get(name)
         role = node.subject.role
+        decl = self.program.labels.get(name)
+        ill_typed = _type_test(decl.type if decl is not None else None, f"`label {name}`")
 
         def fact(ctx, env):
             index = subject(env)
@@ -460,8 +464,12 @@ class _Compiler:
             if name not in labels:
                 return Unknown(fact(ctx, env), "the label is missing")
             v = labels[name]
+            if v.__class__ is Doubt:  # a detector's, unsure or failed
+                return Unknown(fact(ctx, env), v.why)
             if ctx.recording:  # (checked here: this runs at every act that reads the label)
                 ctx.record_fact(fact, env, v)
+            if ill_typed is not None and (why := ill_typed(v)) is not None:
+                return Unknown(fact(ctx, env), why)
             if band is not None and _is_number(v) and band[0] < v < band[1]:
                 return Unknown(fact(ctx, env), f"{v} is inside the uncertainty band ({band[0]}, {band[1]})")
             if numeric and isinstance(v, bool):
@@ -474,6 +482,7 @@ class _Compiler:
         path = node.path
         dotted = ".".join(path)
         which = node.subject.which
+        ill_typed = _type_test(self.program.meta_type(path) if node.root == "meta" else None, f"`meta {dotted}`")
         if which == "trace":
             def fact(ctx, env):
                 return f"trace.meta.{dotted}"
@@ -508,6 +517,8 @@ class _Compiler:
                 current = current[key]
             if ctx.recording:
                 ctx.record_fact(fact, env, current)
+            if ill_typed is not None and (why := ill_typed(current)) is not None:
+                return Unknown(fact(ctx, env), why)
             return current
 
         return meta, fact
@@ -804,3 +815,26 @@ def _source_text(source: Source | None, span: Span) -> str:
         return ""
     text = source.line(span.line).strip()
     return text if len(text) <= 160 else text[:157] + "..."
+
+
+def _type_test(fact_type: ast.FactType | None, declaration: str) -> Callable[[Any], str | None] | None:
+    """For a declared type: a function giving why a trace value is not of it (None when it
+    is). A value of the wrong type is unknown, never coerced."""
+    if fact_type is None:
+        return None
+
+    def ill_typed(value: Any) -> str | None:
+        if fact_type.admits(value) or value is None:
+            return None
+        return f"{_shown(value)} is not {_article(fact_type)}, as {declaration} declares"
+
+    return ill_typed
+
+
+def _article(fact_type: ast.FactType) -> str:
+    text = str(fact_type)
+    return text if text.startswith("one of") else f"a {text}"
+
+
+def _shown(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)[:60]

@@ -59,7 +59,7 @@ class _Writer:
                  call: str = "env.call_index", end: str = "continue"):
         self.condition = leaves.condition
         self.value = leaves.value
-        self.bands = leaves.program.bands
+        self.program = leaves.program
         self.decisions = decisions
         self.names: dict[str, Any] = {
             "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float),
@@ -118,7 +118,7 @@ class _Writer:
             case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
                 return self.membership(node, env)
             case ast.KnownTest(operand=ast.Label() as label) if label.subject.which in _SUBJECTS and \
-                    label.name not in self.bands:  # known when there (no band makes a value unknown)
+                    self.program.plain_label(label.name):  # known when there (nothing makes it unknown)
                 index = self.local()
                 subject = self.subject(label.subject, env)
                 test = f"(({index} := {subject}) is not None and {label.name!r} in messages[{index}].labels)"

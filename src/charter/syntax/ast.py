@@ -11,6 +11,7 @@ every place the name appears without being copied).
 
 from __future__ import annotations
 
+import json
 from typing import Union
 
 import attrs
@@ -380,14 +381,67 @@ class PatternDecl:
     span: Span = _span()
 
 
+# The types a declared fact may have (`one of [...]` besides), and what each admits.
+FACT_TYPES = ("score", "boolean", "number", "string")
+
+
+@attrs.frozen
+class FactType:
+    """A declared fact's type: `score` (a number in [0, 1]), `boolean`, `number`,
+    `string`, or `one of [...]` (`name` "one of", with its `choices`)."""
+
+    name: str
+    choices: tuple[object, ...] = ()
+    span: Span = _span()
+
+    def admits(self, value: object) -> bool:
+        """Whether a trace value has this type (JSON's: booleans are not numbers)."""
+        if self.name == "one of":
+            return any(_json_eq(value, choice) for choice in self.choices)
+        if self.name == "boolean":
+            return isinstance(value, bool)
+        if self.name == "string":
+            return isinstance(value, str)
+        number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return number and (self.name == "number" or 0 <= value <= 1)
+
+    def __str__(self) -> str:
+        if self.name != "one of":
+            return self.name
+        return "one of [" + ", ".join(json.dumps(c, ensure_ascii=False) for c in self.choices) + "]"
+
+
+def _json_eq(a: object, b: object) -> bool:
+    return a == b and isinstance(a, bool) == isinstance(b, bool)
+
+
 @attrs.frozen
 class LabelDecl:
-    """`label NAME [uncertain between LOW and HIGH]`: scores strictly between are unknown."""
+    """`label NAME [: TYPE] [from detector D] [uncertain between LOW and HIGH | uncertain
+    below C] [escalate to A]`: a score strictly inside the band, or a detection less
+    confident than `confidence`, is unknown; `escalate_to` decides a verdict that hinges on it."""
 
     name: str
     low: float | None = None
     high: float | None = None
+    type: FactType | None = None
+    detector: str | None = None
+    confidence: float | None = None
+    escalate_to: str | None = None
     span: Span = _span()
+
+
+@attrs.frozen
+class MetaDecl:
+    """`meta PATH [: TYPE]`: a metadata field (of the trace or of a message) the policy reads."""
+
+    path: tuple[str, ...]
+    type: FactType | None = None
+    span: Span = _span()
+
+    @property
+    def dotted(self) -> str:
+        return ".".join(self.path)
 
 
 # --------------------------------------------------------------------------- tests
@@ -436,7 +490,7 @@ class TestBlock:
     span: Span = _span()
 
 
-Item = Union[Use, Authorities, Let, PatternDecl, LabelDecl, Norm, TestBlock]
+Item = Union[Use, Authorities, Let, PatternDecl, LabelDecl, MetaDecl, Norm, TestBlock]
 
 
 @attrs.frozen

@@ -217,6 +217,27 @@ def _dotted(node: Tree) -> str:
     return ".".join(str(part) for part in node.children)
 
 
+def _meta_path(node: Tree) -> str:
+    """A declared metadata path: names as written, other keys as strings."""
+    return ".".join(_string(part) if part.type == "STRING" else str(part) for part in node.children)
+
+
+def _detector(node: Tree | None) -> str:
+    if node is None:
+        return ""
+    name = node.children[0]
+    return f" from detector {_string(name) if name.type == 'STRING' else name}"
+
+
+def _band(node: Tree | None) -> str:
+    if node is None:
+        return ""
+    *bounds, authority = node.children
+    words = (f" uncertain between {bounds[0]} and {bounds[1]}" if node.data == "band_between"
+             else f" uncertain below {bounds[0]}")
+    return words + (f" escalate to {authority}" if authority is not None else "")
+
+
 class _Printer:
     """Prints one file's tree, then puts the comments back."""
 
@@ -424,8 +445,18 @@ class _Printer:
             return [f"pattern {name} = {regex}{_where(check)}"]
         if kind == "pattern_phrases":
             return [f"pattern {children[0]} = any of ", *self.expr(children[1], _VALUE)]
-        name, low, high = children
-        return [f"label {name}" + (f" uncertain between {low} and {high}" if low is not None else "")]
+        if kind == "meta_decl":
+            path, fact_type = children
+            return [f"meta {_meta_path(path)}", *self.fact_type(fact_type)]
+        name, fact_type, detector, band = children
+        return [f"label {name}", *self.fact_type(fact_type), _detector(detector), _band(band)]
+
+    def fact_type(self, node: Tree | None) -> list[_Piece]:
+        if node is None:
+            return []
+        if node.data == "type_name":
+            return [f": {node.children[0]}"]
+        return [": one of ", *self.expr(node.children[0], _VALUE)]
 
     # ---- the file
 

@@ -290,9 +290,9 @@ _GROUPS = (
                 "REQUIRE", "FORBID", "PERMIT", "UNSPECIFIED"}), "a norm line",
      "a norm's lines are a description in double quotes, `severity`, `overridable by`, `on`, "
      "`when`, `case`, `otherwise`, or an outcome: `require`, `forbid`, `permit`, `unspecified`"),
-    (frozenset({"USE", "AUTHORITIES", "LET", "PATTERN", "LABEL", "NORM", "DEFAULT", "TEST"}),
+    (frozenset({"USE", "AUTHORITIES", "LET", "PATTERN", "LABEL", "META", "NORM", "DEFAULT", "TEST"}),
      "a declaration",
-     "a top-level line starts in column 1 with `use`, `authorities`, `let`, `pattern`, `label`, "
+     "a top-level line starts in column 1 with `use`, `authorities`, `let`, `pattern`, `label`, `meta`, "
      "`norm`, `default norm` or `test`"),
     (frozenset({"NAME", "STRING", "NUMBER", "ROLE", "LPAR", "LSQB", "TRUE", "FALSE", "NULL",
                 "COUNT", "ANY", "EVERY", "PREVIOUS", "CALL", "TRACE"}),
@@ -766,13 +766,41 @@ class _ToAst(Transformer):
                                span=self._span(meta))
 
     def label(self, meta, children):
-        name, low, high = children
-        return ast.LabelDecl(
-            str(name),
-            _number(low) if low is not None else None,
-            _number(high) if high is not None else None,
-            span=self._span(meta),
-        )
+        name, fact_type, detector, band = children
+        return ast.LabelDecl(str(name), type=fact_type, detector=detector, span=self._span(meta),
+                             **(band or {}))
+
+    def meta_decl(self, meta, children):
+        path, fact_type = children
+        return ast.MetaDecl(path, fact_type, span=self._span(meta))
+
+    def meta_path(self, meta, children):
+        return tuple(self._str(c) if c.type == "STRING" else str(c) for c in children)
+
+    def type_name(self, meta, children):
+        return ast.FactType(str(children[0]), span=self._span(meta))
+
+    def type_choices(self, meta, children):
+        items = children[0].items
+        for item in items:
+            if not isinstance(item, ast.Literal) or item.value is None:
+                raise _NodeError(Diagnostic(
+                    "E126", "`one of` lists the values a fact may have: strings, numbers or booleans",
+                    item.span, hint='write `meta user.tier: one of ["free", "pro"]`'))
+        return ast.FactType("one of", tuple(i.value for i in items), span=self._span(meta))
+
+    def detector(self, meta, children):
+        token = children[0]
+        return self._str(token) if token.type == "STRING" else str(token)
+
+    def band_between(self, meta, children):
+        low, high, authority = children
+        return {"low": _number(low), "high": _number(high),
+                "escalate_to": str(authority) if authority else None}
+
+    def band_below(self, meta, children):
+        confidence, authority = children
+        return {"confidence": _number(confidence), "escalate_to": str(authority) if authority else None}
 
     # ---- norms
 
