@@ -12,16 +12,20 @@ still, nothing changes them once an adapter has made them (derive a changed copy
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import attrs
+
+from .links import Links
 
 JSON = Any
 
 
 @attrs.define
 class ToolCall:
-    """A tool call an assistant message makes: `arguments` is a decoded JSON object."""
+    """A tool call an assistant message makes: `arguments` is a decoded JSON object; `id`
+    is what a tool message answering it gives as its `tool_call_id` (see `Trace.links`)."""
 
     name: str
     arguments: JSON = attrs.Factory(dict)
@@ -43,6 +47,7 @@ class Message:
     tool_call_id: str | None = None
     name: str | None = None
     meta_patch: dict[str, JSON] | None = None
+    error: bool | None = None  # on a tool message: whether the call failed (None: the format does not say)
 
 
 @attrs.frozen
@@ -66,6 +71,11 @@ class Trace:
     meta: dict[str, JSON] = attrs.Factory(dict)
     locator: Locator | None = None
     notes: tuple[str, ...] = attrs.field(default=(), eq=False)
+
+    @functools.cached_property
+    def links(self) -> Links:
+        """Which call each tool result answers, and back (made once, when first read)."""
+        return Links(self.messages)
 
 
 def merge_patch(target: JSON, patch: JSON) -> JSON:
