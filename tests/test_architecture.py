@@ -22,6 +22,7 @@ STAGES = [
     {"corpus"},
     {"review"},
     {"analysis"},
+    {"decisions"},
     {"", "cli", "server", "lsp", "integrations", "stdlib"},
 ]
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}

@@ -196,3 +196,65 @@ def _probe():
     if not _PROBE:
         _PROBE.append(charter.loads(PROBE))
     return _PROBE[0]
+
+
+# --------------------------------------------------------------------------- presence over a corpus
+
+PRESENCE_POLICY = '''label fraud_risk: score
+label flagged: boolean
+meta user.verified: boolean
+norm n:
+    when trace.meta.user.verified == true and user.label("fraud_risk") >= 0.5 and user.label("flagged")
+    forbid assistant says "x"
+'''
+PRESENCE_TRACES = [
+    {"id": "a", "meta": {"user": {"verified": "yes"}},
+     "messages": [{"role": "user", "content": "hi", "labels": {"flagged": 0.7}}, {"role": "assistant", "content": "x"}]},
+    {"id": "b", "meta": {"user": {"verified": True}},
+     "messages": [{"role": "user", "content": "hi", "labels": {"fraud_risks": 0.7}}, {"role": "assistant", "content": "x"}]},
+]
+
+
+@pytest.fixture
+def presence_files(tmp_path):
+    import json
+    policy, traces = tmp_path / "p.charter", tmp_path / "t.jsonl"
+    policy.write_text(PRESENCE_POLICY)
+    traces.write_text("".join(json.dumps(t) + "\n" for t in PRESENCE_TRACES))
+    return str(policy), str(traces)
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_the_summary_counts_each_declared_fact(presence_files, jobs):
+    import json
+    policy, traces = presence_files
+    result = CliRunner().invoke(main, ["check", policy, "--traces", traces, "--format", "json", "-j", jobs])
+    facts = json.loads(result.stdout)["summary"]["facts"]
+    assert facts == [
+        {"kind": "label", "name": "flagged", "present": 1, "wrong_type": 1},
+        {"kind": "label", "name": "fraud_risk", "present": 0, "wrong_type": 0},
+        {"kind": "meta", "name": "user.verified", "present": 2, "wrong_type": 1},
+    ]
+    assert f"{traces}:1: warning: trace.meta.user.verified is \"yes\", not of the type declared " \
+           "(`meta user.verified: boolean`): read as unknown" in result.stderr
+    assert result.exit_code == 0
+
+
+def test_a_fact_present_in_no_trace_is_flagged_and_can_fail_the_run(presence_files):
+    policy, traces = presence_files
+    text = CliRunner().invoke(main, ["check", policy, "--traces", traces])
+    assert "warning: label `fraud_risk` appears in 0 of 2 traces" in text.stdout
+    assert "label `flagged` in 1 (1 with the wrong type)" in text.stdout
+    assert text.exit_code == 0
+    strict = CliRunner().invoke(main, ["check", policy, "--traces", traces, "--fail-on-absent-facts"])
+    assert strict.exit_code == 1
+
+
+def test_a_policy_without_declarations_has_no_facts_in_its_summary(tmp_path, presence_files):
+    import json
+    _, traces = presence_files
+    policy = tmp_path / "plain.charter"
+    policy.write_text('norm n:\n    forbid assistant says "x"\n')
+    result = CliRunner().invoke(main, ["check", str(policy), "--traces", traces, "--format", "json",
+                                       "--fail-on-absent-facts"])
+    assert "facts" not in json.loads(result.stdout)["summary"] and result.exit_code == 1  # (x is said: violated)

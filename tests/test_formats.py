@@ -15,14 +15,14 @@ from hypothesis import strategies as st
 
 import charter
 from charter.cli import main
-from charter.traces import anthropic, huggingface, inspect_log, openai
+from charter.traces import anthropic, huggingface, inspect_log, openai, responses
 from charter.traces.errors import TraceFormatError
 from charter.traces.model import Locator, Message, ToolCall, Trace
 from charter.traces.reader import ADAPTERS, Skipped, read_traces, trace_from_json
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "formats"
 
-FORMATS_TRIED = "(formats tried: inspect, anthropic, openai, huggingface, native)"
+FORMATS_TRIED = "(formats tried: inspect, anthropic, openai, openai-responses, huggingface, native)"
 
 
 def fixture(name: str) -> str:
@@ -142,6 +142,176 @@ def test_openai_errors(obj, expected):
     assert caught.value.reason == expected
 
 
+# --- OpenAI Responses API ----------------------------------------------------------------
+
+CONFIRMED, EXFILTRATION = "resp_68b2a1f9e1a88190aa3f5c0d2e7b4c11", "resp_68b2b3121c548190be0d7a9f4c2e1d08"
+
+
+def test_responses_request_with_its_response_ties_each_output_to_its_call():
+    path = fixture("openai_responses.jsonl")
+    trace = read(path)[0]
+    assert trace.id == CONFIRMED
+    # the request's and the response's metadata are the trace meta
+    assert trace.meta == {"session": "s-118", "channel": "web", "model": "gpt-4.1-2025-04-14"}
+    assert [(m.role, m.tool_call_id) for m in trace.messages] == [
+        ("system", None), ("user", None), ("assistant", None), ("tool", "call_Xq2fetch01"),
+        ("assistant", None), ("user", None), ("assistant", None),
+    ]
+    assert trace.messages[0].content.startswith("You are Dana's assistant.")  # instructions, read once
+    fetch, mail = trace.messages[2].tool_calls[0], trace.messages[6].tool_calls[0]
+    assert fetch == ToolCall("fetch_url", {"url": "https://acme.example/q3-notes"}, "call_Xq2fetch01")
+    assert (mail.name, mail.arguments["to"], mail.id) == ("send_email", "dana@acme.example", "call_Mb7send02")
+    assert trace.messages[3].content.startswith("Acme Q3 notes (internal).")
+    assert trace.messages[3].error is None  # the format does not say
+    # the response's reasoning summary is thought, not said; its status is the reply's
+    assert trace.messages[6].content == ""
+    assert trace.messages[6].meta == {
+        "thinking": "The user confirmed; send the summary to the address they gave.", "status": "completed",
+    }
+    assert trace.links.call_of(3) == (2, 0) and trace.links.result_of(2) == 3
+    assert trace.links.result_of(6) is None and trace.links.unlinked == []
+
+
+def test_responses_output_parts_and_a_call_before_a_message():
+    trace = read(fixture("openai_responses.jsonl"))[1]
+    assert trace.id == EXFILTRATION
+    assert shape(trace)[2:] == [
+        ("assistant", "", (("fetch_url", {"url": "https://shop.example/deals"}),)),
+        ("tool", trace.messages[3].content, ()),  # an output given as input_text parts
+        ("assistant", "", (("send_email", trace.messages[4].tool_calls[0].arguments),)),
+        ("assistant", "The Aero 14 is 15% off until Sunday.", ()),  # a message after a call starts a reply
+    ]
+    assert "billing-check@mail-verify.example" in trace.messages[3].content
+    assert trace.links.pairs() == [((2, 0), 3)]
+
+
+def test_charter_check_reads_the_responses_fixture_with_std_tools():
+    result = CliRunner().invoke(main, ["check", "std.tools", "--traces", fixture("openai_responses.jsonl")])
+    assert result.exit_code == 1, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith(f"{CONFIRMED}: complied")
+    assert lines[1].startswith(f"{EXFILTRATION}: violated")
+    assert sorted(lines[2:4]) == [
+        "  confirm_destructive_calls @ turn 4 call 0: violated — severity high",
+        "  no_pii_to_third_parties @ turn 4 call 0: violated — severity high",
+    ]
+    assert "2 traces checked — 1 violated, 1 complied" in result.output
+
+
+def test_responses_items_make_messages_as_a_chat_log_has_them():
+    items = [
+        {"role": "developer", "content": "Answer in French."},
+        {"type": "message", "role": "user", "content": [
+            {"type": "input_text", "text": "Look it up"}, {"type": "input_image", "image_url": "https://x/p.png"},
+        ], "labels": {"toxic": 0.1}, "meta": {"lang": "en"}},
+        # reasoning, text and calls of one model turn are one assistant message
+        {"type": "reasoning", "id": "rs_1", "summary": [], "content": [{"type": "reasoning_text", "text": "Hm."}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Checking."}]},
+        {"type": "function_call", "call_id": "c1", "name": "search", "arguments": '{"q": "x"}'},
+        {"type": "custom_tool_call", "call_id": "c2", "name": "shell", "input": "ls -la"},
+        {"type": "function_call_output", "call_id": "c1", "output": "found", "labels": {"toxic": 0.0}},
+        {"type": "custom_tool_call_output", "call_id": "c2", "output": [{"type": "output_text", "text": "a.txt"}]},
+        {"type": "message", "role": "assistant", "content": [{"type": "refusal", "refusal": "I can't share that."}]},
+        {"type": "message", "role": "assistant", "content": "Anything else?"},
+        {"type": "reasoning", "id": "rs_2", "summary": [], "encrypted_content": "gAAA"},
+    ]
+    trace = trace_from_json({"model": "gpt-5", "input": items, "previous_response_id": "resp_0"})
+    assert shape(trace) == [
+        ("developer", "Answer in French.", ()),
+        ("user", "Look it up", ()),
+        ("assistant", "Checking.", (("search", {"q": "x"}), ("shell", {"input": "ls -la"}))),
+        ("tool", "found", ()),
+        ("tool", "a.txt", ()),
+        ("assistant", "I can't share that.", ()),
+        ("assistant", "Anything else?", ()),
+        ("assistant", "", ()),
+    ]
+    assert trace.messages[1].labels == {"toxic": 0.1} and trace.messages[1].meta == {"lang": "en"}
+    assert trace.messages[2].meta == {"thinking": "Hm."}
+    assert trace.messages[3].labels == {"toxic": 0.0}
+    assert trace.messages[7].meta == {"thinking_redacted": True}
+    assert [trace.links.call_of(i) for i in (3, 4)] == [(2, 0), (2, 1)]
+    assert trace.meta == {"model": "gpt-5", "previous_response_id": "resp_0"}
+    assert trace.id == "trace"
+
+
+def test_responses_string_input_and_a_response_alone():
+    trace = trace_from_json({"model": "gpt-4.1", "instructions": "Be brief.", "input": "Hi"})
+    assert shape(trace) == [("system", "Be brief.", ()), ("user", "Hi", ())]
+    response = {
+        "id": "resp_9", "object": "response", "status": "incomplete", "model": "o4-mini",
+        "instructions": [{"role": "developer", "content": "Be kind."}], "metadata": {"tier": "free"},
+        "output": [{"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Hel"}]}],
+    }
+    trace = trace_from_json(response)
+    assert trace.id == "resp_9" and trace.meta == {"tier": "free", "model": "o4-mini"}
+    # alone, a response's echoed instructions are all there is of the request
+    assert shape(trace) == [("developer", "Be kind.", ()), ("assistant", "Hel", ())]
+    assert trace.messages[1].meta == {"status": "incomplete"}
+
+
+def test_responses_items_not_read_are_noted_with_their_place(tmp_path):
+    record = {"request": {"input": [
+        {"role": "user", "content": "Search the web"},
+        {"type": "web_search_call", "id": "ws_1", "status": "completed", "action": {"type": "search"}},
+        {"id": "ref_1"},
+    ]}, "response": {"object": "response", "id": "resp_1", "output": [{"type": "item_reference", "id": "x"}]}}
+    trace = trace_from_json(record)
+    assert shape(trace) == [("user", "Search the web", ())]
+    assert trace.notes == (
+        "request.input[1] is a web_search_call item, which is not read: it is left out",
+        "request.input[2] is an item with no type, which is not read: it is left out",
+        "response.output[0] is an item_reference item, which is not read: it is left out",
+    )
+    path = tmp_path / "r.jsonl"
+    path.write_text(json.dumps(record) + "\n")
+    policy = tmp_path / "p.charter"
+    policy.write_text('charter p\nnorm n:\n    forbid assistant says "x"\n')
+    result = CliRunner().invoke(main, ["check", str(policy), "--traces", str(path)])
+    assert result.exit_code == 0
+    assert f"{path}:1: warning: request.input[1] is a web_search_call item, which is not read" in result.output
+
+
+@pytest.mark.parametrize(
+    ("obj", "expected"),
+    [
+        ({"model": "m"}, 'the trace has no "input"'),  # forced
+        ({"input": 3}, "input must be a string or an array of items, not 3"),
+        ({"input": ["hi"]}, 'input[0] must be an object, not "hi"'),
+        ({"input": [{"role": "tool", "content": "x"}]},
+         'input[0].role must be one of user, system, developer, assistant, not "tool"'),
+        ({"input": [{"type": "message", "content": "x"}]}, 'input[0] has no "role"'),
+        ({"input": [{"type": 7}]}, "input[0].type must be a string, not 7"),
+        ({"input": [{"type": "function_call", "call_id": "c", "arguments": "{}"}]}, 'input[0] has no "name"'),
+        ({"input": [{"type": "function_call", "name": "f", "arguments": "{oops"}]},
+         "input[0].arguments is not valid JSON: Expecting property name enclosed in double quotes at column 2"),
+        ({"input": [{"type": "function_call", "name": "f", "arguments": "[1]"}]},
+         "input[0].arguments must be a JSON object, not an array"),
+        ({"input": [{"type": "function_call_output", "call_id": "c", "output": {"a": 1}}]},
+         "input[0].output must be a string or an array of content parts, not an object"),
+        ({"input": [{"role": "user", "content": [{"type": "input_text"}]}]}, 'input[0].content[0] has no "text"'),
+        ({"input": [{"type": "reasoning", "summary": ["x"]}]}, 'input[0].summary[0] must be an object, not "x"'),
+        ({"input": "x", "instructions": 5}, "instructions must be a string or an array of input items, not 5"),
+        ({"request": {"input": "x"}, "response": {"object": "response", "output": None}},
+         "response.output must be an array, not null"),
+    ],
+)
+def test_responses_errors(obj, expected):
+    with pytest.raises(TraceFormatError) as caught:
+        responses.convert(obj, None, "d")
+    assert caught.value.reason == expected
+
+
+def test_a_malformed_responses_record_is_skipped_with_its_line(tmp_path):
+    path = tmp_path / "r.jsonl"
+    bad = {"input": [{"type": "function_call", "call_id": "c", "name": "f", "arguments": "{oops"}]}
+    path.write_text(json.dumps({"input": "fine"}) + "\n" + json.dumps(bad) + "\n")
+    got = read(str(path))
+    assert shape(got[0]) == [("user", "fine", ())]
+    assert got[1] == Skipped(Locator(str(path), 2), "input[0].arguments is not valid JSON: "
+                             "Expecting property name enclosed in double quotes at column 2")
+
+
 THINKING = "The user asks two things. I should look both up; I must not promise a refund yet."
 
 # --- Anthropic messages ----------------------------------------------------------------
@@ -171,10 +341,12 @@ def test_anthropic_request_with_tools_and_thinking():
         ),
         # each tool_result is a tool message of its own, before the rest of its user message
         Message(
-            index=3, role="tool", content="18 degrees, sunny", tool_call_id="toolu_01A09q90qw90lq917835lq9"
+            index=3, role="tool", content="18 degrees, sunny", tool_call_id="toolu_01A09q90qw90lq917835lq9",
+            error=False,  # no `is_error`: Anthropic's default is false
         ),
         Message(
-            index=4, role="tool", content="order A-17:\ndelivered 12 days ago", tool_call_id="toolu_01B77"
+            index=4, role="tool", content="order A-17:\ndelivered 12 days ago", tool_call_id="toolu_01B77",
+            error=False,
         ),
         Message(index=5, role="user", content="Thanks, and be quick please."),
         Message(
@@ -219,7 +391,8 @@ def test_anthropic_tool_result_alone_and_is_error():
         Message(index=0, role="user", content="Run the tool."),
         Message(index=1, role="assistant", tool_calls=(ToolCall(name="run", arguments={}, id="toolu_9"),)),
         Message(
-            index=2, role="tool", content="permission denied", tool_call_id="toolu_9", meta={"is_error": True}
+            index=2, role="tool", content="permission denied", tool_call_id="toolu_9", meta={"is_error": True},
+            error=True,
         ),
     )
 
@@ -341,7 +514,8 @@ def test_inspect_json_log_gives_one_trace_per_sample():
             meta={"thinking": "I need the order age before promising a refund."},
         ),
         Message(
-            index=3, role="tool", content='{"age_days": 12}', tool_call_id="toolu_01", name="lookup_order"
+            index=3, role="tool", content='{"age_days": 12}', tool_call_id="toolu_01", name="lookup_order",
+            error=False,
         ),
         # the image part is left out; the text attachment is resolved
         Message(
@@ -360,6 +534,7 @@ def test_inspect_json_log_gives_one_trace_per_sample():
         tool_call_id="call_1",
         name="delete_file",
         meta={"error": {"type": "permission", "message": "Permission denied"}},
+        error=True,
     )
     # a redacted reasoning part: its summary is kept, and the redaction noted
     assert second.messages[3].content == "I could not delete it."
@@ -579,7 +754,7 @@ def test_sharegpt_errors(obj, expected):
 
 
 def test_registry_is_in_the_order_of_detection():
-    assert list(ADAPTERS) == ["inspect", "anthropic", "openai", "huggingface", "native"]
+    assert list(ADAPTERS) == ["inspect", "anthropic", "openai", "openai-responses", "huggingface", "native"]
     assert all(adapter.expects for adapter in ADAPTERS.values())
 
 
@@ -604,6 +779,20 @@ def test_registry_is_in_the_order_of_detection():
         ({"model": "gpt-4o", "messages": []}, "openai"),
         ({"messages": [], "response": {"choices": [{"message": {}}]}}, "openai"),
         ({"request": {"messages": []}, "response": {"choices": [{"message": {}}]}}, "openai"),
+        ({"model": "gpt-4.1", "input": "hi"}, "openai-responses"),
+        ({"input": [{"role": "user", "content": "hi"}]}, "openai-responses"),
+        ({"object": "response", "output": []}, "openai-responses"),
+        ({"request": {"input": "hi"}, "response": {"object": "response", "output": []}}, "openai-responses"),
+        ({"input": "hi", "response": {"object": "response", "output": []}}, "openai-responses"),
+        # records of the other formats that have an "input" stay theirs
+        ({"id": 1, "epoch": 1, "input": "hi", "messages": []}, "inspect"),
+        ({"model": "gpt-4o", "input": "hi", "messages": []}, "openai"),
+        ({"input": "hi", "messages": []}, "native"),
+        ({"input": "hi", "conversations": []}, "huggingface"),
+        ({"id": 1, "epoch": 1, "input": "hi"}, None),  # an Inspect sample without messages is not taken
+        ({"request": {"input": "hi"}}, None),
+        ({"input": 3}, None),
+        ({"object": "chat.completion", "output": []}, None),
         ({"conversations": []}, "huggingface"),
         ({"messages": []}, "native"),
         # text parts are OpenAI's as much as Anthropic's: read as native, to the same messages
@@ -627,6 +816,7 @@ def test_every_fixture_record_is_detected_as_its_format():
         "anthropic_messages.jsonl": "anthropic",
         "sharegpt.jsonl": "huggingface",
         "hf_messages.jsonl": "native",
+        "openai_responses.jsonl": "openai-responses",
     }
     for name, format_name in expected.items():
         for text in (FIXTURES / name).read_text().splitlines():
@@ -640,6 +830,7 @@ def test_a_record_no_format_recognises_is_skipped_naming_the_formats_tried():
     expected = (
         'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), '
         '"type": "message" (an Anthropic response), "choices" (an OpenAI response), '
+        '"object": "response" or "input" (an OpenAI Responses API response or request), '
         f'a "conversations" list (ShareGPT) or a "messages" list {FORMATS_TRIED}'
     )
     assert read(path) == [Skipped(Locator(path, n), expected) for n in (1, 2, 3)]
@@ -655,11 +846,12 @@ def test_formats_mix_in_one_file(tmp_path):
             "eval": {"task": "t"},
             "samples": [{"id": "a", "epoch": 1, "messages": [{"role": "user", "content": "inspect"}]}],
         },
+        {"model": "gpt-4.1", "input": "responses"},
     ]
     path = tmp_path / "mixed.jsonl"
     path.write_text("".join(json.dumps(line) + "\n" for line in lines))
     got = read(str(path))
-    assert [t.messages[0].content for t in got] == ["native", "sharegpt", "anthropic", "openai", "inspect"]
+    assert [t.messages[0].content for t in got] == ["native", "sharegpt", "anthropic", "openai", "inspect", "responses"]
     assert got[4].locator == Locator(f"{path}:5:samples[0]")
 
 
@@ -736,7 +928,8 @@ _arguments = st.dictionaries(
     st.integers(-5, 500) | st.booleans() | st.sampled_from(["/etc", "A-17", "x y", ""]),
     max_size=3,
 )
-_call = st.tuples(st.sampled_from(["delete_file", "refund", "search"]), _arguments, _text)
+# (name, arguments, result, whether the call failed)
+_call = st.tuples(st.sampled_from(["delete_file", "refund", "search"]), _arguments, _text, st.booleans())
 # A message's labels and meta, which every format carries (docs/traces.md says where)
 _extras = st.fixed_dictionaries({
     "labels": st.dictionaries(st.sampled_from(["fraud_risk", "toxic", "pii"]),
@@ -744,7 +937,7 @@ _extras = st.fixed_dictionaries({
     "meta": st.dictionaries(st.sampled_from(["tier", "verified", "channel"]),
                             st.booleans() | st.integers(0, 3) | st.sampled_from(["web", "app"]), max_size=2),
 })
-# A turn: ("user" | "assistant", [text parts], thinking or None, extras), or ("calls", [(name, arguments, result)])
+# A turn: ("user" | "assistant", [text parts], thinking or None, extras), or ("calls", [call, ...])
 _turn = st.one_of(
     st.tuples(st.just("user"), st.lists(_text, min_size=1, max_size=2), st.none(), _extras),
     st.tuples(st.just("assistant"), st.lists(_text, min_size=1, max_size=2), st.none() | _text, _extras),
@@ -757,8 +950,8 @@ def expected_shape(system: str | None, turns: list[tuple]) -> list[tuple]:
     shape_: list[tuple] = [] if system is None else [("system", system, ())]
     for turn in turns:
         if turn[0] == "calls":
-            shape_.append(("assistant", "", tuple((name, args) for name, args, _ in turn[1])))
-            shape_ += [("tool", result, ()) for _, _, result in turn[1]]
+            shape_.append(("assistant", "", tuple((name, args) for name, args, _, _ in turn[1])))
+            shape_ += [("tool", result, ()) for _, _, result, _ in turn[1]]
         else:
             shape_.append((turn[0], "\n".join(turn[1]), ()))
     return shape_
@@ -785,12 +978,12 @@ def to_native(system, turns):
         if turn[0] == "calls":
             calls = [
                 {"name": name, "arguments": args, "id": f"c{t}_{i}"}
-                for i, (name, args, _) in enumerate(turn[1])
+                for i, (name, args, _, _) in enumerate(turn[1])
             ]
             messages.append({"role": "assistant", "tool_calls": calls})
             messages += [
-                {"role": "tool", "tool_call_id": f"c{t}_{i}", "content": r}
-                for i, (_, _, r) in enumerate(turn[1])
+                {"role": "tool", "tool_call_id": f"c{t}_{i}", "content": r, "error": failed}
+                for i, (_, _, r, failed) in enumerate(turn[1])
             ]
         else:
             messages.append(with_extras({"role": turn[0], "content": "\n".join(turn[1])}, turn))
@@ -807,12 +1000,12 @@ def to_openai(system, turns):
                     "type": "function",
                     "function": {"name": name, "arguments": json.dumps(args)},
                 }
-                for i, (name, args, _) in enumerate(turn[1])
+                for i, (name, args, _, _) in enumerate(turn[1])
             ]
             messages.append({"role": "assistant", "content": None, "tool_calls": calls})
             messages += [
                 {"role": "tool", "tool_call_id": f"call_{t}_{i}", "content": r}
-                for i, (_, _, r) in enumerate(turn[1])
+                for i, (_, _, r, _) in enumerate(turn[1])
             ]
         else:
             content = turn[1][0] if len(turn[1]) == 1 else [{"type": "text", "text": p} for p in turn[1]]
@@ -834,11 +1027,11 @@ def to_anthropic(system, turns):
         if turn[0] == "calls":
             uses = [
                 {"type": "tool_use", "id": f"toolu_{t}_{i}", "name": n, "input": a}
-                for i, (n, a, _) in enumerate(turn[1])
+                for i, (n, a, _, _) in enumerate(turn[1])
             ]
-            results = [
-                {"type": "tool_result", "tool_use_id": f"toolu_{t}_{i}", "content": r}
-                for i, (_, _, r) in enumerate(turn[1])
+            results = [  # `is_error` left out means false
+                {"type": "tool_result", "tool_use_id": f"toolu_{t}_{i}", "content": r, **({"is_error": True} if f else {})}
+                for i, (_, _, r, f) in enumerate(turn[1])
             ]
             messages += [{"role": "assistant", "content": uses}, {"role": "user", "content": results}]
         else:
@@ -856,12 +1049,13 @@ def to_inspect_sample(system, turns):
         if turn[0] == "calls":
             calls = [
                 {"id": f"call_{t}_{i}", "function": n, "arguments": a, "type": "function"}
-                for i, (n, a, _) in enumerate(turn[1])
+                for i, (n, a, _, _) in enumerate(turn[1])
             ]
             messages.append({"role": "assistant", "content": "", "tool_calls": calls, "source": "generate"})
             messages += [
-                {"role": "tool", "content": r, "tool_call_id": f"call_{t}_{i}", "function": n}
-                for i, (n, _, r) in enumerate(turn[1])
+                {"role": "tool", "content": r, "tool_call_id": f"call_{t}_{i}", "function": n,
+                 "error": {"type": "unknown", "message": "failed"} if f else None}
+                for i, (n, _, r, f) in enumerate(turn[1])
             ]
         else:
             parts = [{"type": "text", "text": p} for p in turn[1]]
@@ -881,16 +1075,45 @@ def to_inspect_sample(system, turns):
 
 def to_sharegpt(system, turns):
     conversations = [] if system is None else [{"from": "system", "value": system}]
-    for turn in turns:
-        if turn[0] == "calls":
-            calls = [{"name": n, "arguments": a} for n, a, _ in turn[1]]
+    for t, turn in enumerate(turns):
+        if turn[0] == "calls":  # ids, which ShareGPT records may carry
+            calls = [{"name": n, "arguments": a, "id": f"sg{t}_{i}"} for i, (n, a, _, _) in enumerate(turn[1])]
             conversations.append({"from": "function_call", "value": json.dumps(calls)})
-            conversations += [{"from": "observation", "value": r} for _, _, r in turn[1]]
+            conversations += [{"from": "observation", "value": r, "tool_call_id": f"sg{t}_{i}"}
+                              for i, (_, _, r, _) in enumerate(turn[1])]
         else:
             conversations.append(
                 with_extras({"from": {"user": "human", "assistant": "gpt"}[turn[0]], "value": "\n".join(turn[1])}, turn)
             )
     return {"id": "sg", "conversations": conversations}
+
+
+def to_responses(system, turns):
+    """Responses API items; each model turn starts with a reasoning item (as a reasoning
+    model's do), which is what tells a reply from the calls of the next turn."""
+    items = []
+    for t, turn in enumerate(turns):
+        if turn[0] == "user":
+            content = turn[1][0] if len(turn[1]) == 1 else [{"type": "input_text", "text": p} for p in turn[1]]
+            items.append(with_extras({"role": "user", "content": content}, turn))
+            continue
+        thinking = turn[2] if turn[0] == "assistant" else None
+        summary = [] if thinking is None else [{"type": "summary_text", "text": thinking + " secret"}]
+        items.append({"type": "reasoning", "id": f"rs_{t}", "summary": summary})
+        if turn[0] == "assistant":
+            parts = [{"type": "output_text", "text": p, "annotations": []} for p in turn[1]]
+            items.append(with_extras({"type": "message", "role": "assistant", "content": parts}, turn))
+            continue
+        items += [{"type": "function_call", "id": f"fc_{t}_{i}", "call_id": f"call_{t}_{i}", "name": n,
+                   "arguments": json.dumps(a)} for i, (n, a, _, _) in enumerate(turn[1])]
+        items += [{"type": "function_call_output", "call_id": f"call_{t}_{i}", "output": r}
+                  for i, (_, _, r, _) in enumerate(turn[1])]
+    body = {"model": "gpt-4.1", **({} if system is None else {"instructions": system})}
+    if turns[-1][0] == "assistant":  # the last reply as the response
+        cut = len(items) - 2
+        response = {"id": "resp_x", "object": "response", "status": "completed", "output": items[cut:]}
+        return {"request": {**body, "input": items[:cut]}, "response": response}
+    return {**body, "input": items}
 
 
 def render_all(directory: Path, system, turns) -> dict[str, str]:
@@ -901,6 +1124,7 @@ def render_all(directory: Path, system, turns) -> dict[str, str]:
         ("openai", to_openai),
         ("anthropic", to_anthropic),
         ("huggingface", to_sharegpt),
+        ("openai-responses", to_responses),
     ]:
         files[name] = directory / f"{name}.jsonl"
         files[name].write_text(json.dumps(render(system, turns)) + "\n")
@@ -918,11 +1142,13 @@ def render_all(directory: Path, system, turns) -> dict[str, str]:
 
 @settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(conversation=_conversations)
-def test_the_same_conversation_in_every_format_gives_the_same_verdicts(tmp_path, conversation):
+def test_the_same_conversation_in_every_format_gives_the_same_verdicts_and_links(tmp_path, conversation):
     system, turns = conversation
     expected = expected_shape(system, turns)
     extras = expected_extras(system, turns)
-    verdicts = {}
+    expected_links_ = expected_links(system, turns)
+    failures = [f for turn in turns if turn[0] == "calls" for *_, f in turn[1]]
+    verdicts, links = {}, {}
     for name, path in render_all(tmp_path, system, turns).items():
         (trace,) = read(path)
         assert isinstance(trace, Trace), (name, trace)
@@ -933,4 +1159,24 @@ def test_the_same_conversation_in_every_format_gives_the_same_verdicts(tmp_path,
             == [e["meta"] for e in extras], name
         assert [m.index for m in trace.messages] == list(range(len(expected)))
         verdicts[name] = [(v.norm, v.turn, v.call, v.kind) for v in POLICY.check(trace).verdicts]
+        links[name] = [(m.index, trace.links.call_of(m.index)) for m in trace.messages if m.role == "tool"]
+        assert trace.links.unlinked == [], name
+        errors = [m.error for m in trace.messages if m.role == "tool"]
+        assert errors == (failures if name in FORMATS_WITH_ERRORS else [None] * len(failures)), name
     assert all(v == verdicts["native"] for v in verdicts.values()), verdicts
+    assert all(found == expected_links_ for found in links.values()), links
+
+
+# The formats that say whether a tool call failed (the others leave it unknown)
+FORMATS_WITH_ERRORS = {"native", "anthropic", "inspect", "inspect .eval"}
+
+
+def expected_links(system: str | None, turns: list[tuple]) -> list[tuple[int, tuple[int, int]]]:
+    """Each tool message's index, with the call it answers: (message, position)."""
+    links, index = [], 0 if system is None else 1
+    for turn in turns:
+        if turn[0] == "calls":
+            links += [(index + 1 + i, (index, i)) for i in range(len(turn[1]))]
+            index += len(turn[1])
+        index += 1
+    return links

@@ -52,6 +52,7 @@ _MESSAGE = _mostly(st.fixed_dictionaries(
         "meta": _mostly(st.dictionaries(_TEXT, _SCALARS, max_size=2)),
         "tool_call_id": _mostly(_TEXT),
         "name": _mostly(_TEXT),
+        "error": _mostly(st.booleans() | _TEXT),
     },
 ))
 # Values that make some format's `detect` recognise a record, for each format's marks.

@@ -14,8 +14,9 @@ from hypothesis import strategies as st
 
 from charter.traces import reader
 from charter.traces.errors import TraceFormatError
+from charter.traces.links import Links
 from charter.traces.model import Locator, Message, ToolCall, Trace
-from charter.traces.native import convert, detect
+from charter.traces.native import convert, detect, to_json
 from charter.traces.reader import ADAPTERS, Skipped, read_traces, trace_from_json
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/data/model_spec_examples.jsonl"
@@ -263,11 +264,98 @@ def test_long_values_are_shortened_in_reasons():
     )
 
 
+# --- results tied to their calls --------------------------------------------------------
+
+
+def calling(call_id: str | None, name: str = "f") -> dict:
+    return {"role": "assistant", "tool_calls": [{"name": name, **({"id": call_id} if call_id else {})}]}
+
+
+def answering(call_id: str | None, **fields) -> dict:
+    return {"role": "tool", "content": "r", **({"tool_call_id": call_id} if call_id else {}), **fields}
+
+
+def test_a_result_answers_the_latest_earlier_call_with_its_id():
+    trace = native(
+        {"role": "user", "content": "go"},
+        {"role": "assistant", "tool_calls": [{"name": "a", "id": "c1"}, {"name": "b", "id": "c2"}]},
+        answering("c2"), answering("c1"),
+        calling("c1", "again"),  # an id used again (some agents number calls per turn)
+        answering("c1"), answering("c1"),  # two answers: the call's result is the first
+    )
+    links = trace.links
+    assert [links.call_of(i) for i in (2, 3, 5, 6)] == [(1, 1), (1, 0), (4, 0), (4, 0)]
+    assert (links.result_of(1, 0), links.result_of(1, 1), links.result_of(4)) == (3, 2, 5)
+    assert links.pairs() == [((1, 1), 2), ((1, 0), 3), ((4, 0), 5), ((4, 0), 6)]
+    assert links.unlinked == [] and links.call_of(0) is None
+
+
+def test_results_without_a_call_are_kept_and_unlinked():
+    trace = native(
+        answering("c1"),  # before its call
+        calling("c1"),
+        answering(None),  # no id
+        answering("c9"),  # an id no call has
+        {"role": "user", "content": "x", "tool_calls": [{"name": "u", "id": "c9"}]},  # only assistants call
+        answering("c9"),
+        calling(None), answering(None),
+    )
+    assert [m.role for m in trace.messages].count("tool") == 5
+    assert trace.links.unlinked == [0, 2, 3, 5, 7]
+    assert trace.links.result_of(1) is None and trace.links.result_of(6) is None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.sampled_from(["assistant", "tool", "user"]),
+                          st.lists(st.none() | st.sampled_from(["a", "b", "c"]), min_size=1, max_size=3)),
+                max_size=12))
+def test_the_one_pass_index_is_what_the_definition_says(plan):
+    """Each result's call is the latest call before it, by an assistant, with its id."""
+    messages = []
+    for role, ids in plan:
+        if role == "tool":
+            messages.append(answering(ids[0]))
+        else:
+            messages.append({"role": role, "tool_calls": [{"name": "f", **({"id": i} if i else {})} for i in ids]})
+    trace = native(*messages)
+    for message in trace.messages:
+        if message.role != "tool":
+            continue
+        calls = [(m.index, k) for m in trace.messages[:message.index] if m.role == "assistant"
+                 for k, call in enumerate(m.tool_calls) if call.id is not None and call.id == message.tool_call_id]
+        expected = calls[-1] if calls else None
+        assert trace.links.call_of(message.index) == expected
+        assert (message.index in trace.links.unlinked) == (expected is None)
+        if expected is not None:
+            first = min(r for r in range(len(trace.messages)) if trace.links.call_of(r) == expected)
+            assert trace.links.result_of(*expected) == first
+
+
+def test_a_sessions_index_grows_message_by_message():
+    trace = native(calling("c1"), answering("c1"), answering("c2"))
+    links = Links()
+    for message in trace.messages:
+        links.add(message)
+    assert links.pairs() == trace.links.pairs() and links.unlinked == trace.links.unlinked == [2]
+
+
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [(True, True), (False, False), (None, None), ({"type": "timeout"}, True), ("permission denied", True)],
+)
+def test_a_tool_messages_error_says_whether_the_call_failed(error, expected):
+    message = answering("c1", **({} if error is None else {"error": error}))
+    usual = native(message).messages[0]
+    detailed = native({**message, "content": [{"type": "text", "text": "r"}]}).messages[0]  # the detailed path
+    assert usual.error is detailed.error is expected
+    assert convert(to_json(native(message)), None, "d").messages[0].error is expected
+
+
 # --- registry and library entry point ---------------------------------------------------
 
 
 def test_registry():
-    assert list(ADAPTERS) == ["inspect", "anthropic", "openai", "huggingface", "native"]
+    assert list(ADAPTERS) == ["inspect", "anthropic", "openai", "openai-responses", "huggingface", "native"]
     assert ADAPTERS["native"].detect({"messages": []})
 
 
@@ -283,7 +371,7 @@ def test_trace_from_json_errors():
         trace_from_json({"conversation": []})
     assert (
         caught.value.reason
-        == 'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, huggingface, native)'
+        == 'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), "object": "response" or "input" (an OpenAI Responses API response or request), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, openai-responses, huggingface, native)'
     )
     with pytest.raises(TraceFormatError, match=r"^messages\[0\] has no \"role\"$"):
         trace_from_json({"messages": [{}]})
@@ -312,7 +400,7 @@ def test_jsonl_with_a_malformed_line_in_the_middle(tmp_path):
     assert got[1] == Skipped(Locator(path, 2), "not valid JSON: Expecting value at column 26")
     assert got[2].id == f"{path}:3" and got[2].locator == Locator(path, 3)
     assert got[3] == Skipped(
-        Locator(path, 4), 'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, huggingface, native)'
+        Locator(path, 4), 'not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), "object": "response" or "input" (an OpenAI Responses API response or request), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, openai-responses, huggingface, native)'
     )
     assert got[4] == Skipped(
         Locator(path, 5),
@@ -399,7 +487,7 @@ def test_json_array_of_traces(tmp_path):
         Locator(path, 18),
     ]
     assert got[2].reason == (
-        'element 2: not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, huggingface, native)'
+        'element 2: not a trace: expected an object with "eval" and "samples" (an Inspect AI log), "type": "message" (an Anthropic response), "choices" (an OpenAI response), "object": "response" or "input" (an OpenAI Responses API response or request), a "conversations" list (ShareGPT) or a "messages" list (formats tried: inspect, anthropic, openai, openai-responses, huggingface, native)'
     )
 
 
@@ -449,7 +537,7 @@ def test_input_format(tmp_path):
 
 
 def test_unknown_input_format_raises_at_once():
-    with pytest.raises(ValueError, match=r"^unknown trace format 'sharegpt'; known formats: inspect, anthropic, openai, huggingface, native$"):
+    with pytest.raises(ValueError, match=r"^unknown trace format 'sharegpt'; known formats: inspect, anthropic, openai, openai-responses, huggingface, native$"):
         read_traces("whatever.jsonl", input_format="sharegpt")
 
 

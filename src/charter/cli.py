@@ -18,6 +18,7 @@ import click
 
 from . import Policy, PolicyError, __version__
 from .check.loader import load_program
+from .facts.presence import Presence, Survey
 from .corpus.parallel import (
     Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, read_path, total_bytes,
 )
@@ -124,9 +125,12 @@ def main() -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="With --engine dask: the scheduler's address (tcp://HOST:8786); "
                    "without it, a local cluster of --jobs worker processes.")
+@click.option("--fail-on-absent-facts", is_flag=True,
+              help="Exit 1 when a label or metadata field the policy declares is present in none of "
+                   "the traces (the summary counts each one; a misspelt fact looks like this).")
 @_edge
 def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color, jobs,
-          no_progress, record_dir, max_record_bytes, engine, scheduler) -> None:
+          no_progress, record_dir, max_record_bytes, engine, scheduler, fail_on_absent_facts) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -142,7 +146,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     paths = expand_paths(trace_paths)
     progress = Progress(sys.stderr, total_bytes(paths)) if progress_wanted(sys.stderr, no_progress) else None
     shared_terminal = progress is not None and out.isatty()  # clear the bar before writing a report line
-    summary = CheckSummary(keep_skipped=False)  # the writer streams them
+    summary = CheckSummary(keep_skipped=False, presence=Presence(Survey(policy.program).names))  # skipped: streamed
     recorder = _recorder(record_dir, policy, policies, paths, writer, input_format)
     writer.start()
     if engine == "dask":
@@ -169,6 +173,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
                     click.echo(f"{where}: skipped: {record.reason}", err=True)
                 continue
             summary.add_counts(record.status, record.counts)
+            summary.add_facts(record.facts)
             writer.emit(record)
             for note in record.notes:
                 if progress is not None:
@@ -185,7 +190,8 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     writer.finish(summary)
     if summary.skipped_count:
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_FAIL if summary.fails(fail_on) else EXIT_OK)
+    absent = fail_on_absent_facts and summary.presence.absent()
+    sys.exit(EXIT_FAIL if summary.fails(fail_on) or absent else EXIT_OK)
 
 
 @main.command()

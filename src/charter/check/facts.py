@@ -1,9 +1,10 @@
 """Declared facts: the labels and metadata fields a policy reads, and their types.
 
-A file that declares a label must declare every label it reads (E323), and one that
-declares a metadata field every field it reads (E324), each with a "did you mean" from
-the names declared in any loaded file; a file that declares none keeps reading whatever
-it names (lint C204 suggests declaring). A comparison that cannot hold for a fact's
+A file that declares a label's type (or detector) must declare every label it reads
+(E323), and one that declares a metadata field every field it reads (E324), each with a
+"did you mean" from the names declared in any loaded file. A file that declares none
+keeps reading whatever it names (lint C204 suggests declaring), and so does one whose
+only declarations are the older `label NAME [uncertain between …]` lines. A comparison that cannot hold for a fact's
 declared type (a boolean against a number, a string against an unlisted value) is E325.
 """
 
@@ -35,7 +36,8 @@ class Facts:
         self._reported: set[tuple[str, Span]] = set()
         for module in modules:
             for decl in module.file.of(ast.LabelDecl):
-                self.strict["label"].add(module.source.name)
+                if declares(decl):
+                    self.strict["label"].add(module.source.name)
                 if self._label(decl):
                     authority(decl.escalate_to, decl.span)
             for decl in module.file.of(ast.MetaDecl):
@@ -180,6 +182,11 @@ class Facts:
             hint = suggest(value.value, choices) if isinstance(value.value, str) else None
         self.error("E325", f"{_fact_text(fact)} is declared {fact_type}, so it never equals "
                    f"{json.dumps(value.value)}", value.span, hint)
+
+
+def declares(decl: ast.LabelDecl) -> bool:
+    """Whether a label line declares a fact (its type or detector), not only a band."""
+    return decl.type is not None or decl.detector is not None
 
 
 # What a label declaration says, part by part: two declarations of a label must agree on

@@ -25,6 +25,7 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
+from ..facts.presence import Survey
 from ..reports.render import WRITERS, Rendered, ReportWriter
 from ..traces import reader
 from ..traces.errors import TraceFormatError
@@ -237,6 +238,8 @@ class Checker:
     def __init__(self, policy: Any, writer: ReportWriter, input_format: str | None):
         self.policy, self.writer = policy, writer
         self.adapter = None if input_format is None else reader.ADAPTERS[input_format]
+        survey = Survey(policy.program) if policy is not None else None  # (a DiffChecker has two)
+        self.survey = survey.survey if survey else None
 
     def run(self, items: list[tuple]) -> list[Rendered | SkippedRecord]:
         results: list[Rendered | SkippedRecord] = []
@@ -252,8 +255,12 @@ class Checker:
         if isinstance(record, Skipped):
             return SkippedRecord(record.locator.file, record.locator.line, record.reason)
         rendered = self.writer.render(self.policy.check(record), record.locator)
-        if record.notes:
-            return rendered._replace(notes=tuple(f"{record.locator}: warning: {note}" for note in record.notes))
+        notes = record.notes
+        if self.survey is not None:
+            facts, wrong = self.survey(record)
+            rendered, notes = rendered._replace(facts=facts), notes + wrong
+        if notes:
+            return rendered._replace(notes=tuple(f"{record.locator}: warning: {note}" for note in notes))
         return rendered
 
 

@@ -27,6 +27,7 @@ from ..source.diagnostics import Diagnostic
 from ..evaluate.inline_tests import TestResult
 from ..source.text import Source, Span
 from ..traces.model import Locator, Trace
+from ..facts.presence import Presence
 from ..evaluate.verdicts import AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate
 
 if TYPE_CHECKING:
@@ -96,6 +97,7 @@ class Rendered(NamedTuple):
     file: str | None = None  # the trace file, for writers that group traces by file
     tally: tuple[int, ...] = ()  # writer-specific counts (junit: tests, failures, skipped)
     notes: tuple[str, ...] = ()  # what reading the trace left out, located (`Trace.notes`)
+    facts: str = ""  # the state of each declared fact in the trace (`facts.presence.Survey`)
 
 
 def verdict_counts(verdicts: Iterable[Verdict]) -> tuple[tuple[str, int], ...]:
@@ -118,6 +120,7 @@ class CheckSummary:
     skipped: list[dict[str, Any]] = attrs.Factory(list)
     keep_skipped: bool = True
     unlisted: int = 0  # skipped records counted but not kept
+    presence: Presence | None = None  # the declared facts' counts, when a policy declares some
 
     def add(self, report: TraceReport) -> None:
         self.add_counts(report.status, verdict_counts(report.verdicts))
@@ -127,6 +130,10 @@ class CheckSummary:
         self.statuses[status] = self.statuses.get(status, 0) + 1
         for kind, count in counts:
             self.verdicts[kind] = self.verdicts.get(kind, 0) + count
+
+    def add_facts(self, states: str) -> None:
+        if self.presence is not None:
+            self.presence.add(states)
 
     def skip(self, file: str, line: int | None, reason: str) -> None:
         if self.keep_skipped:
@@ -143,7 +150,7 @@ class CheckSummary:
 
     def to_json(self) -> dict[str, Any]:
         order = ("violated", "conflict", "unspecified", "pending", "complied")
-        return {
+        counts = {
             "traces": self.checked,
             "status": {k: self.statuses.get(k, 0) for k in order},
             "verdicts": {k: self.verdicts.get(k, 0) for k in AGGREGATE_ORDER},
@@ -152,8 +159,10 @@ class CheckSummary:
                 "checked": self.checked,
                 "skipped": self.skipped_count,
             },
-            "skipped": self.skipped,
         }
+        if self.presence is not None and self.presence.names:
+            counts["facts"] = self.presence.to_json()
+        return counts | {"skipped": self.skipped}
 
 
 def skipped_json(file: str, line: int | None, reason: str) -> dict[str, Any]:
@@ -347,6 +356,8 @@ class TextWriter(ReportWriter):
             f"{' — ' + statuses if statuses else ''}\n"
             f"verdicts: {verdicts or 'none'}\n"
         )
+        for line in summary.presence.lines() if summary.presence is not None else ():
+            self.out.write(line + "\n")
 
 
 def _plural(count: int, noun: str) -> str:

@@ -164,4 +164,5 @@ def _tool_result(block: dict, index: int, where: str, labels: dict, meta: dict[s
         tool_call_id=field(block, "tool_use_id", where, str, required=True),
         labels=labels,
         meta={**meta, "is_error": True} if block.get("is_error") is True else dict(meta),
+        error=block.get("is_error") is True,  # the API's default is false
     )

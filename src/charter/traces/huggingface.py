@@ -4,7 +4,8 @@ A ShareGPT record is `{"id"?, "system"?, "conversations": [{"from", "value"}, ..
 `from` names the speaker (see ROLES); a `function_call` turn is an assistant message
 whose `value` is the JSON text of a call `{"name", "arguments"}` (or of a list of them).
 A top-level `system` string is a first system message. A turn's `labels` and `meta` (as
-in the native format) are its message's.
+in the native format) are its message's. ShareGPT names no calls; where a record does (a
+call's `id`, a tool turn's `tool_call_id`), they are read as in the native format.
 
 A record in the other common layout, `{"messages": [{"role", "content"}, ...]}`, is a
 native trace; detection leaves it to the native format, and this one reads it the same
@@ -79,7 +80,9 @@ def _turn(obj: JSON, index: int, where: str) -> Message:
     value = field(obj, "value", where, str) or ""
     labels, meta = native.labels(obj, where), field(obj, "meta", where, dict) or {}
     if speaker != "function_call":
-        return Message(index=index, role=ROLES[speaker], content=value, labels=labels, meta=meta)
+        role = ROLES[speaker]
+        answers = field(obj, "tool_call_id", where, str) if role == "tool" else None
+        return Message(index=index, role=role, content=value, labels=labels, meta=meta, tool_call_id=answers)
     calls = native.decode(value, f"{where}.value")
     if isinstance(calls, dict):
         tool_calls = (native.tool_call(calls, f"{where}.value"),)

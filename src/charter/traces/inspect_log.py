@@ -191,8 +191,11 @@ def _message(obj: JSON, index: int, where: str, attachments: dict[str, JSON]) ->
     if redacted:
         meta["thinking_redacted"] = True
     calls = field(obj, "tool_calls", where, list) if role == "assistant" else None
-    if role == "tool" and isinstance(obj.get("error"), dict):
-        meta["error"] = obj["error"]
+    failed = None
+    if role == "tool":  # Inspect's `error` is null, or what went wrong
+        failed = isinstance(obj.get("error"), dict)
+        if failed:
+            meta["error"] = obj["error"]
     return Message(
         index=index,
         role=role,
@@ -202,6 +205,7 @@ def _message(obj: JSON, index: int, where: str, attachments: dict[str, JSON]) ->
         meta=meta,
         tool_call_id=field(obj, "tool_call_id", where, str) if role == "tool" else None,
         name=field(obj, "function", where, str) if role == "tool" else None,
+        error=failed,
     )
 
 

@@ -29,7 +29,7 @@ from typing import IO
 
 import attrs
 
-from . import anthropic, huggingface, inspect_log, native, openai
+from . import anthropic, huggingface, inspect_log, native, openai, responses
 from .errors import TraceFormatError
 from .finite import finite_trace
 from .model import JSON, Locator, Trace
@@ -78,6 +78,13 @@ ADAPTERS: dict[str, Adapter] = {
             marks=anthropic.MARKS,
         ),
         Adapter("openai", '"choices" (an OpenAI response)', openai.detect, openai.convert, marks=openai.MARKS),
+        Adapter(
+            "openai-responses",
+            '"object": "response" or "input" (an OpenAI Responses API response or request)',
+            responses.detect,
+            responses.convert,
+            marks=responses.MARKS,
+        ),
         Adapter(
             "huggingface",
             'a "conversations" list (ShareGPT)',
