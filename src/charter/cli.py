@@ -711,5 +711,93 @@ def _read_token(path: str) -> str:
     return token
 
 
+@main.command()
+@click.argument("question", metavar="QUESTION_ID")
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@_traces_option
+@click.option("--as", "authority", required=True, metavar="AUTHORITY", help="The authority deciding.")
+@click.option("--by", "person", required=True, metavar="PERSON", help="Who decides, by name.")
+@click.option("--permit", is_flag=True, help="Outcome: the case is allowed.")
+@click.option("--forbid", metavar="BEHAVIOUR", help='Outcome: forbid a behaviour (Charter, e.g. \'assistant says "x"\').')
+@click.option("--require", metavar="BEHAVIOUR", help="Outcome: require a behaviour.")
+@click.option("--within", type=click.IntRange(1), metavar="N", help="With --require: within N replies.")
+@click.option("--keep-open", metavar="REASON", help="Outcome: still open, with a clearer reason (and --escalate-to).")
+@click.option("--escalate-to", metavar="AUTHORITY", help="With --keep-open: who must decide it now.")
+@click.option("--needs-fact", metavar="NAME", help="Outcome: it needs a fact the traces do not carry.")
+@click.option("--why", required=True, help="The rationale, in a sentence or two.")
+@click.option("--ledger", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The decision ledger [default: decisions.ledger beside the first POLICY].")
+@_format_option
+@_edge
+def decide(question, policies, trace_paths, authority, person, permit, forbid, require, within, keep_open,
+           escalate_to, needs_fact, why, ledger, input_format) -> None:
+    """Record a decision on an open question (its ID from `charter gaps`) in the
+    decision ledger, with the traces of CORPUS that raise it as evidence.
+
+    Only the question's escalation target, or an authority above it in the chain of
+    command, decides: a lower authority's entry is kept as a proposal. `charter amend`
+    turns the ledger's decisions into policy text. Exit code 0 once recorded; 2 on an
+    unknown question or authority, a behaviour that does not parse, or a policy error.
+    """
+    from .decisions.decide import decide as record, default_ledger, outcome_from
+    from .decisions.report import ruling_line
+    from .decisions.survey import survey
+
+    try:
+        outcome = outcome_from(permit, forbid, require, within, keep_open, escalate_to, needs_fact)
+    except ValueError as error:
+        raise click.UsageError(str(error)) from None
+    ledger = ledger or default_ledger(list(policies))
+    found = survey(policies, trace_paths, input_format)
+    _echo_skipped_diagnostics(found.skipped)
+    ruling = record(found, ledger, question, authority, person, outcome, why)
+    click.echo(f"{ledger}: {ruling_line(ruling)}")
+
+
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@_traces_option
+@click.option("--ledger", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="The decision ledger [default: decisions.ledger beside the first POLICY].")
+@click.option("--dry-run", is_flag=True, help="Show the amendment and its impact; write nothing.")
+@click.option("--diff", "show_patch", is_flag=True, help="Text: also print the amendment as a unified diff.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
+              show_default=True, help="The plan (and what was written) as text or as one JSON object.")
+@_format_option
+@_edge
+def amend(policies, trace_paths, ledger, dry_run, show_patch, output_format, input_format) -> None:
+    """Turn the ledger's decisions into policy text: each applied decision rewrites the
+    open clause (or adds a norm that overrides it) in the deciding authority's layer,
+    with inline tests built from its evidence traces.
+
+    The amended files are laid out as `charter fmt` does, must load, pass every inline
+    test and every property `charter test --prove` proved before; the verdicts they
+    change on CORPUS are shown. If anything fails, nothing is written. Exit code 0 when
+    written (or nothing to change, or --dry-run with no problem); 1 when the amendment
+    has problems; 2 on a policy or ledger error.
+    """
+    from .decisions.amend import plan_amendment
+    from .decisions.decide import default_ledger
+    from .decisions.report import render_amendment
+
+    amendment = plan_amendment(policies, ledger or default_ledger(list(policies)), trace_paths, input_format)
+    written = amendment.write() if amendment.ok and not dry_run else []
+    if output_format == "json":
+        click.echo(json.dumps({**amendment.to_json(), "written": written}, indent=2, ensure_ascii=False))
+    else:
+        click.echo(render_amendment(amendment, bool(written)))
+    if show_patch and output_format == "text":
+        click.echo(amendment.patch(), nl=False)
+    if amendment.problems or amendment.warnings:
+        click.echo(render_diagnostics(amendment.problems + amendment.warnings, amendment.sources), err=True)
+    if amendment.problems:
+        sys.exit(EXIT_FAIL)
+
+
+def _echo_skipped_diagnostics(skipped) -> None:
+    for diagnostic in skipped:
+        click.echo(f"{diagnostic.span}: {diagnostic.message}", err=True)
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()
