@@ -15,7 +15,7 @@ PACKAGE = ROOT / "src" / "charter"
 STAGES = [
     {"source"},
     {"traces", "syntax", "text", "detectors"},
-    {"check"},
+    {"check", "facts"},
     {"compile"},
     {"evaluate"},
     {"reports", "escalations"},
