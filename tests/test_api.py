@@ -19,6 +19,7 @@ PUBLIC = {
     "Diagnostic", "Explanation", "Message", "Policy", "PolicyError", "Severity", "Span",
     "TestResult", "ToolCall", "Trace", "TraceReport", "Verdict", "load", "loads", "__version__",
     "CandidateCheck", "OnUnspecified", "Session", "SessionFinishedError", "TraceFormatError",
+    "ClauseCoverage", "CoverageReport", "GapReport", "OpenQuestion", "TraceExplanation", "WhyNot",
 }
 
 LEAK = {"id": "leak", "messages": [

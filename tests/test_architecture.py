@@ -22,7 +22,7 @@ STAGES = [
     {"corpus"},
     {"review"},
     {"analysis"},
-    {"decisions"},
+    {"decisions", "api"},
     {"", "cli", "server", "lsp", "integrations", "stdlib"},
 ]
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}

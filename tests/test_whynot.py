@@ -74,9 +74,7 @@ def test_no_answer_is_said():
     policy = charter.load(EXAMPLE)
     trace = Trace("t", (Message(0, "user", "hi", labels={"self_harm": 0.9}),))
     verdict = next(v for v in policy.check(trace).verdicts if v.norm == "crisis_referral")
-    from charter.review.whynot import render
-
-    text = render(why_not(policy, trace, verdict, target="complied"), {})
+    text = why_not(policy, trace, verdict, target="complied").render()
     assert "no change of at most 2 facts among the" in text
 
 

@@ -4,6 +4,8 @@
     policy = charter.load("policy.charter")          # or charter.loads(text)
     report = policy.check({"messages": [...]})       # a TraceReport
     report.status, report.verdicts, report.to_json()
+    policy.gaps("logs/"), policy.coverage(traces)    # reports over traces, as the CLI's
+    policy.explain(trace, "norm"), policy.why_not(trace, "norm", turn=1)
 
 `load` raises `PolicyError` (with `.diagnostics`) when a policy has errors; `check`
 raises `TraceFormatError` (a ValueError, with `.reason`) for a dict that is not a trace.
@@ -11,10 +13,12 @@ raises `TraceFormatError` (a ValueError, with `.reason`) for a dict that is not 
 
 from __future__ import annotations
 
+from .api.policy import Policy, load, loads
+from .api.results import ClauseCoverage, CoverageReport, GapReport, OpenQuestion, TraceExplanation
 from .evaluate.inline_tests import TestResult
-from .evaluate.policy import Policy, load, loads
 from .evaluate.session import CandidateCheck, OnUnspecified, Session, SessionFinishedError
 from .evaluate.verdicts import Explanation, TraceReport, Verdict
+from .review.whynot import WhyNot
 from .source.diagnostics import Diagnostic, PolicyError, Severity
 from .source.text import Span
 from .traces.errors import TraceFormatError
@@ -28,4 +32,6 @@ __all__ = [
     "CandidateCheck", "Diagnostic", "Explanation", "Message", "OnUnspecified", "Policy", "PolicyError", "Session",
     "SessionFinishedError", "Severity", "Span", "TestResult", "ToolCall", "Trace", "TraceFormatError", "TraceReport",
     "Verdict", "load", "loads", "__version__",
+    # reports over traces: Policy.gaps, .coverage, .explain, .why_not
+    "ClauseCoverage", "CoverageReport", "GapReport", "OpenQuestion", "TraceExplanation", "WhyNot",
 ]

@@ -12,12 +12,11 @@ import functools
 import json
 import os
 import sys
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import click
 
-from . import Policy, PolicyError, __version__
-from .check.loader import load_program
+from . import Policy, PolicyError, __version__, load
 from .facts.presence import Presence, Survey
 from .corpus.parallel import (
     Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, read_path, total_bytes,
@@ -59,7 +58,12 @@ def _edge(command: Callable) -> Callable:
 
 
 def _load(policies: tuple[str, ...]) -> Policy:
-    return Policy(load_program(list(policies)))
+    return load(*policies)
+
+
+def _echo_skipped(skipped: Iterable[Skipped]) -> None:
+    for record in skipped:
+        click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
 
 
 def _records(paths: tuple[str, ...], input_format: str | None) -> Iterator[Trace | Skipped]:
@@ -438,34 +442,19 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
     if norm_name is not None and norm_name not in policy.norms:
         raise click.BadParameter(f"no norm `{norm_name}`; the norms are {', '.join(policy.norms)}",
                                  param_hint="--norm")
-    trace = next((r for r in _records(trace_paths, input_format)
-                  if isinstance(r, Trace) and r.id == trace_id), None)
-    if trace is None:
-        click.echo(f"error: no trace with id {trace_id!r} in {', '.join(trace_paths)}", err=True)
+    try:
+        explained = policy.explain(trace_paths, norm_name, turn, trace_id=trace_id,
+                                   include_not_applicable=show_all, input_format=input_format)
+    except ValueError as error:
+        click.echo(f"error: {error}", err=True)
         sys.exit(EXIT_ERROR)
-    report = policy.check(trace)
-    verdicts = [
-        v for v in report.verdicts
-        if (turn is None or v.turn == turn) and (norm_name is None or v.norm == norm_name)
-        and (show_all or v.kind != "not_applicable")
-    ]
-    click.echo(f"trace {trace.id}: {report.status}" + (f"  ({report.locator})" if report.locator else ""))
-    if not verdicts:
-        click.echo("no verdicts match (not_applicable ones are hidden without --all)")
-    descriptions = {n.name: n.description for n in policy.program.norms}
+    answers = None
+    if why_not:
+        from .review.whynot import why_not as search
+
+        answers = {v: search(policy, explained.trace, v, target, max_changes) for v in explained.verdicts}
     use_color = sys.stdout.isatty() if color is None else color
-    for verdict in verdicts:
-        click.echo("\n" + render_derivation(verdict, trace, descriptions.get(verdict.norm), color=use_color),
-                   color=use_color)
-        if why_not:
-            click.echo(_why_not(policy, trace, verdict, target, max_changes))
-
-
-def _why_not(policy: Policy, trace: Trace, verdict, target: str | None, max_changes: int) -> str:
-    from .review.whynot import render, why_not
-
-    sources = {s.name: s for s in policy.program.sources}
-    return render(why_not(policy, trace, verdict, target, max_changes), sources)
+    click.echo(explained.render(use_color, answers), color=use_color, nl=False)
 
 
 @main.command("fmt")
@@ -588,23 +577,16 @@ def gaps(policies, trace_paths, output_format, examples, output, input_format) -
     Exit code 0 once the report is written; 2 on a policy or usage error, or when a
     trace record was skipped (the report is still written).
     """
-    from .reports.gaps import GapCollector, render, write
-    from .traces.reader import Skipped
+    from .reports.gaps import write
 
-    policy = _load(policies)
-    collector = GapCollector(policy, examples, policies, trace_paths)
-    for record in _records(trace_paths, input_format):
-        if isinstance(record, Skipped):
-            collector.skip(record.locator.file, record.locator.line, record.reason)
-            click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
-            continue
-        collector.add(record, policy.check(record))
+    report = _load(policies).gaps(trace_paths, examples, input_format)
+    _echo_skipped(report.skipped)
     try:
-        write(render(collector.result(), output_format, __version__), output, sys.stdout)
+        write(report.render(output_format), output, sys.stdout)
     except OSError as error:
         click.echo(f"error: cannot write {output}: {error.strerror or error}", err=True)
         sys.exit(EXIT_ERROR)
-    sys.exit(EXIT_ERROR if collector.skipped else EXIT_OK)
+    sys.exit(EXIT_ERROR if report.skipped else EXIT_OK)
 
 
 @main.command()
@@ -624,21 +606,11 @@ def coverage(policies, trace_paths, output_format, verbose, input_format) -> Non
     code 0 once the report is written; 2 on a policy or usage error, or when a trace
     record was skipped.
     """
-    from .reports.coverage import CoverageCollector, render_json, render_text
-    from .traces.reader import Skipped
-
-    policy = _load(policies)
-    collector = CoverageCollector(policy, trace_paths, policies)
-    for record in _records(trace_paths, input_format):
-        if isinstance(record, Skipped):
-            collector.skip(record.locator.file, record.locator.line, record.reason)
-            if output_format == "json":  # the text report lists it
-                click.echo(f"{record.locator}: skipped: {record.reason}", err=True)
-            continue
-        collector.add(policy.check(record))
-    data = collector.result()
-    click.echo(render_json(data) if output_format == "json" else render_text(data, verbose), nl=False)
-    sys.exit(EXIT_ERROR if collector.skipped else EXIT_OK)
+    report = _load(policies).coverage(trace_paths, input_format)
+    if output_format == "json":  # the text report lists them
+        _echo_skipped(report.skipped)
+    click.echo(report.render(output_format, verbose), nl=False)
+    sys.exit(EXIT_ERROR if report.skipped else EXIT_OK)
 
 
 @main.command()

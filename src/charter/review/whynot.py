@@ -28,7 +28,7 @@ import json
 import random
 import re
 from re import _parser as sre_parse  # the stdlib's regex parser, to sample a string a regex matches
-from typing import Any, Iterable, Iterator
+from typing import Any, Iterable, Iterator, Mapping
 
 import attrs
 
@@ -101,6 +101,13 @@ class Edit:
             kept.append(content[last:start])
             last = end
         return " ".join("".join(kept + [content[last:]]).split())
+
+    def to_json(self) -> dict[str, Any]:
+        """The change, the value it makes (a phrase said or unsaid, a tool called; none for
+        a removal), its description, and the clause that reads it."""
+        value = self.value[1] if self.action in ("say", "unsay") else None if self.action == "delete" else self.value
+        return {"fact": self.fact, "change": self.action, "value": value, "description": self.describe(),
+                "clause": {"file": self.clause.source, "line": self.clause.line, "column": self.clause.column}}
 
     def describe(self) -> str:
         """The change in the policy's terms."""
@@ -401,19 +408,65 @@ def _piece(op, av) -> str:
 
 @attrs.frozen
 class Answer:
+    """A smallest set of changes that gives the verdict's act another verdict."""
+
     edits: tuple[Edit, ...]
     kind: str  # the verdict the changed trace gets
 
+    def to_json(self) -> dict[str, Any]:
+        return {"verdict": self.kind, "changes": [e.to_json() for e in self.edits]}
 
-@attrs.define
+
+@attrs.frozen
 class WhyNot:
+    """The answers for one verdict, smallest first; for each unknown fact it read, the
+    verdict each value tried gives (`settles`); and how far the search went."""
+
     verdict: Verdict
-    answers: list[Answer] = attrs.Factory(list)
-    settles: dict[str, list[tuple[Any, str]]] = attrs.Factory(dict)  # unknown fact -> (value, verdict)
-    checks: int = 0
-    candidates: int = 0
-    searched_size: int = 0
+    answers: tuple[Answer, ...]
+    settles: tuple[tuple[str, tuple[tuple[Edit, str], ...]], ...]  # (fact, ((change, verdict), ...))
+    checks: int  # changed traces checked
+    candidates: int  # single changes considered
+    searched_size: int  # the most changes made together
     stopped: str | None = None  # why the search stopped short
+    _sources: Mapping[str, Any] = attrs.field(factory=dict, eq=False, repr=False, alias="sources")
+
+    def render(self, limit: int = 10) -> str:
+        """The answers as `charter explain --why-not` prints them, each with the clauses
+        that read the facts it changes."""
+        v = self.verdict
+        lines = []
+        for answer in self.answers[:limit]:
+            changes = " and ".join(e.describe() for e in answer.edits)
+            clauses = "; ".join(dict.fromkeys(_clause(e.clause, self._sources) for e in answer.edits))
+            lines.append(f"  {answer.kind} if {changes}  [{clauses}]")
+        if len(self.answers) > limit:
+            lines.append(f"  … and {len(self.answers) - limit} more")
+        if not self.answers:
+            lines.append(f"  no change of at most {self.searched_size or 1} fact"
+                         f"{'s' if self.searched_size != 1 else ''} among the {self.candidates} the norm reads "
+                         f"near this act turns it into another verdict")
+        if self.settles:
+            lines.append("  unknown facts, and what each value would give:")
+            for fact, tried in self.settles:
+                values = ", ".join(f"{'missing' if e.action == 'delete' else json.dumps(e.value)} → {kind}"
+                                   for e, kind in tried)
+                lines.append(f"    `{fact}`: {values}")
+        head = f"why not? {v.norm} at {'the conversation' if v.turn is None else f'turn {v.turn}'}: {v.kind}"
+        checked = f"{self.checks} changed trace{'s' if self.checks != 1 else ''} checked"
+        footer = f"  ({checked}" + (f"; {self.stopped}" if self.stopped else "") + ")"
+        return "\n".join([head] + lines + [footer])
+
+    def to_json(self) -> dict[str, Any]:
+        v = self.verdict
+        return {
+            "norm": v.norm, "turn": v.turn, "call": v.call, "verdict": v.kind,
+            "answers": [a.to_json() for a in self.answers],
+            "unknown": [{"fact": fact, "tried": [{**e.to_json(), "verdict": kind} for e, kind in tried]}
+                        for fact, tried in self.settles],
+            "checks": self.checks, "candidates": self.candidates,
+            "searched_size": self.searched_size, "stopped": self.stopped,
+        }
 
 
 def verdict_on(policy: Any, trace: Trace, verdict: Verdict) -> str:
@@ -435,74 +488,49 @@ def why_not(policy: Any, trace: Trace, verdict: Verdict, target: str | None = No
             max_size: int = MAX_SIZE, max_checks: int = MAX_CHECKS) -> WhyNot:
     """The smallest sets of changes to `trace` that turn `verdict` into another verdict
     (into `target`, when given), each confirmed by the evaluator."""
-    result = WhyNot(verdict)
     edits = candidates(policy.program, trace, verdict)
-    result.candidates = len(edits)
+    answers: list[Answer] = []
     outcome: dict[frozenset[int], str] = {frozenset(): verdict.kind}
     found: set[str] = set()
+    searched = 0
+    stopped = None
     for size in range(1, max_size + 1):
         new_kinds: set[str] = set()
         for combo in itertools.combinations(range(len(edits)), size):
             if len({edits[i].key for i in combo}) < size:
                 continue
-            if result.checks >= max_checks:
-                result.stopped = f"stopped after {max_checks} checks (--max-checks)"
-                return _settle(result, edits, outcome)
+            if len(outcome) > max_checks:
+                stopped = f"stopped after {max_checks} checks (--max-checks)"
+                break
             kind = verdict_on(policy, apply([edits[i] for i in combo], trace), verdict)
-            result.checks += 1
             chosen = frozenset(combo)
             outcome[chosen] = kind
             if kind == verdict.kind or (target is not None and kind != target) or kind in found:
                 continue
             if not any(outcome.get(frozenset(sub)) == kind for n in range(1, size)
                        for sub in itertools.combinations(combo, n)):
-                result.answers.append(Answer(tuple(edits[i] for i in combo), kind))
+                answers.append(Answer(tuple(edits[i] for i in combo), kind))
                 new_kinds.add(kind)
-        result.searched_size = size
+        if stopped:
+            break
+        searched = size
         found |= new_kinds
         if target is not None and target in found:
             break
-    return _settle(result, edits, outcome)
+    return WhyNot(verdict, tuple(answers), _settles(verdict, edits, outcome), len(outcome) - 1,
+                  len(edits), searched, stopped, {s.name: s for s in policy.program.sources})
 
 
-def _settle(result: WhyNot, edits: list[Edit], outcome: dict[frozenset[int], str]) -> WhyNot:
+def _settles(verdict: Verdict, edits: list[Edit], outcome: dict[frozenset[int], str]) -> tuple:
     """For each unknown fact of the verdict: each value tried and the verdict it gives."""
+    tried: dict[str, list[tuple[Edit, str]]] = {}
     for i, edit in enumerate(edits):
-        if edit.fact in result.verdict.unknown and frozenset([i]) in outcome:
-            value = "missing" if edit.action == "delete" else edit.value
-            result.settles.setdefault(edit.fact, []).append((value, outcome[frozenset([i])]))
-    return result
+        if edit.fact in verdict.unknown and frozenset([i]) in outcome:
+            tried.setdefault(edit.fact, []).append((edit, outcome[frozenset([i])]))
+    return tuple((fact, tuple(pairs)) for fact, pairs in tried.items())
 
 
-# --------------------------------------------------------------------------- rendering
-
-
-def render(result: WhyNot, sources: dict[str, Any], limit: int = 10) -> str:
-    v = result.verdict
-    lines = []
-    for answer in result.answers[:limit]:
-        changes = " and ".join(e.describe() for e in answer.edits)
-        clauses = "; ".join(dict.fromkeys(_clause(e.clause, sources) for e in answer.edits))
-        lines.append(f"  {answer.kind} if {changes}  [{clauses}]")
-    if len(result.answers) > limit:
-        lines.append(f"  … and {len(result.answers) - limit} more")
-    if not result.answers:
-        lines.append(f"  no change of at most {result.searched_size or 1} fact"
-                     f"{'s' if result.searched_size != 1 else ''} among the {result.candidates} the norm reads "
-                     f"near this act turns it into another verdict")
-    if result.settles:
-        lines.append("  unknown facts, and what each value would give:")
-        for fact, tried in result.settles.items():
-            values = ", ".join(f"{json.dumps(value) if value != 'missing' else 'missing'} → {kind}"
-                               for value, kind in tried)
-            lines.append(f"    `{fact}`: {values}")
-    head = f"why not? {v.norm} at {'the conversation' if v.turn is None else f'turn {v.turn}'}: {v.kind}"
-    checked = f"{result.checks} changed trace{'s' if result.checks != 1 else ''} checked"
-    footer = f"  ({checked}" + (f"; {result.stopped}" if result.stopped else "") + ")"
-    return "\n".join([head] + lines + [footer])
-
-
-def _clause(span: Span, sources: dict[str, Any]) -> str:
+def _clause(span: Span, sources: Mapping[str, Any]) -> str:
     source = sources.get(span.source)
     text = source.line(span.line).strip() if source is not None else ""
     return f"line {span.line}: {text}" if text else f"line {span.line}"
