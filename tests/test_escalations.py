@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from charter.escalations import Escalation, EscalationQueue
+from charter.escalations import Escalation, EscalationQueue, QueueError
 
 CONVERSATION = {"id": "s1", "meta": {"user": {"verified": None}},
                 "messages": [{"role": "user", "content": "What is my balance? \ud800"}]}
@@ -72,5 +72,12 @@ def test_a_newer_schema_is_refused(tmp_path: Path):
     path = tmp_path / "q.db"
     with sqlite3.connect(path) as db:
         db.execute("PRAGMA user_version = 99")
-    with pytest.raises(ValueError, match="newer Charter"):
+    with pytest.raises(QueueError, match="newer Charter"):
+        EscalationQueue(path)
+
+
+def test_a_file_that_is_no_database_is_refused(tmp_path: Path):
+    path = tmp_path / "notes.txt"
+    path.write_text("not a database, " * 100)
+    with pytest.raises(QueueError, match="cannot be opened as an escalation queue: file is not a database"):
         EscalationQueue(path)

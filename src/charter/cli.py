@@ -613,6 +613,15 @@ def coverage(policies, trace_paths, output_format, verbose, input_format) -> Non
     sys.exit(EXIT_ERROR if report.skipped else EXIT_OK)
 
 
+def _on_unspecified(context: click.Context, parameter: click.Parameter, value: str) -> object:
+    from .evaluate.session import OnUnspecified
+
+    try:
+        return OnUnspecified.parse(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
+
+
 @main.command()
 @click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
 @click.option("--host", default="127.0.0.1", show_default=True, help="The address to listen on.")
@@ -638,11 +647,19 @@ def coverage(policies, trace_paths, output_format, verbose, input_format) -> Non
               metavar="SECONDS", help="How long a request's headers and body may take to arrive (then a 408).")
 @click.option("--max-connections", type=click.IntRange(min=1), default=1_000, show_default=True,
               help="The most connections open at once (one more is answered 503 and closed).")
+@click.option("--on-unspecified", default="", metavar="SEVERITY=ACTION,...", callback=_on_unspecified,
+              help="What a candidate reply that leaves a question open (a settled unspecified verdict) gets, "
+                   "by the norm's severity: allow, escalate or block, e.g. low=allow,medium=escalate,"
+                   "critical=block. A severity left out escalates.")
+@click.option("--escalations", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="Keep every escalated candidate, with its conversation and verdicts, in this SQLite file "
+                   "(made if missing; GET /v1/escalations lists them).")
 @click.option("--log-level", type=click.Choice(["critical", "error", "warning", "info", "debug"]),
               default="info", show_default=True)
 @_edge
 def serve(policies, host, port, watch, token_file, max_body, max_depth, time_budget, session_idle,
-          max_sessions, max_session_messages, max_session_bytes, read_timeout, max_connections, log_level) -> None:
+          max_sessions, max_session_messages, max_session_bytes, read_timeout, max_connections, on_unspecified,
+          escalations, log_level) -> None:
     """Serve POLICY files over HTTP: a policy decision service for guardrails written in
     any language (docs/server.md; needs the `serve` extra).
 
@@ -650,9 +667,15 @@ def serve(policies, host, port, watch, token_file, max_body, max_depth, time_bud
     POST /v1/check                      a trace -> its report
     POST /v1/sessions                   open a conversation
     POST /v1/sessions/ID/messages       add a message -> the verdicts it settled
-    POST /v1/sessions/ID/candidate      would this reply be allowed? (allow/regenerate/block)
+    POST /v1/sessions/ID/candidate      would this reply be allowed?
+                                        (allow/regenerate/escalate/block)
+    PATCH /v1/sessions/ID               change the trace's meta from the next message on
     GET|DELETE /v1/sessions/ID          pending obligations | close -> the final report
+    GET /v1/escalations                 the escalated candidates kept (--escalations)
     GET /v1/policy, POST /v1/policy/reload, GET /health, /metrics, /openapi.json
+
+    A candidate that leaves a question open is not allowed: it is escalated to the
+    authorities who must answer (or allowed or blocked, by severity: --on-unspecified).
 
     A reload (--watch, or POST /v1/policy/reload, which needs --token-file) swaps the
     new policy in only if it loads without errors and keeps every norm being served
@@ -660,16 +683,23 @@ def serve(policies, host, port, watch, token_file, max_body, max_depth, time_bud
     keeps serving and the reason is shown by GET /v1/policy. Listening beyond loopback
     without --token-file is warned about at start.
     """
+    from .escalations.queue import EscalationQueue, QueueError
     from .server import ServerConfig, run
 
     token = None
     if token_file is not None:
         token = _read_token(token_file)
+    if escalations is not None:
+        try:  # opened here too, so that a file that cannot serve stops the start with its reason
+            EscalationQueue(escalations).close()
+        except QueueError as error:
+            raise click.BadParameter(str(error), param_hint="--escalations") from None
     config = ServerConfig(
         tuple(policies), max_body_bytes=max_body, max_depth=max_depth, time_budget=time_budget,
         session_idle_timeout=session_idle, max_sessions=max_sessions, token=token, watch=watch,
         max_session_messages=max_session_messages, max_session_bytes=max_session_bytes,
-        read_timeout=read_timeout, max_connections=max_connections)
+        read_timeout=read_timeout, max_connections=max_connections, on_unspecified=on_unspecified,
+        escalations=escalations)
     run(config, host, port, log_level)
 
 

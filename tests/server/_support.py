@@ -4,7 +4,11 @@ check answers against the OpenAPI description."""
 from __future__ import annotations
 
 import contextlib
+import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
@@ -45,6 +49,30 @@ def running(config: ServerConfig) -> Iterator[httpx.Client]:
     finally:
         server.should_exit = True
         thread.join(10)
+
+
+@contextlib.contextmanager
+def serving_process(*args: str) -> Iterator[str]:
+    """`charter serve ARGS` as a real process on a free port until the block ends (then
+    stopped as an operator would, by SIGTERM); yields its base URL once it answers."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "charter.cli", "serve", *args, "--port", str(port)],
+                              env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                assert httpx.get(base + "/health").json() == {"status": "ok"}
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline and server.poll() is None, "charter serve did not start"
+                time.sleep(0.1)
+        yield base
+    finally:
+        server.terminate()
+        # uvicorn shuts down gracefully, then re-raises the signal it caught
+        assert server.wait(10) in (0, -signal.SIGTERM)
 
 
 def validate(response: httpx.Response, path: str, method: str) -> Any:

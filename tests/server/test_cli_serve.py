@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import signal
 import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
@@ -15,7 +10,7 @@ from click.testing import CliRunner
 
 from charter.cli import main
 
-from ._support import EXAMPLES, free_port
+from ._support import EXAMPLES, serving_process
 
 
 def test_a_policy_error_stops_it_before_serving(tmp_path: Path):
@@ -34,28 +29,26 @@ def test_an_empty_token_file_is_a_usage_error(tmp_path: Path):
 
 def test_the_command_serves_with_its_token(tmp_path: Path):
     (tmp_path / "token").write_text("s3cret\n")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "charter.cli", "serve", str(EXAMPLES / "acme_support.charter"), "--port", str(port),
-         "--token-file", str(tmp_path / "token"), "--log-level", "warning", "--read-timeout", "0.5"],
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2] / "src")})
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                assert httpx.get(base + "/health").json() == {"status": "ok"}
-                break
-            except httpx.TransportError:
-                assert time.monotonic() < deadline and server.poll() is None, "charter serve did not start"
-                time.sleep(0.1)
+    with serving_process(str(EXAMPLES / "acme_support.charter"), "--token-file", str(tmp_path / "token"),
+                         "--log-level", "warning", "--read-timeout", "0.5") as base:
         assert httpx.get(base + "/v1/policy").status_code == 401
         answer = httpx.get(base + "/v1/policy", headers={"Authorization": "Bearer s3cret"})
         assert answer.status_code == 200 and answer.json()["norms"]
+        port = int(base.rsplit(":", 1)[1])
         with socket.create_connection(("127.0.0.1", port), timeout=5) as silent:  # --read-timeout took
             assert silent.recv(100).startswith(b"HTTP/1.1 408 ")
-    finally:
-        server.terminate()
-        # uvicorn shuts down gracefully, then re-raises the signal it caught
-        assert server.wait(10) in (0, -signal.SIGTERM)
 
+
+def test_a_wrong_on_unspecified_setting_is_a_usage_error():
+    result = CliRunner().invoke(main, ["serve", str(EXAMPLES / "acme_support.charter"),
+                                       "--on-unspecified", "high=ignore"])
+    assert result.exit_code == 2
+    assert "Invalid value for '--on-unspecified': 'ignore' is not an action for an open question" in result.output
+
+
+def test_an_escalation_file_that_is_no_queue_stops_the_start(tmp_path: Path):
+    (tmp_path / "notes.db").write_text("not a database " * 100)
+    result = CliRunner().invoke(main, ["serve", str(EXAMPLES / "acme_support.charter"),
+                                       "--escalations", str(tmp_path / "notes.db")])
+    assert result.exit_code == 2
+    assert "notes.db cannot be opened as an escalation queue: file is not a database" in result.output

@@ -10,7 +10,7 @@ import pytest
 from charter.reports.render import provenance
 from charter.server.openapi import openapi_spec
 
-from ._support import EXAMPLES, validate
+from ._support import EXAMPLES, error_of, validate
 
 TRACES = {t["id"]: t for t in map(json.loads, (EXAMPLES / "traces.jsonl").read_text().splitlines())}
 
@@ -68,13 +68,15 @@ def test_a_session_settles_verdicts_message_by_message_and_finishes_as_check_doe
     whole = policy.check(trace).to_json()
     assert final["verdicts"] == whole["verdicts"] and final["status"] == whole["status"] == "complied"
     assert final["policy_hash"] == policy.content_hash
-    assert client.get(url).status_code == 404
+    error_of(client.get(url), 409, "session_finished")
+    error_of(client.post(url + "/messages", json=assistant), 409, "session_finished")
 
 
 def test_candidate_decides_without_committing(client):
     session = client.post("/v1/sessions").json()
     url = f"/v1/sessions/{session['id']}"
-    client.post(url + "/messages", json={"role": "user", "content": "Who handles invoices?"})
+    client.post(url + "/messages", json={"role": "user", "content": "Who handles invoices?",
+                                         "labels": {"self_harm": 0.0}})
 
     leak = validate(client.post(url + "/candidate", json={"content": "Mail billing.lead@acme-corp.com"}),
                     "/v1/sessions/{id}/candidate", "post")
@@ -114,7 +116,7 @@ def test_openapi_is_served_and_checked_in(client):
     checked_in = json.loads((Path(__file__).parents[2] / "docs" / "openapi.json").read_text())
     assert checked_in == served, "docs/openapi.json is stale: regenerate it (docs/server.md says how)"
     documented = {(path, method) for path, item in served["paths"].items() for method in item if method != "parameters"}
-    assert len(documented) == 11
+    assert len(documented) == 13
 
 
 def test_a_lone_surrogate_in_the_trace_comes_back_escaped(client):

@@ -66,20 +66,27 @@ class Escalation:
                 "targets": list(self.targets), "question_ids": list(self.question_ids)}
 
 
+class QueueError(Exception):
+    """The file cannot serve as an escalation queue (the message says why)."""
+
+
 class EscalationQueue:
-    """Escalations in the SQLite file at `path` (created if missing)."""
+    """Escalations in the SQLite file at `path` (created if missing); a QueueError if the
+    file is not one this version can use."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._lock = threading.Lock()
-        # The lock serialises every use, so the connection may be shared across threads.
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
-        with self._lock:
+        try:
+            # The lock serialises every use, so the connection may be shared across threads.
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
             self._db.execute("PRAGMA journal_mode=WAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > _SCHEMA_VERSION:
-                raise ValueError(f"{path} holds escalations of a newer Charter (schema {version})")
+                raise QueueError(f"{path} holds escalations of a newer Charter (schema {version})")
             self._db.executescript(_SCHEMA + f"PRAGMA user_version = {_SCHEMA_VERSION};")
+        except sqlite3.Error as error:
+            raise QueueError(f"{path} cannot be opened as an escalation queue: {error}") from None
 
     def add(self, conversation: dict[str, Any], candidate: dict[str, Any], verdicts: Iterable[dict[str, Any]],
             policy_hash: str, targets: Iterable[str], question_ids: Iterable[str] = ()) -> int:

@@ -90,14 +90,17 @@ class CandidateCheck:
     - `escalate`: an open question a person must answer (`targets`) before it is sent;
     - `allow`: nothing of the above.
 
-    `deciding` are the verdicts behind the decision; `allowed` means `decision == "allow"`."""
+    `deciding` are the verdicts behind the decision; `allowed` means `decision == "allow"`;
+    `message` is the reply as it was judged (its index, and the metadata update it carried)."""
 
     verdicts: tuple[Verdict, ...]
     decision: Decision = "allow"
     deciding: tuple[Verdict, ...] = ()
+    message: Message | None = attrs.field(default=None, eq=False)
 
     @classmethod
-    def judge(cls, verdicts: Iterable[Verdict], rules: OnUnspecified = OnUnspecified()) -> CandidateCheck:
+    def judge(cls, verdicts: Iterable[Verdict], rules: OnUnspecified = OnUnspecified(),
+              message: Message | None = None) -> CandidateCheck:
         verdicts = tuple(verdicts)
         blocking = [v for v in verdicts if v.kind in _BLOCKING]
         open_questions = [v for v in verdicts if v.kind == "unspecified"]
@@ -106,8 +109,8 @@ class CandidateCheck:
         escalated = [v for v in open_questions if rules.action(v.severity) == "escalate"]
         for decision, deciding in (("block", held), ("regenerate", blocking), ("escalate", escalated)):
             if deciding:
-                return cls(verdicts, decision, tuple(deciding))
-        return cls(verdicts)
+                return cls(verdicts, decision, tuple(deciding), message)
+        return cls(verdicts, message=message)
 
     @property
     def allowed(self) -> bool:
@@ -193,7 +196,8 @@ class Session:
         length, waiting = len(self._view.messages), list(self._waiting)
         try:
             # Explanations read a snapshot of the view: they stay right after the truncate.
-            return CandidateCheck.judge(self._add(self._message(reply)), self.on_unspecified)
+            message = self._message(reply)
+            return CandidateCheck.judge(self._add(message), self.on_unspecified, message)
         finally:
             self._view.truncate(length, self._ctx)
             self._waiting = waiting
@@ -208,6 +212,10 @@ class Session:
         """The report of the whole conversation, as `policy.check` gives it for `trace()`.
         The session is finished: adding to it afterwards raises SessionFinishedError."""
         self._finished = True
+        return self.report()
+
+    def report(self) -> TraceReport:
+        """The report of the conversation so far, as if it ended here (not finishing it)."""
         return evaluate(self._policy, self.trace())
 
     def trace(self) -> Trace:

@@ -28,9 +28,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..evaluate.session import CandidateCheck
+from ..escalations.queue import EscalationQueue
+from ..evaluate.session import CandidateCheck, OnUnspecified
+from ..reports.questions import question_id
+from ..traces import native
 from ..traces.errors import TraceFormatError
-from ..traces.model import Message
+from ..traces.model import Message, Trace
 from ..traces.reader import ADAPTERS, trace_from_json
 from ..evaluate.verdicts import TraceReport, Verdict
 from .budget import Claim, Lane
@@ -62,6 +65,8 @@ class ServerConfig:
     max_session_bytes: int = 1 << 20  # the message bodies one session may add up to
     read_timeout: float = 10.0  # seconds for a request's headers and body to arrive
     max_connections: int = 1_000
+    on_unspecified: OnUnspecified = OnUnspecified()  # what a candidate with an open question gets
+    escalations: str | None = None  # the SQLite file escalated candidates are kept in
 
 
 class _Server:
@@ -79,6 +84,7 @@ class _Server:
         # only take turns with the event loop, which slows every answer under load.
         self.check_lane = Lane("check", on_abandon=self.end_check)
         self.session_lane = Lane("sessions")
+        self.escalations = EscalationQueue(config.escalations) if config.escalations else None
 
     def prepare_checker(self, loaded: LoadedPolicy) -> concurrent.futures.Future:
         """Have the check worker compile `loaded` now, outside any request's budget (a
@@ -113,6 +119,8 @@ class _Server:
         self.check_lane.close()
         self.session_lane.close()
         self.checker.close()
+        if self.escalations is not None:
+            self.escalations.close()
 
 
 def create_app(config: ServerConfig) -> Starlette:
@@ -175,8 +183,10 @@ def create_app(config: ServerConfig) -> Starlette:
         route("/v1/sessions", "POST", _open_session),
         route("/v1/sessions/{id}", "GET", _session_state),
         route("/v1/sessions/{id}", "DELETE", _close_session),
+        route("/v1/sessions/{id}", "PATCH", _update_meta),
         route("/v1/sessions/{id}/messages", "POST", _add_message),
         route("/v1/sessions/{id}/candidate", "POST", _candidate),
+        route("/v1/escalations", "GET", _escalations),
     ]
     app = Starlette(routes=routes, exception_handlers={HTTPException: unmatched}, lifespan=lifespan)
     app.router.redirect_slashes = False  # `/v1/sessions/` is no endpoint: a 404 in the error shape, not a 307
@@ -219,17 +229,6 @@ def _flag(request: Request, name: str) -> bool:
     return value in ("true", "1")
 
 
-def _decision(check: CandidateCheck) -> str:
-    """allow: nothing blocks. block: a conflict (the norms disagree, so no rewording is
-    sure to help) or a critical violation. regenerate: a violation another reply may avoid."""
-    blocking = check.blocking
-    if not blocking:
-        return "allow"
-    if any(v.kind == "conflict" or v.severity == "critical" for v in blocking):
-        return "block"
-    return "regenerate"
-
-
 # --------------------------------------------------------------------------- handlers
 
 
@@ -258,7 +257,7 @@ async def _check(server: _Server, request: Request) -> Response:
                    loaded.content_hash, loaded.provenance)
     answer = await server.check_lane.run(lambda: server.checker.run(job, loaded.source), server.config.time_budget)
     server.metrics.count_kinds(answer.verdicts, "check")
-    return Response(answer.body, answer.status, media_type="application/json")
+    return Response(answer.body, answer.status, media_type=answer.media_type)
 
 
 async def _policy(server: _Server, request: Request) -> Response:
@@ -299,20 +298,36 @@ async def _reload(server: _Server, request: Request) -> Response:
 
 
 async def _open_session(server: _Server, request: Request) -> Response:
+    show_all = _flag(request, "all")
     data = await server.read(request)
     loaded, session_id = server.policy.current, server.sessions.new_id()
 
     def start():
         body = server.decode(request, data, optional=True)
-        fields = expect_object({} if body is None else body, "body", frozenset({"meta"}))
+        fields = expect_object({} if body is None else body, "body", frozenset({"meta", "messages"}))
         meta = fields.get("meta") or {}
         if not isinstance(meta, dict):
             raise ApiError(422, "invalid_body", "meta must be a JSON object (the trace's meta data)", "body.meta")
-        return loaded.policy.session(meta, session_id)
+        history = _history(server, fields.get("messages") or [], len(data))
+        return loaded.policy.session(meta, session_id, history, server.config.on_unspecified)
 
     session = await server.in_session_lane(start)
     entry = server.sessions.open(session_id, session, loaded)
-    return json_response(_session_json(server, entry), 201)
+    entry.bytes = len(data) if session.messages else 0
+    server.metrics.count_verdicts(session.seeded, "session")
+    return json_response({**_session_json(server, entry, session.pending()),
+                          "settled": _verdicts(session.seeded, show_all)}, 201)
+
+
+def _history(server: _Server, messages: Any, size: int) -> list[Message]:
+    """The earlier messages a session is opened with, read, within the session's caps."""
+    if not isinstance(messages, list):
+        raise ApiError(422, "invalid_body", "messages must be an array of messages", "body.messages")
+    if len(messages) > server.config.max_session_messages or (messages and size > server.config.max_session_bytes):
+        raise ApiError(413, "session_full", f"a session holds at most {server.config.max_session_messages} "
+                       f"messages and {server.config.max_session_bytes} bytes; this history has {len(messages)} "
+                       f"messages in {size} bytes", "body.messages")
+    return [_message(m, None, f"body.messages[{i}]") for i, m in enumerate(messages)]
 
 
 def _session_json(server: _Server, entry: SessionEntry, pending: list[Verdict] | None = None) -> dict[str, Any]:
@@ -341,11 +356,11 @@ async def _close_session(server: _Server, request: Request) -> Response:
     def close() -> Response | None:
         with entry.lock:
             server.sessions.check_open(entry)
-            report = entry.session.finish()
+            report = entry.session.report()  # not finished yet: that is for a close answered in time
             response = json_response(_report(report, entry.policy, show_all))
             if not claim.take():  # the request is past its budget: the session stays open
                 return None
-            entry.closed = True
+            entry.closed = entry.finished = True
         server.metrics.count_verdicts(report.verdicts, "session")
         return response
 
@@ -373,6 +388,24 @@ async def _add_message(server: _Server, request: Request) -> Response:
     return await server.in_session_lane(add)
 
 
+async def _update_meta(server: _Server, request: Request) -> Response:
+    entry = server.sessions.get(request.path_params["id"])
+    data = await server.read(request)
+
+    def update():
+        patch = server.decode(request, data)
+        if not isinstance(patch, dict):
+            raise ApiError(422, "invalid_body", "expected a JSON merge patch of the trace's meta: a JSON object",
+                           "body")
+        with entry.lock:
+            server.sessions.check_open(entry)
+            server.sessions.admit(entry, len(data), message=False)
+            meta = entry.session.update_meta(patch)
+            return json_response({**_session_json(server, entry, entry.session.pending()), "meta": meta})
+
+    return await server.in_session_lane(update)
+
+
 async def _candidate(server: _Server, request: Request) -> Response:
     entry = server.sessions.get(request.path_params["id"])
     show_all = _flag(request, "all")
@@ -383,23 +416,59 @@ async def _candidate(server: _Server, request: Request) -> Response:
         with entry.lock:
             server.sessions.check_open(entry)
             check = entry.session.check_candidate(reply)
+            conversation = entry.session.trace() if check.decision == "escalate" else None
         server.metrics.count_verdicts(check.verdicts, "candidate")
-        return json_response(stamp({
-            "decision": _decision(check), "allowed": check.allowed,
-            "deciding_norms": sorted({v.norm for v in check.blocking}),
-            "blocking": _verdicts(check.blocking, True),
+        server.metrics.decisions.labels(check.decision).inc()
+        questions = list(dict.fromkeys(question_id(v, entry.policy.policy) for v in check.deciding
+                                       if v.kind == "unspecified"))
+        answer = stamp({
+            "decision": check.decision, "allowed": check.allowed, "deciding_norms": list(check.norms),
+            "targets": list(check.targets), "open_facts": list(check.open_facts), "question_ids": questions,
+            "escalation": None, "blocking": _verdicts(check.blocking, True),
             "verdicts": _verdicts(check.verdicts, show_all),
-        }, entry.policy.content_hash))
+        }, entry.policy.content_hash)
+        if conversation is not None and server.escalations is not None:
+            answer["escalation"] = _escalate(server, entry, check, conversation, questions)
+        return json_response(answer)
 
     return await server.in_session_lane(judge)
 
 
-def _message(body: Any, default_role: str | None) -> Message:
+def _escalate(server: _Server, entry: SessionEntry, check: CandidateCheck, conversation: Trace,
+              questions: list[str]) -> int:
+    """Keep an escalated candidate in the queue, with what a person needs to answer it."""
+    assert server.escalations is not None and check.message is not None
+    number = server.escalations.add(native.to_json(conversation), native.message_json(check.message),
+                                    _verdicts(check.verdicts, True), entry.policy.content_hash,
+                                    check.targets, questions)
+    server.metrics.escalations.inc()
+    return number
+
+
+async def _escalations(server: _Server, request: Request) -> Response:
+    queue = server.escalations
+    if queue is None:
+        raise ApiError(404, "no_escalation_queue", "the server keeps no escalations: start it with --escalations FILE",
+                       "path")
+    status = request.query_params.get("status", "open")
+    if status not in ("open", "resolved", "all"):
+        raise ApiError(400, "invalid_query", f"status must be open, resolved or all, not {status!r}", "query.status")
+    target = request.query_params.get("target")
+
+    def listed():
+        found = queue.all(None if status == "all" else status)
+        shown = [e.to_json() for e in found if target is None or target in e.targets]
+        return json_response({"escalations": shown, "counts": queue.counts()})
+
+    return await server.in_session_lane(listed)
+
+
+def _message(body: Any, default_role: str | None, location: str = "body") -> Message:
     """A message in the native trace form, converted here so a malformed one is a 422."""
     if not isinstance(body, dict):
-        raise ApiError(422, "invalid_message", "expected a message: a JSON object with role and content", "body")
+        raise ApiError(422, "invalid_message", "expected a message: a JSON object with role and content", location)
     try:
         (message,) = trace_from_json({"messages": [{"role": default_role, **body} if default_role else body]}).messages
     except TraceFormatError as error:
-        raise ApiError(422, "invalid_message", error.reason, "body") from None
+        raise ApiError(422, "invalid_message", error.reason, location) from None
     return message

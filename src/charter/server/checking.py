@@ -22,10 +22,11 @@ import attrs
 from .. import Policy, __version__
 from ..check.loader import load
 from ..check.resolve import read_file
+from ..evaluate.verdicts import TraceReport
 from ..reports.render import CheckSummary
 from ..traces.errors import TraceFormatError
 from ..traces.reader import ADAPTERS, trace_from_json
-from .errors import ApiError, decode_json, error_body, json_bytes
+from .errors import BOM, ApiError, decode_json, error_body, is_jsonl, json_bytes
 
 @attrs.frozen
 class PolicySource:
@@ -57,6 +58,7 @@ class CheckAnswer:
     status: int
     body: bytes
     verdicts: dict[str, int] = attrs.Factory(dict)  # counts by kind, for the metrics
+    media_type: str = "application/json"
 
 
 def stamp(data: dict[str, Any], policy_hash: str) -> dict[str, Any]:
@@ -68,6 +70,8 @@ def stamp(data: dict[str, Any], policy_hash: str) -> dict[str, Any]:
 
 def answer_check(job: CheckJob, policy: Policy) -> CheckAnswer:
     """The whole answer to a check: the report, or the error, rendered."""
+    if is_jsonl(job.content_type):
+        return _answer_lines(job, policy)
     try:
         body = decode_json(job.body, job.content_type, job.max_depth)
         records, locations = (body, [f"body[{i}]" for i in range(len(body))]) if isinstance(body, list) \
@@ -77,12 +81,37 @@ def answer_check(job: CheckJob, policy: Policy) -> CheckAnswer:
             report = policy.check(_trace(record, location, job.input_format))
             summary.add(report)
             traces.append(stamp(report.to_json(job.show_all), job.policy_hash))
-            for verdict in report.verdicts:
-                counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
+            _count(report, counts)
     except ApiError as error:
         return CheckAnswer(error.status, json_bytes(error_body(error.code, error.message, error.location)))
     data = stamp({"traces": traces, "summary": summary.to_json(), "provenance": job.provenance}, job.policy_hash)
     return CheckAnswer(200, json_bytes(data), counts)
+
+
+def _answer_lines(job: CheckJob, policy: Policy) -> CheckAnswer:
+    """A JSON Lines body, one trace a line: one answer a line, in order, each with its
+    `line` number: the report, or the error of a line that is not a trace (the others are
+    still checked). Blank lines are skipped."""
+    answers, counts = [], {}
+    for number, line in enumerate(job.body.removeprefix(BOM).splitlines(), 1):
+        if not line.strip():
+            continue
+        where = (f"line {number}", f"body:{number}")
+        try:
+            report = policy.check(_trace(decode_json(line, None, job.max_depth, where=where), where[1],
+                                         job.input_format))
+        except ApiError as error:
+            answers.append({"line": number, **error_body(error.code, error.message, error.location)})
+            continue
+        answers.append({"line": number, **stamp(report.to_json(job.show_all), job.policy_hash)})
+        _count(report, counts)
+    return CheckAnswer(200, b"".join(json_bytes(answer) + b"\n" for answer in answers), counts,
+                       "application/x-ndjson")
+
+
+def _count(report: TraceReport, counts: dict[str, int]) -> None:
+    for verdict in report.verdicts:
+        counts[verdict.kind] = counts.get(verdict.kind, 0) + 1
 
 
 def _trace(record: Any, location: str, input_format: str | None):

@@ -2,7 +2,8 @@
 
 Every error answer has one shape, `{"error": {"code", "message", "location"}}`, so a
 client in any language handles them alike. `location` says where the problem is:
-`body`, `body[2]` (an element of a JSON array body), `query.format`, `path.id`,
+`body`, `body[2]` (an element of a JSON array body), `body:3` (line 3 of a JSON Lines
+body), `body.messages[1]`, `query.format`, `path.id`,
 `header.content-type`, `header.authorization`, or `FILE:LINE:COLUMN` for a policy error.
 """
 
@@ -53,12 +54,13 @@ def json_bytes(data: Any) -> bytes:
 
 
 _JSON_TYPE = re.compile(r"^application/([\w.+-]+\+)?json$")
+_JSONL_TYPES = ("application/x-ndjson", "application/jsonl")
 # A string token, or one bracket: enough to measure nesting without decoding. The string
 # body is possessive and a string may run to the end of the input (unterminated, or ending
 # in a lone backslash), so every byte is read once: a backtracking scan of an unterminated
 # run of `\"` would be quadratic.
 _JSON_TOKEN = re.compile(rb'"(?:[^"\\]++|\\(?:.|\Z))*+(?:"|\Z)|[\[\]{}]', re.DOTALL)
-_BOM = b"\xef\xbb\xbf"
+BOM = b"\xef\xbb\xbf"
 
 
 async def read_body(request: Request, max_bytes: int) -> bytes:
@@ -81,35 +83,46 @@ async def read_body(request: Request, max_bytes: int) -> bytes:
     return b"".join(chunks)
 
 
-def decode_json(data: bytes, content_type: str | None, max_depth: int, optional: bool = False) -> Any:
+def decode_json(data: bytes, content_type: str | None, max_depth: int, optional: bool = False,
+                where: tuple[str, str] = ("the body", "body")) -> Any:
     """A body decoded as JSON within the nesting limit; with `optional`, an empty body is
-    None. A UTF-8 byte-order mark is skipped, as `charter check` skips it."""
-    data = data.removeprefix(_BOM)
+    None. A UTF-8 byte-order mark is skipped, as `charter check` skips it. `where` names
+    the text in errors, and gives their location (a line of a JSONL body has its own)."""
+    data = data.removeprefix(BOM)
     if optional and not data.strip():
         return None
     _check_content_type(content_type)
-    _check_depth(data, max_depth)
+    _check_depth(data, max_depth, where)
     try:
         return parse_json(data)
     except TraceFormatError as error:
-        raise ApiError(400, "malformed_json", f"the body is {error.reason}", "body") from None
+        raise ApiError(400, "malformed_json", f"{where[0]} is {error.reason}", where[1]) from None
+
+
+def is_jsonl(content_type: str | None) -> bool:
+    """Whether the body is declared as JSON Lines (one JSON value per line)."""
+    return _media_type(content_type) in _JSONL_TYPES
 
 
 def _too_large(max_bytes: int) -> ApiError:
     return ApiError(413, "body_too_large", f"the body is larger than the limit of {max_bytes} bytes", "body")
 
 
+def _media_type(content_type: str | None) -> str:
+    return (content_type or "").split(";", 1)[0].strip().lower()
+
+
 def _check_content_type(content_type: str | None) -> None:
     if content_type is None:  # a client that says nothing is taken to send JSON
         return
-    media_type = content_type.split(";", 1)[0].strip().lower()
+    media_type = _media_type(content_type)
     if not _JSON_TYPE.match(media_type):
         raise ApiError(415, "unsupported_media_type",
                        f"the body must be JSON (Content-Type: application/json), not {media_type or 'empty'}",
                        "header.content-type")
 
 
-def _check_depth(data: bytes, max_depth: int) -> None:
+def _check_depth(data: bytes, max_depth: int, where: tuple[str, str]) -> None:
     """Refuse JSON nested deeper than `max_depth` before decoding it: the decoder's own
     limit would be a recursion error, and every later stage walks the value again."""
     depth = 0
@@ -119,7 +132,7 @@ def _check_depth(data: bytes, max_depth: int) -> None:
             depth += 1
             if depth > max_depth:
                 raise ApiError(400, "nesting_too_deep",
-                               f"the body nests arrays and objects deeper than the limit of {max_depth}", "body")
+                               f"{where[0]} nests arrays and objects deeper than the limit of {max_depth}", where[1])
         elif bracket in (b"]", b"}"):
             depth -= 1
 

@@ -32,6 +32,10 @@ class Metrics:
         self.reloads_refused = Counter("charter_policy_reloads_refused",
                                        "Policy reloads refused because they drop norms being served.", registry=r)
         self.sessions = Gauge("charter_sessions_active", "Open sessions.", registry=r)
+        self.decisions = Counter("charter_candidate_decisions", "Guardrail decisions on candidate replies "
+                                 "(allow, regenerate, escalate, block).", ["decision"], registry=r)
+        self.escalations = Counter("charter_escalations", "Escalated candidates kept in the escalation queue.",
+                                   registry=r)
         self.policy_loaded = Gauge("charter_policy_loaded_timestamp_seconds",
                                    "When the policy being served was loaded (Unix time).", registry=r)
 

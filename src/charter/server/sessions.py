@@ -5,8 +5,10 @@ A session keeps the policy it was opened with, so a reload never changes the rul
 the middle of a conversation; its answers carry that policy's hash. Its checks run in
 the session lane's thread under the entry's lock (a `Session` is not thread-safe), and
 each first checks that the session is still open: a close marks the entry closed under
-that lock, so no message is added to a session whose report has been given.
-The store itself is only touched from the event loop.
+that lock, so no message is added to a session whose report has been given. A session
+closed by its client is remembered for the idle timeout, so that using it is answered
+409 (finished) rather than 404 (unknown). The store itself is only touched from the
+event loop.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ class SessionEntry:
     last_used: float
     lock: threading.Lock = attrs.Factory(threading.Lock)
     closed: bool = False  # set under `lock` by the close that reported it, or by expiry
+    finished: bool = False  # closed by its client (DELETE), not expired
     bytes: int = 0  # the bodies of the messages added
 
 
@@ -48,6 +51,7 @@ class SessionStore:
         self._metrics = metrics
         self._clock = clock
         self._entries: OrderedDict[str, SessionEntry] = OrderedDict()
+        self._finished: OrderedDict[str, float] = OrderedDict()  # id -> when, at most max_sessions
 
     @staticmethod
     def new_id() -> str:
@@ -69,23 +73,24 @@ class SessionStore:
         self.expire()
         entry = self._entries.get(session_id)
         if entry is None:
-            raise self._unknown(session_id)
+            raise self._finished_error(session_id) if session_id in self._finished else self._unknown(session_id)
         entry.last_used = self._clock()
         self._entries.move_to_end(session_id)
         return entry
 
     def check_open(self, entry: SessionEntry) -> None:
-        """A 404 for a session closed since the request found it (call under its lock)."""
-        if entry.closed:
-            raise self._unknown(entry.id)
-
-    def admit(self, entry: SessionEntry, size: int) -> None:
-        """Count one more message of `size` bytes against the session's caps, or refuse it
+        """A 409 for a session finished since the request found it, a 404 for one expired
         (call under its lock)."""
-        if len(entry.session.messages) >= self.max_messages:
+        if entry.closed:
+            raise self._finished_error(entry.id) if entry.finished else self._unknown(entry.id)
+
+    def admit(self, entry: SessionEntry, size: int, message: bool = True) -> None:
+        """Count a body of `size` bytes (one more message, unless `message` is False: a
+        metadata update) against the session's caps, or refuse it (call under its lock)."""
+        if message and len(entry.session.messages) >= self.max_messages:
             full = f"its limit of {self.max_messages} messages"
         elif entry.bytes + size > self.max_bytes:
-            full = f"{entry.bytes} of its {self.max_bytes} bytes, and this message has {size}"
+            full = f"{entry.bytes} of its {self.max_bytes} bytes, and this body has {size}"
         else:
             full = None
         if full is not None:
@@ -94,9 +99,16 @@ class SessionStore:
         entry.bytes += size
 
     def remove(self, entry: SessionEntry) -> None:
-        """Forget a session its close has reported."""
+        """Forget a session its close has reported, but for its id."""
         self._entries.pop(entry.id, None)
+        self._finished[entry.id] = self._clock()
+        if len(self._finished) > self.max_sessions:
+            self._finished.popitem(last=False)
         self._metrics.sessions.set(len(self._entries))
+
+    def _finished_error(self, session_id: str) -> ApiError:
+        return ApiError(409, "session_finished",
+                        f"session {session_id!r} is finished (its report was given); open a new one", "path.id")
 
     def _unknown(self, session_id: str) -> ApiError:
         return ApiError(404, "unknown_session",
@@ -116,6 +128,8 @@ class SessionStore:
                 break
             entry.closed = True
             del self._entries[entry.id]
+        while self._finished and next(iter(self._finished.values())) <= deadline:
+            self._finished.popitem(last=False)
         self._metrics.sessions.set(len(self._entries))
 
     def __len__(self) -> int:
