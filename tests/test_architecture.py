@@ -23,7 +23,7 @@ STAGES = [
     {"review"},
     {"analysis"},
     {"decisions", "api"},
-    {"", "cli", "server", "lsp", "integrations", "stdlib"},
+    {"", "cli", "server", "lsp", "integrations", "stdlib", "review_app"},
 ]
 RANK = {name: rank for rank, names in enumerate(STAGES) for name in names}
 

@@ -703,6 +703,42 @@ def serve(policies, host, port, watch, token_file, max_body, max_depth, time_bud
     run(config, host, port, log_level)
 
 
+@main.command()
+@click.argument("policies", nargs=-1, required=True, metavar="POLICY...")
+@_traces_option
+@click.option("--ledger", required=True, type=click.Path(dir_okay=False), metavar="FILE",
+              help="The decision ledger to append to (made if missing).")
+@click.option("--queue", type=click.Path(dir_okay=False), default=None, metavar="DB",
+              help="An escalation queue (SQLite, from charter serve) whose open escalations are shown too.")
+@click.option("--host", default="127.0.0.1", show_default=True,
+              help="The address to listen on (anyone who can reach it can decide: keep it on loopback).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="The port to listen on.")
+@_edge
+def review(policies, trace_paths, ledger, queue, host, port) -> None:
+    """Answer the open questions of POLICY files in the browser: pick who you are (an
+    authority of the chain of command and your name), read the questions waiting for
+    you with their evidence conversations, choose an outcome, see the amendment and
+    its impact on the corpus, confirm. Confirming appends to the ledger and writes the
+    amended policy. Needs the `serve` extra; see docs/review-app.md.
+    """
+    from .escalations import QueueError
+    from .review_app import LOOPBACK, Workspace, run
+
+    workspace = Workspace(tuple(policies), tuple(trace_paths), ledger, queue)
+    try:
+        workspace.refresh()
+    except QueueError as error:
+        click.echo(f"error: {error}", err=True)
+        sys.exit(EXIT_ERROR)
+    if host not in LOOPBACK:
+        click.echo(f"warning: listening on {host}: anyone who can reach it can decide as any authority", err=True)
+    shown = f"[{host}]" if ":" in host else host
+    click.echo(f"charter review: {len(workspace.questions)} open questions over {workspace.traces} traces; "
+               f"open http://{shown}:{port}/ (Ctrl-C stops)", err=True)
+    run(workspace, host, port)
+
+
+
 def _read_token(path: str) -> str:
     try:
         token = open(path, encoding="utf-8").read().strip()

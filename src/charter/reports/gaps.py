@@ -313,7 +313,7 @@ def _trim_tail(text: str, limit: int = EXCERPT_CHARS) -> str:
     return text if len(text) <= limit else "…" + text[-(limit - 1):].lstrip()
 
 
-def _conversation(trace: Trace, act: int | None) -> list[dict[str, Any]]:
+def conversation_json(trace: Trace, act: int | None) -> list[dict[str, Any]]:
     """Every message in full, with its tool calls: `act` marks the message judged and
     `reply` the assistant message that answers it when the act is not the assistant's
     own (a norm checked at the user's turn judges the reply that follows)."""
@@ -333,7 +333,7 @@ def _example(trace: Trace, report: TraceReport, verdict: Verdict, explanation) -
     two), the whole conversation, the trace's metadata, and the facts the verdict read
     (what a decider needs to know about the case)."""
     act = verdict.turn if verdict.turn is not None else len(trace.messages) - 1
-    conversation = _conversation(trace, verdict.turn)
+    conversation = conversation_json(trace, verdict.turn)
     messages = []
     for index in (act - 1, act):
         if 0 <= index < len(trace.messages):
