@@ -21,8 +21,8 @@ def read(traces: Traces, input_format: str | None = None,
     """Every trace, in order; a record of a file that cannot be read is a `Skipped`, and a
     dict that is not a trace raises `TraceFormatError`. Each path met is appended to
     `paths` (for the reports that name their inputs)."""
-    single = isinstance(traces, (Trace, Mapping, str, os.PathLike))
-    for item in (traces,) if single else traces:  # type: ignore[union-attr]
+    items = (traces,) if isinstance(traces, (Trace, Mapping, str, os.PathLike)) else traces
+    for item in items:
         if isinstance(item, Trace):
             yield item
         elif isinstance(item, Mapping):
@@ -66,4 +66,5 @@ def _names(traces: Traces) -> str:
         return os.fspath(traces)
     if isinstance(traces, (Trace, Mapping)):
         return "the trace given"
-    return ", ".join(os.fspath(t) if isinstance(t, (str, os.PathLike)) else "a trace given" for t in traces)
+    named = ", ".join(os.fspath(t) if isinstance(t, (str, os.PathLike)) else "a trace given" for t in traces)
+    return named or "the traces given"  # (an iterator is spent by now)
