@@ -250,6 +250,30 @@ def test_responses_string_input_and_a_response_alone():
     assert trace.messages[1].meta == {"status": "incomplete"}
 
 
+def test_responses_mcp_calls_carry_their_result():
+    output = [
+        {"type": "mcp_list_tools", "id": "mcpl_1", "server_label": "crm", "tools": []},
+        {"type": "mcp_call", "id": "mcp_1", "server_label": "crm", "name": "find_contact",
+         "arguments": '{"name": "Ann"}', "output": "ann@example.org", "error": None},
+        {"type": "mcp_call", "id": "mcp_2", "server_label": "crm", "name": "delete_contact",
+         "arguments": '{"id": 7}', "output": None, "error": "permission denied"},
+        {"type": "mcp_call", "id": "mcp_3", "server_label": "crm", "name": "ping", "arguments": "{}"},  # not run yet
+        {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Found Ann."}]},
+    ]
+    trace = trace_from_json({"object": "response", "id": "resp_m", "output": output})
+    assert shape(trace) == [
+        ("assistant", "", (("find_contact", {"name": "Ann"}),)),
+        ("tool", "ann@example.org", ()),
+        ("assistant", "", (("delete_contact", {"id": 7}),)),
+        ("tool", "permission denied", ()),  # an error is the result's text
+        ("assistant", "", (("ping", {}),)),
+        ("assistant", "Found Ann.", ()),
+    ]
+    assert [m.error for m in trace.messages if m.role == "tool"] == [False, True]
+    assert trace.links.pairs() == [((0, 0), 1), ((2, 0), 3)] and trace.links.result_of(4) is None
+    assert trace.notes == ('output[0] is an item of type "mcp_list_tools", which is not read: it is left out',)
+
+
 def test_responses_items_not_read_are_noted_with_their_place(tmp_path):
     record = {"request": {"input": [
         {"role": "user", "content": "Search the web"},
@@ -259,9 +283,9 @@ def test_responses_items_not_read_are_noted_with_their_place(tmp_path):
     trace = trace_from_json(record)
     assert shape(trace) == [("user", "Search the web", ())]
     assert trace.notes == (
-        "request.input[1] is a web_search_call item, which is not read: it is left out",
+        'request.input[1] is an item of type "web_search_call", which is not read: it is left out',
         "request.input[2] is an item with no type, which is not read: it is left out",
-        "response.output[0] is an item_reference item, which is not read: it is left out",
+        'response.output[0] is an item of type "item_reference", which is not read: it is left out',
     )
     path = tmp_path / "r.jsonl"
     path.write_text(json.dumps(record) + "\n")
@@ -269,7 +293,7 @@ def test_responses_items_not_read_are_noted_with_their_place(tmp_path):
     policy.write_text('charter p\nnorm n:\n    forbid assistant says "x"\n')
     result = CliRunner().invoke(main, ["check", str(policy), "--traces", str(path)])
     assert result.exit_code == 0
-    assert f"{path}:1: warning: request.input[1] is a web_search_call item, which is not read" in result.output
+    assert f'{path}:1: warning: request.input[1] is an item of type "web_search_call", which is not read' in result.output
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,9 @@ Items, in input and output alike:
   (its free-text `input` becomes the argument `input`) are tool calls with `call_id` as
   their id; `function_call_output` and `custom_tool_call_output` (`call_id`, `output` a
   string or a list of parts) are `tool` messages answering the call with that id.
+- `mcp_call` (a call OpenAI made to an MCP server: `id`, `name`, `arguments`, and
+  `output` or `error` once it ran) is a tool call with its `id` as id, followed by a
+  `tool` message answering it, failed when the item has an `error`.
 - `reasoning` goes to the message's `meta["thinking"]` (its `content` texts, else its
   `summary` texts); `encrypted_content` with no readable text sets
   `meta["thinking_redacted"]`.
@@ -210,9 +213,11 @@ class _Turns:
             ))
         elif kind == "reasoning":
             self._reasoning(item, where)
+        elif kind == "mcp_call":
+            self._mcp_call(item, where)
         else:
-            what = "an item with no type" if kind is None else f"{'an' if kind[0] in 'aeiou' else 'a'} {kind} item"
-            self.notes.append(f"{where} is {what}, which is not read: it is left out")
+            what = "with no type" if kind is None else f'of type "{kind}"'
+            self.notes.append(f"{where} is an item {what}, which is not read: it is left out")
 
     def _message(self, item: dict, where: str) -> None:
         role = field(item, "role", where, str, required=True)
@@ -227,6 +232,17 @@ class _Turns:
         reply.texts.append(text)
         reply.labels.update(labels)
         reply.meta.update(meta)
+
+    def _mcp_call(self, item: dict, where: str) -> None:
+        """A call OpenAI made to an MCP server, holding its result once it has one."""
+        call = ToolCall(name=field(item, "name", where, str, required=True),
+                        arguments=native.arguments(item.get("arguments"), path(where, "arguments")),
+                        id=field(item, "id", where, str))
+        self._open(fresh=False).calls.append(call)
+        output, error = field(item, "output", where, str), item.get("error")
+        if output is not None or error is not None:
+            self._add(Message(index=0, role="tool", content=output or (error if isinstance(error, str) else ""),
+                              tool_call_id=call.id, error=error is not None))
 
     def _reasoning(self, item: dict, where: str) -> None:
         readable = _texts(item, "content", where) or _texts(item, "summary", where)
