@@ -59,7 +59,7 @@ def rule(decisions: list[Decision], survey: Survey) -> list[Ruling]:
             rulings[i] = Ruling(decision, "refused", f"`{decision.authority}` is not an authority of this policy "
                                 f"({' > '.join(chain)})", question)
         elif decision.question in done:
-            rulings[i] = Ruling(decision, "applied", "the policy carries this decision", question)
+            rulings[i] = Ruling(decision, "applied", STATUS_TEXT["applied"], question)
         elif question is None:
             rulings[i] = Ruling(decision, "stale", "no clause of the policy asks it any more, and no trace raises it")
         elif decision.authority not in question.deciders:
