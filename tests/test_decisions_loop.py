@@ -5,6 +5,7 @@ corpus: gaps -> decide (three authorities, one below the question's target) -> a
 from __future__ import annotations
 
 import json
+import shlex
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -103,3 +104,41 @@ def test_the_decision_loop_on_the_model_spec(tmp_path):
     assert again["written"] == [] and again["edits"] == [] and Path(policy).read_text() == amended
     print(f"open questions {len(before)} -> {len(after)}; verdict changes previewed "
           f"{sum(sum(c.values()) for c in previewed.values())}, observed {sum(sum(c.values()) for c in observed.values())}")
+
+
+def _blocks(page: str) -> dict[str, str]:
+    """The page's ```text blocks that show a command, by their first line."""
+    found = {}
+    for block in page.split("```text\n")[1:]:
+        body = block.split("```", 1)[0]
+        if body.startswith("$ "):
+            found[body.split("\n", 1)[0]] = body
+    return found
+
+
+def test_the_walkthrough_in_docs_is_real_output(tmp_path, monkeypatch):
+    """docs/decisions.md: the decide lines and the dry run are what the commands print, run
+    as the page runs them (in a copy of the repository beside ../shared/data)."""
+    (tmp_path / "main" / "examples" / "model_spec").mkdir(parents=True)
+    (tmp_path / "shared").symlink_to(CORPUS.parent.parent)
+    shutil.copy(MODEL_SPEC, tmp_path / "main" / "examples" / "model_spec")
+    monkeypatch.chdir(tmp_path / "main")
+    page = (ROOT / "docs" / "decisions.md").read_text()
+    blocks = _blocks(page)
+    decide = next(b for first, b in blocks.items() if first.startswith("$ charter decide Q71779dc"))
+    commands, shown = [], []
+    for line in decide.splitlines():
+        if line.startswith("$ "):
+            commands.append(line[2:])
+        elif line.startswith("    "):
+            commands[-1] += " " + line.strip()
+        else:
+            shown.append(line)
+    printed = [_run(*shlex.split(c.replace(" \\ ", " "))[1:]).rstrip("\n") for c in commands]
+    assert printed == shown
+    # the ledger as the page shows it (its times), then the dry run
+    ledger = page.split("The ledger they wrote, as a pull request shows it:\n\n```text\n", 1)[1].split("```", 1)[0]
+    Path("examples/model_spec/decisions.ledger").write_text(ledger)
+    dry = next(b for first, b in blocks.items() if first.endswith("--dry-run"))
+    first, expected = dry.split("\n", 1)
+    assert _run(*shlex.split(first[2:])[1:]) == expected

@@ -26,7 +26,7 @@ def render_amendment(amendment: Amendment, written: bool) -> str:
             lines += [f"      {line}" for line in edit.text.rstrip("\n").split("\n")]
     if amendment.diff is not None:
         lines += ["verdict changes on the corpus (as charter diff shows them):",
-                  *(f"  {line}" for line in render_text(amendment.diff).rstrip("\n").split("\n"))]
+                  *(f"  {line}".rstrip() for line in render_text(amendment.diff).rstrip("\n").split("\n"))]
     if amendment.problems:
         lines.append("nothing was written: the amendment has problems (below)")
     elif not amendment.files:
