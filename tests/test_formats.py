@@ -293,7 +293,8 @@ def test_responses_items_not_read_are_noted_with_their_place(tmp_path):
     policy.write_text('charter p\nnorm n:\n    forbid assistant says "x"\n')
     result = CliRunner().invoke(main, ["check", str(policy), "--traces", str(path)])
     assert result.exit_code == 0
-    assert f'{path}:1: warning: request.input[1] is an item of type "web_search_call", which is not read' in result.output
+    warning = f'{path}:1: warning: request.input[1] is an item of type "web_search_call", which is not read'
+    assert warning in result.output
 
 
 @pytest.mark.parametrize(
@@ -324,6 +325,53 @@ def test_responses_errors(obj, expected):
     with pytest.raises(TraceFormatError) as caught:
         responses.convert(obj, None, "d")
     assert caught.value.reason == expected
+
+
+_ODD = st.none() | st.booleans() | st.integers(-1, 1) | st.text(max_size=3) | st.just([]) | st.just({}) \
+    | st.just(["x"]) | st.just([{"type": "input_text"}]) | st.just("{oops")
+
+
+def _mostly(good: st.SearchStrategy) -> st.SearchStrategy:
+    """`good` nine times in ten, else an odd value: so that most records are read, and some are not."""
+    return st.integers(0, 9).flatmap(lambda n: _ODD if n == 0 else good)
+
+
+_ITEM = _mostly(st.fixed_dictionaries({}, optional={
+    "type": _mostly(st.sampled_from(["message", "function_call", "function_call_output", "custom_tool_call",
+                                     "mcp_call", "custom_tool_call_output", "reasoning", "web_search_call"])),
+    "role": _mostly(st.sampled_from(["user", "assistant", "developer"])),
+    "content": _mostly(st.just([{"type": "output_text", "text": "t"}, {"type": "refusal", "refusal": "r"}])
+                       | st.text(max_size=3)),
+    "call_id": _mostly(st.sampled_from(["c1", "c2"])), "id": _mostly(st.sampled_from(["c1", "c2"])),
+    "name": _mostly(st.just("f")), "arguments": _mostly(st.sampled_from(['{"a": 1}', "", "{}"])),
+    "input": _mostly(st.just("ls")), "output": _mostly(st.just("out")), "error": st.none() | _ODD,
+    "summary": _mostly(st.just([{"type": "summary_text", "text": "s"}])), "encrypted_content": _ODD,
+    "labels": _mostly(st.just({"x": 0.5})), "meta": _mostly(st.just({"k": 1})),
+}))
+_RESPONSES_RECORD = st.fixed_dictionaries({"input": _mostly(st.lists(_ITEM, max_size=6))}, optional={
+    "instructions": _mostly(st.text(max_size=3) | st.lists(_ITEM, max_size=2)),
+    "metadata": _mostly(st.just({"m": 1})), "previous_response_id": _ODD, "model": _ODD,
+    "response": _mostly(st.fixed_dictionaries(
+        {"object": st.just("response"), "output": _mostly(st.lists(_ITEM, max_size=4))},
+        optional={"status": _ODD, "id": _ODD, "metadata": _ODD},
+    )),
+})
+
+
+@settings(max_examples=400, deadline=None)
+@given(_RESPONSES_RECORD)
+def test_any_responses_record_is_a_trace_or_a_reason(record):
+    try:
+        trace = responses.convert(record, None, "d")
+    except TraceFormatError as error:
+        assert error.reason
+        return
+    assert [m.index for m in trace.messages] == list(range(len(trace.messages)))
+    for index, message in enumerate(trace.messages):
+        call = trace.links.call_of(index)
+        assert (call is None) == (message.role != "tool" or index in trace.links.unlinked)
+        if call is not None:
+            assert trace.messages[call[0]].tool_calls[call[1]].id == message.tool_call_id
 
 
 def test_a_malformed_responses_record_is_skipped_with_its_line(tmp_path):
@@ -1054,7 +1102,8 @@ def to_anthropic(system, turns):
                 for i, (n, a, _, _) in enumerate(turn[1])
             ]
             results = [  # `is_error` left out means false
-                {"type": "tool_result", "tool_use_id": f"toolu_{t}_{i}", "content": r, **({"is_error": True} if f else {})}
+                {"type": "tool_result", "tool_use_id": f"toolu_{t}_{i}", "content": r,
+                 **({"is_error": True} if f else {})}
                 for i, (_, _, r, f) in enumerate(turn[1])
             ]
             messages += [{"role": "assistant", "content": uses}, {"role": "user", "content": results}]
