@@ -5,6 +5,7 @@ detection, forcing a format, malformed records, and the same conversation in eve
 from __future__ import annotations
 
 import json
+import re
 import zipfile
 from pathlib import Path
 
@@ -196,6 +197,17 @@ def test_charter_check_reads_the_responses_fixture_with_std_tools():
         "  no_pii_to_third_parties @ turn 4 call 0: violated — severity high",
     ]
     assert "2 traces checked — 1 violated, 1 complied" in result.output
+
+
+def test_the_responses_example_in_the_docs_is_what_charter_check_prints(tmp_path, monkeypatch):
+    page = (Path(__file__).resolve().parents[1] / "docs" / "traces.md").read_text()
+    section = page.split("### OpenAI Responses API\n", 1)[1].split("\n### ", 1)[0]
+    record = re.search(r"```json\n(.*?)```", section, re.S).group(1)
+    command, shown = re.search(r"```text\n\$ charter (.*?)\n(.*?)```", section, re.S).groups()
+    (tmp_path / "responses.jsonl").write_text(record)
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, command.split())
+    assert (result.exit_code, result.output) == (1, shown)
 
 
 def test_responses_items_make_messages_as_a_chat_log_has_them():
