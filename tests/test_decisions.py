@@ -250,3 +250,13 @@ def test_keeping_a_question_open_hands_it_on(tmp_path):
     [handed] = [q for q in open_questions(policy, traces) if q.norm == "tone"]
     assert handed.id != tone.id and handed.reason == "is sarcasm fine?" and handed.target == "developer"
     assert [r.status for r in plan_amendment(policy, ledger, traces).rulings] == ["applied"]
+
+
+def test_a_decision_on_an_edited_clause_is_stale(tmp_path):
+    policy, traces = _shop(tmp_path)
+    late = next(q for q in open_questions(policy, traces) if q.reason == "late refunds")
+    ledger = tmp_path / "decisions.ledger"
+    append(ledger, _decision(late.id, "developer", Outcome("permit")))
+    Path(policy[0]).write_text(SHOP.replace("trace.meta.age > 90", "trace.meta.age > 100"))
+    plan = plan_amendment(policy, ledger, traces)
+    assert [r.status for r in plan.rulings] == ["stale"] and plan.files == {}
