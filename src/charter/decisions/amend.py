@@ -182,7 +182,7 @@ class _Planner:
         declared = self.survey.declared.get(decision.question)
         if declared is not None and declared[2].exceptions:
             return self.problem(decision, "D031", f"the open outcome of `{norm.name}` has exceptions under it; "
-                                "rewrite it by hand", None)
+                                "rewrite it by hand")
         home = self.modules.get(norm.span.source)
         home_authority = home.file.header.authority if home and home.file.header else None
         layer = self.layers.get(decision.authority)
@@ -230,7 +230,7 @@ class _Planner:
         name = f"{norm.source.name}_{decision.question.lower()}"
         home = self.modules[norm.span.source]
         conditions = [f"({_expr(home, norm.source.trigger)})"] if norm.source.trigger is not None else []
-        conditions += [c for c in _path(home, norm.source.body, declared[1] if declared else None)]
+        conditions += _path(home, norm.source.body, declared[1] if declared else None)
         lines = [mark(decision, self.ledger),
                  f"norm {name} by {decision.authority} overrides {norm.charter}.{norm.source.name}:",
                  f"    {json.dumps('Decided ' + decision.question + ': ' + decision.why, ensure_ascii=False)}"]
@@ -243,7 +243,6 @@ class _Planner:
         lines.append(f"    {outcome}")
         block = "\n".join(lines) + "\n"
         self.appended.setdefault(layer.source.name, []).append(block)
-        self.texts.setdefault(layer.source.name, layer.source.text)
         self.planned.append(_Planned(decision, layer.source.name, f"added a norm that overrides `{norm.name}`",
                                      block, ((name, name), (norm.name, f"{norm.charter}.{norm.source.name}"))))
 
@@ -255,7 +254,7 @@ class _Planner:
     def amended(self, tests: dict[str, list[str]] | None = None) -> dict[str, str]:
         """Every changed file's text with the edits made and blocks appended."""
         out = {}
-        for file in {*self.edits, *self.appended, *(tests or {})}:
+        for file in sorted({*self.edits, *self.appended, *(tests or {})}):
             text = self.texts[file]
             for start, end, new in sorted(self.edits.get(file, []), reverse=True):
                 text = text[:start] + new + text[end:]
@@ -410,8 +409,11 @@ def _line_end(text: str, line: int) -> int:
 
 
 def _indent(text: str, start: int) -> str:
-    line = text[start:text.find("\n", start) if "\n" in text[start:] else len(text)]
-    return line[: len(line) - len(line.lstrip())]
+    """The indentation of the line that starts at `start`."""
+    end = start
+    while end < len(text) and text[end] in " \t":
+        end += 1
+    return text[start:end]
 
 
 def _expr(module: Module, expr: ast.Expr) -> str:

@@ -72,7 +72,8 @@ def read_policy(paths: Iterable[str], texts: dict[str, str] | None = None) -> Lo
     replaced = {os.path.realpath(p): t for p, t in (texts or {}).items()}
 
     def reader(path) -> str:
-        return replaced.get(os.path.realpath(path)) or read_file(path)
+        real = os.path.realpath(path)
+        return replaced[real] if real in replaced else read_file(path)
 
     return load(list(paths), read_text=reader)
 
