@@ -81,3 +81,14 @@ def test_a_file_that_is_no_database_is_refused(tmp_path: Path):
     path.write_text("not a database, " * 100)
     with pytest.raises(QueueError, match="cannot be opened as an escalation queue: file is not a database"):
         EscalationQueue(path)
+
+
+def test_a_write_that_cannot_happen_is_a_queue_error(tmp_path: Path):
+    path = tmp_path / "q.db"
+    queue = EscalationQueue(path, timeout=0.05)
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("BEGIN EXCLUSIVE")  # another process in the middle of a write
+    with pytest.raises(QueueError, match="failed: database is locked"):
+        _add(queue)
+    other.execute("ROLLBACK")
+    assert queue.get(_add(queue)) is not None

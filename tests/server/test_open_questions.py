@@ -7,6 +7,7 @@ updates (PATCH), opening with history, refusal after the close, JSONL checks."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -112,6 +113,18 @@ def test_a_candidate_with_no_open_question_is_decided_as_before():
     assert (fine["decision"], fine["allowed"], fine["targets"], fine["escalation"]) == ("allow", True, [], None)
     assert (held["decision"], held["deciding_norms"], held["targets"]) == ("block", ["fraud_hold"], [])
     assert (told["decision"], told["deciding_norms"]) == ("regenerate", ["balance_only_when_verified"])
+
+
+def test_a_queue_that_cannot_write_leaves_the_decision_and_counts_the_loss(tmp_path: Path):
+    queue_file = tmp_path / "q.db"
+    with running(banking(escalations=str(queue_file), time_budget=1.0)) as client:
+        writer = sqlite3.connect(queue_file, isolation_level=None)
+        writer.execute("BEGIN EXCLUSIVE")  # charter review, say, in the middle of a long write
+        answer = candidate(client, [ASKS_BALANCE], BALANCE)
+        writer.execute("ROLLBACK")
+        metrics = client.get("/metrics").text
+    assert (answer["decision"], answer["escalation"]) == ("escalate", None)
+    assert "charter_escalations_lost_total 1.0" in metrics and "charter_escalations_total 0.0" in metrics
 
 
 def test_escalations_need_a_queue_and_the_token(tmp_path: Path):

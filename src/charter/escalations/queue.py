@@ -14,12 +14,13 @@ mode, so readers in other processes never wait for a writer.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import json
 import sqlite3
 import threading
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Iterator
 
 import attrs
 
@@ -72,14 +73,16 @@ class QueueError(Exception):
 
 class EscalationQueue:
     """Escalations in the SQLite file at `path` (created if missing); a QueueError if the
-    file is not one this version can use."""
+    file is not one this version can use. A write waits up to `timeout` seconds for
+    another process's write to end."""
 
-    def __init__(self, path: str | Path):
+    def __init__(self, path: str | Path, timeout: float = 10.0):
         self.path = Path(path)
         self._lock = threading.Lock()
         try:
             # The lock serialises every use, so the connection may be shared across threads.
-            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None, timeout=10)
+            self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None,
+                                       timeout=timeout)
             self._db.execute("PRAGMA journal_mode=WAL")
             version = self._db.execute("PRAGMA user_version").fetchone()[0]
             if version > _SCHEMA_VERSION:
@@ -93,8 +96,8 @@ class EscalationQueue:
         """Keep one escalated candidate; its number."""
         row = (_dump(conversation), _dump(candidate), _dump(list(verdicts)), policy_hash,
                _dump(list(targets)), _dump(list(question_ids)), _now())
-        with self._lock:
-            cursor = self._db.execute(
+        with self._use() as db:
+            cursor = db.execute(
                 "INSERT INTO escalations (conversation, candidate, verdicts, policy_hash, targets, question_ids, "
                 "created, status) VALUES (?, ?, ?, ?, ?, ?, ?, 'open')", row)
         assert cursor.lastrowid is not None
@@ -119,8 +122,8 @@ class EscalationQueue:
 
     def resolve(self, number: int, note: str) -> Escalation:
         """Mark an escalation answered, with what was decided; a KeyError if there is none."""
-        with self._lock:
-            changed = self._db.execute("UPDATE escalations SET status = 'resolved', note = ?, resolved = ? "
+        with self._use() as db:
+            changed = db.execute("UPDATE escalations SET status = 'resolved', note = ?, resolved = ? "
                                        "WHERE id = ?", (note, _now(), number)).rowcount
         if not changed:
             raise KeyError(f"no escalation {number} in {self.path}")
@@ -130,17 +133,27 @@ class EscalationQueue:
 
     def counts(self) -> dict[str, int]:
         """How many escalations there are by status."""
-        with self._lock:
-            rows = self._db.execute("SELECT status, count(*) FROM escalations GROUP BY status").fetchall()
+        with self._use() as db:
+            rows = db.execute("SELECT status, count(*) FROM escalations GROUP BY status").fetchall()
         return {"open": 0, "resolved": 0, **dict(rows)}
 
     def close(self) -> None:
         with self._lock:
             self._db.close()
 
-    def _select(self, where: str, parameters: tuple[Any, ...] = ()) -> list[Escalation]:
+    @contextlib.contextmanager
+    def _use(self) -> Iterator[sqlite3.Connection]:
+        """The connection, for this thread alone; an SQLite failure (a disk full, a lock
+        held past the timeout) is a QueueError."""
         with self._lock:
-            rows = self._db.execute(f"SELECT {_COLUMNS} FROM escalations {where}", parameters).fetchall()
+            try:
+                yield self._db
+            except sqlite3.Error as error:
+                raise QueueError(f"the escalation queue {self.path} failed: {error}") from None
+
+    def _select(self, where: str, parameters: tuple[Any, ...] = ()) -> list[Escalation]:
+        with self._use() as db:
+            rows = db.execute(f"SELECT {_COLUMNS} FROM escalations {where}", parameters).fetchall()
         return [_escalation(row) for row in rows]
 
 

@@ -28,7 +28,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from .. import __version__
-from ..escalations.queue import EscalationQueue
+from ..escalations.queue import EscalationQueue, QueueError
 from ..evaluate.session import CandidateCheck, OnUnspecified
 from ..reports.questions import question_id
 from ..traces import native
@@ -84,7 +84,9 @@ class _Server:
         # only take turns with the event loop, which slows every answer under load.
         self.check_lane = Lane("check", on_abandon=self.end_check)
         self.session_lane = Lane("sessions")
-        self.escalations = EscalationQueue(config.escalations) if config.escalations else None
+        # A write waits for another process's (charter review's) at most half a request's budget.
+        self.escalations = EscalationQueue(config.escalations, config.time_budget / 2) \
+            if config.escalations else None
 
     def prepare_checker(self, loaded: LoadedPolicy) -> concurrent.futures.Future:
         """Have the check worker compile `loaded` now, outside any request's budget (a
@@ -435,12 +437,18 @@ async def _candidate(server: _Server, request: Request) -> Response:
 
 
 def _escalate(server: _Server, entry: SessionEntry, check: CandidateCheck, conversation: Trace,
-              questions: list[str]) -> int:
-    """Keep an escalated candidate in the queue, with what a person needs to answer it."""
+              questions: list[str]) -> int | None:
+    """Keep an escalated candidate in the queue, with what a person needs to answer it.
+    A queue that fails does not change the decision: the loss is logged and counted."""
     assert server.escalations is not None and check.message is not None
-    number = server.escalations.add(native.to_json(conversation), native.message_json(check.message),
-                                    _verdicts(check.verdicts, True), entry.policy.content_hash,
-                                    check.targets, questions)
+    try:
+        number = server.escalations.add(native.to_json(conversation), native.message_json(check.message),
+                                        _verdicts(check.verdicts, True), entry.policy.content_hash,
+                                        check.targets, questions)
+    except QueueError as error:
+        log.error("an escalation of session %s was not kept: %s", entry.id, error)
+        server.metrics.escalations_lost.inc()
+        return None
     server.metrics.escalations.inc()
     return number
 
@@ -456,9 +464,12 @@ async def _escalations(server: _Server, request: Request) -> Response:
     target = request.query_params.get("target")
 
     def listed():
-        found = queue.all(None if status == "all" else status)
+        try:
+            found, counts = queue.all(None if status == "all" else status), queue.counts()
+        except QueueError as error:
+            raise ApiError(503, "escalation_queue_failed", str(error), "path") from None
         shown = [e.to_json() for e in found if target is None or target in e.targets]
-        return json_response({"escalations": shown, "counts": queue.counts()})
+        return json_response({"escalations": shown, "counts": counts})
 
     return await server.in_session_lane(listed)
 

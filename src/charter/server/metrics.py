@@ -36,6 +36,8 @@ class Metrics:
                                  "(allow, regenerate, escalate, block).", ["decision"], registry=r)
         self.escalations = Counter("charter_escalations", "Escalated candidates kept in the escalation queue.",
                                    registry=r)
+        self.escalations_lost = Counter("charter_escalations_lost", "Escalated candidates the queue failed to keep "
+                                        "(logged with the reason).", registry=r)
         self.policy_loaded = Gauge("charter_policy_loaded_timestamp_seconds",
                                    "When the policy being served was loaded (Unix time).", registry=r)
 

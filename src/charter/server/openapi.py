@@ -100,7 +100,7 @@ _ERRORS = {
     "415": "The body is not declared as JSON.",
     "422": "Well-formed JSON that is not what the endpoint takes.",
     "429": "The server holds its limit of open sessions.",
-    "503": "The request took longer than the per-request time budget.",
+    "503": "The request took longer than the per-request time budget, or the escalation queue failed.",
 }
 
 
