@@ -74,9 +74,12 @@ def test_the_issue_examples_are_escalated_not_allowed():
 
 def test_an_escalation_outlives_a_restart_of_the_server(tmp_path: Path):
     queue_file = str(tmp_path / "escalations.db")
-    with serving_process(BANKING, "--escalations", queue_file, "--log-level", "warning") as base:
+    with serving_process(BANKING, "--escalations", queue_file, "--log-level", "warning",
+                         "--on-unspecified", "low=allow, critical=block") as base:
         with httpx.Client(base_url=base) as client:
             first = candidate(client, [ASKS_BALANCE], BALANCE)
+            held = candidate(client, [SUSPICIOUS], transfer(900))  # critical=block: not kept
+    assert (first["decision"], held["decision"], held["escalation"]) == ("escalate", "block", None)
     with serving_process(BANKING, "--escalations", queue_file, "--log-level", "warning") as base:
         with httpx.Client(base_url=base) as client:
             second = candidate(client, [SUSPICIOUS], transfer(900))
