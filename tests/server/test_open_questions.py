@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import jsonschema
 import pytest
 
 import charter
@@ -19,7 +20,7 @@ from charter.escalations import EscalationQueue
 from charter.evaluate.session import OnUnspecified
 from charter.server import ServerConfig
 
-from ._support import EXAMPLES, error_of, running, serving_process, validate, with_token
+from ._support import EXAMPLES, SPEC, error_of, running, serving_process, validate, with_token
 
 BANKING = str(EXAMPLES / "banking" / "banking.charter")
 BALANCE = {"content": "Your balance is $5,000."}
@@ -195,6 +196,9 @@ def test_check_takes_json_lines_and_answers_a_line_each():
             assert answer.status_code == 200 and answer.headers["content-type"] == "application/x-ndjson"
             answers[media_type] = [json.loads(line) for line in answer.text.splitlines()]
     assert answers["application/x-ndjson"] == answers["application/jsonl; charset=utf-8"]
+    schema = SPEC["paths"]["/v1/check"]["post"]["responses"]["200"]["content"]["application/x-ndjson"]["schema"]
+    for line in answers["application/x-ndjson"]:
+        jsonschema.Draft202012Validator({**schema, "components": SPEC["components"]}).validate(line)
     first, broken, wrong, last = answers["application/x-ndjson"]
     assert (first["line"], first["id"], first["status"]) == (1, "a", "violated")
     assert first["verdicts"] == policy.check(good).to_json()["verdicts"]
