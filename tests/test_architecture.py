@@ -16,7 +16,7 @@ STAGES = [
     {"source"},
     {"traces", "syntax", "text", "detectors"},
     {"check", "facts"},
-    {"compile"},
+    {"compile", "cache"},
     {"evaluate"},
     {"reports", "escalations"},
     {"corpus"},

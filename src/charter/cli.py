@@ -16,7 +16,9 @@ from typing import Callable, Iterable, Iterator
 
 import click
 
-from . import Policy, PolicyError, __version__, load
+from . import Policy, PolicyError, __version__
+from .cache.programs import load_program
+from .source.cache import cache_directory
 from .facts.presence import Presence, Survey
 from .corpus.parallel import (
     Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, read_path, total_bytes,
@@ -58,7 +60,8 @@ def _edge(command: Callable) -> Callable:
 
 
 def _load(policies: tuple[str, ...]) -> Policy:
-    return load(*policies)
+    """The policy, checked from the cache when an earlier run checked the same files."""
+    return Policy(load_program(list(policies), cache_directory()), policies)
 
 
 def _echo_skipped(skipped: Iterable[Skipped]) -> None:

@@ -4,21 +4,24 @@ inline tests) with the reports the command line makes over traces."""
 from __future__ import annotations
 
 import os
-from typing import Callable, Iterable, Literal
+from typing import TYPE_CHECKING, Callable, Iterable, Literal
 
-from ..check.loader import load_program
 from ..check.program import Program
 from ..evaluate import policy as core
-from ..reports.coverage import CoverageCollector
-from ..reports.gaps import GapCollector
-from ..review.whynot import MAX_SIZE, WhyNot, why_not
+from ..review.whynot import MAX_SIZE
 from ..source.text import Source
 from ..evaluate.verdicts import TraceReport
 from ..traces.model import Trace
-from ..traces.reader import Skipped
-from . import inputs
-from .inputs import Traces
-from .results import CoverageReport, GapReport, TraceExplanation
+
+# The reports over traces, and the loader (parser, resolver, checker), are imported when
+# first used: `charter check` of one trace with a cached policy needs none of them, and
+# they were a third of its start-up.
+if TYPE_CHECKING:
+    from ..reports.coverage import CoverageCollector
+    from ..reports.gaps import GapCollector
+    from ..review.whynot import WhyNot
+    from .inputs import Traces
+    from .results import CoverageReport, GapReport, TraceExplanation
 
 VerdictKind = Literal["complied", "violated", "unspecified", "not_applicable", "conflict", "overridden", "pending"]
 
@@ -41,6 +44,9 @@ class Policy(core.Policy):
     def gaps(self, traces: Traces, examples: int = 3, input_format: str | None = None) -> GapReport:
         """The decisions the policy leaves open over `traces` (`charter gaps`), keeping
         up to `examples` example conversations per question."""
+        from ..reports.gaps import GapCollector
+        from .results import GapReport
+
         collector = GapCollector(self, examples, self.paths)
         collector.trace_files = self._collect(traces, input_format, collector,
                                               lambda trace, report: collector.add(trace, report))
@@ -49,6 +55,9 @@ class Policy(core.Policy):
     def coverage(self, traces: Traces, input_format: str | None = None) -> CoverageReport:
         """Which norms, cases, exceptions and `otherwise` lines `traces` exercised
         (`charter coverage`)."""
+        from ..reports.coverage import CoverageCollector
+        from .results import CoverageReport
+
         collector = CoverageCollector(self, (), self.paths)
         collector.trace_files = self._collect(traces, input_format, collector,
                                               lambda trace, report: collector.add(report))
@@ -60,6 +69,9 @@ class Policy(core.Policy):
         """How the verdicts on one trace were derived (`charter explain`): those of `norm`
         and at message `turn` when given, not_applicable ones only if asked. A path names
         the trace with `trace_id` in it, or the only one it holds."""
+        from . import inputs
+        from .results import TraceExplanation
+
         self._known(norm)
         checked = inputs.one(trace, trace_id, input_format)
         report = self.check(checked)
@@ -76,6 +88,9 @@ class Policy(core.Policy):
         when given; without `turn`, every one but not_applicable), the smallest sets of
         changes to the trace's facts that give it another verdict (`target`, if given),
         each confirmed by checking the changed trace (`charter explain --why-not`)."""
+        from ..review.whynot import why_not
+        from . import inputs
+
         self._known(norm)
         checked = inputs.one(trace, trace_id, input_format)
         return [why_not(self, checked, v, target, max_changes) for v in self.check(checked).verdicts
@@ -86,6 +101,9 @@ class Policy(core.Policy):
                  add: Callable[[Trace, TraceReport], None]) -> list[str]:
         """Check every trace into `add`, file the skipped records with `collector`; the
         paths read, for the report to name."""
+        from ..traces.reader import Skipped
+        from . import inputs
+
         files: list[str] = []
         for record in inputs.read(traces, input_format, files):
             if isinstance(record, Skipped):
@@ -101,11 +119,15 @@ class Policy(core.Policy):
 
 def load(*paths: str | os.PathLike[str]) -> Policy:
     """Load policy files (or `std.NAME` modules) as one layered policy."""
+    from ..check.loader import load_program
+
     names = [os.fspath(p) for p in paths]
     return Policy(load_program(names), names)
 
 
 def loads(text: str, name: str = "<string>") -> Policy:
     """Load a policy from text; `name` is used in diagnostics."""
+    from ..check.loader import load_program
+
     return Policy(load_program(texts=[Source(name, text)]), [name])
 

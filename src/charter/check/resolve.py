@@ -18,7 +18,6 @@ import attrs
 from ..syntax import ast
 from ..source.diagnostics import Diagnostic
 from ..source.text import Source, Span
-from ..syntax.parser import parse
 
 STDLIB_PREFIX = "std."
 # Lets inline into the expressions that use them; past this depth an expanded expression
@@ -91,6 +90,8 @@ class ModuleLoader:
             self._error("E201", f"modules import each other in a cycle: {cycle}", span,
                         "move the shared definitions into a third module")
             return None
+        from ..syntax.parser import parse  # (lark: only when a policy is parsed, not read from the cache)
+
         self.sources[source.name] = source
         file, errors = parse(source)
         self.diagnostics.extend(errors)

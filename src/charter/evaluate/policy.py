@@ -3,18 +3,19 @@ API's centre, re-exported by `charter`)."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, Iterable, Iterator
 
-from ..check.loader import load_program
 from ..check.program import Program
 from ..compile.compiler import CompiledPolicy, compile_program
 from ..source.text import Source, content_hash
 from ..traces.model import Message, Trace
 from ..traces.reader import trace_from_json
 from .evaluator import evaluate
-from .inline_tests import TestResult, run_tests
 from .session import OnUnspecified, Session
 from .verdicts import TraceReport
+
+if TYPE_CHECKING:
+    from .inline_tests import TestResult
 
 
 class Policy:
@@ -57,14 +58,20 @@ class Policy:
 
     def run_tests(self) -> list[TestResult]:
         """Run the policy's inline `test` blocks."""
+        from .inline_tests import run_tests  # (`charter test`'s, not `check`'s)
+
         return run_tests(self.program, self.compiled)
 
 
 def load(*paths: str) -> Policy:
     """Load policy files (or `std.NAME` modules) as one layered policy."""
+    from ..check.loader import load_program  # the parser and checker: only when loading from text
+
     return Policy(load_program(list(paths)))
 
 
 def loads(text: str, name: str = "<string>") -> Policy:
     """Load a policy from text; `name` is used in diagnostics."""
+    from ..check.loader import load_program
+
     return Policy(load_program(texts=[Source(name, text)]))

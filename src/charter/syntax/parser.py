@@ -26,6 +26,7 @@ from lark import Token, Transformer, v_args
 from lark.indenter import DedentError, Indenter
 
 from . import ast
+from ..source.cache import cache_directory
 from ..source.diagnostics import Diagnostic
 from ..source.text import Source, Span
 
@@ -130,11 +131,8 @@ def _parser_cache(grammar: str) -> str | bool:
     the file is a pickle) named by the grammar and the lark and Python versions; lark
     checks them again when it loads the file, and rebuilds it when they differ or it
     cannot be read. False (no cache) when there is no such directory to be had."""
-    home = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    directory = os.path.join(home, "charter")
-    try:
-        os.makedirs(directory, mode=0o700, exist_ok=True)
-    except OSError:
+    directory = cache_directory()
+    if directory is None:
         return False
     key = hashlib.sha256(f"{grammar}\0{lark.__version__}\0{sys.version_info[:2]}".encode()).hexdigest()[:16]
     return os.path.join(directory, f"parser-{key}.lark")

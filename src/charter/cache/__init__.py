@@ -1,0 +1,1 @@
+"""Checked policies kept between runs (`programs.py`)."""
