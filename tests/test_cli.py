@@ -15,6 +15,7 @@ from click.testing import CliRunner
 
 import charter
 from charter.cli import main
+from charter.traces.reader import Skipped, read_traces
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "examples" / "acme_support.charter")
@@ -129,6 +130,9 @@ def _assert_verdict_shape(verdict: dict) -> None:
     assert verdict["overridden_by"] is None or isinstance(verdict["overridden_by"], str)
     assert verdict["call"] is None or isinstance(verdict["call"], int)
     explanation = verdict["explanation"]
+    if explanation is None:  # --explain violations (the default) explains only these
+        assert verdict["verdict"] in ("complied", "overridden", "not_applicable")
+        return
     assert set(explanation) == {"path", "facts", "matches"}
     for step in explanation["path"]:
         assert set(step) == {"clause", "text", "line", "column", "file", "value"}
@@ -172,6 +176,30 @@ def test_check_json_shape(work):
         for verdict in trace["verdicts"]:
             _assert_verdict_shape(verdict)
             assert verdict["verdict"] != "not_applicable"
+
+
+@pytest.mark.parametrize("explain", ["violations", "all", "none"])
+def test_check_explains_the_verdicts_asked_for(work, explain):
+    """--explain: the json report is each trace's `to_json` with those explanations, the
+    same in the other formats that explain (junit's derivations, sarif's properties)."""
+    _, report = check_json("--traces", "traces.jsonl", "--all", "--explain", explain)
+    policy = charter.load(EXAMPLE)
+    checked = [policy.check(t) for t in read_traces("traces.jsonl") if not isinstance(t, Skipped)]
+    assert [_without_source(t) for t in report["traces"]] == \
+        [_without_source(r.to_json(include_not_applicable=True, explain=explain)) for r in checked]
+    explained = [v["verdict"] for t in report["traces"] for v in t["verdicts"] if v["explanation"] is not None]
+    kinds = [v["verdict"] for t in report["traces"] for v in t["verdicts"]]
+    violations = [k for k in kinds if k not in ("complied", "overridden", "not_applicable")]
+    assert violations and explained == {"all": kinds, "none": [], "violations": violations}[explain]
+    junit = run("check", EXAMPLE, "--traces", "traces.jsonl", "--format", "junit", "--explain", explain).stdout
+    assert ("authority platform, severity high" in junit) is (explain != "none")
+    sarif = json.loads(run("check", EXAMPLE, "--traces", "traces.jsonl", "--format", "sarif", "--explain",
+                           explain).stdout)
+    assert all(("explanation" in r["properties"]) is (explain != "none") for r in sarif["runs"][0]["results"])
+
+
+def _without_source(trace: dict) -> dict:
+    return {key: value for key, value in trace.items() if key != "source"}
 
 
 def test_check_json_verdict_contents(work):

@@ -26,7 +26,7 @@ from charter.reports.render import (
 )
 from charter.source.text import Span
 from charter.traces.model import Locator
-from charter.evaluate.verdicts import Explanation, Fact, Match, Step, TraceReport, Verdict
+from charter.evaluate.verdicts import EXPLAIN, Explanation, Fact, Match, Step, TraceReport, Verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = str(ROOT / "examples" / "acme_support.charter")
@@ -531,19 +531,19 @@ def _bench_corpus(traces: int, seed: int) -> list[charter.Trace]:
     return [_trace(json.loads(line)) for line in text.getvalue().splitlines()]
 
 
-@pytest.mark.parametrize("show_all", [False, True])
-def test_report_json_is_json_dumps_of_to_json_on_the_benchmark_corpus(show_all):
+@pytest.mark.parametrize("show_all, explain", [(False, "all"), (True, "all"), (False, "violations"), (True, "none")])
+def test_report_json_is_json_dumps_of_to_json_on_the_benchmark_corpus(show_all, explain):
     """Every kind of verdict, explanation, fact and match the benchmark policy gives, one
     writer over many traces (its remembered verdicts and paths reused, and forgotten
     when there are too many), byte for byte what `json.dumps(report.to_json())` writes."""
     policy = charter.load(str(BENCH_POLICY))
-    writer, forgetful = ReportJson(show_all), ReportJson(show_all)
+    writer, forgetful = ReportJson(show_all, explain), ReportJson(show_all, explain)
     forgetful.REMEMBERED = 3
     kinds = set()
     for trace in _bench_corpus(60, seed=11):
         report = policy.check(trace)
         kinds.update(v.kind for v in report.verdicts)
-        expected = json.dumps(report.to_json(show_all), ensure_ascii=False)
+        expected = json.dumps(report.to_json(show_all, explain), ensure_ascii=False)
         assert writer.text(report) == expected
         assert forgetful.text(report) == expected
     assert kinds >= {"violated", "complied", "unspecified", "overridden", "pending", "not_applicable"}
@@ -571,11 +571,11 @@ _reports = st.builds(TraceReport, _texts, st.lists(_verdicts, max_size=4).map(tu
 
 
 @settings(max_examples=150, deadline=None)
-@given(reports=st.lists(_reports, min_size=1, max_size=3), show_all=st.booleans())
-def test_report_json_is_json_dumps_of_to_json_whatever_the_values(reports, show_all):
+@given(reports=st.lists(_reports, min_size=1, max_size=3), show_all=st.booleans(), explain=st.sampled_from(EXPLAIN))
+def test_report_json_is_json_dumps_of_to_json_whatever_the_values(reports, show_all, explain):
     """Any text (lone surrogates, quotes, control characters), any JSON value of a fact
     (NaN, infinities, big integers, nested), absent fields: the same text as the report
     writers' JSON of `to_json` (lone surrogates escaped)."""
-    writer = ReportJson(show_all)
+    writer = ReportJson(show_all, explain)
     for report in reports:
-        assert writer.text(report) == _dumps(report.to_json(show_all))
+        assert writer.text(report) == _dumps(report.to_json(show_all, explain))

@@ -27,6 +27,7 @@ from .reports.render import (
     FORMATS, WRITERS, CheckSummary, diagnostic_json, render_derivation, render_diagnostics,
     render_property_results, render_test_results, test_results_json,
 )
+from .evaluate.verdicts import EXPLAIN
 from .traces.model import Trace
 from .traces.reader import ADAPTERS, MAX_RECORD_BYTES, Skipped, read_traces
 
@@ -115,6 +116,9 @@ def main() -> None:
               help="Verdict kinds that make the exit code 1 (any of violated, conflict, unspecified, pending).")
 @click.option("--all", "show_all", is_flag=True,
               help="Also report not_applicable verdicts (text: every verdict).")
+@click.option("--explain", type=click.Choice(EXPLAIN), default="violations", show_default=True,
+              help="Which verdicts the json, jsonl, junit and sarif reports explain: violations (those "
+                   "not complied, not_applicable or overridden), all, or none (the explanation is null).")
 @_format_option
 @click.option("--color/--no-color", default=None, help="Colour the text report (default: on a terminal).")
 @click.option("--jobs", "-j", type=click.IntRange(min=0), default=1, show_default=True, metavar="N",
@@ -136,7 +140,7 @@ def main() -> None:
               help="Exit 1 when a label or metadata field the policy declares is present in none of "
                    "the traces (the summary counts each one; a misspelt fact looks like this).")
 @_edge
-def check(policies, trace_paths, output_format, fail_on, show_all, input_format, color, jobs,
+def check(policies, trace_paths, output_format, fail_on, show_all, explain, input_format, color, jobs,
           no_progress, record_dir, max_record_bytes, engine, scheduler, fail_on_absent_facts) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
@@ -148,7 +152,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, input_format,
     policy = _load(policies)
     out = sys.stdout
     use_color = out.isatty() if color is None else color
-    options = {"show_all": show_all, "color": use_color, "fail_on": fail_on}
+    options = {"show_all": show_all, "color": use_color, "fail_on": fail_on, "explain": explain}
     writer = WRITERS[output_format](out, policy=policy, **options)
     paths = expand_paths(trace_paths)
     progress = Progress(sys.stderr, total_bytes(paths)) if progress_wanted(sys.stderr, no_progress) else None

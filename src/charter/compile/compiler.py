@@ -297,20 +297,18 @@ class _Compiler:
     def quantified(self, node: ast.Quantified) -> Fn:
         body = self.condition(node.body)
         role, every, earlier = node.role, node.quantifier == "every", node.range == "earlier"
-        at = text_at(node.body, body)
-        if at is not None:  # a text test: true or false, never unknown, no env to bind
+        test = text_test(node.body, body)
+        if test is not None:  # a text test: true or false, never unknown, no env to bind
+            hit, at = test.hit, test.at
+
             def quantified_text(ctx, env):
-                indices = ctx.view.by_role[role]
-                if not ctx.recording:
-                    found = _text_scan(ctx, at, role).first(ctx, at, indices, env.earlier_end if earlier else None,
-                                                            not every)
-                    return found is not every
-                if earlier:
-                    indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
-                for index in indices:
-                    if at(ctx, index) is not every:
-                        return not every
-                return every
+                witness = _text_scan(ctx, hit, role).first(ctx, hit, ctx.view.by_role[role],
+                                                           env.earlier_end if earlier else None, not every)
+                if witness is None:
+                    return every
+                if ctx.recording and not every:
+                    at(ctx, witness)  # an explanation shows what the witness matched
+                return not every
 
             return quantified_text
 
@@ -547,15 +545,13 @@ class _Compiler:
         if isinstance(body, ast.Quantified):
             inner = self.condition(body.body)
             role, earlier = body.role, body.range == "earlier"
-            at = text_at(body.body, inner)
-            if at is not None:  # a text test: never unknown
+            test = text_test(body.body, inner)
+            if test is not None:  # a text test: never unknown
+                hit = test.hit
+
                 def count_text(ctx, env):
-                    indices = ctx.view.by_role[role]
-                    if not ctx.recording:
-                        return _text_scan(ctx, at, role).count(ctx, at, indices, env.earlier_end if earlier else None)
-                    if earlier:
-                        indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
-                    return sum(1 for index in indices if at(ctx, index))
+                    return _text_scan(ctx, hit, role).count(ctx, hit, ctx.view.by_role[role],
+                                                            env.earlier_end if earlier else None)
 
                 return count_text
 
@@ -605,10 +601,11 @@ def _longest_windows(body: ast.Body) -> tuple[Window, ...]:
     return tuple(longest.values())
 
 
-def text_at(node: ast.Expr, fn: Fn):
-    """The direct `at(ctx, index)` form of a text test on a quantifier's bound message."""
-    if isinstance(node, (ast.Says, ast.Matches)) and node.subject.which == "bound":
-        return getattr(fn, "at", None)
+def text_test(node: ast.Expr, fn: Fn):
+    """A text test on a quantifier's bound message, with its direct forms on message
+    `index` (`_text_condition`): `at`, `hit`. None for anything else."""
+    if isinstance(node, (ast.Says, ast.Matches)) and node.subject.which == "bound" and hasattr(fn, "hit"):
+        return fn
     return None
 
 
@@ -643,11 +640,13 @@ def _or(fns: list[Fn]) -> Fn:
 def _text_condition(ident: int, subject, patterns: list) -> Fn:
     """A text test on a message, cached per message for the whole trace (the same
     `user says ...` is read by every norm and every act that binds that message). The
-    closure's `at(ctx, index)` tests message `index` directly, for quantifiers, and its
-    `of(ctx, index)` does too, reading None as no message (for generated code)."""
+    closure's `at(ctx, index)` tests message `index` directly (recording its matches for
+    an explanation), `hit(ctx, index)` gives the cached (holds, matches) without
+    recording, for quantifiers' scans, and `of(ctx, index)` is `at` reading None as no
+    message (for generated code)."""
     only = patterns[0] if len(patterns) == 1 else None
 
-    def at(ctx, index):
+    def hit(ctx, index):
         key = (ident, index)
         cached = ctx.text_cache.get(key)
         if cached is None:
@@ -664,6 +663,10 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
                         break
                 cached = (match is not None, found)
             ctx.text_cache[key] = cached
+        return cached
+
+    def at(ctx, index):
+        cached = hit(ctx, index)
         if cached[0] and ctx.recording:
             ctx.matches.append((index, cached[1]))
         return cached[0]
@@ -678,7 +681,7 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     def text(ctx, env):
         return of(ctx, subject(env))
 
-    text.at, text.of = at, of
+    text.at, text.of, text.hit = at, of, hit
     return text
 
 
@@ -686,8 +689,8 @@ class _TextScan:
     """One text test read along one role's messages in order, once per trace: how far it
     has been read, where it first held and first failed, and every message where it held.
     `any/every earlier R says ...` and `count(...)` ask it at each act instead of reading
-    all the earlier messages again. (Explanations read the messages the plain way, to
-    record what matched.)"""
+    all the earlier messages again, explanations too: they record the witness it gives
+    (an `any`'s first match), so explaining every act stays linear in the trace."""
 
     __slots__ = ("read", "first_true", "first_false", "hits")
 
@@ -697,27 +700,27 @@ class _TextScan:
         self.first_false: int | None = None
         self.hits: list[int] = []
 
-    def first(self, ctx, at, indices: list[int], end: int | None, value: bool) -> bool:
-        """Whether the test gives `value` on some message before `end` (None: any)."""
+    def first(self, ctx, hit, indices: list[int], end: int | None, value: bool) -> int | None:
+        """The first message before `end` (None: any) on which the test gives `value`."""
         found = self.first_true if value else self.first_false
         if found is None:
-            self._read_on(ctx, at, indices, end, value)
+            self._read_on(ctx, hit, indices, end, value)
             found = self.first_true if value else self.first_false
-        return found is not None and (end is None or found < end)
+        return found if found is not None and (end is None or found < end) else None
 
-    def count(self, ctx, at, indices: list[int], end: int | None) -> int:
+    def count(self, ctx, hit, indices: list[int], end: int | None) -> int:
         """On how many messages before `end` (None: all) the test holds."""
-        self._read_on(ctx, at, indices, end, None)
+        self._read_on(ctx, hit, indices, end, None)
         return len(self.hits) if end is None else bisect.bisect_left(self.hits, end)
 
-    def _read_on(self, ctx, at, indices: list[int], end: int | None, until: bool | None) -> None:
+    def _read_on(self, ctx, hit, indices: list[int], end: int | None, until: bool | None) -> None:
         """Read the messages before `end` not read yet, stopping after one where the test
         gives `until` (None: read them all)."""
         read, hits = self.read, self.hits
         while read < len(indices) and (end is None or indices[read] < end):
             index = indices[read]
             read += 1
-            if at(ctx, index):
+            if hit(ctx, index)[0]:
                 hits.append(index)
                 if self.first_true is None:
                     self.first_true = index
@@ -731,10 +734,10 @@ class _TextScan:
         self.read = read
 
 
-def _text_scan(ctx, at, role: str) -> _TextScan:
-    scan = ctx.scans.get((at, role))
+def _text_scan(ctx, hit, role: str) -> _TextScan:
+    scan = ctx.scans.get((hit, role))
     if scan is None:
-        scan = ctx.scans[(at, role)] = _TextScan()
+        scan = ctx.scans[(hit, role)] = _TextScan()
     return scan
 
 

@@ -574,7 +574,8 @@ def evaluate(policy: CompiledPolicy, trace: Trace, locator: str | None = None) -
     """Every verdict of every norm at every act of the trace."""
     prepare(policy)
     view = TraceView(trace)
-    verdicts = policy.run_trace(Context(view), view, Explainer(view, policy.by_name))  # fastpath.py
+    ctx = Context(view)
+    verdicts = policy.run_trace(ctx, view, Explainer(view, policy.by_name, ctx))  # fastpath.py
     return TraceReport(trace.id, verdicts, locator)
 
 
@@ -615,21 +616,31 @@ class _Recorded:
 class Explainer:
     """The explanations of a trace's fast-path verdicts, made when asked for: the act
     decided again the general way, recording (no unknown was met, so no enumeration).
-    One per trace (per session message), shared by its verdicts; `view` must not change."""
+    One per trace (per session message), shared by its verdicts; `view` must not change.
 
-    __slots__ = ("view", "norms")
+    They share one `Context`, the check's own when given (`evaluate`): each text test
+    was searched once per message, and the quantifiers' scans read each message once,
+    so explaining every verdict costs about what deciding it did, on a trace of any
+    length."""
 
-    def __init__(self, view: TraceView, norms: dict[str, CompiledNorm]):
-        self.view, self.norms = view, norms
+    __slots__ = ("view", "norms", "ctx")
+
+    def __init__(self, view: TraceView, norms: dict[str, CompiledNorm], ctx: Context | None = None):
+        self.view, self.norms, self.ctx = view, norms, ctx
 
     def __call__(self, verdict: Verdict) -> Explanation:
         norm = self.norms[verdict.norm]
         env = self.view.act(norm.scope, verdict.turn, verdict.call)
-        ctx = Context(self.view)
+        ctx = self.ctx
+        if ctx is None:
+            ctx = self.ctx = Context(self.view)
         ctx.start_act()
-        decision = decide(norm, ctx, env)
-        return _explanation(self.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
-                            decision.kind != "not_applicable")
+        try:
+            decision = decide(norm, ctx, env)
+            return _explanation(self.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
+                                decision.kind != "not_applicable")
+        finally:
+            ctx.end_act()
 
 
 def _explanation(view: TraceView, steps: list, facts: list, matches: list,

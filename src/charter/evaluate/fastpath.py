@@ -29,7 +29,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..syntax import ast
-from ..compile.compiler import OutcomeNode, Unknown, json_equal, text_at
+from ..compile.compiler import OutcomeNode, Unknown, json_equal, text_test
 from .verdicts import Verdict
 
 RunFn = Callable[[Any, Any, Any], list]
@@ -128,7 +128,7 @@ class _Writer:
                 return f"({self.name(fn, 'f')}(ctx, {env}).__class__ is {'not ' if node.known else ''}_Unknown)"
         call = f"{self.name(self.condition(node), 'c')}(ctx, {env})"
         if isinstance(node, _TWO_VALUED) or (  # `any/every R says ...` tests texts only
-                isinstance(node, ast.Quantified) and text_at(node.body, self.condition(node.body)) is not None):
+                isinstance(node, ast.Quantified) and text_test(node.body, self.condition(node.body)) is not None):
             return call
         self.consults = True
         temp = self.local()

@@ -17,6 +17,9 @@ from ..source.text import Span
 STATUS_ORDER = ("violated", "conflict", "unspecified", "pending")
 # Verdicts that say "nothing wrong here"; a settled verdict may mix these across resolutions.
 OK_KINDS = frozenset({"complied", "not_applicable", "overridden"})
+# Which verdicts a report explains (`charter check --explain`): `violations`, those of a
+# kind that is not OK (violated, conflict, unspecified, pending); `all`; `none`.
+EXPLAIN = ("violations", "all", "none")
 # How one norm's verdicts over a trace are summed up (an `expect` without `at turn`).
 AGGREGATE_ORDER = (
     "violated", "conflict", "unspecified", "pending", "complied", "overridden", "not_applicable",
@@ -127,7 +130,13 @@ class Verdict:
             explanation = self._explanation = explanation(self)
         return explanation
 
-    def to_json(self) -> dict[str, Any]:
+    def explained(self, explain: str) -> bool:
+        """Whether a report made with `--explain explain` (EXPLAIN) explains this verdict."""
+        return explain == "all" or (explain == "violations" and self.kind not in OK_KINDS)
+
+    def to_json(self, explain: str = "all") -> dict[str, Any]:
+        """The verdict as reports write it; `explanation` is null where `explain` does
+        not ask for it."""
         return {
             "norm": self.norm,
             "turn": self.turn,
@@ -140,7 +149,7 @@ class Verdict:
             "unknown": list(self.unknown),
             "overridden_by": self.overridden_by,
             "call": self.call,
-            "explanation": self.explanation.to_json(),
+            "explanation": self.explanation.to_json() if self.explained(explain) else None,
         }
 
 
@@ -176,10 +185,10 @@ class TraceReport:
     def for_norm(self, norm: str) -> list[Verdict]:
         return [v for v in self.verdicts if v.norm == norm]
 
-    def to_json(self, include_not_applicable: bool = False) -> dict[str, Any]:
+    def to_json(self, include_not_applicable: bool = False, explain: str = "all") -> dict[str, Any]:
         shown = self.verdicts if include_not_applicable else self.applicable()
         data: dict[str, Any] = {"id": self.trace_id, "status": self.status}
         if self.locator:
             data["source"] = self.locator
-        data["verdicts"] = [v.to_json() for v in shown]
+        data["verdicts"] = [v.to_json(explain) for v in shown]
         return data

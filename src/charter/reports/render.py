@@ -216,13 +216,15 @@ class ReportWriter:
 
     `render` depends only on the report and the writer's options, never on what was
     written before, so that worker processes can render and the output stays the same.
-    `policy` (a `charter.Policy`) gives the norms, for the formats that list them."""
+    `policy` (a `charter.Policy`) gives the norms, for the formats that list them;
+    `explain` (verdicts.EXPLAIN) which verdicts the formats that explain explain."""
 
     def __init__(self, out: IO[str] | None, show_all: bool = False, color: bool = False,
-                 fail_on: Iterable[str] = DEFAULT_FAIL_ON, policy: Any = None):
+                 fail_on: Iterable[str] = DEFAULT_FAIL_ON, policy: Any = None, explain: str = "all"):
         self.out, self.show_all, self.color = out, show_all, color
         self.fail_on = tuple(fail_on)
         self.policy = policy
+        self.explain = explain
 
     def start(self) -> None: ...
 
@@ -260,7 +262,7 @@ class _JsonReports(ReportWriter):
 
     @functools.cached_property
     def _json(self) -> ReportJson:
-        return ReportJson(self.show_all)
+        return ReportJson(self.show_all, self.explain)
 
     @functools.cached_property
     def _skipped(self) -> _Listed:
@@ -463,7 +465,8 @@ class JunitWriter(ReportWriter):
                 failures += 1
                 kind = aggregate(v.kind for v in bad)
                 message = f"trace {report.trace_id}{where}: " + "; ".join(_plain_line(v) for v in bad)
-                text = "\n\n".join(render_derivation(v, None, descriptions.get(name)) for v in bad)
+                text = "\n\n".join(render_derivation(v, None, descriptions.get(name))
+                                     for v in bad if v.explained(self.explain)) or None
                 case.append(_element("failure", {"message": message, "type": kind}, text))
             elif all(v.kind == "not_applicable" for v in verdicts):
                 skipped += 1
@@ -640,6 +643,8 @@ class SarifWriter(ReportWriter):
             "gap": v.gap, "escalate_to": v.escalate_to, "unknown": list(v.unknown),
             "overridden_by": v.overridden_by,
         }
+        if v.explained(self.explain):
+            result["properties"]["explanation"] = v.explanation.to_json()
         return result
 
     def emit(self, rendered: Rendered) -> None:
@@ -711,7 +716,8 @@ def _escape_surrogates(text: str) -> str:
 
 class ReportJson:
     """The JSON and JSONL formats' text of a trace report: exactly
-    `_dumps(report.to_json(include_not_applicable))`, written straight from the verdicts.
+    `_dumps(report.to_json(include_not_applicable, explain))`, written straight from the
+    verdicts (an explanation is made only where `explain` asks for it).
 
     A corpus report is mostly explanations, and `json.dumps` of `to_json`'s dicts costs
     three times as much as this: it builds a dict for every verdict, step, fact and
@@ -723,8 +729,8 @@ class ReportJson:
 
     REMEMBERED = 1 << 14  # distinct verdicts and paths kept, at most (each, per writer)
 
-    def __init__(self, include_not_applicable: bool = False):
-        self.include_not_applicable = include_not_applicable
+    def __init__(self, include_not_applicable: bool = False, explain: str = "all"):
+        self.include_not_applicable, self.explain = include_not_applicable, explain
         self._heads: dict[Verdict, str] = {}
         self._paths: dict[tuple[Step, ...], str] = {}
 
@@ -739,7 +745,7 @@ class ReportJson:
         head = self._heads.get(v)
         if head is None:
             head = _remember(self._heads, v, _verdict_head(v), self.REMEMBERED)
-        return head + self.explanation(v.explanation) + "}"
+        return head + (self.explanation(v.explanation) if v.explained(self.explain) else "null") + "}"
 
     def explanation(self, e: Explanation) -> str:
         path = self._paths.get(e.steps)
