@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 import re2
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import charter.stdlib
 from charter.text.prefilter import ASCII_LOOK_ALIKES, phrase_need, regex_need
@@ -163,3 +165,32 @@ def test_a_regex_is_built_once_for_checking_compiling_and_every_use(monkeypatch)
                   f"norm b:\n    \"d\"\n    forbid user mentions p\n"
                   f"norm c:\n    \"d\"\n    forbid assistant matches /{source}/i\n")
     assert [t for t in built if source in t] == [f"(?i){source}"]
+
+
+def _checked_reference(pattern: str, text: str, check) -> tuple[int, int] | None:
+    """RE2 on the text itself, searched again from the end of each rejected candidate
+    (one character past an empty one): the definition of a checked regex's search."""
+    regex, pos = re2.compile(pattern), 0
+    while pos <= len(text) and (found := regex.search(text, pos)) is not None:
+        if check(found.group()):
+            return found.span()
+        start, pos = found.span()
+        pos = pos if pos > start else pos + 1
+    return None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(st.sampled_from("12 3-é€𝄞aA\n"), max_size=40), st.sampled_from([r"[0-9]+", r"[0-9]*", r"\w+", r"."]),
+       st.integers(1, 4))
+def test_a_checked_regex_finds_what_searching_again_finds(text, pattern, modulus):
+    check = lambda found: len(found) % modulus == 0  # noqa: E731  (rejects some candidates)
+    found = compile_regex(pattern, "", check).search(text)
+    assert (found and found.span()) == _checked_reference(pattern, text, check)
+
+
+def test_a_checked_regex_reads_long_non_ascii_text_once():
+    # each rejected candidate encoded the whole text again: 160 KB took 7.7 s
+    text = "é 1 " * 40_000
+    started = time.process_time()
+    assert compile_regex(r"[0-9]", "", lambda found: False).search(text) is None
+    assert time.process_time() - started < 2

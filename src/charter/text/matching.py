@@ -146,10 +146,29 @@ class _CheckedRegex(_Regex):
                 if check(text[start:end]):
                     return _TextMatch(text, start, end)
             return None
-        # otherwise search again from the end of each rejected candidate, one character
-        # past an empty one (RE2's finditer steps one byte, which may split a character)
+        if not self._whole_chars:
+            return self._search_decoded(text)
+        # otherwise search the UTF-8 bytes, made once, again from the end of each rejected
+        # candidate, one character past an empty one (RE2's finditer steps one byte, which
+        # may split a character); only the accepted match's offsets are decoded
+        encoded = text.encode("utf-8")
         pos = 0
-        while pos <= len(text) and (found := self._search_from(text, pos)) is not None:
+        while pos <= len(encoded) and (found := self._regex.search(encoded, pos)) is not None:
+            start, pos = found.span()
+            candidate = encoded[start:pos].decode("utf-8")
+            if check(candidate):
+                start_char = len(encoded[:start].decode("utf-8"))
+                return _TextMatch(text, start_char, start_char + len(candidate))
+            if pos == start:  # past an empty match: to the next character's first byte
+                pos += 1
+                while pos < len(encoded) and encoded[pos] & 0xC0 == 0x80:
+                    pos += 1
+        return None
+
+    def _search_decoded(self, text: str) -> object | None:
+        """The search where RE2 decodes the offsets itself (a `\\C` may split a character)."""
+        check, pos = self._check, 0
+        while pos <= len(text) and (found := self._regex.search(text, pos)) is not None:
             if check(found.group()):
                 return found
             start, pos = found.span()
