@@ -71,13 +71,14 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
-def measure(command: list[str]) -> tuple[int, float, int, int]:
+def measure(command: list[str], env: dict[str, str] | None = None) -> tuple[int, float, int, int, float]:
     """Run `command` with its output to /dev/null: (exit code, wall seconds, peak RSS of
-    its largest process in KB, peak total RSS of its process tree in KB, sampled)."""
+    its largest process in KB, peak total RSS of its process tree in KB, sampled, CPU
+    seconds of it and the processes it waited for)."""
     total_peak = 0
     done = threading.Event()
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
     def sample() -> None:
         nonlocal total_peak
@@ -93,7 +94,7 @@ def measure(command: list[str]) -> tuple[int, float, int, int]:
     done.set()
     sampler.join()
     process.returncode = os.waitstatus_to_exitcode(status)
-    return process.returncode, wall, usage.ru_maxrss, total_peak
+    return process.returncode, wall, usage.ru_maxrss, total_peak, usage.ru_utime + usage.ru_stime
 
 
 def make_corpus(path: Path, size: int | None, traces: int | None, seed: int) -> None:
@@ -145,7 +146,7 @@ def main(argv: list[str] | None = None) -> None:
                                        "--jobs", str(jobs), "--no-progress"]
         walls, peaks, totals = [], [], []
         for _ in range(args.runs):
-            code, wall, peak, total = measure(command)
+            code, wall, peak, total, _ = measure(command)
             if code not in (0, 1, 2):
                 sys.exit(f"charter check failed with exit code {code}: {' '.join(command)}")
             walls.append(wall)

@@ -10,8 +10,10 @@ corpus file to verdicts:
 
 - the parse floor: reading and decoding every line with `json` and with `orjson`;
 - hand-written Python (benchmarks/handwritten.py): the same checks written directly;
-- Charter in process (`read_traces` + `Policy.check`), and the CLI (`charter check
-  --format jsonl`, with `--jobs 1` and `--jobs 2`, start-up included) with its peak RSS;
+- Charter in process (`read_traces` + `Policy.check`), and the CLI with its peak RSS:
+  `charter check` on --cli-traces traces with `--format text` and `jsonl` (and `jsonl
+  --jobs 2`), on one trace of --long messages with `text` and `json`, and start-up
+  (checking one trace, the policy cached) beside `python -c pass`;
 - OPA through regopy (benchmarks/policy/support.rego, 12 of the norms) and Cedar through
   cedarpy (benchmarks/policy/support.cedar, the 4 norms Cedar can express), each against
   Charter running exactly those norms on the same sample of traces;
@@ -32,6 +34,7 @@ it stayed within the peak reached before).
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import re
@@ -41,11 +44,12 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, NamedTuple
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 POLICY = HERE / "policy" / "support.charter"
+SHOP = ROOT / "examples" / "shop_support" / "shop_support.charter"  # the start-up row's policy
 REGO = HERE / "policy" / "support.rego"
 CEDAR = HERE / "policy" / "support.cedar"
 sys.path.insert(0, str(HERE))
@@ -318,19 +322,93 @@ def table(rows: list[Row]) -> str:
     return "\n".join([head] + [r.line() for r in rows])
 
 
-def cli_row(name: str, path: Path, jobs: int, runs: int, traces: int, turns: int, norms: int) -> Row:
-    command = memory.charter_command() + ["check", str(POLICY), "--traces", str(path), "--format", "jsonl",
-                                          "--jobs", str(jobs), "--no-progress"]
-    walls, peaks = [], []
+class Cli(NamedTuple):
+    """A command to time (`charter check` and its arguments, or any argv) as a row."""
+
+    name: str
+    argv: list[str]
+    traces: int
+    turns: int
+    norms: int
+    note: str = "start-up and report included"
+
+
+def check_argv(path: Path, *options: str) -> list[str]:
+    return memory.charter_command() + ["check", str(POLICY), "--traces", str(path), *options, "--no-progress"]
+
+
+def installed_env(workdir: Path) -> dict[str, str]:
+    """The environment of the commands: bytecode cached, as an installed package has it
+    (where PYTHONDONTWRITEBYTECODE is set, as on the machine of these runs, every run
+    would compile Charter's sources again, some 50 ms of start-up)."""
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    return env | {"PYTHONPYCACHEPREFIX": str(workdir / "pycache")}
+
+
+def cli_rows(commands: list[Cli], runs: int, workdir: Path) -> tuple[list[Row], list[list[float]]]:
+    """The commands run in turn, round after round (so that they meet the same spells of
+    load): a row of wall-clock times each, with the peak RSS of its process tree, and
+    each command's CPU times (its own and its workers'), which the ratios use: on a
+    loaded machine a child's wall time is mostly time spent waiting for a core."""
+    walls: list[list[float]] = [[] for _ in commands]
+    cpus: list[list[float]] = [[] for _ in commands]
+    peaks = [0] * len(commands)
     for _ in range(runs):
-        code, wall, _, total = memory.measure(command)
-        if code not in (0, 1):
-            sys.exit(f"charter check failed with exit code {code}: {' '.join(command)}")
-        walls.append(wall)
-        # Sampled from /proc: the kernel's peak for a child forked from this (large)
-        # harness counts the harness's pages that the child had before it exec'd.
-        peaks.append(total)
-    return Row(name, walls, traces, turns, norms, "start-up and report included", max(peaks) / 1024)
+        for i, command in enumerate(commands):
+            code, wall, _, total, cpu = memory.measure(command.argv, installed_env(workdir))
+            if code not in (0, 1):
+                sys.exit(f"{command.name} failed with exit code {code}: {' '.join(command.argv)}")
+            walls[i].append(wall)
+            cpus[i].append(cpu)
+            # Sampled from /proc: the kernel's peak for a child forked from this (large)
+            # harness counts the harness's pages that the child had before it exec'd.
+            peaks[i] = max(peaks[i], total)
+    rows = [Row(c.name, w, c.traces, c.turns, c.norms, c.note, peak / 1024)
+            for c, w, peak in zip(commands, walls, peaks)]
+    return rows, cpus
+
+
+def cli_commands(args: argparse.Namespace, records: list[dict], norms: int) -> list[Cli]:
+    """`charter check` on --cli-traces traces, text against jsonl (--jobs 1 and 2); on one
+    trace of --long messages, text against json; and start-up, against Python's own:
+    checking one trace with a policy the cache already holds (a first run warms it)."""
+    corpus = make_corpus(args.workdir, args.cli_traces, args.seed)
+    turns = sum(1 for line in corpus.open("rb") for _ in json.loads(line)["messages"])
+    long = long_trace(args.workdir, records, args.long)
+    one = make_corpus(args.workdir, 1, args.seed)
+    startup = memory.charter_command() + ["check", str(SHOP), "--traces", str(one)]
+    memory.measure(startup, installed_env(args.workdir))  # the policy cached, the bytecode written
+    return [
+        Cli("charter check --format text", check_argv(corpus, "--format", "text"), args.cli_traces, turns, norms),
+        Cli("charter check --format jsonl", check_argv(corpus, "--format", "jsonl"), args.cli_traces, turns, norms),
+        Cli("charter check --format jsonl --jobs 2", check_argv(corpus, "--format", "jsonl", "--jobs", "2"),
+            args.cli_traces, turns, norms),
+        Cli(f"long trace ({args.long:,} messages) --format text", check_argv(long, "--format", "text"), 1,
+            args.long, norms),
+        Cli(f"long trace ({args.long:,} messages) --format json", check_argv(long, "--format", "json"), 1,
+            args.long, norms),
+        Cli("start-up: python -c pass", [sys.executable, "-c", "pass"], 0, 0, 0, "the interpreter alone"),
+        Cli("start-up: charter check, 1 trace", startup, 1, len(json.loads(one.read_text())["messages"]),
+            len(charter.load(str(SHOP)).norms), "examples/shop_support, policy cached"),
+    ]
+
+
+def cpu_ratio(cpus: list[list[float]], slower: int, faster: int) -> float:
+    return round(statistics.median(cpus[slower]) / statistics.median(cpus[faster]), 2)
+
+
+def long_trace(workdir: Path, records: list[dict], messages: int) -> Path:
+    """One trace of `messages` messages: the corpus's conversations one after another
+    (the norms that read earlier messages then read thousands of them)."""
+    path = workdir / f"long-{messages}m.jsonl"
+    if not path.exists():
+        joined: list[dict] = []
+        for record in itertools.cycle(records):
+            joined.extend(record["messages"])
+            if len(joined) >= messages:
+                break
+        path.write_text(json.dumps({"id": "long", "meta": records[0].get("meta"), "messages": joined[:messages]}) + "\n")
+    return path
 
 
 # --------------------------------------------------------------------------- the run
@@ -351,6 +429,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--runs", type=int, default=5, help="runs per measurement; the median is shown")
     parser.add_argument("--sample", type=int, help="traces for regopy (default 50; --quick: 10)")
     parser.add_argument("--cedar-sample", type=int, help="traces for cedarpy (default 500; --quick: 100)")
+    parser.add_argument("--cli-traces", type=int, default=2000,
+                        help="traces of the corpus `charter check` runs on (default 2000)")
+    parser.add_argument("--long", type=int, default=20_000, help="messages of the long trace (default 20000)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--workdir", type=Path, default=Path(tempfile.gettempdir()) / "charter-bench")
     args = parser.parse_args(argv)
@@ -383,8 +464,8 @@ def main(argv: list[str] | None = None) -> None:
          "read_traces + Policy.check"),
     ], runs)
     floor, hand, own = rows[1], rows[2], rows[3]
-    rows.append(cli_row("charter check --jobs 1", path, 1, 1 if args.quick else runs, traces, turns, norms))
-    rows.append(cli_row("charter check --jobs 2", path, 2, 1 if args.quick else runs, traces, turns, norms))
+    cli, cpus = cli_rows(cli_commands(args, records, norms), 3 if args.quick else runs, args.workdir)
+    rows += cli
 
     peer_rows = []
     for name, peer, names, sample in (("regopy (OPA)", Rego(), REGO_NORMS, samples["regopy"]),
@@ -420,7 +501,12 @@ def main(argv: list[str] | None = None) -> None:
         "session_us_per_message": round(session.median / messages * 1e6, 1),
         "charter_traces_per_s": round(traces / own.median),
         "handwritten_traces_per_s": round(traces / hand.median),
-        "jobs2_speedup": round(rows[4].median / rows[5].median, 2),
+        "jsonl_vs_text": cpu_ratio(cpus, 1, 0),
+        "long_trace_json_vs_text": cpu_ratio(cpus, 4, 3),
+        "jobs2_speedup": round(cli[1].median / cli[2].median, 2),
+        "startup_s": round(cli[6].median, 3),
+        "startup_cpu_s": round(statistics.median(cpus[6]), 3),
+        "python_startup_s": round(cli[5].median, 3),
         "traces": traces, "norms": norms, "runs": runs, "load_average": round(load, 2),
         "harness_peak_rss_mb": round(peak_rss_mb()),
     }
@@ -437,7 +523,7 @@ def scaling_by_size(workdir: Path, traces: int, seed: int, policy: charter.Polic
         own, hand = map(statistics.median, timed_together(
             [lambda: run_charter(policy, path), lambda: run_handwritten(path)], runs))
         count = traces * factor
-        cli = cli_row("", path, 1, 1, count, 0, 0)
+        (cli,), _ = cli_rows([Cli("", check_argv(path, "--format", "jsonl"), count, 0, 0)], 1, workdir)
         lines.append(f"| {factor}× | {count:,} | {own:.2f} | {own / count * 1e6:,.0f} | {hand:.2f} | "
                      f"{own / hand:.1f} | {cli.rss_mb:.0f} |")
     return "\n".join(lines)
