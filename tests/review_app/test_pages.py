@@ -125,3 +125,10 @@ def test_bad_bodies_are_refused_with_a_page(review, body, status, message):
     answer = client.post(f"/questions/{qid}/preview", content=body,
                          headers={"content-type": "application/x-www-form-urlencoded"})
     assert answer.status_code == status and message in answer.text and "Traceback" not in answer.text
+
+
+def test_a_lower_authority_reads_a_higher_question_without_the_form(review):
+    qid = _listed(_as(review, "platform"))[0][0]
+    page = _as(review, "developer").get(f"/questions/{qid}").text
+    assert "platform or an authority above it decides this question; you are deciding as developer" in page
+    assert 'name="outcome"' not in page and '<details class="example"' in page

@@ -15,6 +15,7 @@ from typing import Awaitable, Callable
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.base import BaseHTTPMiddleware
@@ -69,6 +70,14 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
             raise _Refused(403, f"{q.id} is for {q.decider or 'the top of the chain'} or above; "
                                 f"you are deciding as {who.authority}")
 
+    def _confirmed(q: Question, who: Identity, form: dict[str, str]) -> str | None:
+        """Write the decision and read the questions again, one decision at a time."""
+        with lock:
+            failure = confirm(workspace, q, who, form)
+            if failure is None:
+                workspace.refresh()
+            return failure
+
     async def root(request: Request) -> Response:
         return RedirectResponse("/questions" if identity(request) else "/identity", 303)
 
@@ -98,7 +107,7 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
         q = question(request)
         allowed(who, q)
         form = await _form(request)
-        plan = preview(workspace, q, who, form)
+        plan = await run_in_threadpool(preview, workspace, q, who, form)
         if isinstance(plan, str):
             return html(q.id, pages.question_page(workspace, who, q, form, error=plan), who, 400)
         return html(q.id, pages.question_page(workspace, who, q, form, pages.preview_html(q, form, plan)), who)
@@ -107,10 +116,7 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
         q = question(request)
         allowed(who, q)
         form = await _form(request)
-        with lock:
-            failure = confirm(workspace, q, who, form)
-            if failure is None:
-                workspace.refresh()
+        failure = await run_in_threadpool(_confirmed, q, who, form)
         if failure is not None:
             return html(q.id, pages.question_page(workspace, who, q, form, error=failure), who, 409)
         return RedirectResponse(f"/questions?done={quote(q.id)}", 303)

@@ -84,12 +84,19 @@ def _planned(workspace: Workspace, decision: Decision) -> tuple[Amendment | None
 
 def preview(workspace: Workspace, question: Question, identity: Identity, form: dict[str, str]) -> Plan | str:
     """What confirming the form's decision would write and change, or what is wrong with the form."""
+    planned = _plan(workspace, question, identity, form)
+    return planned if isinstance(planned, str) else planned[2]
+
+
+def _plan(workspace: Workspace, question: Question, identity: Identity,
+          form: dict[str, str]) -> tuple[Decision, Amendment | None, Plan] | str:
     decision = read_decision(question, identity, form, workspace.authorities)
     if isinstance(decision, str):
         return decision
     amendment, failure = _planned(workspace, decision)
     if amendment is None:
-        return Plan(_entry_patch(workspace.ledger, decision), [], [], [failure or "the amendment cannot be planned"])
+        return decision, None, Plan(_entry_patch(workspace.ledger, decision), [], [],
+                                    [failure or "the amendment cannot be planned"])
     ruling = next(r for r in amendment.rulings if r.decision == decision)
     problems = [d.message + (f" ({d.hint})" if d.hint else "") for d in amendment.problems]
     if ruling.status not in ("apply", "recorded"):
@@ -102,7 +109,8 @@ def preview(workspace: Workspace, question: Question, identity: Identity, form: 
     diff = amendment.diff
     if diff is not None:
         summary.append(f"{diff.changed} of {diff.traces} traces change.")
-    return Plan(_entry_patch(workspace.ledger, decision) + amendment.patch(), _changes(diff), summary, problems)
+    plan = Plan(_entry_patch(workspace.ledger, decision) + amendment.patch(), _changes(diff), summary, problems)
+    return decision, amendment, plan
 
 
 def _entry_patch(ledger: str, decision: Decision) -> str:
@@ -122,15 +130,12 @@ def _changes(diff: DiffResult | None) -> list[dict[str, Any]]:
 def confirm(workspace: Workspace, question: Question, identity: Identity, form: dict[str, str]) -> str | None:
     """Append the decision to the ledger and write the amended policy; None when done,
     else why nothing was written."""
-    decision = read_decision(question, identity, form, workspace.authorities)
-    if isinstance(decision, str):
-        return decision
-    amendment, failure = _planned(workspace, decision)
-    if amendment is None:
-        return failure
-    ruling = next(r for r in amendment.rulings if r.decision == decision)
-    if ruling.status not in ("apply", "recorded") or not amendment.ok:
-        return "nothing was written: preview the decision again to see why"
+    planned = _plan(workspace, question, identity, form)
+    if isinstance(planned, str):
+        return planned
+    decision, amendment, plan = planned
+    if amendment is None or plan.problems:
+        return "nothing was written: " + "; ".join(plan.problems)
     append(workspace.ledger, decision)
     amendment.write()
     return None

@@ -8,6 +8,7 @@ from __future__ import annotations
 import html
 from typing import Any, Iterable
 
+from ..decisions.ledger import Decision
 from ..reports.gaps import CSS, example_html, fact_text, trace_ids_html
 from .decide import Plan
 from .state import Identity, Question, Workspace
@@ -147,8 +148,11 @@ def question_page(workspace: Workspace, identity: Identity, question: Question, 
     {_e(_plural(item["traces"], "trace"))} of {workspace.traces}</span></h2>
   <div class="examples" data-nav="evidence">{examples}{escalations}</div>
   {trace_ids_html(item)}
+  {_recorded(workspace.decided.get(question.id, ()))}
 </article>
-{decision_form(workspace, question, form or {}, error)}
+{decision_form(workspace, question, form or {}, error) if workspace.may_decide(identity, question) else
+  f'<section class="card"><p class="empty">{_e(question.decider or "The top of the chain")} or an authority above it decides this question; '
+  f'you are deciding as {_e(identity.authority)}.</p></section>'}
 {preview}"""
 
 
@@ -165,6 +169,14 @@ def _facts(item: dict[str, Any]) -> str:
         return ""
     listed = "".join(f"<li><code>{_e(t)}</code></li>" for t in seen.values())
     return f'<h2>Facts the verdicts read</h2><ul class="facts-list">{listed}{why}</ul>'
+
+
+def _recorded(decisions: Iterable[Decision]) -> str:
+    """The ledger's entries on this question already (a fact asked for, a proposal, a
+    disagreement): what the next decider should know."""
+    rows = "".join(f'<li><strong>{_e(d.authority)}, {_e(d.person)}</strong> · {_e(d.at)} · '
+                   f'<code>{_e(d.outcome.text())}</code> — {_e(d.why)}</li>' for d in decisions)
+    return f'<h2>In the ledger already</h2><ul class="recorded">{rows}</ul>' if rows else ""
 
 
 def _escalation_html(evidence: dict[str, Any], opened: bool) -> str:

@@ -1,8 +1,8 @@
 """What the review application shows: the policy, the open questions of a corpus with
 their evidence, the escalations waiting in the queue, and who may answer which.
 
-`Workspace.refresh()` loads the policy files and reads the corpus once (the gaps
-report's collector: counts, examples, trace IDs); it runs at start and after every
+`Workspace.refresh()` loads the policy files, reads the corpus once (the gaps report's
+collector: counts, examples, trace IDs) and the ledger; it runs at start and after every
 decision written, so the list never shows a question that is already settled.
 """
 
@@ -15,6 +15,7 @@ import attrs
 
 from ..check.loader import load_program
 from ..corpus.parallel import expand_paths, read_path
+from ..decisions.ledger import Decision, read_ledger
 from ..escalations.queue import Escalation, EscalationQueue
 from ..evaluate.policy import Policy
 from ..reports.gaps import GapCollector, conversation_json
@@ -61,6 +62,7 @@ class Workspace:
     queue: str | None = None
     policy: Policy | None = None
     questions: dict[str, Question] = attrs.Factory(dict)
+    decided: dict[str, list[Decision]] = attrs.Factory(dict)  # the ledger's entries by question
     traces: int = 0
     skipped: int = 0
 
@@ -83,6 +85,9 @@ class Workspace:
                     questions[item["question"]] = Question(item["question"], info, item)
         self.policy, self.questions = policy, questions
         self.traces, self.skipped = data["traces"], len(data["skipped"])
+        self.decided = {}
+        for decision in read_ledger(self.ledger):
+            self.decided.setdefault(decision.question, []).append(decision)
         for escalation in self.open_escalations():
             self._file(escalation)
 
