@@ -599,3 +599,41 @@ def test_unwritable_output_is_an_error(tmp_path):
                                        "--output", str(tmp_path / "missing" / "report.md")])
     assert result.exit_code == 2
     assert "error: cannot write" in result.output and "internal error" not in result.output
+
+
+def test_an_agent_example_shows_prompts_tool_calls_results_and_the_call_judged(tmp_path):
+    """The evidence of a tool-call norm: the system prompt, every call with its arguments,
+    the tool's result, the metadata, and the call judged marked (not only its message)."""
+    (tmp_path / "p.charter").write_text(textwrap.dedent("""\
+        charter agent by developer
+
+        norm refunds_need_approval:
+            on tool call
+            when call.name == "issue_refund" and call.args.amount > 100
+            unspecified "may the agent refund more than 100 without a human?" escalate to developer
+        """))
+    trace = {"id": "agent-1", "meta": {"label": "BAD", "customer": {"tier": "gold"}}, "messages": [
+        {"role": "system", "content": "You are Acme's refund agent."},
+        {"role": "user", "content": "Order 7 arrived broken."},
+        {"role": "assistant", "content": "", "tool_calls": [{"id": "c1", "name": "lookup_order", "arguments": {"order": 7}}]},
+        {"role": "tool", "tool_call_id": "c1", "name": "lookup_order", "content": '{"total": 150}'},
+        {"role": "assistant", "content": "Refunding.", "tool_calls": [
+            {"id": "c2", "name": "notify", "arguments": {"text": "hi"}},
+            {"id": "c3", "name": "issue_refund", "arguments": {"order": 7, "amount": 150}}]}]}
+    (tmp_path / "t.jsonl").write_text(json.dumps(trace) + "\n")
+    args = (str(tmp_path / "p.charter"), "--traces", str(tmp_path / "t.jsonl"))
+    example = _gaps_json(str(tmp_path / "p.charter"), str(tmp_path / "t.jsonl"))["stakeholders"][0]["norms"][0]["items"][0]["examples"][0]
+    assert (example["turn"], example["call"], example["meta"]) == (4, 1, trace["meta"])
+    assert [(m["role"], m["act"], [c["name"] for c in m["tool_calls"]]) for m in example["conversation"]] == [
+        ("system", False, []), ("user", False, []), ("assistant", False, ["lookup_order"]), ("tool", False, []),
+        ("assistant", True, ["notify", "issue_refund"])]
+    assert example["conversation"][3]["tool_call_id"] == "c1"
+    page = _run("gaps", *args, "--format", "html")
+    assert '<li class="msg role-system" data-index="0">' in page and "You are Acme&#x27;s refund agent." in page
+    assert "answers <code>c1</code>" in page and "{&quot;total&quot;: 150}" in page
+    calls = re.findall(r'<div class="call( judged)?"><span class="tool">calls <code>(\w+)</code>', page)
+    assert calls == [("", "lookup_order"), ("", "notify"), (" judged", "issue_refund")]
+    assert "&quot;amount&quot;: 150" in page and "<dt>customer</dt><dd>{&quot;tier&quot;: &quot;gold&quot;}</dd>" in page
+    markdown = _run("gaps", *args)
+    assert 'metadata: `label = BAD` · `customer = {"tier": "gold"}`' in markdown
+    assert r'\[calls issue_refund {"amount": 150, "order": 7}\]' in markdown and "- **Traces** (1): `agent-1`" in markdown

@@ -643,6 +643,7 @@ ol.conversation .name { font-size: 12px; color: var(--muted); }
 ol.conversation .mark { font-size: 11px; font-weight: 700; color: #8a5a00; background: var(--amber-soft); border: 1px solid #f3d28b; border-radius: 4px; padding: 0 6px; }
 ol.conversation .text { white-space: pre-wrap; overflow-wrap: anywhere; font-size: 14px; }
 ol.conversation .call { margin-top: 4px; font-size: 13px; }
+ol.conversation .call.judged pre { box-shadow: inset 3px 0 0 var(--amber); background: #fff8e1; }
 ol.conversation .call pre { margin: 2px 0 0; background: #f0f2f5; border-radius: 4px; padding: 4px 8px; font-size: 12px; white-space: pre-wrap; overflow-wrap: anywhere; }
 details.trace-ids { margin-top: 6px; font-size: 13px; color: var(--muted); }
 details.trace-ids summary { cursor: pointer; }
@@ -837,12 +838,13 @@ def example_html(example: dict[str, Any], opened: bool = False) -> str:
         out.append('<div class="facts">' + " ".join(
             f'<code>{_e(fact_text(f))}</code>' for f in example["facts"]) + "</div>")
     out.append('<ol class="conversation">')
-    out += [_message_html(m) for m in example.get("conversation", ())]
+    out += [_message_html(m, example["call"] if m["act"] else None) for m in example.get("conversation", ())]
     out.append("</ol></details>")
     return "\n".join(out)
 
 
-def _message_html(message: dict[str, Any]) -> str:
+def _message_html(message: dict[str, Any], judged_call: int | None = None) -> str:
+    """One message; `judged_call` is the index of the tool call judged (`on tool call`)."""
     cls = "msg act" if message["act"] else "msg reply" if message["reply"] else "msg"
     mark = ('<span class="mark">the act judged</span>' if message["act"]
             else '<span class="mark">the reply judged</span>' if message["reply"] else "")
@@ -852,10 +854,11 @@ def _message_html(message: dict[str, Any]) -> str:
     text = (f'<div class="text">{_e(message["text"])}</div>' if message["text"]
             else "" if message["tool_calls"] else '<div class="text empty">(empty)</div>')
     calls = "".join(
-        f'<div class="call"><span class="tool">calls <code>{_e(c["name"])}</code>'
-        + (f' <span class="name">{_e(c["id"])}</span>' if c.get("id") else "") + "</span>"
+        f'<div class="call{" judged" if k == judged_call else ""}"><span class="tool">calls <code>{_e(c["name"])}</code>'
+        + (f' <span class="name">{_e(c["id"])}</span>' if c.get("id") else "")
+        + (' <span class="mark">the call judged</span>' if k == judged_call else "") + "</span>"
         f'<pre>{_e(json.dumps(c["arguments"], ensure_ascii=False, sort_keys=True, indent=2))}</pre></div>'
-        for c in message["tool_calls"])
+        for k, c in enumerate(message["tool_calls"]))
     return (f'<li class="{cls} role-{_e(message["role"])}" data-index="{message["index"]}">'
             f'<div class="head"><span class="role">{_e(message["role"])}</span>{who}{answers}{mark}</div>'
             f"{text}{calls}</li>")
