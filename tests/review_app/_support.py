@@ -42,8 +42,9 @@ def running(tmp: Path, *extra: str) -> Iterator[Review]:
         pytest.skip(f"{MODEL_SPEC_TRACES} is absent")
     policy, ledger = tmp / "model_spec.charter", tmp / "decisions.ledger"
     shutil.copy(MODEL_SPEC, policy)
+    shutil.copy(MODEL_SPEC_TRACES, tmp / MODEL_SPEC_TRACES.name)  # named as the docs name it
     port = _free_port()
-    command = [sys.executable, "-m", "charter.cli", "review", policy.name, "--traces", str(MODEL_SPEC_TRACES),
+    command = [sys.executable, "-m", "charter.cli", "review", policy.name, "--traces", MODEL_SPEC_TRACES.name,
                "--ledger", ledger.name, "--port", str(port), *extra]
     process = subprocess.Popen(command, cwd=tmp, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     url = f"http://127.0.0.1:{port}"

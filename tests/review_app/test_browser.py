@@ -43,7 +43,9 @@ def page(tmp_path):
         browser = driver.chromium.launch(executable_path=_chromium(), args=["--no-sandbox", "--disable-gpu"])
         context = browser.new_context(viewport={"width": 1200, "height": 900}, device_scale_factor=1)
         tab = context.new_page()
-        tab.set_default_timeout(60_000)
+        tab.set_default_timeout(120_000)
+        tab.script_errors = []
+        tab.on("pageerror", lambda error: tab.script_errors.append(error))
         yield tab
         browser.close()
 
@@ -79,9 +81,13 @@ def test_decide_a_question_in_the_browser_by_keyboard(page, tmp_path):
         assert "whether the reply engages with warmth needs a human" in links.nth(0).inner_text()
         assert "8 verdicts in 8 traces" in links.nth(0).inner_text()
         norms = [t.split("·")[0].strip() for t in page.locator("a.question-link .meta").all_inner_texts()]
+        page.keyboard.press("?")
+        assert "j / k: next / previous" in page.locator("#keys-help").inner_text()
+        page.keyboard.press("Escape")
+        assert page.locator("#keys-help").count() == 0
         for _ in range(norms.index(NORM) + 1):
             page.keyboard.press("j")
-        assert NORM in _focused(page) or NORM in page.evaluate("document.activeElement.innerText")
+        assert NORM in page.evaluate("document.activeElement.innerText")
         _shot(page, tmp_path, "2-questions")
         qid = page.evaluate("document.activeElement.dataset.question")
         page.keyboard.press("Enter")
@@ -152,6 +158,7 @@ def test_decide_a_question_in_the_browser_by_keyboard(page, tmp_path):
         assert tested.returncode == 0, tested.stdout + tested.stderr
         # checking the corpus again shows exactly the verdict changes the preview showed
         assert _observed(review.policy, NORM) == {(b, a): int(n) for _, b, a, n in impact}
+        assert page.script_errors == []
 
 
 def _observed(amended: Path, norm: str) -> dict[tuple[str, str], int]:
