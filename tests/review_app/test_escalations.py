@@ -1,5 +1,5 @@
 """Escalations kept by the guardrail appear in `charter review` as questions, with their
-conversations; a queue file that is not one is an error at start, not a traceback."""
+conversations; a queue or a ledger that does not read is an error at start, not a traceback."""
 
 from __future__ import annotations
 
@@ -63,3 +63,12 @@ def test_a_file_that_is_not_a_queue_is_an_error(tmp_path):
                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert run.returncode == 2 and "bad.db cannot be opened as an escalation queue" in run.stderr
     assert "Traceback" not in run.stderr
+
+
+def test_a_ledger_that_does_not_read_is_an_error_with_its_place(tmp_path):
+    (tmp_path / "p.charter").write_text("charter p by a\n\nauthorities a\n\nnorm n:\n    permit\n")
+    (tmp_path / "l.ledger").write_text("decision Q1234567\n    by: a\n    outcome: maybe\n")
+    run = subprocess.run([sys.executable, "-m", "charter.cli", "review", "p.charter", "--traces",
+                          str(MODEL_SPEC_TRACES), "--ledger", "l.ledger"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2 and "l.ledger:" in run.stderr and "Traceback" not in run.stderr
