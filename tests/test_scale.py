@@ -149,7 +149,7 @@ def _reference(policy: charter.Policy, paths: list[str]) -> list[dict]:
             if isinstance(record, Skipped):
                 out.append({"skipped": [record.locator.file, record.locator.line, record.reason]})
             else:
-                out.append(policy.check(record).to_json(True))
+                out.append(policy.check(record).to_json(True, explain="violations"))  # check's default --explain
     return out
 
 
