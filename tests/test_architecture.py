@@ -21,7 +21,7 @@ STAGES = [
     {"reports", "escalations"},
     {"corpus"},
     {"review"},
-    {"analysis"},
+    {"analysis", "solver"},
     {"decisions", "api"},
     {"", "cli", "server", "lsp", "integrations", "stdlib", "review_app"},
 ]

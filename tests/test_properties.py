@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 import charter
 from charter.analysis.generate import traces, vocabulary
+from charter.analysis.minimise import minimise
 from charter.analysis.printer import as_test_block
 from charter.analysis.properties import check_properties
 from charter.check.resolve import stdlib_names
@@ -16,6 +17,7 @@ from charter.evaluate.inline_tests import block_trace
 from charter.source.text import Source
 from charter.syntax.parser import parse
 from charter.syntax import ast
+from charter.traces.model import Message, Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED = ROOT / "tests" / "cases" / "analysis"
@@ -32,6 +34,7 @@ def failures(policy: charter.Policy, examples: int = 200, prove: bool = False):
     ("dead_exception", "dead clause", "adults: unless trace.meta.age < 13: permit"),
     ("override_never", "override never applies", "casual overrides tone"),
     ("window_conflict", "conflict", "follow_up"),
+    ("window_contradiction", "contradiction", "acknowledge_complaint, admit_nothing"),
 ])
 def test_each_seeded_bug_is_found(name, prop, subject):
     path = SEEDED / f"{name}.charter"
@@ -41,19 +44,36 @@ def test_each_seeded_bug_is_found(name, prop, subject):
         # Pasted back into the policy, the counterexample is a passing test that pins the failure.
         text = path.read_text() + "\n" + found[0].counterexample
         results = charter.loads(text, name=str(path)).run_tests()
-        assert [r.passed for r in results] == [True]
-        assert len(found[0].counterexample.splitlines()) <= 8  # minimal: a handful of lines
+        assert results and all(r.passed for r in results)
+        # minimal: a handful of lines per block (a contradiction prints a block per reply)
+        assert all(len(block.splitlines()) <= 8 for block in found[0].counterexample.split("\n\n"))
 
 
-def test_counterexamples_are_minimal():
-    (found,) = failures(charter.load(str(SEEDED / "uncovered_range.charter")))
-    assert found.counterexample == (
-        'test "gap: found by charter test":\n'
-        '    meta {"age_days": 31}\n'
-        '    user: "refund"\n'
-        '    assistant: ""\n'
-        '    expect refunds unspecified at turn 1\n'
-    )
+@pytest.mark.parametrize("name, lines", [
+    ("uncovered_range", ['meta {"age_days": 31}', 'user: "refund"', 'assistant: ""',
+                         "expect refunds unspecified at turn 1"]),
+    # Hypothesis's traces start each exchange with a user message and may drop the last
+    # reply: it printed four messages here (issue 19.12); two suffice.
+    ("extra_exchange", ['meta {"plan": "pro_other"}', 'assistant: "refund"', 'assistant: ""',
+                        "expect after_refund unspecified at turn 1"]),
+])
+def test_counterexamples_are_minimal(name, lines):
+    (found,) = failures(charter.load(str(SEEDED / f"{name}.charter")))
+    assert found.counterexample == "".join(f"{line}\n" for line in [
+        'test "gap: found by charter test":', *(f"    {line}" for line in lines)])
+
+
+def test_minimise_removes_every_message_and_fact_the_failure_does_not_need():
+    trace = Trace("t", tuple(Message(i, role, text, labels=labels) for i, (role, text, labels) in enumerate([
+        ("system", "be kind", {}), ("user", "hello refund please", {"x": 0.5}), ("assistant", "ok sure", {}),
+        ("user", "thanks", {})])), {"plan": "pro", "region": {"eu": True}})
+
+    def fails(t: Trace) -> bool:  # a user message saying "refund" with the plan known
+        return "plan" in t.meta and any(m.role == "user" and "refund" in m.content.split() for m in t.messages)
+
+    small = minimise(trace, fails)
+    assert small.meta == {"plan": "pro"}
+    assert [(m.index, m.role, m.content, m.labels) for m in small.messages] == [(0, "user", "refund", {})]
 
 
 @pytest.mark.parametrize("policy", [

@@ -89,7 +89,7 @@ def test_seeded_bugs_are_refuted_or_proved(name, prop, subject, method):
     if failure.counterexample is not None:
         # A refutation is a real trace: pasted back into the policy, its test passes.
         results = charter.loads(path.read_text() + "\n" + failure.counterexample, name=str(path)).run_tests()
-        assert [r.passed for r in results] == [True]
+        assert results and all(r.passed for r in results)
 
 
 EXAMPLES = ["acme_support.charter", *(f"{n}/{n}.charter" for n in ("shop_support", "health_info", "tutor",

@@ -29,9 +29,10 @@ from ..check.program import CheckedNorm, Program
 from ..compile.compiler import CompiledPolicy, compile_program
 from ..evaluate.evaluator import evaluate
 from ..source.text import Span
-from ..traces.model import Trace
+from ..traces.model import Message, Trace
 from ..evaluate.verdicts import TraceReport
 from .generate import FILLER, traces, vocabulary
+from .minimise import minimise
 from .printer import as_test_block
 from .prove import NormAnalysis, analyse, describe
 
@@ -69,7 +70,6 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
     strategy = traces(vocabulary(program))
     pool = _sample(strategy, examples, seed)
     reversed_policy = compile_program(_reversed(program))
-    phrases = vocabulary(program).phrases
     analyses = analyse(program) if prove else None
 
     def check(name: str, failing: Callable[[Trace], list[tuple[str, str, int | None]]],
@@ -80,13 +80,10 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
         if any(failing(trace) for trace in pool) or suspects:
             trace = _find(strategy, lambda t: bool(failing(t)), examples * (_PERSIST if suspects else 1), seed)
             if trace is not None:
+                trace = minimise(trace, failing)
                 expects = failing(trace)
                 block = as_test_block(f"{name}: found by charter test", trace, expects)
-                subject = ", ".join(sorted({norm for norm, _, _ in expects}))
-                if analyses is None:
-                    return PropertyResult(name, False, f"a trace with {what}", subject, None, block)
-                return PropertyResult(name, False, f"refuted: a trace with {what} (confirmed by the evaluator)",
-                                      subject, None, block, "refuted")
+                return _failed(name, what, sorted({norm for norm, _, _ in expects}), block, analyses is not None)
         if analyses is None or possible is None:
             return PropertyResult(name, True, sampled)
         return _proof(name, what, sampled, analyses, suspects, program)
@@ -96,8 +93,7 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
               lambda a: a.conflict),
         check("gap", lambda t: [(v.norm, "unspecified", v.turn) for v in evaluate(compiled, t).verdicts
                                 if v.gap], "gap", lambda a: a.gap),
-        check("contradiction", lambda t: _contradiction(compiled, t, phrases),
-              "norms that no reply can satisfy together"),
+        _contradictions(program, compiled, strategy, pool, examples, seed, prove),
         check("determinism", lambda t: _differs(evaluate(compiled, t), evaluate(compiled, t)),
               "difference between two runs"),
         check("order independence", lambda t: _differs(evaluate(compiled, t), evaluate(reversed_policy, t)),
@@ -152,25 +148,149 @@ def _differs(first: TraceReport, second: TraceReport) -> list[tuple[str, str, in
     return [(v.norm, v.kind, v.turn) for v in second.verdicts if rows.get((v.norm, v.turn, v.call)) != v]
 
 
-def _contradiction(policy: CompiledPolicy, trace: Trace, phrases: tuple[str, ...]):
-    """Norms violated at an assistant turn whatever the reply there, none of them by
-    every reply: they contradict each other."""
-    report = evaluate(policy, trace)
-    replies = ("",) + FILLER[:1] + phrases + (" ".join(phrases),)
-    for turn in {v.turn for v in report.verdicts if v.kind == "violated" and v.turn is not None}:
-        message = trace.messages[turn]
-        if message.role != "assistant":
-            continue
-        violated_by = []
+def _failed(name: str, what: str, norms: list[str], block: str, prove: bool, detail: str = "") -> PropertyResult:
+    subject = ", ".join(norms)
+    if not prove:
+        return PropertyResult(name, False, f"a trace with {what}{detail}", subject, None, block)
+    return PropertyResult(name, False, f"refuted: a trace with {what}{detail} (confirmed by the evaluator)",
+                          subject, None, block, "refuted")
+
+
+# --------------------------------------------------------------------------- contradiction
+
+_CONTRADICTION = "norms that no reply can satisfy together"
+
+
+@attrs.frozen
+class _Contradiction:
+    """At the last message of `trace` (the reply), every reply tried breaks some norm
+    and no norm is broken by all of them. `variants` are the trace with, for each norm
+    involved, a reply that keeps it, and the verdicts the reply decides there."""
+
+    trace: Trace
+    variants: tuple[tuple[Trace, tuple[tuple[str, str, int | None], ...]], ...]
+
+    @property
+    def norms(self) -> list[str]:
+        return sorted({norm for _, expects in self.variants for norm, _, _ in expects})
+
+    def blocks(self) -> str:
+        count = len(self.variants)
+        return "\n".join(as_test_block(f"contradiction: reply {i} of {count}", trace, list(expects))
+                         for i, (trace, expects) in enumerate(self.variants, 1))
+
+
+def _contradictions(program: Program, compiled: CompiledPolicy, strategy, pool: list[Trace], examples: int,
+                    seed: int, prove: bool) -> PropertyResult:
+    """Sampled: a generated trace where, at an assistant message, the norms contradict
+    each other. With `prove`, decided by the solver within its bound (solver/)."""
+    sampled = f"sampled {examples} traces, no {_CONTRADICTION}"
+    phrases = vocabulary(program).phrases
+
+    def found(trace: Trace, extra: tuple[Message, ...] = ()) -> _Contradiction | None:
+        return _contradiction(compiled, trace, phrases, extra)
+
+    if any(found(trace) for trace in pool):
+        trace = _find(strategy, lambda t: found(t) is not None, examples, seed)
+        if trace is not None:
+            return _reported(program, minimise(trace, found), found, prove, "")
+    if not prove:
+        return PropertyResult("contradiction", True, sampled)
+    try:
+        from ..solver import decide_contradictions
+    except ImportError:
+        return PropertyResult("contradiction", True, f'{sampled}; not decided: the solver is not installed '
+                                                     f'(pip install "charter[prove]")')
+    decision = decide_contradictions(program, vocabulary(program), lambda t, replies: found(t, replies))
+    if decision.status == "refuted":
+        extra = tuple(decision.found.variants[i][0].messages[-1] for i in range(len(decision.found.variants)))
+        trace = minimise(decision.found.trace, lambda t: found(t, extra))
+        return _reported(program, trace, lambda t: found(t, extra), prove,
+                         f"; found by the solver in {decision.bound}")
+    if decision.status == "proved":
+        return PropertyResult("contradiction", True, f"proved: no {_CONTRADICTION} in {decision.bound} "
+                                                     f"(Z3, {_plural(decision.rounds, 'round')})", method="proved")
+    return PropertyResult("contradiction", True, f"{sampled}; not decided in {decision.bound}: "
+                                                 f"{decision.note}")
+
+
+def _reported(program: Program, trace: Trace, found: Callable[[Trace], _Contradiction | None], prove: bool,
+              where: str) -> PropertyResult:
+    contradiction = found(trace)
+    norms = contradiction.norms
+    authorities = sorted({program.norm(n).authority for n in norms})
+    layers = f" between the authorities {' and '.join(authorities)}" if len(authorities) > 1 else ""
+    detail = f"{layers}: " + ", ".join(f"`{n}` (by {program.norm(n).authority})" for n in norms) + where
+    return _failed("contradiction", _CONTRADICTION, norms, contradiction.blocks(), prove, detail)
+
+
+def _contradiction(policy: CompiledPolicy, trace: Trace, phrases: tuple[str, ...],
+                   extra: tuple[Message, ...] = ()) -> _Contradiction | None:
+    """The first assistant message where the norms contradict each other, whatever the
+    reply there: the message's own, a filler word, each of the policy's phrases, all of
+    them, `extra`, and the best the policy's phrases can be put together (`_repair`). A
+    reply is text the user sees: an empty one would only put off a `within` window."""
+    for turn, message in enumerate(trace.messages):
+        if message.role == "assistant":
+            contents = ([message.content] if message.content.strip() else []) + [FILLER[0], *phrases, " ".join(phrases)]
+            replies = [attrs.evolve(message, content=c) for c in dict.fromkeys(contents)]
+            at = _Turn(policy, trace, turn)
+            found = at.contradiction(replies + [attrs.evolve(r, index=turn) for r in extra])
+            if found is not None and not at.repair(message, phrases):
+                return found
+    return None
+
+
+class _Turn:
+    """The verdicts a reply at `turn` decides: those the trace cut after it has and the
+    trace before it does not."""
+
+    def __init__(self, policy: CompiledPolicy, trace: Trace, turn: int):
+        self.policy, self.trace, self.turn = policy, trace, turn
+        self._before: set | None = None
+
+    def broken(self, reply: Message) -> tuple[Trace, TraceReport, set]:
+        variant = attrs.evolve(self.trace, messages=self.trace.messages[:self.turn] + (reply,))
+        report = evaluate(self.policy, variant)
+        broken = {(v.norm, v.turn, v.call) for v in report.verdicts if v.kind == "violated"}
+        if broken and self._before is None:
+            earlier = evaluate(self.policy, attrs.evolve(self.trace, messages=self.trace.messages[:self.turn]))
+            self._before = {(v.norm, v.turn, v.call) for v in earlier.verdicts if v.kind == "violated"}
+        return variant, report, broken - (self._before or set())
+
+    def contradiction(self, replies: list[Message]) -> _Contradiction | None:
+        broken_by = []
         for reply in replies:
-            changed = attrs.evolve(trace, messages=trace.messages[:turn] + (
-                attrs.evolve(message, content=reply),) + trace.messages[turn + 1:])
-            violated_by.append({v.norm for v in evaluate(policy, changed).verdicts
-                                if v.turn == turn and v.kind == "violated"})
-        if all(violated_by) and not set.intersection(*violated_by):
-            involved = set.union(*violated_by)
-            return [(v.norm, v.kind, turn) for v in report.verdicts if v.turn == turn and v.norm in involved]
-    return []
+            variant, report, broken = self.broken(reply)
+            if not broken:
+                return None  # this reply keeps every norm
+            broken_by.append((variant, report, broken))
+        norms = [{norm for norm, _, _ in broken} for _, _, broken in broken_by]
+        if set.intersection(*norms):
+            return None  # a norm no reply keeps: not a contradiction between norms
+        acts = sorted(set().union(*(broken for _, _, broken in broken_by)), key=lambda a: (a[1], a[0]))
+        variants: dict[str, tuple] = {}
+        for norm in sorted({n for n, _, _ in acts}):  # for each norm, the first reply that keeps it
+            variant, report, _ = next(b for b, n in zip(broken_by, norms) if norm not in n)
+            kinds = {(v.norm, v.turn, v.call): v.kind for v in report.verdicts}
+            variants.setdefault(variant.messages[-1].content, (variant, tuple(
+                (n, kinds[(n, t, c)], t) for n, t, c in acts if (n, t, c) in kinds)))
+        return _Contradiction(broken_by[0][0], tuple(variants.values()))
+
+    def repair(self, message: Message, phrases: tuple[str, ...]) -> bool:
+        """Whether phrases added one at a time, each the one that leaves the fewest
+        verdicts broken, make a reply that keeps every norm."""
+        words: list[str] = [FILLER[0]]
+        broken = len(self.broken(attrs.evolve(message, content=FILLER[0]))[2])
+        while broken:
+            tried = {p: len(self.broken(attrs.evolve(message, content=" ".join(words + [p])))[2])
+                     for p in phrases if p not in words}
+            best = min(tried, key=tried.__getitem__, default=None)
+            if best is None or tried[best] >= broken:
+                return False
+            words.append(best)
+            broken = tried[best]
+        return True
 
 
 # --------------------------------------------------------------------------- reachability

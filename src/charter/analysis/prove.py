@@ -32,7 +32,7 @@ from ..source.text import Span
 # The most combinations enumerated for one norm; above it, the norm is out of range.
 MAX_COMBINATIONS = 1 << 16
 
-_MISSING = object()
+MISSING = object()  # a region: the fact is not in the trace
 _OTHER = "\x00other"  # a string no policy compares with
 _ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 _FACTS = (ast.Label, ast.Meta, ast.Property, ast.Count)
@@ -109,10 +109,9 @@ def _conditions(norm: CheckedNorm) -> Iterator[ast.Expr]:
             outcomes.append(unless.outcome)
 
 
-def _fact_of(atom: Atom) -> tuple[ast.Expr, tuple] | None:
+def fact_of(expr: ast.Expr) -> tuple[ast.Expr, tuple] | None:
     """(the fact, the constants it is compared with) for a comparison of a fact with
     constants, `fact in [...]` and `fact is known`."""
-    expr = atom.expr
     if isinstance(expr, ast.Compare):
         for fact, other in ((expr.left, expr.right), (expr.right, expr.left)):
             if isinstance(fact, _FACTS) and isinstance(other, ast.Literal):
@@ -125,7 +124,7 @@ def _fact_of(atom: Atom) -> tuple[ast.Expr, tuple] | None:
     return None
 
 
-def _representatives(constants: set, missing: bool) -> list:
+def representatives(constants: set, missing: bool) -> list:
     """One value per region of the constants' order (and of their equality)."""
     numbers = sorted({c for c in constants if _is_number(c)})
     values: list = []
@@ -139,20 +138,19 @@ def _representatives(constants: set, missing: bool) -> list:
     values += [c for c in constants if not isinstance(c, (str, int, float))]  # null (bools are ints)
     if not numbers:
         values.append(_OTHER)  # a value equal to no constant (the numbers have theirs)
-    return values + ([_MISSING] if missing else [])
+    return values + ([MISSING] if missing else [])
 
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _region_truth(atom: Atom, value: object) -> bool | None:
-    """An atom's truth when its fact has `value`; None where the evaluator would find it
-    unknown (a missing fact, an order between a non-number and a number)."""
-    expr = atom.expr
+def region_truth(expr: ast.Expr, value: object) -> bool | None:
+    """A comparison's truth when its fact has `value`; None where the evaluator would find
+    it unknown (a missing fact, an order between a non-number and a number)."""
     if isinstance(expr, ast.KnownTest):
-        return (value is not _MISSING) == expr.known
-    if value is _MISSING:
+        return (value is not MISSING) == expr.known
+    if value is MISSING:
         return None
     if isinstance(expr, ast.In):
         inside = any(_same(value, i.value) for i in expr.items.items)
@@ -178,14 +176,14 @@ def _combinations(atoms: list[Atom]) -> tuple[int, Iterator[dict[Atom, bool]]]:
     constants: dict[tuple[str, ast.Expr], set] = {}
     free: list[Atom] = []
     for atom in atoms:
-        found = _fact_of(atom)
+        found = fact_of(atom.expr)
         if found is None:
             free.append(atom)
             continue
         key = (atom.scope, found[0])
         facts.setdefault(key, []).append(atom)
         constants.setdefault(key, set()).update(found[1])
-    regions = {key: _representatives(constants[key], any(isinstance(a.expr, ast.KnownTest) for a in group))
+    regions = {key: representatives(constants[key], any(isinstance(a.expr, ast.KnownTest) for a in group))
                for key, group in facts.items()}
     count = math.prod(len(r) for r in regions.values()) * (1 << len(free))
 
@@ -195,7 +193,7 @@ def _combinations(atoms: list[Atom]) -> tuple[int, Iterator[dict[Atom, bool]]]:
         for choice in itertools.product(*(regions[k] for k in keys)):
             partial: dict[Atom, bool | None] = {}
             for key, value in zip(keys, choice):
-                partial.update((a, _region_truth(a, value)) for a in facts[key])
+                partial.update((a, region_truth(a.expr, value)) for a in facts[key])
             open_atoms = free + [a for a, v in partial.items() if v is None]
             for values in itertools.product((False, True), repeat=len(open_atoms)):
                 truth = {**partial, **dict(zip(open_atoms, values))}

@@ -1,0 +1,265 @@
+"""Is there a trace where the norms that apply leave no reply that satisfies them all?
+
+Over the bounded symbolic trace of `encode.py`, each norm's *violation at the reply* is a
+formula: at the reply's own act (its trigger, no override, the outcome that stands after
+its cases and exceptions is a `require` the reply breaks or a `forbid` it does), and at
+every earlier act whose `within` window closes at the reply with nothing in it that
+complied. A contradiction is a situation S where
+
+    every reply R violates some norm, and every such norm alone is kept by some reply
+
+(the second half leaves out a norm that no reply can keep by itself). That is an ∃∀
+question, answered by counterexample-guided refinement: find S that the replies tried so
+far all break while each norm has a reply of its own; ask for a reply that keeps every
+norm at S; if there is one, add it to the replies tried and ask again, else S is a
+contradiction of the abstraction. It is then made into a concrete trace and handed to
+`confirm` (the evaluator); a situation the evaluator does not confirm is excluded and the
+search goes on.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import attrs
+import z3
+
+from ..analysis.generate import Vocabulary, _nest
+from ..analysis.prove import MISSING
+from ..check.program import CheckedNorm, Program
+from ..syntax import ast
+from ..traces.model import Message, ToolCall, Trace
+from .encode import Encoder, Env, bound, leaves, reply_parts, shapes
+
+# Refinement rounds (replies added) and unconfirmed situations before giving up.
+MAX_ROUNDS = 400
+MAX_UNCONFIRMED = 20
+
+
+@attrs.frozen
+class Decision:
+    """`proved` (no contradiction within `bound`), `refuted` (with the evaluator's
+    confirmation, `found`) or `not decided` (with the reason in `note`)."""
+
+    status: str
+    bound: str
+    note: str = ""
+    found: object = None
+    rounds: int = 0
+
+
+def decide_contradictions(program: Program, vocab: Vocabulary,
+                          confirm: Callable[[Trace, tuple[Message, ...]], object]) -> Decision:
+    """Decide the contradiction property within the bound (`encode.shapes`);
+    `confirm(trace, replies)` runs the evaluator on a candidate (its last message is the
+    reply, `replies` the others to try) and returns what it found, or a false value."""
+    parts = reply_parts(vocab)
+    undecided, rounds = [], 0
+    for shape in shapes(vocab):
+        decision = _refine(Encoder(program, vocab, shape, parts), confirm)
+        rounds += decision.rounds
+        if decision.status == "refuted":
+            return attrs.evolve(decision, bound=bound(vocab), rounds=rounds)
+        if decision.status == "not decided":
+            undecided.append(decision.note)
+    if undecided:
+        return Decision("not decided", bound(vocab), "; ".join(dict.fromkeys(undecided)), rounds=rounds)
+    return Decision("proved", bound(vocab), rounds=rounds)
+
+
+def _refine(encoder: Encoder, confirm) -> Decision:
+    """The refinement loop over one shape."""
+    by_norm = {name: f for name, f in _violations(encoder).items() if not z3.is_false(z3.simplify(f))}
+    if not by_norm:
+        return _proved(encoder, 0)
+    some = z3.Or(list(by_norm.values()))
+    replies = list(encoder.reply_vars)
+    situation = encoder.situation_vars()
+    outer = z3.Solver()
+    outer.add(encoder.domain)
+    own_replies = {}
+    for name, violated in by_norm.items():  # each norm alone is kept by a reply of its own
+        copy = [(v, z3.FreshConst(v.sort(), name)) for v in replies]
+        own_replies[name] = [c for _, c in copy]
+        outer.add([z3.substitute(d, copy) for d in encoder.reply_domain])
+        outer.add(z3.Not(z3.substitute(violated, copy)))
+    inner = z3.Solver()
+    inner.add(encoder.reply_domain)
+    inner.add(z3.Not(some))
+    unconfirmed = 0
+    for rounds in range(1, MAX_ROUNDS + 1):
+        if outer.check() != z3.sat:
+            return _proved(encoder, rounds)
+        model = outer.model()
+        fixed = [v == model.eval(v, model_completion=True) for v in situation]
+        reply = _keeping_all(inner, fixed)
+        if reply is not None:  # a reply keeps every norm here: the next situation must break it too
+            outer.add(z3.substitute(some, [(v, reply.eval(v, model_completion=True)) for v in replies]))
+            continue
+        trace = _trace(encoder, model)
+        tried = tuple(_reply(encoder, model, {v.get_id(): c for v, c in zip(replies, own)})
+                      for own in own_replies.values())
+        found = confirm(trace, tried)
+        if found:
+            return Decision("refuted", "", found=found, rounds=rounds)
+        unconfirmed += 1
+        if unconfirmed >= MAX_UNCONFIRMED:
+            break
+        outer.add(z3.Or([f.arg(0) != f.arg(1) for f in fixed] + [False]))
+    return Decision("not decided", "", f"the evaluator confirmed none of the {unconfirmed} situations the solver "
+                                        "found", rounds=rounds)
+
+
+def _keeping_all(inner: z3.Solver, fixed: list) -> z3.ModelRef | None:
+    """A reply that keeps every norm in the situation `fixed`."""
+    inner.push()
+    inner.add(fixed)
+    reply = inner.model() if inner.check() == z3.sat else None
+    inner.pop()
+    return reply
+
+
+def _proved(encoder: Encoder, rounds: int) -> Decision:
+    if encoder.approximate:
+        return Decision("not decided", "", "approximated: " + ", ".join(sorted(encoder.approximate)), rounds=rounds)
+    return Decision("proved", "", rounds=rounds)
+
+
+# --------------------------------------------------------------------------- violations
+
+
+def _violations(encoder: Encoder) -> dict[str, z3.BoolRef]:
+    """Each norm's violation decided by the reply, over every act where one can be."""
+    return {norm.name: z3.Or([_violated(encoder, norm, env, window, guard)
+                              for env, window, guard in _acts(encoder, norm)] + [False])
+            for norm in encoder.program.norms}
+
+
+def _acts(encoder: Encoder, norm: CheckedNorm):
+    """(env, window, guard) for each act whose verdict the reply decides: the reply's own
+    (window None), and each earlier one whose `within N` window closes at the reply."""
+    shape = encoder.shape
+    assistants = shape.indices("assistant")
+    windows = sorted({o.within for o in leaves(norm) if o.within is not None})
+    immediate = any(o.within is None for o in leaves(norm))
+    true = z3.BoolVal(True)
+    if norm.scope == "conversation":
+        if windows:
+            encoder.approximate.add(f"the `within` window of conversation norm `{norm.name}`")
+        if immediate:
+            yield encoder.env("conversation", None), None, true
+        return
+    if norm.scope == "assistant turn" and immediate:
+        yield encoder.env("assistant turn", shape.reply), None, true
+    for size in windows:
+        if len(assistants) <= size - (norm.scope == "user turn"):
+            continue
+        window = tuple(assistants[-size:])
+        if norm.scope == "user turn":
+            users = [u for u in shape.indices("user", window[0])]
+            if users and (len(assistants) == size or users[-1] > assistants[-size - 1]):
+                yield encoder.env("user turn", users[-1]), window, true
+            continue
+        act = assistants[-size - 1]
+        if norm.scope == "assistant turn":
+            yield encoder.env("assistant turn", act), window, true
+        else:  # a tool call of that message, of each tool the policy names
+            for tool in encoder.vocab.tools:
+                yield encoder.env("tool call", act, (act, tool)), window, encoder.var(("calls", act, tool))
+
+
+def _violated(encoder: Encoder, norm: CheckedNorm, env: Env, window: tuple[int, ...] | None,
+              guard: z3.BoolRef) -> z3.BoolRef:
+    program = encoder.program
+    overridden = [encoder.cond(program.norm(name).trigger,
+                               encoder.env("conversation", None) if program.norm(name).scope == "conversation" else env)
+                  for name in norm.overriders]
+    standing = _decide_body(encoder, norm.body, env)
+    broken = [z3.And(holds, _breaks(encoder, leaf, env, window)) for leaf, holds in standing.values()]
+    return z3.And(guard, z3.Not(z3.Or(overridden + [False])), encoder.cond(norm.trigger, env), z3.Or(broken + [False]))
+
+
+def _breaks(encoder: Encoder, leaf: ast.Outcome, env: Env, window: tuple[int, ...] | None) -> z3.BoolRef:
+    """Whether the outcome, standing, is violated because of the reply."""
+    if leaf.modality not in ("require", "forbid") or (leaf.within is None) != (window is None):
+        return z3.BoolVal(False)
+    if window is None:
+        holds = encoder.cond(leaf.behaviour, env)
+        return holds if leaf.modality == "forbid" else z3.Not(holds)
+    if leaf.within != len(window):
+        return z3.BoolVal(False)
+    # A window is complied with at its first message where the behaviour holds (either modality).
+    return z3.And([z3.Not(encoder.cond(leaf.behaviour, encoder.env("assistant turn", w))) for w in window])
+
+
+def _decide_body(encoder: Encoder, body: ast.Body, env: Env) -> dict:
+    """decision -> (the outcome, the formula saying it stands), Catala's default calculus:
+    where the applicable branches disagree, none stands (a conflict); no case, no
+    `otherwise`: none stands (a gap)."""
+    if isinstance(body, ast.Outcome):
+        return _decide(encoder, body, env)
+    fallback = _decide(encoder, body.otherwise.outcome, env) if body.otherwise else {}
+    return _agree([(encoder.cond(c.condition, env), _decide(encoder, c.outcome, env)) for c in body.cases], fallback)
+
+
+def _decide(encoder: Encoder, outcome: ast.Outcome, env: Env) -> dict:
+    own = {attrs.evolve(outcome, exceptions=()): (outcome, z3.BoolVal(True))}
+    return _agree([(encoder.cond(u.condition, env), _decide(encoder, u.outcome, env)) for u in outcome.exceptions], own)
+
+
+def _agree(branches: list[tuple[z3.BoolRef, dict]], fallback: dict) -> dict:
+    none = z3.And([z3.Not(c) for c, _ in branches] + [True])
+    keys = dict.fromkeys([k for _, d in branches for k in d] + list(fallback))
+    result = {}
+    for key in keys:
+        leaf = fallback[key][0] if key in fallback else next(d[key][0] for _, d in branches if key in d)
+        alone = z3.And(none, fallback[key][1]) if key in fallback else z3.BoolVal(False)
+        every = z3.And([z3.Not(none)] + [z3.Implies(c, d[key][1] if key in d else z3.BoolVal(False))
+                                         for c, d in branches])
+        result[key] = (leaf, z3.Or(alone, every) if branches else alone)
+    return result
+
+
+# --------------------------------------------------------------------------- a model as a trace
+
+
+def _value(model: z3.ModelRef, region: z3.ArithRef, values: list):
+    value = values[model.eval(region, model_completion=True).as_long()]
+    if isinstance(value, str) and value.startswith("\x00"):
+        return "other"  # prove.py's string equal to no constant
+    return value
+
+
+def _facts(encoder: Encoder, model: z3.ModelRef, kind: str, where) -> dict:
+    return {fact.kind[1]: value for fact, (region, values) in encoder.facts.items()
+            if fact.kind[0] == kind and fact.where == where
+            and (value := _value(model, region, values)) is not MISSING}
+
+
+def _trace(encoder: Encoder, model: z3.ModelRef) -> Trace:
+    """The situation of a model as a trace, ending with a filler reply."""
+    messages = []
+    for index, role in enumerate(encoder.shape.roles):
+        if index == encoder.shape.reply:
+            messages.append(Message(index, role, encoder.filler))
+            continue
+        words = [encoder.filler] + [p for p in encoder.phrases if encoder.truth(model, ("says", index, p))]
+        words += [encoder.sample(key) for key in encoder.regexes if encoder.truth(model, ("matches", index, key))]
+        calls = tuple(ToolCall(tool, _nest(_facts(encoder, model, "args", (index, tool))))
+                      for tool in encoder.vocab.tools if encoder.truth(model, ("calls", index, tool)))
+        messages.append(Message(index, role, " ".join(w for w in words if w), calls,
+                                _facts(encoder, model, "label", index), _nest(_facts(encoder, model, "meta", index))))
+    return Trace("solver", tuple(messages), _nest(_facts(encoder, model, "trace.meta", None)))
+
+
+def _reply(encoder: Encoder, model: z3.ModelRef, names: dict) -> Message:
+    """The reply that a model's copy (`names`: reply variable -> copy) of the reply's
+    variables describes."""
+    facts: dict[str, dict] = {"label": {}, "meta": {}}
+    for fact, (region, values) in encoder.facts.items():
+        if fact.where == encoder.shape.reply and fact.kind[0] in facts:
+            value = _value(model, names.get(region.get_id(), region), values)
+            if value is not MISSING:
+                facts[fact.kind[0]][fact.kind[1]] = value
+    return Message(encoder.shape.reply, "assistant", encoder.reply_text(model, names),
+                   labels=facts["label"], meta=_nest(facts["meta"]))

@@ -1,0 +1,475 @@
+"""A policy's norms as Z3 formulas over a bounded symbolic trace.
+
+The trace (`Shape`) is an optional system and developer message (when the policy reads
+them), then `exchanges` user/assistant exchanges (a tool message after every assistant
+message but the last, when the policy reads tool messages). Its last message is the
+*reply*: the assistant message whose content is chosen. Everything else is the
+*situation*, over-approximated the way `analysis/prove.py` reads one act:
+
+- `M says "p"` is a boolean per message and phrase, with the implications between the
+  policy's phrases (a message that says "refund is approved" says "refund");
+- `M matches /re/`, `M calls "t"` and the text of a call are booleans per message;
+- a fact compared with constants (a label, a metadata path, a call argument, `words`,
+  `chars`) takes one of its regions (prove.py's), *missing* only where the policy asks
+  `is known` (its comparisons are then free); `count(...)` is the sum over the messages;
+- any other atom (a comparison of two facts) is a free boolean.
+
+The reply is under-approximated: a filler word and any set of *tokens* (the policy's
+phrases, and samples of its regexes) joined by "; ". What it says and matches is
+computed on the tokens with the evaluator's own matchers, its words and characters are
+sums, its labels and metadata take regions; it makes no tool call. Every reply of this
+family is a real reply, so a reply the solver finds exists; a construct on the reply the
+encoding can only approximate is named in `Encoder.approximate`, and no proof is claimed
+while one is.
+"""
+
+from __future__ import annotations
+
+import itertools
+import random
+from typing import Iterator
+
+from functools import lru_cache
+
+import attrs
+import z3
+
+from ..analysis.generate import FILLER, Vocabulary
+from ..analysis.prove import MISSING, fact_of, region_truth, representatives
+from ..check.program import CheckedNorm, Program
+from ..syntax import ast
+from ..text.builtins import BUILTINS
+from ..text.matching import compile_regex, phrase_regex
+
+SEPARATOR = "; "
+_RANDOM_SAMPLES = 3  # samples of each regex among the reply's tokens
+_FACTS = (ast.Label, ast.Meta, ast.Property)
+
+
+@attrs.frozen
+class Shape:
+    """The roles of the bounded trace's messages; the last is the reply."""
+
+    roles: tuple[str, ...]
+
+    @property
+    def reply(self) -> int:
+        return len(self.roles) - 1
+
+    def indices(self, role: str, before: int | None = None) -> list[int]:
+        end = len(self.roles) if before is None else before
+        return [i for i in range(end) if self.roles[i] == role]
+
+
+def exchanges(vocab: Vocabulary) -> int:
+    """Enough exchanges for the longest `within` window to close at the reply, whether it
+    opened at a user message or at an assistant message before it."""
+    return max(2, vocab.longest_window + 1)
+
+
+def shapes(vocab: Vocabulary) -> Iterator[Shape]:
+    """Every shape within the bound, shortest first: 1 to `exchanges` user/assistant
+    exchanges, after each subset of the system and developer messages the policy reads;
+    a tool message after every reply but the last when it reads tool messages."""
+    readable = [r for r in ("system", "developer") if r in vocab.roles]
+    for count in range(1, exchanges(vocab) + 1):
+        for size in range(len(readable) + 1):
+            for preamble in itertools.combinations(readable, size):
+                roles = list(preamble)
+                for k in range(count):
+                    roles += ["user", "assistant"] + (["tool"] if "tool" in vocab.roles and k < count - 1 else [])
+                yield Shape(tuple(roles))
+
+
+def bound(vocab: Vocabulary) -> str:
+    """The bound of a proof, in words."""
+    readable = [r for r in ("system", "developer") if r in vocab.roles]
+    notes = [f"with or without a {' and a '.join(readable)} message first"] if readable else []
+    notes += ["a tool result after each reply but the last"] if "tool" in vocab.roles else []
+    extra = f" ({'; '.join(notes)})" if notes else ""
+    return (f"traces of 1 to {exchanges(vocab)} user/assistant exchanges{extra}, "
+            "replies made of the policy's phrases and regex samples")
+
+
+@attrs.frozen
+class Env:
+    """The messages an act binds: each role's current and previous message, the end of
+    `earlier`, the act's tool call (message, tool), the message a quantifier ranges over."""
+
+    current: dict
+    previous: dict
+    earlier: int
+    call: tuple[int, str] | None = None
+    bound: int | None = None
+
+
+@attrs.frozen
+class Fact:
+    """A fact of the symbolic trace: `kind` says what the policy compares it with."""
+
+    kind: tuple
+    where: object  # a message index, (message, tool) for an argument, None for the trace
+
+
+class Encoder:
+    """Formulas for one policy over one shape. `reply_vars` are the reply's variables,
+    every other variable is the situation's."""
+
+    def __init__(self, program: Program, vocab: Vocabulary, shape: Shape, parts: tuple[list[str], str]):
+        self.program, self.vocab, self.shape = program, vocab, shape
+        self.approximate: set[str] = set()
+        self.domain: list[z3.BoolRef] = []
+        self.reply_vars: list[z3.ExprRef] = []
+        self.reply_domain: list[z3.BoolRef] = []
+        self._vars: dict[tuple, z3.ExprRef] = {}
+        self.facts: dict[Fact, tuple[z3.ArithRef, list]] = {}
+        self._constants, self._known = _constants(program)
+        self.phrases = vocab.phrases
+        self.tokens, self.filler = parts
+        self.includes = [z3.Bool(f"reply.token{i}") for i in range(len(self.tokens))]
+        self.reply_vars += self.includes
+        self._matchers: dict[str, object] = {}
+        self.regexes: dict[str, ast.Regex] = {}
+        self._exact: dict[str, bool] = {}
+        self._implications()
+
+    # ------------------------------------------------------------------ variables
+
+    def var(self, key: tuple, reply: bool = False) -> z3.BoolRef:
+        """The boolean named by `key` (one of the reply's when `reply`)."""
+        found = self._vars.get(key)
+        if found is None:
+            found = self._vars[key] = z3.Bool("|".join(map(str, key)))
+            if reply:
+                self.reply_vars.append(found)
+        return found
+
+    def situation_vars(self) -> list[z3.ExprRef]:
+        replies = {v.get_id() for v in self.reply_vars}
+        return [v for v in list(self._vars.values()) + [r for r, _ in self.facts.values()]
+                if v.get_id() not in replies]
+
+    def _implications(self) -> None:
+        """`says q` implies `says p` where q contains p as whole words."""
+        self._implied = [(q, p) for q, p in itertools.permutations(self.phrases, 2) if self._says_in(p, q)]
+
+    def _says_in(self, phrase: str, text: str) -> bool:
+        matcher = self._matchers.get(phrase)
+        if matcher is None:
+            matcher = self._matchers[phrase] = phrase_regex((phrase,))
+        return matcher.search(text) is not None
+
+    def says(self, message: int, phrase: str) -> z3.BoolRef:
+        if message == self.shape.reply:
+            return z3.Or([inc for inc, token in zip(self.includes, self.tokens) if self._says_in(phrase, token)]
+                         + [self._says_in(phrase, self.filler)])
+        key = ("says", message, phrase)
+        if key not in self._vars:
+            said = self.var(key)
+            for q, p in self._implied:  # the implications with the phrases met so far
+                if p == phrase and ("says", message, q) in self._vars:
+                    self.domain.append(z3.Implies(self._vars[("says", message, q)], said))
+                if q == phrase and ("says", message, p) in self._vars:
+                    self.domain.append(z3.Implies(said, self._vars[("says", message, p)]))
+        return self._vars[key]
+
+    def matches(self, message: int, regex: ast.Regex) -> z3.BoolRef:
+        key = _regex_key(regex)
+        self.regexes[key] = regex
+        if message != self.shape.reply:
+            return self.var(("matches", message, key))
+        matcher = _matcher(regex)
+        if matcher is None or not self._per_token(key, matcher):
+            self.approximate.add(f"`{key}` on the reply (an anchor, or a match across the reply's parts)")
+            return self.var(("matches", message, key), reply=True)
+        return z3.Or([inc for inc, token in zip(self.includes, self.tokens) if matcher.search(token)]
+                     + [bool(matcher.search(self.filler))])
+
+    def _per_token(self, key: str, matcher) -> bool:
+        """Whether the regex matches a reply made of two tokens exactly where it matches
+        one of its parts (an anchor or a pattern that spans the separator does not)."""
+        if key not in self._exact:
+            def hits(text: str) -> bool:
+                return matcher.search(text) is not None
+
+            alone = {t: hits(t) for t in [self.filler, *self.tokens]}
+            self._exact[key] = all(
+                hits(SEPARATOR.join([self.filler, a, b])) == (alone[self.filler] or alone[a] or alone[b])
+                for a in self.tokens for b in self.tokens) and all(
+                hits(SEPARATOR.join([self.filler, a])) == (alone[self.filler] or alone[a]) for a in self.tokens)
+        return self._exact[key]
+
+    def reply_text(self, model: z3.ModelRef, names: dict | None = None) -> str:
+        """The content of the reply a model gives (through `names`, a copy of the reply's
+        variables)."""
+        chosen = [t for inc, t in zip(self.includes, self.tokens) if z3.is_true(
+            model.eval(names[inc.get_id()] if names else inc, model_completion=True))]
+        return SEPARATOR.join([self.filler] + chosen)
+
+    def fact(self, fact: Fact) -> tuple[z3.ArithRef, list]:
+        """The fact's region variable and the value of each region."""
+        found = self.facts.get(fact)
+        if found is None:
+            values = representatives(self._constants.get(fact.kind, set()), fact.kind in self._known)
+            region = z3.Int(f"region|{fact.kind}|{fact.where}")
+            self.facts[fact] = found = (region, values)
+            bounds = [region >= 0, region < len(values)]
+            reply = fact.where == self.shape.reply
+            (self.reply_domain if reply else self.domain).extend(bounds)
+            if reply:
+                self.reply_vars.append(region)
+        return found
+
+    # ------------------------------------------------------------------ expressions
+
+    def cond(self, expr: ast.Expr | None, env: Env) -> z3.BoolRef:
+        match expr:
+            case None:
+                return z3.BoolVal(True)
+            case ast.Literal():
+                return z3.BoolVal(bool(expr.value))
+            case ast.And():
+                return z3.And([self.cond(o, env) for o in expr.operands])
+            case ast.Or():
+                return z3.Or([self.cond(o, env) for o in expr.operands])
+            case ast.Not():
+                return z3.Not(self.cond(expr.operand, env))
+            case ast.Says():
+                return self._says(expr, env)
+            case ast.Matches():
+                message = self.message(expr.subject, env)
+                if isinstance(message, tuple):
+                    return self.var(("call.matches", message, _regex_key(expr.regex)))
+                return z3.BoolVal(False) if message is None else self.matches(message, expr.regex)
+            case ast.Calls():
+                message = self.message(expr.subject, env)
+                if message is None or message == self.shape.reply or isinstance(message, tuple):
+                    return z3.BoolVal(False)  # the reply makes no tool call
+                return self.var(("calls", message, expr.tool.value))
+            case ast.Quantified():
+                return self._quantified(expr, env)
+            case ast.Compare() | ast.In() | ast.KnownTest():
+                return self._comparison(expr, env)
+        return self._free(expr, env)
+
+    def _says(self, expr: ast.Says, env: Env) -> z3.BoolRef:
+        message = self.message(expr.subject, env)
+        phrases = [expr.phrases.value] if isinstance(expr.phrases, ast.Literal) else [
+            i.value for i in expr.phrases.items]
+        if message is None:
+            return z3.BoolVal(False)
+        if isinstance(message, tuple):  # the text of a call's arguments
+            tests = [self.var(("call.says", message, p)) for p in phrases]
+        else:
+            tests = [self.says(message, p) for p in phrases]
+        return z3.And(tests) if expr.mode == "all" else z3.Or(tests + [False])
+
+    def _quantified(self, expr: ast.Quantified, env: Env) -> z3.BoolRef:
+        end = env.earlier if expr.range == "earlier" else len(self.shape.roles)
+        bodies = [self.cond(expr.body, attrs.evolve(env, bound=i)) for i in self.shape.indices(expr.role, end)]
+        return z3.Or(bodies + [False]) if expr.quantifier == "any" else z3.And(bodies + [True])
+
+    def message(self, subject: ast.Subject, env: Env):
+        """The message index a subject denotes at `env`, (message, tool) for `call`, or None."""
+        if subject.which == "bound":
+            return env.bound
+        if subject.which == "call":
+            return env.call
+        if subject.which == "previous":
+            return env.previous.get(subject.role)
+        return env.current.get(subject.role)
+
+    def _comparison(self, expr, env: Env) -> z3.BoolRef:
+        arithmetic = self._arithmetic(expr, env)
+        if arithmetic is not None:
+            return arithmetic
+        found = fact_of(expr)
+        fact = None if found is None else self._fact(found[0], env)
+        if fact is None:
+            return self._free(expr, env)
+        if isinstance(fact, str) and fact != "absent":  # the act's call names this tool
+            return z3.BoolVal(bool(region_truth(expr, fact)))
+        if fact == "absent":
+            return z3.BoolVal(isinstance(expr, ast.KnownTest) and not expr.known)
+        region, values = self.fact(fact)
+        choices = []
+        for i, value in enumerate(values):
+            truth = region_truth(expr, value)
+            if truth is None:  # unknown there: either resolution
+                choices.append(z3.And(region == i, self._free(expr, env, ("region", i))))
+            elif truth:
+                choices.append(region == i)
+        return z3.Or(choices + [False])
+
+    def _fact(self, node: ast.Expr, env: Env):
+        """The symbolic fact a node reads at `env`, "absent" for a message that does not
+        exist, None for what has no regions here."""
+        if isinstance(node, ast.Meta) and node.subject.which == "trace":
+            return Fact(("trace.meta", node.path), None)
+        if isinstance(node, ast.Property) and node.subject.role == "call" and node.name == "name":
+            return None if env.call is None else env.call[1]
+        if isinstance(node, ast.Property) and node.subject.role in ("trace", "call"):
+            return None
+        where = self.message(node.subject, env)
+        if where is None:
+            return "absent"
+        if isinstance(node, ast.Label):
+            return Fact(("label", node.name), where)
+        if isinstance(node, ast.Meta):
+            return Fact((node.root, node.path), where)
+        if isinstance(node, ast.Property) and node.name in ("words", "chars"):
+            return None if where == self.shape.reply else Fact((node.name,), where)
+        return None
+
+    def _arithmetic(self, expr, env: Env) -> z3.BoolRef | None:
+        """A comparison of a count, or of the reply's words or characters, with a number."""
+        if not isinstance(expr, ast.Compare) or expr.op not in _OPS:
+            return None
+        sides = [self._number(side, env) for side in (expr.left, expr.right)]
+        if any(s is None for s in sides) or not any(isinstance(s, z3.ArithRef) for s in sides):
+            return None
+        return _OPS[expr.op](*sides)
+
+    def _number(self, node: ast.Expr, env: Env):
+        if isinstance(node, ast.Literal) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+            return node.value
+        if isinstance(node, ast.Count):
+            body = node.body
+            if isinstance(body, ast.Quantified):
+                end = env.earlier if body.range == "earlier" else len(self.shape.roles)
+                tests = [self.cond(body.body, attrs.evolve(env, bound=i)) for i in self.shape.indices(body.role, end)]
+            else:
+                tests = [self.cond(body, env)]
+            return z3.Sum([z3.If(t, 1, 0) for t in tests] + [z3.IntVal(0)])
+        if isinstance(node, ast.Property) and node.name in ("words", "chars") and node.subject.role != "call" \
+                and self.message(node.subject, env) == self.shape.reply:
+            size = (lambda t: len(t.split())) if node.name == "words" else (lambda t: len(SEPARATOR) + len(t))
+            first = len(self.filler.split()) if node.name == "words" else len(self.filler)
+            return z3.Sum([z3.IntVal(first)] + [z3.If(inc, size(t), 0) for inc, t in zip(self.includes, self.tokens)])
+        return None
+
+    def _free(self, expr: ast.Expr, env: Env, *extra) -> z3.BoolRef:
+        """An atom the encoding does not look inside: a boolean of its own at this act."""
+        where = tuple(self.message(n, env) for n in ast.walk(expr) if isinstance(n, ast.Subject))
+        reply = self.shape.reply in where
+        if reply:
+            self.approximate.add(f"`{_text(self.program, expr)}` on the reply")
+        return self.var(("atom", where, id(expr), *extra), reply)
+
+    def sample(self, key: str) -> str:
+        """A token that matches the regex, or nothing (the evaluator will tell)."""
+        matcher = _matcher(self.regexes[key])
+        return next((t for t in self.tokens if matcher is not None and matcher.search(t)), "")
+
+    def truth(self, model: z3.ModelRef, key: tuple) -> bool:
+        """A situation boolean's value in a model (false if never made)."""
+        found = self._vars.get(key)
+        return found is not None and z3.is_true(model.eval(found, model_completion=True))
+
+    # ------------------------------------------------------------------ acts
+
+    def env(self, scope: str, act: int | None, call: tuple[int, str] | None = None) -> Env:
+        """The bindings of an act (`act` None: the conversation)."""
+        end = len(self.shape.roles) if act is None else act
+        own = {"user turn": "user", "assistant turn": "assistant", "tool call": "assistant"}.get(scope)
+        current, previous = {}, {}
+        for role in set(self.shape.roles):
+            before = self.shape.indices(role, end)
+            if role == own and act is not None:
+                current[role], previous[role] = act, (before[-1] if before else None)
+            else:
+                current[role] = before[-1] if before else None
+                previous[role] = before[-2] if len(before) > 1 else None
+        return Env(current, previous, end, call)
+
+
+_OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
+        "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
+
+
+def _constants(program: Program) -> tuple[dict[tuple, set], set[tuple]]:
+    """The constants each kind of fact is compared with, and the kinds asked `is known`."""
+    constants: dict[tuple, set] = {}
+    known: set[tuple] = set()
+    for norm in program.norms:
+        for root in (norm.trigger, norm.body):
+            for node in ast.walk(root) if root is not None else ():
+                found = fact_of(node) if isinstance(node, (ast.Compare, ast.In, ast.KnownTest)) else None
+                if found is None:
+                    continue
+                kind = _kind(found[0])
+                if kind is not None:
+                    constants.setdefault(kind, set()).update(
+                        v for v in found[1] if not isinstance(v, (list, dict)))
+                    if isinstance(node, ast.KnownTest):
+                        known.add(kind)
+    return constants, known
+
+
+def _kind(node: ast.Expr) -> tuple | None:
+    if isinstance(node, ast.Meta):
+        return ("trace.meta", node.path) if node.subject.which == "trace" else (node.root, node.path)
+    if isinstance(node, ast.Label):
+        return ("label", node.name)
+    if isinstance(node, ast.Property) and node.name in ("words", "chars"):
+        return (node.name,)
+    return None
+
+
+def reply_parts(vocab: Vocabulary) -> tuple[list[str], str]:
+    """What a reply is made of: the policy's phrases and a few samples of each regex (the
+    check's own samples for a regex with a built-in check), and a filler word none of
+    them matches."""
+    tokens = list(vocab.phrases)
+    rng = random.Random(0)
+    for name in vocab.checks:
+        tokens += [BUILTINS[name].sample(rng) for _ in range(_RANDOM_SAMPLES)]
+    for source in vocab.regexes:
+        tokens += _regex_samples(source)
+    tokens = list(dict.fromkeys(t for t in tokens if t.strip()))
+    filler = next((f for f in FILLER if not any(phrase_regex((p,)).search(f) for p in vocab.phrases)), FILLER[0])
+    return tokens, filler
+
+
+def _regex_samples(source: str) -> list[str]:
+    from hypothesis import HealthCheck, find, settings, strategies as st
+    from hypothesis.errors import NoSuchExample
+
+    samples: list[str] = []
+    try:
+        find(st.from_regex(source, fullmatch=True), lambda s: samples.append(s) is not None or len(samples) >= 8,
+             settings=settings(max_examples=8, database=None, deadline=None, phases=["generate"],
+                               suppress_health_check=list(HealthCheck)), random=random.Random(0))
+    except NoSuchExample:
+        pass
+    return [s.strip() for s in samples if s.strip() and SEPARATOR.strip() not in s][:_RANDOM_SAMPLES]
+
+
+def _regex_key(regex: ast.Regex) -> str:
+    return f"/{regex.source}/{regex.flags}" + (f" where {'.'.join(regex.check.parts)}" if regex.check else "")
+
+
+@lru_cache(maxsize=None)
+def _matcher(regex: ast.Regex):
+    check = BUILTINS[regex.check.parts[-1]].check if regex.check and regex.check.parts[-1] in BUILTINS else None
+    try:
+        return compile_regex(regex.source, regex.flags, check)
+    except ValueError:
+        return None
+
+
+def _text(program: Program, expr: ast.Expr) -> str:
+    from ..analysis.prove import Atom
+
+    return Atom("", expr).text(program)
+
+
+def leaves(norm: CheckedNorm) -> Iterator[ast.Outcome]:
+    """Every outcome of the norm, exceptions included."""
+    outcomes = [norm.body] if isinstance(norm.body, ast.Outcome) else [c.outcome for c in norm.body.cases] + (
+        [norm.body.otherwise.outcome] if norm.body.otherwise else [])
+    while outcomes:
+        outcome = outcomes.pop()
+        yield outcome
+        outcomes += [u.outcome for u in outcome.exceptions]
+
