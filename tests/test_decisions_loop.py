@@ -74,6 +74,13 @@ def test_the_decision_loop_on_the_model_spec(tmp_path):
     written = json.loads(_run("amend", policy, "--traces", str(CORPUS), "--ledger", ledger, "--format", "json"))
     assert written["written"] == [policy] and written["diff"] == preview["diff"]
 
+    # in `charter fmt` layout, every comment kept, and each edit marked
+    _run("fmt", "--check", policy)
+    text = Path(policy).read_text()
+    comments = [line.strip() for line in MODEL_SPEC.read_text().splitlines() if line.strip().startswith("#")]
+    assert all(comment in text for comment in comments)
+    assert text.count(": decided by ") == 2
+
     # charter check shows exactly the previewed verdict changes
     verdicts_after = _verdicts(policy)
     observed: dict[str, Counter] = {}

@@ -32,6 +32,7 @@ import attrs
 
 from ..analysis.printer import as_test_block
 from ..analysis.properties import check_properties
+from ..analysis.prove import analyse, describe
 from ..check.loader import Loaded
 from ..check.program import CheckedNorm, Program
 from ..check.resolve import Module
@@ -368,17 +369,25 @@ BLOCKING = ("conflict", "gap")  # what an amendment may not add (issue 20): the 
 
 
 def _new_findings(before: Policy, after: Policy) -> list[Diagnostic]:
-    """The properties `charter test --prove` checks that held before the amendment and fail
-    after it: errors for a conflict or a gap, warnings for the rest (an overridden clause
-    is dead, by design)."""
-    held = {r.name for r in check_properties(before.program, before.compiled, prove=True) if r.passed}
-    return [Diagnostic("D041" if r.name in BLOCKING else "D042",
-                       f"with the amendment, `charter test --prove` finds a {r.name}: {r.detail}"
-                       + (f" ({r.subject})" if r.subject else ""), r.span or after.program.norms[0].span,
-                       severity=Severity.ERROR if r.name in BLOCKING else Severity.WARNING,
-                       hint="choose an outcome that agrees with the other norms where they meet"
-                       if r.name in BLOCKING else None)
-            for r in check_properties(after.program, after.compiled, prove=True) if not r.passed and r.name in held]
+    """What `charter test --prove` would find after the amendment and not before: a norm
+    whose atoms can now combine into a conflict or a gap (prove.py's exhaustive analysis,
+    an error), and a property of the sampled checks that now fails (an error for a
+    conflict or a gap, else a warning: an overridden clause is dead, by design). The Z3
+    search for contradictions is left to `charter test --prove` itself: it can take
+    minutes, and a contradiction never blocks an amendment."""
+    old, new = analyse(before.program), analyse(after.program)
+    found = [Diagnostic("D041", f"with the amendment, `{name}` can give a {what} "
+                        f"({describe(after.program, getattr(analysis, what))})", after.program.norm(name).span,
+                        hint="choose an outcome that agrees with the other clauses where they meet")
+             for name, analysis in new.items() for what in BLOCKING
+             if getattr(analysis, what) is not None and getattr(old.get(name), what, None) is None]
+    held = {r.name for r in check_properties(before.program, before.compiled) if r.passed}
+    return found + [
+        Diagnostic("D041" if r.name in BLOCKING else "D042",
+                   f"with the amendment, `charter test` finds a {r.name}: {r.detail}"
+                   + (f" ({r.subject})" if r.subject else ""), r.span or after.program.norms[0].span,
+                   severity=Severity.ERROR if r.name in BLOCKING else Severity.WARNING)
+        for r in check_properties(after.program, after.compiled) if not r.passed and r.name in held]
 
 
 def _diff(old: Policy, new: Policy, traces: list[str], input_format: str | None) -> DiffResult:
