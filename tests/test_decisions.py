@@ -260,3 +260,29 @@ def test_a_decision_on_an_edited_clause_is_stale(tmp_path):
     Path(policy[0]).write_text(SHOP.replace("trace.meta.age > 90", "trace.meta.age > 100"))
     plan = plan_amendment(policy, ledger, traces)
     assert [r.status for r in plan.rulings] == ["stale"] and plan.files == {}
+
+
+def test_what_cannot_be_written_is_said(tmp_path):
+    (tmp_path / "platform.charter").write_text(textwrap.dedent("""\
+        charter base by platform
+
+        authorities platform > developer > user
+
+        norm tone:
+            unspecified "may a reply joke?" escalate to user
+
+        norm mood:
+            when trace.meta.angry == true
+            require assistant says "sorry"
+        """))
+    (tmp_path / "developer.charter").write_text("charter app by developer\n\nauthorities platform > developer > user\n")
+    (tmp_path / "t.jsonl").write_text('{"id": "a", "messages": [{"role": "user", "content": "hi"}, '
+                                      '{"role": "assistant", "content": "ok"}]}\n')
+    policy = [str(tmp_path / "platform.charter"), str(tmp_path / "developer.charter")]
+    questions = {q.norm: q for q in open_questions(policy, [str(tmp_path / "t.jsonl")])}
+    assert questions["mood"].kind == "uncertain" and questions["tone"].deciders == ("platform", "developer", "user")
+    ledger = tmp_path / "l"
+    append(ledger, _decision(questions["tone"].id, "developer", Outcome("permit")))  # above the target, below the norm
+    append(ledger, _decision(questions["mood"].id, "platform", Outcome("permit")))
+    plan = plan_amendment(policy, ledger, [str(tmp_path / "t.jsonl")])
+    assert [p.code for p in plan.problems] == ["D033", "D030"] and plan.files == {}

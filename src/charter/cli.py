@@ -216,7 +216,9 @@ def check(policies, trace_paths, output_format, fail_on, show_all, explain, inpu
               help="The seed of trace generation (the same seed gives the same run on the same installation).")
 @click.option("--prove", is_flag=True,
               help="Also decide conflicts, gaps and reachability over every combination of each "
-                   "norm's atomic conditions: `proved`, or `refuted` with a confirmed counterexample.")
+                   "norm's atomic conditions, and contradictions between norms with the Z3 solver "
+                   "(pip install \"charter[prove]\"): `proved` (within the bound it names), `refuted` "
+                   "with a confirmed counterexample, or `not decided` with the reason.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text",
               show_default=True, help="Results as text, or as one JSON object.")
 @_edge
@@ -235,7 +237,8 @@ def test(policies, verbose, properties, examples, seed, prove, output_format) ->
     as a `test` block that reproduces it when pasted into the policy. Without
     --prove a passing property means "sampled N traces, no counterexample"; with it,
     each property says whether it was proved over all combinations, refuted, or only
-    sampled (a norm with too many combinations).
+    sampled (a norm with too many combinations). A contradiction is printed as a test
+    block per reply (each keeps one norm and breaks another), with each norm's authority.
     """
     policy = _load(policies)
     results = policy.run_tests()

@@ -210,11 +210,12 @@ class Encoder:
         """The fact's region variable and the value of each region."""
         found = self.facts.get(fact)
         if found is None:
-            values = representatives(self._constants.get(fact.kind, set()), fact.kind in self._known)
+            # The reply's facts are all there: a reply the family leaves out is still real.
+            reply = fact.where == self.shape.reply
+            values = representatives(self._constants.get(fact.kind, set()), fact.kind in self._known and not reply)
             region = z3.Int(f"region|{fact.kind}|{fact.where}")
             self.facts[fact] = found = (region, values)
             bounds = [region >= 0, region < len(values)]
-            reply = fact.where == self.shape.reply
             (self.reply_domain if reply else self.domain).extend(bounds)
             if reply:
                 self.reply_vars.append(region)
