@@ -31,9 +31,10 @@ from ..syntax import ast
 from ..traces.model import Message, ToolCall, Trace
 from .encode import Encoder, Env, bound, leaves, reply_parts, shapes
 
-# Refinement rounds (replies added) and unconfirmed situations before giving up.
+# Refinement rounds (replies added) per shape, and situations the evaluator does not
+# confirm (each costs a search for a reply) over all shapes, before giving up.
 MAX_ROUNDS = 400
-MAX_UNCONFIRMED = 20
+MAX_UNCONFIRMED = 10
 
 
 @attrs.frozen
@@ -55,8 +56,11 @@ def decide_contradictions(program: Program, vocab: Vocabulary,
     reply, `replies` the others to try) and returns what it found, or a false value."""
     parts = reply_parts(vocab)
     undecided, rounds = [], 0
+    budget = [MAX_UNCONFIRMED]
     for shape in shapes(vocab):
-        decision = _refine(Encoder(program, vocab, shape, parts), confirm)
+        if not budget[0]:
+            break
+        decision = _refine(Encoder(program, vocab, shape, parts), confirm, budget)
         rounds += decision.rounds
         if decision.status == "refuted":
             return attrs.evolve(decision, bound=bound(vocab), rounds=rounds)
@@ -67,8 +71,9 @@ def decide_contradictions(program: Program, vocab: Vocabulary,
     return Decision("proved", bound(vocab), rounds=rounds)
 
 
-def _refine(encoder: Encoder, confirm) -> Decision:
-    """The refinement loop over one shape."""
+def _refine(encoder: Encoder, confirm, budget: list[int]) -> Decision:
+    """The refinement loop over one shape; `budget` counts down the unconfirmed
+    situations left."""
     by_norm = {name: f for name, f in _violations(encoder).items() if not z3.is_false(z3.simplify(f))}
     if not by_norm:
         return _proved(encoder, 0)
@@ -86,7 +91,6 @@ def _refine(encoder: Encoder, confirm) -> Decision:
     inner = z3.Solver()
     inner.add(encoder.reply_domain)
     inner.add(z3.Not(some))
-    unconfirmed = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         if outer.check() != z3.sat:
             return _proved(encoder, rounds)
@@ -102,12 +106,14 @@ def _refine(encoder: Encoder, confirm) -> Decision:
         found = confirm(trace, tried)
         if found:
             return Decision("refuted", "", found=found, rounds=rounds)
-        unconfirmed += 1
-        if unconfirmed >= MAX_UNCONFIRMED:
+        budget[0] -= 1
+        if not budget[0]:
             break
         outer.add(z3.Or([f.arg(0) != f.arg(1) for f in fixed] + [False]))
-    return Decision("not decided", "", f"the evaluator confirmed none of the {unconfirmed} situations the solver "
-                                        "found", rounds=rounds)
+    if budget[0]:
+        return Decision("not decided", "", f"more than {MAX_ROUNDS} replies tried", rounds=rounds)
+    return Decision("not decided", "", f"the evaluator confirmed none of the situations the solver found "
+                                        f"(at most {MAX_UNCONFIRMED} are tried)", rounds=rounds)
 
 
 def _keeping_all(inner: z3.Solver, fixed: list) -> z3.ModelRef | None:
