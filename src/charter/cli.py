@@ -19,6 +19,8 @@ import click
 from . import Policy, PolicyError, __version__
 from .cache.programs import load_program
 from .source.cache import cache_directory
+from .detectors.registry import names as detector_names
+from .facts.detected import wanted
 from .facts.presence import Presence, Survey
 from .corpus.parallel import (
     Progress, SkippedRecord, check_corpus, expand_paths, progress_wanted, read_path, total_bytes,
@@ -84,6 +86,31 @@ def _fail_on(value: str) -> tuple[str, ...]:
     return kinds
 
 
+def _detector_map(value: tuple[str, ...]) -> dict[str, str]:
+    pairs = [item.partition("=") for item in value]
+    wrong = [item for item, (label, eq, name) in zip(value, pairs) if not (label and eq and name)]
+    if wrong:
+        raise click.BadParameter(f"{wrong[0]!r}: write LABEL=DETECTOR, e.g. toxic=secrets")
+    return {label.strip(): name.strip() for label, _, name in pairs}
+
+
+def _detectors(policy: Policy, mapping: dict[str, str], engine: str) -> dict[str, str]:
+    """The command line's label -> detector mapping, checked against the policy; a
+    detector that is not installed is said once here (its labels are unknown)."""
+    found = wanted(policy.program, mapping)
+    if isinstance(found, str):
+        raise click.BadParameter(found, param_hint="--detector")
+    if mapping and engine == "dask":
+        raise click.BadParameter("detectors run with --engine local", param_hint="--detector")
+    installed = detector_names()
+    for want in found:
+        if want.detector not in installed:
+            click.echo(f"warning: detector `{want.detector}` is not installed (installed: "
+                       f"{', '.join(installed) or 'none'}): label `{want.label}` is unknown where a trace "
+                       "does not carry it", err=True)
+    return mapping
+
+
 _traces_option = click.option(
     "--traces", "trace_paths", multiple=True, required=True, metavar="PATH",
     help="A trace file (JSONL, a JSON trace or a JSON array of traces), a directory (its .jsonl, "
@@ -136,12 +163,15 @@ def main() -> None:
 @click.option("--scheduler", default=None, metavar="ADDRESS",
               help="With --engine dask: the scheduler's address (tcp://HOST:8786); "
                    "without it, a local cluster of --jobs worker processes.")
+@click.option("--detector", "detector_map", multiple=True, metavar="LABEL=DETECTOR", callback=lambda c, p, v: _detector_map(v),
+              help="Compute LABEL with DETECTOR where a trace does not carry it (repeatable; beside the "
+                   "policy's `label NAME from detector D`). Installed: see docs/detectors.md.")
 @click.option("--fail-on-absent-facts", is_flag=True,
               help="Exit 1 when a label or metadata field the policy declares is present in none of "
                    "the traces (the summary counts each one; a misspelt fact looks like this).")
 @_edge
 def check(policies, trace_paths, output_format, fail_on, show_all, explain, input_format, color, jobs,
-          no_progress, record_dir, max_record_bytes, engine, scheduler, fail_on_absent_facts) -> None:
+          no_progress, record_dir, max_record_bytes, engine, scheduler, detector_map, fail_on_absent_facts) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -150,6 +180,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, explain, inpu
     once the others are checked.
     """
     policy = _load(policies)
+    detectors = _detectors(policy, detector_map, engine)
     out = sys.stdout
     use_color = out.isatty() if color is None else color
     options = {"show_all": show_all, "color": use_color, "fail_on": fail_on, "explain": explain}
@@ -169,7 +200,8 @@ def check(policies, trace_paths, output_format, fail_on, show_all, explain, inpu
     else:
         records = check_corpus(policy, policies, paths, writer if recorder is None else recorder, output_format,
                                options, input_format, jobs=1 if recorder else jobs or os.cpu_count() or 1,
-                               on_batch=progress and progress.advance, max_record_bytes=max_record_bytes)
+                               on_batch=progress and progress.advance, max_record_bytes=max_record_bytes,
+                               detectors=detectors)
     try:
         for record in records:
             if shared_terminal:

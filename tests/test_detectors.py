@@ -1,0 +1,282 @@
+"""Detectors: labels computed from message texts where a trace does not carry them.
+
+The built-in detectors run their real libraries (lingua-language-detector, detect-secrets);
+plugin discovery runs through a real entry point (a dist-info directory on PYTHONPATH).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import charter
+from charter.cli import main
+from charter.detectors.labeller import Labeller, Wanted
+from charter.detectors.language import LanguageDetector
+from charter.detectors.model import Detection, Detector, Doubt
+from charter.detectors.secrets import SecretsDetector
+from charter.facts.detected import wanted
+from charter.traces.model import Message, Trace
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class Lengths:
+    """A detector: the text's length over 100 as a score; it fails on "boom", cannot judge
+    "???", and is unsure of texts that start with "meh". Counts its calls and texts."""
+
+    name, version = "lengths", "1"
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    def detect(self, texts):
+        self.calls.append(list(texts))
+        if any("boom" in t for t in texts):
+            raise RuntimeError("exploded")
+        return [None if t == "???" else Detection(min(len(t) / 100, 1.0), 0.2 if t.startswith("meh") else 0.9)
+                for t in texts]
+
+
+def _trace(*texts: str, labels: dict | None = None) -> Trace:
+    return Trace("t", tuple(Message(i, "user" if i % 2 == 0 else "assistant", text, labels=dict(labels or {}))
+                            for i, text in enumerate(texts)))
+
+
+def _labeller(detector, confidence=None, roles=("user", "assistant")) -> Labeller:
+    return Labeller([Wanted("size", "lengths", frozenset(roles), confidence)], load=lambda name: detector)
+
+
+def test_a_test_detector_meets_the_protocol():
+    assert isinstance(Lengths(), Detector)
+    assert isinstance(LanguageDetector(), Detector) and isinstance(SecretsDetector(), Detector)
+
+
+def test_each_distinct_text_is_judged_once_and_a_second_pass_calls_nothing():
+    detector = Lengths()
+    labeller = _labeller(detector)
+    traces = [_trace("hello", "x" * 50), _trace("hello", "y" * 20)]
+    first = labeller.label(traces)
+    assert detector.calls == [["hello", "x" * 50, "y" * 20]]  # one call, each text once
+    assert [m.labels["size"] for m in first[0].messages] == [0.05, 0.5]
+    labeller.label(traces)
+    assert len(detector.calls) == 1 and labeller.calls == 1
+
+
+def test_a_failure_costs_only_the_text_it_failed_on_with_a_warning():
+    detector = Lengths()
+    [trace] = _labeller(detector).label([_trace("fine", "boom now")])
+    fine, boom = trace.messages
+    assert fine.labels["size"] == 0.04
+    assert isinstance(boom.labels["size"], Doubt)
+    assert boom.labels["size"].why == "detector `lengths` failed: RuntimeError: exploded"
+    assert trace.notes == ("messages[1].labels.size: detector `lengths` failed: RuntimeError: exploded",)
+    assert detector.calls == [["boom now", "fine"], ["boom now"], ["fine"]]  # the batch, then text by text
+
+
+def test_no_answer_and_low_confidence_are_doubts_and_the_trace_value_wins():
+    [trace] = _labeller(Lengths(), confidence=0.5).label([_trace("???", "meh okay", "own", labels={})])
+    unjudged, unsure, own = (m.labels["size"] for m in trace.messages)
+    assert unjudged.why == "detector `lengths` could not judge this text"
+    assert unsure.why == "detector `lengths` said 0.08 with confidence 0.20, below the 0.5 declared"
+    assert own == 0.03
+    [kept] = _labeller(Lengths()).label([_trace("abc", labels={"size": 0.9})])
+    assert kept.messages[0].labels["size"] == 0.9
+
+
+def test_only_the_roles_the_policy_reads_are_judged():
+    detector = Lengths()
+    [trace] = _labeller(detector, roles=("assistant",)).label([_trace("user text", "reply")])
+    assert "size" not in trace.messages[0].labels and detector.calls == [["reply"]]
+
+
+def test_a_missing_detector_leaves_its_labels_unknown():
+    labeller = Labeller([Wanted("size", "nope", frozenset({"user"}))])
+    [trace] = labeller.label([_trace("hello")])
+    assert trace.messages[0].labels["size"].why.startswith("detector `nope` is not installed (installed: ")
+    assert labeller.problems and labeller.calls == 0
+
+
+def test_which_labels_a_run_detects():
+    policy = charter.loads('label tone: score from detector lengths\nlabel other\nnorm n:\n    forbid assistant.label("tone") > 0.5\n'
+                           '\nnorm m:\n    forbid user.label("other") > 0.5\n')
+    assert wanted(policy.program) == [Wanted("tone", "lengths", frozenset({"assistant"}))]
+    assert wanted(policy.program, {"other": "secrets"})[0] == Wanted("other", "secrets", frozenset({"user"}))
+    assert wanted(policy.program, {"othr": "secrets"}) == "no norm reads the label `othr` (the norms read other, tone)"
+
+
+# --------------------------------------------------------------------------- the built-in detectors
+
+
+@pytest.fixture(scope="module")
+def language() -> LanguageDetector:
+    return LanguageDetector()
+
+
+def test_language_names_the_language_with_its_confidence(language):
+    texts = ["Bonjour, je voudrais un remboursement pour ma commande, s'il vous plaît.",
+             "Could you tell me when my parcel will arrive?",
+             "Ich möchte meine Bestellung stornieren, bitte.",
+             "¿Dónde está la estación de tren más cercana?",
+             "12345 67890", "🙂"]
+    answers = language.detect(texts)
+    assert [a.value for a in answers[:4]] == ["fr", "en", "de", "es"]
+    assert all(a.confidence >= 0.9 for a in answers[:4])
+    assert answers[4:] == [None, None]  # no language in digits or an emoji
+
+
+def test_language_is_unsure_of_a_short_text(language):
+    [hola] = language.detect(["Hola"])
+    assert hola is not None and hola.confidence < 0.5  # too short to tell Spanish from its neighbours
+
+
+SECRETS_CASES = [
+    ("It is AKIAIOSFODNN7EXAMPLE, keep it safe.", 1.0),
+    ("Use ghp_1234567890abcdefghijklmnopqrstuvwxyzAB to push.", 1.0),
+    ("-----BEGIN RSA PRIVATE KEY-----", 1.0),
+    ("password = 'hunter2hunter2'", 0.8),
+    ("The checksum is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08.", 0.6),
+    # near misses
+    ("Access keys start with AKIA followed by sixteen characters.", 0.0),
+    ("Your password must be at least twelve characters long.", 0.0),
+    ("Order 4411-2233 ships on Monday.", 0.0),
+]
+
+
+@pytest.mark.parametrize("text, score", SECRETS_CASES, ids=[c[0][:24] for c in SECRETS_CASES])
+def test_secrets_scores_real_texts(text, score):
+    assert SecretsDetector().detect([text]) == [Detection(score)]
+
+
+# --------------------------------------------------------------------------- through charter check
+
+POLICY = '''charter detected by platform
+
+label language: string from detector language uncertain below 0.5
+label secret: score from detector secrets uncertain between 0.5 and 0.9
+
+norm reply_in_the_users_language:
+    on assistant turn
+    when user.label("language") is known
+    require assistant.label("language") == user.label("language")
+
+norm no_secrets:
+    forbid assistant.label("secret") >= 0.9
+'''
+
+
+def _record(id_: str, user: str, assistant: str) -> dict:
+    return {"id": id_, "messages": [{"role": "user", "content": user}, {"role": "assistant", "content": assistant}]}
+
+
+TRACES = [
+    _record("fr-fr", "Bonjour, je voudrais un remboursement pour ma commande.",
+            "Bien sûr, je vais vous aider avec votre remboursement."),
+    _record("fr-en", "Bonjour, je voudrais un remboursement pour ma commande.",
+            "Sure, I can help you with your refund today."),
+    _record("short", "Hola", "Hello! How can I help you with your order today?"),
+    _record("key", "What is the deploy key?", "It is AKIAIOSFODNN7EXAMPLE, keep it safe."),
+    _record("hash", "What is the checksum of the release?",
+            "The checksum is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 for it."),
+]
+
+
+@pytest.fixture
+def files(tmp_path):
+    policy, traces = tmp_path / "p.charter", tmp_path / "t.jsonl"
+    policy.write_text(POLICY)
+    traces.write_text("".join(json.dumps(t) + "\n" for t in TRACES))
+    return str(policy), str(traces)
+
+
+def _verdicts(stdout: str) -> dict[tuple[str, str], dict]:
+    report = json.loads(stdout)
+    return {(t["id"], v["norm"]): v for t in report["traces"] for v in t["verdicts"]}
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_detected_labels_decide_and_doubt_names_the_detector(files, jobs):
+    policy, traces = files
+    result = CliRunner().invoke(main, ["check", policy, "--traces", traces, "--format", "json", "--all", "-j", jobs])
+    verdicts = _verdicts(result.stdout)
+    language, secret = "reply_in_the_users_language", "no_secrets"
+    assert verdicts[("fr-fr", language)]["verdict"] == "complied"
+    assert verdicts[("fr-en", language)]["verdict"] == "violated"
+    assert verdicts[("short", language)]["verdict"] == "not_applicable"  # "Hola": unsure, so unknown
+    assert verdicts[("key", secret)]["verdict"] == "violated"
+    hash_ = verdicts[("hash", secret)]
+    assert hash_["verdict"] == "unspecified" and hash_["unknown"] == ["messages[1].labels.secret"]
+    assert verdicts[("fr-fr", secret)]["verdict"] == "complied"
+    short = charter.load(policy)
+    assert short.norms == [language, secret]
+
+
+def test_an_unsure_detection_is_unspecified_with_the_detector_in_the_explanation(files):
+    policy, traces = files
+    text = POLICY.replace('    when user.label("language") is known\n', "")
+    Path(policy).write_text(text)
+    result = CliRunner().invoke(main, ["check", policy, "--traces", traces, "--format", "json"])
+    verdict = _verdicts(result.stdout)[("short", "reply_in_the_users_language")]
+    assert verdict["verdict"] == "unspecified"
+    [fact] = [f for f in verdict["explanation"]["facts"] if not f["known"]]
+    assert fact["fact"] == "messages[0].labels.language"
+    assert re.fullmatch(r"detector `language` said '[a-z]{2}' with confidence 0\.[0-4][0-9], below the 0\.5 declared",
+                        fact["why_unknown"]), fact["why_unknown"]
+
+
+def test_the_command_line_maps_a_label_to_a_detector(tmp_path, files):
+    _, traces = files
+    policy = tmp_path / "plain.charter"
+    policy.write_text('norm no_keys:\n    forbid assistant.label("leak") >= 0.9\n')
+    result = CliRunner().invoke(main, ["check", str(policy), "--traces", traces, "--detector", "leak=secrets"])
+    assert "key: violated" in result.stdout and result.exit_code == 1
+    without = CliRunner().invoke(main, ["check", str(policy), "--traces", traces])
+    assert "key: unspecified" in without.stdout  # no label in the trace: unknown
+    wrong = CliRunner().invoke(main, ["check", str(policy), "--traces", traces, "--detector", "lek=secrets"])
+    assert wrong.exit_code == 2 and "no norm reads the label `lek` (the norms read leak)" in wrong.output
+    bad = CliRunner().invoke(main, ["check", str(policy), "--traces", traces, "--detector", "leak"])
+    assert bad.exit_code == 2 and "write LABEL=DETECTOR" in bad.output
+
+
+def test_a_detector_that_is_not_installed_is_said_once_and_leaves_labels_unknown(tmp_path, files):
+    _, traces = files
+    policy = tmp_path / "p.charter"
+    policy.write_text('label toxic: score from detector toxicity\nnorm n:\n    forbid assistant.label("toxic") > 0.5\n')
+    result = CliRunner().invoke(main, ["check", str(policy), "--traces", traces])
+    assert result.stderr.count("warning: detector `toxicity` is not installed") == 1
+    assert "5 unspecified" in result.stdout and "Traceback" not in result.output
+
+
+def test_a_plugin_is_found_through_its_entry_point(tmp_path, files):
+    """A real plugin: a module and a dist-info directory on PYTHONPATH, as pip installs them."""
+    _, traces = files
+    (tmp_path / "shouty.py").write_text(textwrap.dedent('''
+        from charter.detectors.model import Detection
+
+        class Shouty:
+            name, version = "shouty", "1.0"
+
+            def detect(self, texts):
+                return [Detection(sum(c.isupper() for c in t) / max(len(t), 1)) for t in texts]
+    '''))
+    info = tmp_path / "shouty-1.0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: shouty\nVersion: 1.0\n")
+    (info / "entry_points.txt").write_text("[charter.detectors]\nshouty = shouty:Shouty\n")
+    policy = tmp_path / "p.charter"
+    policy.write_text('label caps: score from detector shouty\nnorm calm:\n    forbid assistant.label("caps") > 0.5\n')
+    shout = tmp_path / "s.jsonl"
+    shout.write_text(json.dumps(_record("loud", "hi", "STOP SHOUTING AT ME")) + "\n"
+                     + json.dumps(_record("calm", "hi", "Sure, here it is.")) + "\n")
+    env = dict(os.environ, PYTHONPATH=str(tmp_path))
+    run = subprocess.run([sys.executable, "-m", "charter.cli", "check", str(policy), "--traces", str(shout)],
+                         capture_output=True, text=True, env=env, cwd=ROOT)
+    assert "loud: violated" in run.stdout and "calm: complied" in run.stdout, run.stdout + run.stderr
