@@ -73,7 +73,7 @@ import re2
 
 from charter.syntax import ast
 from charter.check.program import CheckedNorm, Program
-from charter.traces.model import Message, ToolCall, Trace
+from charter.traces.model import Message, ToolCall, Trace, merge_patch
 from charter.evaluate.verdicts import OK_KINDS, Verdict
 
 Row = tuple[
@@ -407,10 +407,20 @@ def label_value(expr: ast.Label, env: Env, program: Program) -> Val:
     return Val(raw, fact, True)
 
 
+def meta_in_force(trace: Trace, index: int | None) -> Any:
+    """The trace's meta at message `index` (None: after the last): every `meta_patch` up to
+    and including it merged in, in order (semantics contract, "Values and unknowns")."""
+    meta = trace.meta
+    for message in trace.messages[: None if index is None else index + 1]:
+        if message.meta_patch:
+            meta = merge_patch(meta, message.meta_patch)
+    return meta
+
+
 def meta_value(expr: ast.Meta, env: Env) -> Val:
     path = ".".join(expr.path)
     if expr.subject.role == "trace":
-        root, prefix = env.trace.meta, "trace.meta"
+        root, prefix = meta_in_force(env.trace, env.index), "trace.meta"
     elif expr.subject.role == "call":
         if env.call is None:
             return Val(UNKNOWN, f"call.args.{path}")

@@ -76,6 +76,8 @@ def test_metadata_updates_act_as_a_trace_whose_meta_changed_there(
             if at == message.index:
                 session.update_meta(patch)
                 meta = merge_patch(meta, patch)
+        if message.meta_patch:  # a message's own change applies after the session's
+            meta = merge_patch(meta, message.meta_patch)
         metas.append(meta)
         settled.extend(verdict_row(v) for v in session.add(message))
     finished = session.trace()
