@@ -70,13 +70,13 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
     strategy = traces(vocabulary(program))
     pool = _sample(strategy, examples, seed)
     reversed_policy = compile_program(_reversed(program))
-    analyses = analyse(program) if prove else None
+    analyses = _solved(program, analyse(program)) if prove else None
 
     def check(name: str, failing: Callable[[Trace], list[tuple[str, str, int | None]]],
               what: str, possible: Callable[[NormAnalysis], object] | None = None) -> PropertyResult:
         sampled = f"sampled {examples} traces, no {what}"
         suspects = {} if analyses is None or possible is None else {
-            n: possible(a) for n, a in analyses.items() if a.combinations is not None and possible(a)}
+            n: possible(a) for n, a in analyses.items() if (a.combinations is not None or a.solved) and possible(a)}
         if any(failing(trace) for trace in pool) or suspects:
             trace = _find(strategy, lambda t: bool(failing(t)), examples * (_PERSIST if suspects else 1), seed)
             if trace is not None:
@@ -105,7 +105,8 @@ def check_properties(program: Program, compiled: CompiledPolicy, examples: int =
 def _proof(name: str, what: str, sampled: str, analyses: dict[str, NormAnalysis],
            suspects: dict, program: Program) -> PropertyResult:
     """The outcome of `--prove` for a property no trace has refuted."""
-    out_of_range = [n for n, a in analyses.items() if a.combinations is None]
+    out_of_range = [n for n, a in analyses.items() if a.combinations is None and not a.solved]
+    solved = [n for n, a in analyses.items() if a.solved]
     if suspects:
         norm, combination = next(iter(suspects.items()))
         return PropertyResult(name, True, f"{sampled}; not proved: in the abstraction `{norm}` gives {what} "
@@ -114,8 +115,21 @@ def _proof(name: str, what: str, sampled: str, analyses: dict[str, NormAnalysis]
         return PropertyResult(name, True, f"{sampled}; not proved: too many combinations in "
                                           + ", ".join(f"`{n}`" for n in out_of_range))
     combinations = sum(a.combinations or 0 for a in analyses.values())
+    by_solver = f", and by the solver for {', '.join(f'`{n}`' for n in solved)}" if solved else ""
     return PropertyResult(name, True, f"proved: no {what} in any of {_plural(combinations, 'combination')} "
-                                      f"of the atoms of {_plural(len(analyses), 'norm')}", method="proved")
+                                      f"of the atoms of {_plural(len(analyses) - len(solved), 'norm')}{by_solver}",
+                          method="proved")
+
+
+def _solved(program: Program, analyses: dict[str, NormAnalysis]) -> dict[str, NormAnalysis]:
+    """The norms with too many combinations to enumerate, their conflicts and gaps decided
+    by the solver where it is installed."""
+    try:
+        from ..solver.norms import solve_norm
+    except ImportError:
+        return analyses
+    return {name: solve_norm(program, program.norm(name), a) if a.combinations is None else a
+            for name, a in analyses.items()}
 
 
 def _plural(count: int, noun: str) -> str:

@@ -70,6 +70,7 @@ class NormAnalysis:
     applicable: bool = False
     reached: frozenset[Span] = frozenset()
     overrides: frozenset[str] = frozenset()  # overriders that can take effect
+    solved: bool = False  # too many to enumerate, conflict and gap decided by the solver
 
 
 def analyse(program: Program) -> dict[str, NormAnalysis]:
@@ -225,14 +226,19 @@ def _holds(expr: ast.Expr | None, scope: str, truth: dict[Atom, bool]) -> bool:
 _CONFLICT = object()
 
 
-def _analyse_norm(program: Program, norm: CheckedNorm) -> NormAnalysis:
-    overriders = [program.norm(name) for name in norm.overriders]
+def atoms_of_norm(program: Program, norm: CheckedNorm) -> list[Atom]:
+    """The atoms of the norm's conditions and of its overriders' triggers."""
     found: dict[Atom, None] = {}
-    for overrider in overriders:
-        _atoms_of(overrider.trigger, _scope_of(overrider, norm), found)
+    for overrider in norm.overriders:
+        _atoms_of(program.norm(overrider).trigger, scope_of(program.norm(overrider), norm), found)
     for condition in _conditions(norm):
         _atoms_of(condition, norm.scope, found)
-    atoms = list(found)
+    return list(found)
+
+
+def _analyse_norm(program: Program, norm: CheckedNorm) -> NormAnalysis:
+    overriders = [program.norm(name) for name in norm.overriders]
+    atoms = atoms_of_norm(program, norm)
     count, combinations = _combinations(atoms)
     if count > MAX_COMBINATIONS:
         return NormAnalysis(norm.name, len(atoms), None)
@@ -241,7 +247,7 @@ def _analyse_norm(program: Program, norm: CheckedNorm) -> NormAnalysis:
     reached: set[Span] = set()
     overrides: set[str] = set()
     for truth in combinations:
-        overridden = next((o for o in overriders if _holds(o.trigger, _scope_of(o, norm), truth)), None)
+        overridden = next((o for o in overriders if _holds(o.trigger, scope_of(o, norm), truth)), None)
         triggered = _holds(norm.trigger, norm.scope, truth)
         applicable = applicable or triggered or overridden is not None
         if overridden is not None:
@@ -260,7 +266,7 @@ def _analyse_norm(program: Program, norm: CheckedNorm) -> NormAnalysis:
                         frozenset(overrides))
 
 
-def _scope_of(overrider: CheckedNorm, norm: CheckedNorm) -> str:
+def scope_of(overrider: CheckedNorm, norm: CheckedNorm) -> str:
     """An overrider is evaluated at the overridden norm's act, except a conversation-scope
     one, which reads the whole conversation: its atoms are its own."""
     return "conversation" if overrider.scope == "conversation" else norm.scope

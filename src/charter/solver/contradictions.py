@@ -29,6 +29,7 @@ from ..analysis.prove import MISSING
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
 from ..traces.model import Message, ToolCall, Trace
+from .calculus import decide_body
 from .encode import Encoder, Env, bound, leaves, reply_parts, shapes
 
 # Refinement rounds (replies added) per shape, and situations the evaluator does not
@@ -180,7 +181,7 @@ def _violated(encoder: Encoder, norm: CheckedNorm, env: Env, window: tuple[int, 
     overridden = [encoder.cond(program.norm(name).trigger,
                                encoder.env("conversation", None) if program.norm(name).scope == "conversation" else env)
                   for name in norm.overriders]
-    standing = _decide_body(encoder, norm.body, env)
+    standing = decide_body(norm.body, lambda condition: encoder.cond(condition, env))
     broken = [z3.And(holds, _breaks(encoder, leaf, env, window)) for leaf, holds in standing.values()]
     return z3.And(guard, z3.Not(z3.Or(overridden + [False])), encoder.cond(norm.trigger, env), z3.Or(broken + [False]))
 
@@ -196,34 +197,6 @@ def _breaks(encoder: Encoder, leaf: ast.Outcome, env: Env, window: tuple[int, ..
         return z3.BoolVal(False)
     # A window is complied with at its first message where the behaviour holds (either modality).
     return z3.And([z3.Not(encoder.cond(leaf.behaviour, encoder.env("assistant turn", w))) for w in window])
-
-
-def _decide_body(encoder: Encoder, body: ast.Body, env: Env) -> dict:
-    """decision -> (the outcome, the formula saying it stands), Catala's default calculus:
-    where the applicable branches disagree, none stands (a conflict); no case, no
-    `otherwise`: none stands (a gap)."""
-    if isinstance(body, ast.Outcome):
-        return _decide(encoder, body, env)
-    fallback = _decide(encoder, body.otherwise.outcome, env) if body.otherwise else {}
-    return _agree([(encoder.cond(c.condition, env), _decide(encoder, c.outcome, env)) for c in body.cases], fallback)
-
-
-def _decide(encoder: Encoder, outcome: ast.Outcome, env: Env) -> dict:
-    own = {attrs.evolve(outcome, exceptions=()): (outcome, z3.BoolVal(True))}
-    return _agree([(encoder.cond(u.condition, env), _decide(encoder, u.outcome, env)) for u in outcome.exceptions], own)
-
-
-def _agree(branches: list[tuple[z3.BoolRef, dict]], fallback: dict) -> dict:
-    none = z3.And([z3.Not(c) for c, _ in branches] + [True])
-    keys = dict.fromkeys([k for _, d in branches for k in d] + list(fallback))
-    result = {}
-    for key in keys:
-        leaf = fallback[key][0] if key in fallback else next(d[key][0] for _, d in branches if key in d)
-        alone = z3.And(none, fallback[key][1]) if key in fallback else z3.BoolVal(False)
-        every = z3.And([z3.Not(none)] + [z3.Implies(c, d[key][1] if key in d else z3.BoolVal(False))
-                                         for c, d in branches])
-        result[key] = (leaf, z3.Or(alone, every) if branches else alone)
-    return result
 
 
 # --------------------------------------------------------------------------- a model as a trace

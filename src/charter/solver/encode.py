@@ -40,6 +40,7 @@ from ..check.program import CheckedNorm, Program
 from ..syntax import ast
 from ..text.builtins import BUILTINS
 from ..text.matching import compile_regex, phrase_regex
+from .calculus import connective
 
 SEPARATOR = "; "
 _RANDOM_SAMPLES = 3  # samples of each regex among the reply's tokens
@@ -224,17 +225,10 @@ class Encoder:
     # ------------------------------------------------------------------ expressions
 
     def cond(self, expr: ast.Expr | None, env: Env) -> z3.BoolRef:
+        found = connective(expr, lambda e: self.cond(e, env))
+        if found is not None:
+            return found
         match expr:
-            case None:
-                return z3.BoolVal(True)
-            case ast.Literal():
-                return z3.BoolVal(bool(expr.value))
-            case ast.And():
-                return z3.And([self.cond(o, env) for o in expr.operands])
-            case ast.Or():
-                return z3.Or([self.cond(o, env) for o in expr.operands])
-            case ast.Not():
-                return z3.Not(self.cond(expr.operand, env))
             case ast.Says():
                 return self._says(expr, env)
             case ast.Matches():
