@@ -780,7 +780,6 @@ def review(policies, trace_paths, ledger, queue, host, port) -> None:
     run(workspace, host, port)
 
 
-
 def _read_token(path: str) -> str:
     try:
         token = open(path, encoding="utf-8").read().strip()
