@@ -69,7 +69,7 @@ def vocabulary(program: Program) -> Vocabulary:
     return Vocabulary(
         phrases=tuple(phrases), phrases_by_role={r: tuple(sorted(p)) for r, p in by_role.items()},
         regexes=tuple(regexes), checks=tuple(checks), labels=labels,
-        trace_meta=_paths(constants, "trace.meta"), message_meta=_paths(constants, "meta"),
+        trace_meta=_paths(constants, "trace.meta", program), message_meta=_paths(constants, "meta", program),
         tools=tuple(tools) or ("tool",), args=_paths(constants, "args"), roles=tuple(roles),
         longest_window=max(windows, default=0),
     )
@@ -105,8 +105,21 @@ def _fact_key(node) -> tuple[str, tuple[str, ...]] | None:
     return None
 
 
-def _paths(constants, kind: str) -> dict[tuple[str, ...], tuple[object, ...]]:
-    return {path: _values_around(values) for (k, path), values in constants.items() if k == kind}
+def _paths(constants, kind: str, program: Program | None = None) -> dict[tuple[str, ...], tuple[object, ...]]:
+    return {path: _declared(_values_around(values), program.meta_type(path) if program else None)
+            for (k, path), values in constants.items() if k == kind}
+
+
+def _declared(values: tuple[object, ...], fact_type: ast.FactType | None) -> tuple[object, ...]:
+    """A declared field's values: every choice of a `one of` and both booleans first (a
+    value the policy never names, such as "no", is how an `otherwise` is reached), then
+    the constants around; one value of the wrong type stays, as a trace may carry it."""
+    if fact_type is None:
+        return values
+    domain = list(fact_type.choices) if fact_type.name == "one of" else [True, False] if fact_type.name == "boolean" else []
+    fitting = [v for v in values if fact_type.admits(v)]
+    wrong = [v for v in values if not fact_type.admits(v)][:1]
+    return tuple(dict.fromkeys(domain + fitting + wrong))
 
 
 def _values_around(values: set) -> tuple[object, ...]:
