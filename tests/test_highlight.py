@@ -86,6 +86,9 @@ def run_grammar_tests(binary: pathlib.Path, pattern: str) -> subprocess.Complete
                           cwd=VSCODE, capture_output=True, text=True, timeout=120)
 
 
+# One worker runs both: two workers installing into the same cache directory at once
+# replace each other's files (CI saw "No such file" and "Permission denied").
+@pytest.mark.xdist_group("tmgrammar")
 def test_the_textmate_grammar_passes_its_annotated_samples(tmgrammar_test):
     result = run_grammar_tests(tmgrammar_test, "tests/*.charter")
     assert result.returncode == 0, result.stdout + result.stderr
@@ -93,6 +96,7 @@ def test_the_textmate_grammar_passes_its_annotated_samples(tmgrammar_test):
     assert [line.split()[1].split("/")[-1] for line in result.stdout.splitlines()] == samples
 
 
+@pytest.mark.xdist_group("tmgrammar")
 def test_a_wrong_scope_in_a_sample_fails(tmgrammar_test, tmp_path):
     sample = tmp_path / "wrong.charter"
     sample.write_text('# SYNTAX TEST "source.charter"\nnorm n:\n#    ^ string.quoted.double.charter\n')
