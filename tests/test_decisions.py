@@ -126,7 +126,8 @@ def test_rulings_follow_the_chain_of_command(layered):
 def test_a_higher_authority_overrides_in_its_own_layer_and_it_is_idempotent(layered):
     q = _entry_question(layered)
     decision = _decision(q, "platform", Outcome("require", 'assistant says any of ["official", "embassy"]'))
-    plan = _plan(layered, [decision, _decision(q, "developer", Outcome("permit"))])
+    proposal = _decision(q, "developer", Outcome("permit"))
+    plan = _plan(layered, [decision, proposal])
     assert [r.status for r in plan.rulings] == ["apply", "proposal"]
     assert plan.problems == [], plan.problems
     # the developer's `otherwise` is overridden wherever it applied: dead now, and said so
@@ -141,8 +142,8 @@ def test_a_higher_authority_overrides_in_its_own_layer_and_it_is_idempotent(laye
     changes = {n: plan.diff.changes(n) for n in plan.diff.norms_changed()}
     assert changes["entry_requirements"] == [("unspecified", "overridden", 3)]
     plan.write()
-    again = _plan(layered, [decision])
-    assert [r.status for r in again.rulings] == ["applied"] and again.files == {} and again.problems == []
+    again = _plan(layered, [decision, proposal])  # the proposal is not what the policy carries
+    assert [r.status for r in again.rulings] == ["applied", "superseded"] and again.files == {} and again.problems == []
     assert open_questions([str(layered / n) for n in LAYERS], [str(layered / "traces.jsonl")]) == []
 
 

@@ -19,7 +19,9 @@ def _as(url: str, authority: str, name: str) -> httpx.Client:
 
 
 def _ids(client: httpx.Client) -> list[str]:
-    return re.findall(r'data-question="(Q[0-9a-f]{7})"', client.get("/questions").text)
+    """The questions waiting for the client's authority (not those above it, to propose on)."""
+    mine = client.get("/questions").text.partition('<section class="card above">')[0]
+    return re.findall(r'data-question="(Q[0-9a-f]{7})"', mine)
 
 
 def test_keep_open_then_needs_fact_then_a_disagreement(tmp_path):

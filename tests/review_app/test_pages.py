@@ -25,9 +25,10 @@ def _as(review, authority: str, name: str = "Ada Lovelace") -> httpx.Client:
     return client
 
 
-def _listed(client: httpx.Client) -> list[tuple[str, str]]:
-    page = client.get("/questions").text
-    return re.findall(r'data-question="(Q[0-9a-f]{7})".*?<span class="meta"><code>([^<]+)</code>', page)
+def _listed(client: httpx.Client, above: bool = False) -> list[tuple[str, str]]:
+    """The questions waiting for the client's authority (or, `above`, those it may only propose on)."""
+    mine, _, higher = client.get("/questions").text.partition('<section class="card above">')
+    return re.findall(r'data-question="(Q[0-9a-f]{7})".*?<span class="meta"><code>([^<]+)</code>', higher if above else mine)
 
 
 def test_nobody_sees_questions_before_saying_who_they_are(review):
@@ -56,6 +57,11 @@ def test_each_authority_sees_what_it_may_decide_most_frequent_first(review):
     assert [norm for _, norm in _listed(_as(review, "developer"))] == ["private_prompt_requests"]
     assert _listed(_as(review, "user")) == []
     assert "No question is waiting for user (4 open for other authorities)" in _as(review, "user").get("/questions").text
+    # the questions above are listed too, to propose on
+    assert _listed(_as(review, "user"), above=True) == listed
+    assert [norm for _, norm in _listed(_as(review, "developer"), above=True)] == [
+        norm for _, norm in listed if norm != "private_prompt_requests"]
+    assert _listed(_as(review, "platform"), above=True) == []
 
 
 def test_a_question_shows_its_whole_evidence(review):
@@ -84,10 +90,13 @@ def test_unknown_pages_are_pages(review, path, status, message):
     assert answer.status_code == status and message in answer.text and "<script>" not in answer.text
 
 
-def test_a_lower_authority_cannot_decide_a_higher_question(review):
+def test_a_lower_authority_previews_a_proposal_that_changes_nothing(review):
     qid = _listed(_as(review, "platform"))[0][0]
     answer = _as(review, "developer").post(f"/questions/{qid}/preview", data={"outcome": "permit", "why": "x"})
-    assert answer.status_code == 403 and "you are deciding as developer" in answer.text
+    assert answer.status_code == 200, answer.text
+    assert "It is a proposal: developer is below platform, who must decide." in answer.text
+    assert "No verdict of the corpus changes." in answer.text and "+++ b/model_spec.charter" not in answer.text
+    assert "Confirm: write the proposal to the ledger" in answer.text
 
 
 @pytest.mark.parametrize("form, message", [
@@ -127,8 +136,10 @@ def test_bad_bodies_are_refused_with_a_page(review, body, status, message):
     assert answer.status_code == status and message in answer.text and "Traceback" not in answer.text
 
 
-def test_a_lower_authority_reads_a_higher_question_without_the_form(review):
+def test_a_lower_authority_is_told_its_decision_will_be_a_proposal(review):
     qid = _listed(_as(review, "platform"))[0][0]
     page = _as(review, "developer").get(f"/questions/{qid}").text
-    assert "platform or an authority above it decides this question; you are deciding as developer" in page
-    assert 'name="outcome"' not in page and '<details class="example"' in page
+    assert "<h2>Your proposal</h2>" in page and "below <strong>platform</strong>, who must decide" in page
+    assert "ledger as a <strong>proposal</strong>, not applied" in page and '<details class="example"' in page
+    decider = _as(review, "platform").get(f"/questions/{qid}").text
+    assert "<h2>Your decision</h2>" in decider and 'class="proposing"' not in decider

@@ -5,7 +5,8 @@ authority above it; of those, the highest authority's stand (a lower one's is
 `superseded`). Two different outcomes from that same authority are a `disagreement`:
 neither is applied, whatever their order in the file. A decision from below the target
 is a `proposal`. A question that no longer exists is `stale`, unless the policy carries
-the decision's mark (`# Q1a2b3c4: decided by ...`), when it is `applied` already.
+the decision's mark (`# Q1a2b3c4: decided by A ...`), when it is `applied` already (an
+entry from below A, a proposal once, is `superseded`).
 """
 
 from __future__ import annotations
@@ -47,6 +48,10 @@ def mark(decision: Decision, ledger: str) -> str:
             f"{decision.at[:10]}; see {ledger}")
 
 
+def _below(chain: tuple[str, ...], authority: str, other: str) -> bool:
+    return other in chain and chain.index(authority) > chain.index(other)
+
+
 def rule(decisions: list[Decision], survey: Survey) -> list[Ruling]:
     """A ruling per decision, in ledger order."""
     done = survey.marked
@@ -58,6 +63,9 @@ def rule(decisions: list[Decision], survey: Survey) -> list[Ruling]:
         if decision.authority not in chain:
             rulings[i] = Ruling(decision, "refused", f"`{decision.authority}` is not an authority of this policy "
                                 f"({' > '.join(chain)})", question)
+        elif decision.question in done and _below(chain, decision.authority, done[decision.question]):
+            # a proposal the decider adopted or overrode: not what the policy carries
+            rulings[i] = Ruling(decision, "superseded", f"{done[decision.question]} decided it", question)
         elif decision.question in done:
             rulings[i] = Ruling(decision, "applied", STATUS_TEXT["applied"], question)
         elif question is None:

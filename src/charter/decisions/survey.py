@@ -26,7 +26,7 @@ from ..source.text import Span
 from ..traces.model import Trace
 from ..traces.reader import Skipped
 
-_MARK = re.compile(r"#\s*(Q[0-9a-f]{7}): decided by ")
+_MARK = re.compile(r"#\s*(Q[0-9a-f]{7}): decided by ([A-Za-z_][\w-]*)")
 EVIDENCE_KEPT = 3  # evidence traces kept whole per question (for tests and previews)
 
 
@@ -96,8 +96,8 @@ class Survey:
         self.skipped: list[Diagnostic] = []
         self.found: dict[str, _Found] = {}
         self.declared = self.index.declared()
-        # The questions whose decision the policy's text carries (`rulings.mark`).
-        self.marked = {m for source in loaded.program.sources for m in _MARK.findall(source.text)}
+        # The questions whose decision the policy's text carries (`rulings.mark`), and who decided.
+        self.marked = dict(m for source in loaded.program.sources for m in _MARK.findall(source.text))
         for qid, (norm, holder, outcome) in self.declared.items():
             self.found[qid] = _Found(self._question(qid, norm, "explicit", outcome.reason, outcome.escalate_to,
                                                     holder.span))

@@ -65,11 +65,6 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
             raise _Refused(404, f"no open question {request.path_params['qid']}: it may have been decided already")
         return found
 
-    def allowed(who: Identity, q: Question) -> None:
-        if not workspace.may_decide(who, q):
-            raise _Refused(403, f"{q.id} is for {q.decider or 'the top of the chain'} or above; "
-                                f"you are deciding as {who.authority}")
-
     def _confirmed(q: Question, who: Identity, form: dict[str, str]) -> str | None:
         """Write the decision and read the questions again, one decision at a time."""
         with lock:
@@ -77,6 +72,10 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
             if failure is None:
                 workspace.refresh()
             return failure
+
+    def _decider(qid: str) -> str:
+        found = workspace.questions.get(qid)
+        return (found.decider if found else None) or "the authority it is escalated to"
 
     async def root(request: Request) -> Response:
         return RedirectResponse("/questions" if identity(request) else "/identity", 303)
@@ -95,8 +94,10 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
         return response
 
     async def questions(request: Request, who: Identity) -> Response:
-        notice = request.query_params.get("done")
-        text = f"Decision on {notice} written to the ledger and the policy." if notice else None
+        done, proposed = request.query_params.get("done"), request.query_params.get("proposed")
+        text = (f"Decision on {done} written to the ledger and the policy." if done else
+                f"Proposal on {proposed} written to the ledger; the policy is unchanged until "
+                f"{_decider(proposed)} or an authority above it adopts it." if proposed else None)
         return html("Questions", pages.questions_page(workspace, who, workspace.waiting_for(who), text), who)
 
     async def one(request: Request, who: Identity) -> Response:
@@ -105,21 +106,20 @@ def create_app(workspace: Workspace, hosts: tuple[str, ...] = ("127.0.0.1", "loc
 
     async def preview_post(request: Request, who: Identity) -> Response:
         q = question(request)
-        allowed(who, q)
         form = await _form(request)
         plan = await run_in_threadpool(preview, workspace, q, who, form)
         if isinstance(plan, str):
             return html(q.id, pages.question_page(workspace, who, q, form, error=plan), who, 400)
-        return html(q.id, pages.question_page(workspace, who, q, form, pages.preview_html(q, form, plan)), who)
+        return html(q.id, pages.question_page(workspace, who, q, form, pages.preview_html(q, form, plan, not workspace.may_decide(who, q))), who)
 
     async def confirm_post(request: Request, who: Identity) -> Response:
         q = question(request)
-        allowed(who, q)
         form = await _form(request)
+        proposal = not workspace.may_decide(who, q)  # recorded in the ledger, not applied
         failure = await run_in_threadpool(_confirmed, q, who, form)
         if failure is not None:
             return html(q.id, pages.question_page(workspace, who, q, form, error=failure), who, 409)
-        return RedirectResponse(f"/questions?done={quote(q.id)}", 303)
+        return RedirectResponse(f"/questions?{'proposed' if proposal else 'done'}={quote(q.id)}", 303)
 
     async def refused(request: Request, error: Exception) -> Response:
         if isinstance(error, _Refused):

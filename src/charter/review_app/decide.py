@@ -99,9 +99,12 @@ def _plan(workspace: Workspace, question: Question, identity: Identity,
                                     [failure or "the amendment cannot be planned"])
     ruling = next(r for r in amendment.rulings if r.decision == decision)
     problems = [d.message + (f" ({d.hint})" if d.hint else "") for d in amendment.problems]
-    if ruling.status not in ("apply", "recorded"):
+    if ruling.status not in ("apply", "recorded", "proposal"):
         problems.insert(0, f"this decision would be {STATUS_TEXT[ruling.status]}: {ruling.note}")
     summary = [f"The ledger gets an entry: {decision.outcome.text()} (by {decision.authority}, {decision.person})."]
+    if ruling.status == "proposal":
+        summary.append(f"It is a proposal: {ruling.note}. No policy text is written and no verdict changes "
+                       f"until {question.decider} or an authority above it adopts it.")
     summary += [f"{edit.file}: {edit.how}, with {len(edit.tests)} inline tests from the evidence"
                 for edit in amendment.edits if edit.decision == decision]
     if ruling.status == "recorded":
@@ -111,6 +114,15 @@ def _plan(workspace: Workspace, question: Question, identity: Identity,
         summary.append(f"{diff.changed} of {diff.traces} traces change.")
     plan = Plan(_entry_patch(workspace.ledger, decision) + amendment.patch(), _changes(diff), summary, problems)
     return decision, amendment, plan
+
+
+def adoption(proposal: Decision) -> dict[str, str]:
+    """The decision form that adopts a proposal: its outcome, its rationale credited."""
+    outcome = proposal.outcome
+    form = {"outcome": outcome.kind, "behaviour": outcome.behaviour, "within": outcome.within,
+            "reason": outcome.reason, "escalate_to": outcome.escalate_to, "fact": outcome.fact,
+            "why": f"Adopting the proposal of {proposal.person} ({proposal.authority}): {proposal.why}"}
+    return {key: str(value) for key, value in form.items() if value}
 
 
 def _entry_patch(ledger: str, decision: Decision) -> str:

@@ -5,12 +5,13 @@ so a question reads the same in the report and here."""
 
 from __future__ import annotations
 
+import datetime
 import html
 from typing import Any, Iterable
 
 from ..decisions.ledger import Decision
 from ..reports.gaps import CSS, example_html, fact_text, trace_ids_html
-from .decide import Plan
+from .decide import Plan, adoption
 from .state import Identity, Question, Workspace
 
 OUTCOMES = (
@@ -90,7 +91,15 @@ def questions_page(workspace: Workspace, identity: Identity, questions: list[Que
         rows = (f'<p class="empty">No question is waiting for {_e(identity.authority)}'
                 f'{f" ({total} open for other authorities)" if total else ""}.</p>')
     else:
-        rows = '<ol class="questions" data-nav="list">' + "".join(_question_row(q) for q in questions) + "</ol>"
+        rows = _question_list(workspace, questions)
+    above = workspace.above(identity)
+    higher = f"""
+<section class="card above">
+  <h2>{_e(_plural(len(above), "question"))} for authorities above {_e(identity.authority)}</h2>
+  <p class="sub">You may read them and propose an answer: a proposal is recorded in the ledger, and the policy
+  changes only when the authority who must decide adopts it.</p>
+  {_question_list(workspace, above)}
+</section>""" if above else ""
     return f"""
 {done}
 <section class="card">
@@ -99,13 +108,20 @@ def questions_page(workspace: Workspace, identity: Identity, questions: list[Que
   {"and the escalation queue " if workspace.queue else ""}that {_e(identity.authority)} may decide
   (escalated to it or to an authority below it), most frequent first.</p>
   {rows}
-</section>"""
+</section>
+{higher}"""
 
 
-def _question_row(question: Question) -> str:
+def _question_list(workspace: Workspace, questions: list[Question]) -> str:
+    return ('<ol class="questions" data-nav="list">'
+            + "".join(_question_row(q, len(workspace.proposals(q))) for q in questions) + "</ol>")
+
+
+def _question_row(question: Question, proposals: int) -> str:
     item, kind = question.item, question.item["kind"]
     escalated = (f'<span class="chip escalated">{_plural(len(question.escalations), "escalation")}</span>'
                  if question.escalations else "")
+    proposed = f'<span class="chip proposed">{_plural(proposals, "proposal")}</span>' if proposals else ""
     decide = _e(item["decide"]) if kind == "explicit" else _code_spans(item["decide"])
     return (f'<li><a class="question-link" href="/questions/{_e(question.id)}" data-question="{_e(question.id)}">'
             f'<span class="qid"><code>{_e(question.id)}</code></span>'
@@ -113,7 +129,7 @@ def _question_row(question: Question) -> str:
             f'<span class="decide">{decide}</span>'
             f'<span class="meta"><code>{_e(question.norm["norm"])}</code> · for {_e(question.decider or "nobody named")} · '
             f'{_e(_plural(item["verdicts"], "verdict"))} in {_e(_plural(item["traces"], "trace"))}</span>'
-            f"{escalated}</a></li>")
+            f'<span class="chips">{escalated}{proposed}</span></a></li>')
 
 
 def question_page(workspace: Workspace, identity: Identity, question: Question, form: dict[str, str] | None = None,
@@ -129,6 +145,7 @@ def question_page(workspace: Workspace, identity: Identity, question: Question, 
     cases = "".join(f'<li><span class="loc">{_e(c["file"])}:{c["line"]}</span> <code>{_e(c["text"])}</code></li>'
                     for c in item.get("cases", ()))
     facts = _facts(item)
+    may, proposals = workspace.may_decide(identity, question), workspace.proposals(question)
     examples = "".join(example_html(e, opened=i == 0) for i, e in enumerate(item["examples"]))
     escalations = "".join(_escalation_html(e, opened=not item["examples"] and i == 0)
                           for i, e in enumerate(question.escalations))
@@ -148,11 +165,10 @@ def question_page(workspace: Workspace, identity: Identity, question: Question, 
     {_e(_plural(item["traces"], "trace"))} of {workspace.traces}</span></h2>
   <div class="examples" data-nav="evidence">{examples}{escalations}</div>
   {trace_ids_html(item)}
-  {_recorded(workspace.decided.get(question.id, ()))}
+  {_recorded([d for d in workspace.decided.get(question.id, ()) if d not in proposals])}
 </article>
-{decision_form(workspace, question, form or {}, error) if workspace.may_decide(identity, question) else
-  f'<section class="card"><p class="empty">{_e(question.decider or "The top of the chain")} or an authority above it decides this question; '
-  f'you are deciding as {_e(identity.authority)}.</p></section>'}
+{_proposals(question, proposals, may)}
+{decision_form(workspace, question, form or {}, error, None if may else identity)}
 {preview}"""
 
 
@@ -172,20 +188,60 @@ def _facts(item: dict[str, Any]) -> str:
 
 
 def _recorded(decisions: Iterable[Decision]) -> str:
-    """The ledger's entries on this question already (a fact asked for, a proposal, a
-    disagreement): what the next decider should know."""
+    """The ledger's other entries on this question (a fact asked for, a disagreement):
+    what the next decider should know."""
     rows = "".join(f'<li><strong>{_e(d.authority)}, {_e(d.person)}</strong> · {_e(d.at)} · '
                    f'<code>{_e(d.outcome.text())}</code> — {_e(d.why)}</li>' for d in decisions)
     return f'<h2>In the ledger already</h2><ul class="recorded">{rows}</ul>' if rows else ""
 
 
+def _proposals(question: Question, proposals: list[Decision], may_decide: bool) -> str:
+    """The proposals from below the decider; the decider adopts one with a button (its
+    preview, then confirm) or decides otherwise in the form below."""
+    if not proposals:
+        return ""
+    rows = "".join(f"""
+  <li class="proposal"><p><strong>{_e(p.authority)}, {_e(p.person)}</strong> proposes
+    <code>{_e(p.outcome.text())}</code> <span class="at">{_e(p.at)}</span></p>
+    <p class="why">{_e(p.why)}</p>{_adopt(question, p) if may_decide else ""}</li>""" for p in proposals)
+    whose = ("Adopt one (you see its amendment and impact before you confirm), or decide otherwise below."
+             if may_decide else f"Recorded in the ledger, not applied: {_e(question.decider)} "
+             "or an authority above it must adopt one.")
+    return f"""
+<section class="card proposals" id="proposals">
+  <h2>{_e(_plural(len(proposals), "proposal"))} from below {_e(question.decider)}</h2>
+  <p class="sub">{whose}</p>
+  <ul class="proposals">{rows}</ul>
+</section>"""
+
+
+def _adopt(question: Question, proposal: Decision) -> str:
+    fields = "".join(f'<input type="hidden" name="{_e(k)}" value="{_e(v)}">' for k, v in adoption(proposal).items())
+    return (f'<form method="post" action="/questions/{_e(question.id)}/preview#preview">{fields}'
+            f'<button type="submit" class="adopt">Adopt {_e(proposal.person)}\'s proposal</button></form>')
+
+
+def _when(stamp: str) -> str:
+    """An ISO time as a person reads it (to the minute, in UTC); as given if it is not one."""
+    try:
+        moment = datetime.datetime.fromisoformat(stamp)
+    except (TypeError, ValueError):
+        return str(stamp)
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(datetime.timezone.utc)
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def _escalation_html(evidence: dict[str, Any], opened: bool) -> str:
     head = (f'<p class="escalation-head">Escalated by the guardrail · #{evidence["escalation"]} · '
-            f'{_e(evidence["created"])} · to {_e(", ".join(evidence["targets"]) or "nobody named")}</p>')
+            f'{_e(_when(evidence["created"]))} · to {_e(", ".join(evidence["targets"]) or "nobody named")}</p>')
     return f'<div class="escalation">{head}{example_html(evidence, opened)}</div>'
 
 
-def decision_form(workspace: Workspace, question: Question, form: dict[str, str], error: str | None) -> str:
+def decision_form(workspace: Workspace, question: Question, form: dict[str, str], error: str | None,
+                  proposer: Identity | None = None) -> str:
+    """The outcomes and their fields; for a `proposer` (below the decider) it says that
+    what they submit is a proposal, and who must adopt it."""
     chosen = form.get("outcome", "")
     outcomes = "".join(
         f'<label class="choice"><input type="radio" name="outcome" value="{value}" required'
@@ -195,12 +251,16 @@ def decision_form(workspace: Workspace, question: Question, form: dict[str, str]
                       for a in workspace.authorities)
     return f"""
 <section class="card decide-form" id="decide">
-  <h2>Your decision</h2>
+  <h2>{"Your proposal" if proposer else "Your decision"}</h2>
+  {f'<p class="proposing" id="proposing">You are deciding as <strong>{_e(proposer.authority)}</strong>, below '
+   f'<strong>{_e(question.decider)}</strong>, who must decide this question: what you submit is written to the '
+   f'ledger as a <strong>proposal</strong>, not applied. The policy changes only when {_e(question.decider)} '
+   f'or an authority above it adopts it.</p>' if proposer else ""}
   {_error(error)}
-  <form method="post" action="/questions/{_e(question.id)}/preview">
+  <form method="post" action="/questions/{_e(question.id)}/preview#preview">
     <fieldset class="outcomes"><legend>Outcome</legend>{outcomes}</fieldset>
     <div class="fields">
-      <label class="field" data-for="forbid require">Behaviour (a condition of the policy's language)
+      <label class="field wide" data-for="forbid require">Behaviour (a condition of the policy's language)
         <input name="behaviour" value="{_e(form.get("behaviour", ""))}" placeholder='assistant says "988"'></label>
       <label class="field" data-for="require">Within N turns (optional)
         <input name="within" type="number" min="1" value="{_e(form.get("within", ""))}"></label>
@@ -213,14 +273,14 @@ def decision_form(workspace: Workspace, question: Question, form: dict[str, str]
       <label class="field wide">Why (the rationale, recorded in the ledger)
         <textarea name="why" rows="3" required>{_e(form.get("why", ""))}</textarea></label>
     </div>
-    <button type="submit" accesskey="p">Preview the amendment and its impact</button>
+    <button type="submit" accesskey="p">{"Preview the proposal" if proposer else "Preview the amendment and its impact"}</button>
   </form>
 </section>"""
 
 
-def preview_html(question: Question, form: dict[str, str], plan: Plan) -> str:
+def preview_html(question: Question, form: dict[str, str], plan: Plan, proposal: bool = False) -> str:
     """The amendment the decision would write and what it changes in the corpus, with
-    the confirm button (or why it cannot be written)."""
+    the confirm button (or why it cannot be written); a proposal writes the ledger only."""
     diff, changes, summary, problems = plan.diff, plan.changes, plan.summary, plan.problems
     lines = "".join(
         f'<span class="{"add" if ln.startswith("+") and not ln.startswith("+++") else "del" if ln.startswith("-") and not ln.startswith("---") else "ctx"}">{_e(ln)}</span>\n'
@@ -237,12 +297,12 @@ def preview_html(question: Question, form: dict[str, str], plan: Plan) -> str:
     confirm = ('<ul class="problems" role="alert">' + "".join(f"<li>{_e(p)}</li>" for p in problems)
                + "</ul><p>Nothing will be written. Change the decision above and preview again.</p>") if problems else (
         f'<form method="post" action="/questions/{_e(question.id)}/confirm">{hidden}'
-        '<button type="submit" class="confirm" accesskey="c">Confirm: write the ledger entry and the amended policy</button>'
+        f'<button type="submit" class="confirm" accesskey="c">Confirm: write the {"proposal to the ledger" if proposal else "ledger entry and the amended policy"}</button>'
         "</form>")
     notes = "".join(f"<li>{_e(s)}</li>" for s in summary)
     return f"""
 <section class="card preview" id="preview" tabindex="-1">
-  <h2>What this decision writes</h2>
+  <h2>What this {"proposal" if proposal else "decision"} writes</h2>
   <pre class="diff">{lines}</pre>
   <h2>Impact on the corpus</h2>
   {f'<ul class="summary">{notes}</ul>' if notes else ""}

@@ -109,8 +109,18 @@ class Workspace:
 
     def waiting_for(self, identity: Identity) -> list[Question]:
         """The questions `identity` may decide, most frequent first."""
-        mine = [q for q in self.questions.values() if self.may_decide(identity, q)]
-        return sorted(mine, key=lambda q: (-q.frequency, q.id))
+        return _by_frequency(q for q in self.questions.values() if self.may_decide(identity, q))
+
+    def above(self, identity: Identity) -> list[Question]:
+        """The questions for authorities above `identity` (it may propose an answer), most
+        frequent first."""
+        return _by_frequency(q for q in self.questions.values() if not self.may_decide(identity, q))
+
+    def proposals(self, question: Question) -> list[Decision]:
+        """The ledger's entries on `question` from an authority of the chain below its
+        decider: proposals, not applied until the decider or an authority above adopts one."""
+        return [d for d in self.decided.get(question.id, ()) if d.authority in self.authorities
+                and not self.may_decide(Identity(d.authority, d.person), question)]
 
     def open_escalations(self) -> list[Escalation]:
         if not self.queue or not Path(self.queue).exists():
@@ -156,6 +166,10 @@ class Workspace:
                 "examples": [], "trace_ids": []}
         question = self.questions[question_id] = Question(question_id, info, item)
         return question
+
+
+def _by_frequency(questions: Iterable[Question]) -> list[Question]:
+    return sorted(questions, key=lambda q: (-q.frequency, q.id))
 
 
 def read_identity(authority: Any, name: Any, authorities: Iterable[str]) -> Identity | str:
