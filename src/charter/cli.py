@@ -120,6 +120,10 @@ def _detectors(policy: Policy, mapping: dict[str, str], cache: str | None, timeo
             click.echo(f"warning: detector `{want.detector}` is not installed (installed: "
                        f"{', '.join(installed) or 'none'}): label `{want.label}` is unknown where a trace "
                        "does not carry it", err=True)
+    for name in sorted({w.detector for w in found} & {s.name for s in services}):
+        made = settings.load(name)  # an HTTP detector starts at once: a missing key is said here
+        if isinstance(made, str):
+            click.echo(f"warning: {made}: its labels are unknown where a trace does not carry them", err=True)
     return settings
 
 

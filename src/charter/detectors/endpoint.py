@@ -99,7 +99,7 @@ class HttpDetector:
         values = _at(answer, service.path.split("."), "")
         if len(values) != len(texts):
             raise Unavailable(f"{service.url} answered {len(values)} values at `{service.path}` for {len(texts)} texts")
-        return [Detection(_value(value, where, service.url)) for value, where in values]
+        return [Detection(_value(value, where, service.url, service.kind == "openai")) for value, where in values]
 
     def _post(self, data: bytes) -> bytes:
         service = self.service
@@ -146,14 +146,15 @@ def _at(value: Any, names: list[str], where: str) -> list[tuple[Any, str]]:
     return _at(value[head], rest, place)
 
 
-def _value(value: Any, where: str, url: str) -> bool | float | str:
-    """A value of the answer as a label's value; an object of scores gives its highest."""
+def _value(value: Any, where: str, url: str, scores_only: bool) -> bool | float | str:
+    """A value of the answer as a label's value (a moderation endpoint's are scores); an
+    object of scores gives its highest."""
     if isinstance(value, dict):
         scores = [v for v in value.values() if _number(v)]
         if not scores:
             raise Unavailable(f"the answer's `{where}` from {url} has no scores")
         return max(scores)
-    if isinstance(value, (bool, str)) or _number(value):
+    if _number(value) or (not scores_only and isinstance(value, (bool, str))):
         return value
     raise Unavailable(f"the answer's `{where}` from {url} is {_kind(value)}, not a score")
 
