@@ -5,9 +5,7 @@ JSON endpoint, one that fails twice then answers, one that hangs, one out of sha
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
@@ -17,69 +15,13 @@ from charter.detectors.endpoint import HttpDetector, Service
 from charter.detectors.model import Detection, Unavailable
 from charter.detectors.settings import read_config
 
-KEY = "sk-test-not-a-real-key"
-
-
-def _harassment(text: str) -> float:
-    return 0.97 if "idiot" in text else 0.02
-
-
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):  # quiet
-        pass
-
-    def do_POST(self):
-        server = self.server
-        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-        server.requests.append((self.path, body, self.headers.get("Authorization")))
-        route = self.path.strip("/").split("/")[0]
-        if route == "v1" and self.headers.get("Authorization") != f"Bearer {KEY}":
-            return self._answer(401, {"error": {"message": "bad key"}})
-        if route == "flaky" and sum(p.startswith("/flaky") for p, _, _ in server.requests) <= 2:
-            return self._answer(503, {"error": "overloaded"})
-        if route == "busy" and sum(p.startswith("/busy") for p, _, _ in server.requests) <= 1:
-            return self._answer(429, {"error": "slow down"}, {"Retry-After": "0"})
-        if route == "hang":
-            time.sleep(2)
-        if route == "malformed":
-            return self._answer(200, {"results": [{"category_scores": {"harassment": "high"}}
-                                                  for _ in body["input"]]})
-        if route == "short":
-            return self._answer(200, {"results": []})
-        if route == "notjson":
-            return self._raw(200, b"<html>gateway</html>")
-        if route == "score":
-            return self._answer(200, {"data": {"scores": [{"toxic": _harassment(t)} for t in body["texts"]]}})
-        self._answer(200, {"id": "modr-1", "model": body.get("model"), "results": [
-            {"flagged": _harassment(t) > 0.5, "categories": {"harassment": _harassment(t) > 0.5, "violence": False},
-             "category_scores": {"harassment": _harassment(t), "violence": 0.01}} for t in body["input"]]})
-
-    def _answer(self, status, data, headers=None):
-        self._raw(status, json.dumps(data).encode(), headers)
-
-    def _raw(self, status, data, headers=None):
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        try:
-            self.wfile.write(data)
-        except (BrokenPipeError, ConnectionResetError):  # the client gave up (the hanging route)
-            pass
+from moderation_server import KEY, serving
 
 
 @pytest.fixture
 def server():
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    httpd.requests = []
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield httpd, f"http://127.0.0.1:{httpd.server_address[1]}"
-    httpd.shutdown()
-    httpd.server_close()
+    with serving() as running:
+        yield running
 
 
 def _service(url: str, **options) -> Service:

@@ -253,8 +253,7 @@ class Checker:
             else:
                 records.append(item[1])
         if self.labeller is not None:  # the whole batch at once: detectors are called in batches
-            labelled = iter(self.labeller.label([r for r in records if isinstance(r, Trace)]))
-            records = [next(labelled) if isinstance(r, Trace) else r for r in records]
+            records = self.labeller.label_among(records)
         return [self.one(record) for record in records]
 
     def one(self, record: Trace | Skipped) -> Rendered | SkippedRecord:

@@ -93,6 +93,11 @@ class Labeller:
                 labelled[0] = attrs.evolve(labelled[0], notes=labelled[0].notes + (self.store.problem,))
             return labelled
 
+    def label_among(self, records: Sequence[object]) -> list:
+        """`records` with each trace among them labelled (`label`), the others as they are."""
+        labelled = iter(self.label([r for r in records if isinstance(r, Trace)]))
+        return [next(labelled) if isinstance(r, Trace) else r for r in records]
+
     def _needs(self, detector: str, message: Message) -> bool:
         return bool(message.content) and any(
             w.detector == detector and message.role in w.roles and w.label not in message.labels for w in self.wanted)
