@@ -198,7 +198,7 @@ class Labeller:
         if not changed and not detected:
             return trace
         return attrs.evolve(trace, messages=tuple(messages), notes=trace.notes + tuple(notes),
-                            detected={**trace.detected, **detected})
+                            detected={**(trace.detected or {}), **detected})
 
 
 def _source(name: str, version: str, origin: str, answer: Detection | Doubt | None) -> Source:
