@@ -69,6 +69,7 @@ class Labeller:
             if want.detector not in self.detectors:
                 self.detectors[want.detector] = load(want.detector)
         self.memory: dict[str, dict[str, Answer]] = {name: {} for name in self.detectors}
+        self._carried = {name: Source(name, None, TRACE) for name in self.detectors}  # one per detector
         self.store, self.timeout = store, timeout
         self.calls = 0  # detector calls made, for the cache's tests and the benchmark
         self._busy: dict[str, threading.Thread] = {}  # a call that timed out and still runs
@@ -183,7 +184,7 @@ class Labeller:
                     continue
                 fact = f"messages[{message.index}].labels.{want.label}"
                 if want.label in message.labels:
-                    detected[fact] = Source(want.detector, None, TRACE)
+                    detected[fact] = self._carried[want.detector]
                     continue
                 answer, source = self.memory[want.detector].get(message.content, (None, None))
                 value = _value(want, answer)
