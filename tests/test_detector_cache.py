@@ -331,3 +331,12 @@ def test_the_text_explanation_names_the_detector_version_and_origin(tmp_path):
     [verdict] = policy.check(kept).verdicts
     assert kept.detected == {"messages[0].labels.caps": Source("caps", None, TRACE)}
     assert "= 0.2 (carried by the trace (detector `caps` not called))" in render_derivation(verdict, kept)
+
+
+def test_the_benchmark_measures_a_warm_run_that_calls_no_detector():
+    import runpy
+
+    bench = runpy.run_path(str(Path(__file__).resolve().parents[1] / "benchmarks" / "detectors.py"))
+    traces = [_trace("password = 'hunter2hunter2'", "fine", id_="a"), _trace("fine", "AKIAIOSFODNN7EXAMPLE", id_="b")]
+    row = bench["measure"]("secrets", traces, 1)
+    assert (row["messages"], row["distinct_texts"], row["calls_cold"], row["calls_warm"]) == (4, 3, 1, 0)
