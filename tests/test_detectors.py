@@ -29,6 +29,12 @@ from charter.traces.model import Message, Trace
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _own_cache(tmp_path, monkeypatch):
+    """Each test's own cache directory: the detector cache of one never answers another."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+
+
 class Lengths:
     """A detector: the text's length over 100 as a score; it fails on "boom", cannot judge
     "???", and is unsure of texts that start with "meh". Counts its calls and texts."""

@@ -19,7 +19,9 @@ import click
 from . import Policy, PolicyError, __version__
 from .cache.programs import load_program
 from .source.cache import cache_directory
-from .detectors.registry import names as detector_names
+from .detectors.labeller import DEFAULT_TIMEOUT as DETECTOR_TIMEOUT
+from .detectors.settings import Settings, read_config
+from .detectors.store import Store, default_path as detector_cache_path
 from .facts.detected import wanted
 from .facts.presence import Presence, Survey
 from .corpus.parallel import (
@@ -94,21 +96,35 @@ def _detector_map(value: tuple[str, ...]) -> dict[str, str]:
     return {label.strip(): name.strip() for label, _, name in pairs}
 
 
-def _detectors(policy: Policy, mapping: dict[str, str], engine: str) -> dict[str, str]:
-    """The command line's label -> detector mapping, checked against the policy; a
-    detector that is not installed is said once here (its labels are unknown)."""
+def _detectors(policy: Policy, mapping: dict[str, str], cache: str | None, timeout: float,
+               config: str | None) -> Settings:
+    """How this run detects labels: the command line's mapping, checked against the
+    policy; the disk cache, checked once here (one that cannot be used is a warning and
+    a run without it); a detector that is not installed is said once here."""
+    services = read_config(config) if config is not None else ()
+    if isinstance(services, str):
+        raise click.BadParameter(services, param_hint="--detector-config")
     found = wanted(policy.program, mapping)
     if isinstance(found, str):
         raise click.BadParameter(found, param_hint="--detector")
-    if mapping and engine == "dask":
-        raise click.BadParameter("detectors run with --engine local", param_hint="--detector")
-    installed = detector_names()
+    store = Store(cache) if found and cache is not None else None
+    if store is not None and not store.usable():
+        click.echo(f"warning: {store.problem}", err=True)
+        cache = None
+    elif store is not None:
+        store.close()
+    settings = Settings(tuple(mapping.items()), cache, timeout or None, services)
+    installed = settings.names()
     for want in found:
         if want.detector not in installed:
             click.echo(f"warning: detector `{want.detector}` is not installed (installed: "
                        f"{', '.join(installed) or 'none'}): label `{want.label}` is unknown where a trace "
                        "does not carry it", err=True)
-    return mapping
+    for name in sorted({w.detector for w in found} & {s.name for s in services}):
+        made = settings.load(name)  # an HTTP detector starts at once: a missing key is said here
+        if isinstance(made, str):
+            click.echo(f"warning: {made}: its labels are unknown where a trace does not carry them", err=True)
+    return settings
 
 
 _traces_option = click.option(
@@ -166,12 +182,23 @@ def main() -> None:
 @click.option("--detector", "detector_map", multiple=True, metavar="LABEL=DETECTOR", callback=lambda c, p, v: _detector_map(v),
               help="Compute LABEL with DETECTOR where a trace does not carry it (repeatable; beside the "
                    "policy's `label NAME from detector D`). Installed: see docs/detectors.md.")
+@click.option("--detector-cache", type=click.Path(dir_okay=False), default=None, metavar="PATH",
+              help="Keep detectors' answers in this SQLite file, so that a later run asks them again only "
+                   "for new texts [default: $XDG_CACHE_HOME/charter/detections.sqlite3].")
+@click.option("--no-detector-cache", is_flag=True, help="Keep no detector answers on disk (nor read any).")
+@click.option("--detector-timeout", type=click.FloatRange(min=0), default=DETECTOR_TIMEOUT, show_default=True,
+              metavar="SECONDS", help="Bound each detector call (a batch of up to 256 texts) in time; a call "
+                                      "that takes longer leaves its labels unknown (0: no bound).")
+@click.option("--detector-config", type=click.Path(dir_okay=False), default=None, metavar="FILE",
+              help="A TOML file declaring HTTP detectors (an OpenAI-compatible moderation endpoint or any "
+                   "JSON endpoint): docs/detectors.md.")
 @click.option("--fail-on-absent-facts", is_flag=True,
               help="Exit 1 when a label or metadata field the policy declares is present in none of "
                    "the traces (the summary counts each one; a misspelt fact looks like this).")
 @_edge
 def check(policies, trace_paths, output_format, fail_on, show_all, explain, input_format, color, jobs,
-          no_progress, record_dir, max_record_bytes, engine, scheduler, detector_map, fail_on_absent_facts) -> None:
+          no_progress, record_dir, max_record_bytes, engine, scheduler, detector_map, detector_cache,
+          no_detector_cache, detector_timeout, detector_config, fail_on_absent_facts) -> None:
     """Check traces against POLICY files (layers of one policy; `std.NAME` for a
     standard-library module).
 
@@ -180,7 +207,8 @@ def check(policies, trace_paths, output_format, fail_on, show_all, explain, inpu
     once the others are checked.
     """
     policy = _load(policies)
-    detectors = _detectors(policy, detector_map, engine)
+    cache = None if no_detector_cache else detector_cache or detector_cache_path()
+    detectors = _detectors(policy, detector_map, cache, detector_timeout, detector_config)
     out = sys.stdout
     use_color = out.isatty() if color is None else color
     options = {"show_all": show_all, "color": use_color, "fail_on": fail_on, "explain": explain}
@@ -196,7 +224,7 @@ def check(policies, trace_paths, output_format, fail_on, show_all, explain, inpu
             raise click.BadParameter("a replay bundle is recorded in one process; use --engine local",
                                      param_hint="--record")
         records = _on_dask(scheduler, policies, paths, output_format, options, input_format,
-                           jobs or os.cpu_count() or 1, progress and progress.advance)
+                           jobs or os.cpu_count() or 1, progress and progress.advance, detectors)
     else:
         records = check_corpus(policy, policies, paths, writer if recorder is None else recorder, output_format,
                                options, input_format, jobs=1 if recorder else jobs or os.cpu_count() or 1,
@@ -291,7 +319,7 @@ def test(policies, verbose, properties, examples, seed, prove, output_format) ->
 
 
 def _on_dask(scheduler: str | None, policies: tuple[str, ...], paths: list[str], output_format: str,
-             options: dict, input_format: str | None, workers: int, on_batch):
+             options: dict, input_format: str | None, workers: int, on_batch, detectors: Settings):
     """`check --engine dask`: the records as `check_corpus` gives them, checked on a Dask cluster."""
     try:
         from .integrations import dask as engine
@@ -299,7 +327,8 @@ def _on_dask(scheduler: str | None, policies: tuple[str, ...], paths: list[str],
         raise click.UsageError(f'--engine dask needs Dask: pip install "charter[dask]" ({error})') from None
     try:
         with engine.connected(scheduler, workers) as client:
-            yield from engine.check_corpus(client, policies, paths, output_format, options, input_format, on_batch)
+            yield from engine.check_corpus(client, policies, paths, output_format, options, input_format, on_batch,
+                                           detectors)
     except OSError as error:  # the scheduler cannot be reached, or went away
         raise click.BadParameter(f"the Dask scheduler: {error}", param_hint="--scheduler") from None
 

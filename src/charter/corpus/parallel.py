@@ -25,8 +25,8 @@ import threading
 import time
 from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, Iterator, NamedTuple
 
-from ..detectors.labeller import Labeller
-from ..facts.detected import wanted
+from ..detectors.settings import Settings
+from ..facts.detected import labeller
 from ..facts.presence import Survey
 from ..reports.render import WRITERS, Rendered, ReportWriter
 from ..traces import reader
@@ -238,12 +238,12 @@ class Checker:
     """Checks and renders records: in the main process, or one per worker process."""
 
     def __init__(self, policy: Any, writer: ReportWriter, input_format: str | None,
-                 detectors: dict[str, str] | None = None):
+                 detectors: Settings | None = None):
         self.policy, self.writer = policy, writer
         self.adapter = None if input_format is None else reader.ADAPTERS[input_format]
         survey = Survey(policy.program) if policy is not None else None  # (a DiffChecker has two)
         self.survey = survey.survey if survey else None
-        self.labeller = _labeller(policy, detectors)
+        self.labeller = labeller(policy.program, detectors) if policy is not None else None
 
     def run(self, items: list[tuple]) -> list[Rendered | SkippedRecord]:
         records: list[Trace | Skipped] = []
@@ -253,8 +253,7 @@ class Checker:
             else:
                 records.append(item[1])
         if self.labeller is not None:  # the whole batch at once: detectors are called in batches
-            labelled = iter(self.labeller.label([r for r in records if isinstance(r, Trace)]))
-            records = [next(labelled) if isinstance(r, Trace) else r for r in records]
+            records = self.labeller.label_among(records)
         return [self.one(record) for record in records]
 
     def one(self, record: Trace | Skipped) -> Rendered | SkippedRecord:
@@ -270,14 +269,6 @@ class Checker:
         return rendered
 
 
-def _labeller(policy: Any, detectors: dict[str, str] | None) -> Labeller | None:
-    """The labeller of a run that detects labels (None when it detects none)."""
-    found = wanted(policy.program, detectors) if policy is not None else []
-    if isinstance(found, str):
-        raise ValueError(found)  # the command line says so before it gets here
-    return Labeller(found) if found else None
-
-
 class WorkerFailure(NamedTuple):
     """An exception in a worker, sent back as data (never a traceback)."""
 
@@ -289,7 +280,7 @@ _worker: Checker | WorkerFailure | None = None
 
 
 def _report_checker(policy_paths: list[str], output_format: str, options: dict[str, Any],
-                    input_format: str | None, detectors: dict[str, str] | None = None) -> Checker:
+                    input_format: str | None, detectors: Settings | None = None) -> Checker:
     from ..evaluate.policy import load
 
     policy = load(*policy_paths)
@@ -337,12 +328,13 @@ def check_corpus(
     policy: Any, policy_paths: Iterable[str], paths: Iterable[str], writer: ReportWriter,
     output_format: str, options: dict[str, Any], input_format: str | None = None, jobs: int = 1,
     on_batch: Callable[[int, int, int], None] | None = None, max_record_bytes: int | None = None,
-    detectors: dict[str, str] | None = None,
+    detectors: Settings | None = None,
 ) -> Iterator[Rendered | SkippedRecord]:
     """Every record of `paths`, checked and rendered by `writer` (in process) or by
     writers made from `output_format` and `options` (in `jobs` worker processes), in
     input order. `on_batch(records, traces, bytes)` is called after each batch.
-    `detectors` maps labels to detectors, beside those the policy declares."""
+    `detectors`: how labels are detected (the command line's mapping, the disk cache,
+    the time bound, HTTP detectors; None: the policy's declarations, no disk cache)."""
     make = (_report_checker, (list(policy_paths), output_format, options, input_format, detectors))
     return check_batches(Checker(policy, writer, input_format, detectors), make, paths, input_format, jobs,
                          on_batch, max_record_bytes)

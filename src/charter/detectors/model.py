@@ -3,6 +3,10 @@
 A detector is anything with a `name`, a `version` and `detect(texts)`: a batch of message
 texts in, one `Detection` per text out (or None where it cannot judge that text). Charter
 calls it in batches, once per message, when a trace does not carry the label itself.
+
+A detected label's `Source` (which detector, which version, and whether the value came
+from the trace, the disk cache or a call made this run) travels beside the trace
+(`Trace.detected`) into the explanation of every verdict that read it.
 """
 
 from __future__ import annotations
@@ -45,3 +49,41 @@ class Doubt:
 
     why: str
     value: Value | None = None
+
+
+class Unavailable(Exception):
+    """Raised by a detector that cannot answer a batch at all (a service that is down or
+    answers out of shape): every text of the batch is unknown with this message, and
+    none is asked again alone (as the texts of a batch that raised anything else are)."""
+
+
+# Where a detected label's value came from.
+TRACE, CACHE, CALL = "trace", "cache", "call"
+
+
+@attrs.frozen
+class Source:
+    """Where a detected label came from: the `detector` and its `version`, `origin` one of
+    TRACE (the trace carried the label, no detector ran), CACHE (an answer kept on disk
+    by an earlier run) or CALL (the detector was called this run), and what the detector
+    said (`value`, `confidence`), when it said anything. Explanations list it with the
+    fact it explains (`to_json`), so a reader sees the score and who gave it."""
+
+    detector: str
+    version: str | None
+    origin: str
+    value: Value | None = None
+    confidence: float | None = None
+
+    def to_json(self) -> dict[str, object]:
+        return {"detector": self.detector, "version": self.version, "from": self.origin,
+                "value": self.value, "confidence": self.confidence}
+
+    def __str__(self) -> str:
+        if self.origin == TRACE:
+            return f"carried by the trace (detector `{self.detector}` not called)"
+        said = "" if self.value is None else f" said {self.value!r}" + (
+            "" if self.confidence is None else f" with confidence {self.confidence:.2f}")
+        where = {CACHE: "from the detector cache", CALL: "called this run"}
+        version = f" {self.version}" if self.version else ""
+        return f"detector `{self.detector}`{version}{said}, {where.get(self.origin, self.origin)}"

@@ -658,6 +658,10 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
         reason = why.get(name, "unknown")
         read[name] = attrs.evolve(read[name], known=False, why_unknown=reason) if name in read \
             else Fact(name, None, known=False, why_unknown=reason)
+    detected = view.trace.detected
+    if detected:  # labels a run detected: where each value came from
+        read = {name: attrs.evolve(fact, detected=detected[name]) if name in detected else fact
+                for name, fact in read.items()}
     found, seen = [], set()
     for index, spans in matches:
         for m in spans:

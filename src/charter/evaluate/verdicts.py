@@ -51,17 +51,23 @@ class Step:
 @attrs.frozen
 class Fact:
     """A fact the verdict read: `name` locates it in the trace (`trace.meta.order.age_days`,
-    `messages[3].labels.self_harm`); `value` is None with `known` False when unknown."""
+    `messages[3].labels.self_harm`); `value` is None with `known` False when unknown;
+    `detected` says where a detected label came from."""
 
     name: str
     value: Any
     known: bool = True
     why_unknown: str | None = None
+    # For a label a run detects, where its value came from (`detectors.model.Source`:
+    # the detector, its version, trace/cache/call, what it said); None otherwise.
+    detected: Any = None
 
     def to_json(self) -> dict[str, Any]:
         data: dict[str, Any] = {"fact": self.name, "value": self.value, "known": self.known}
         if self.why_unknown:
             data["why_unknown"] = self.why_unknown
+        if self.detected is not None:
+            data["detected"] = self.detected.to_json()
         return data
 
 

@@ -5,7 +5,8 @@ the policy reads it on."""
 from __future__ import annotations
 
 from ..check.program import Program
-from ..detectors.labeller import Wanted
+from ..detectors.labeller import Labeller, Wanted
+from ..detectors.settings import Settings
 from ..syntax import ast
 
 
@@ -36,3 +37,15 @@ def wanted(program: Program, mapping: dict[str, str] | None = None) -> list[Want
 def _confidence(program: Program, label: str) -> float | None:
     decl = program.labels.get(label)
     return decl.confidence if decl is not None else None
+
+
+def labeller(program: Program, settings: Settings | None = None) -> Labeller | None:
+    """What adds a run's detected labels to traces (`Labeller.label(traces)`), with the
+    disk cache, time bound and HTTP detectors of `settings` (default: no disk cache, the
+    default time bound); None when the run detects no label. Raises ValueError when the
+    settings map a label no norm reads (the command line says so before it gets here)."""
+    settings = settings or Settings()
+    found = wanted(program, dict(settings.mapping))
+    if isinstance(found, str):
+        raise ValueError(found)
+    return Labeller(found, settings.load, settings.store(), settings.timeout) if found else None

@@ -1,6 +1,8 @@
 """What the distributed engines share: a policy sent to workers as the texts of its files
-and compiled once per worker process, the records a worker is given, the per-verdict rows
-it returns, and the `charter check` summary made of partial summaries."""
+and compiled once per worker process, the records a worker is given with the labels the
+run detects (one `Labeller` per worker process, policy and `Settings`, called on batches
+of a partition's traces), the per-verdict rows it returns, and the `charter check`
+summary made of partial summaries."""
 
 from __future__ import annotations
 
@@ -15,7 +17,10 @@ import attrs
 from .. import Policy
 from ..check.resolve import read_file
 from ..check.loader import load
-from ..corpus.parallel import read_path
+from ..corpus.parallel import BATCH_RECORDS, read_path
+from ..detectors.labeller import Labeller
+from ..detectors.settings import Settings
+from ..facts.detected import labeller
 from ..reports.render import CheckSummary, verdict_counts
 from ..source.text import content_hash
 from ..traces import reader
@@ -88,6 +93,35 @@ def compilations(digest: str) -> int:
     """How many times this process has compiled the policy with this content hash (the
     tests read it on each worker)."""
     return _compilations[digest]
+
+
+# The labeller of each policy and detector settings in this worker process (None: the
+# run detects no label), so that its memory of texts judged serves every partition.
+_labellers: dict[tuple[str, Settings], Labeller | None] = {}
+_labelling = threading.Lock()
+
+
+def labelled(files: PolicyFiles, records: Iterable[Trace | Skipped],
+             detectors: Settings | None = None) -> Iterator[Trace | Skipped]:
+    """The records, their traces with the labels the policy's declarations (and
+    `detectors`' mapping) detect, BATCH_RECORDS at a time: each detector is called on
+    the distinct texts of a batch that neither this worker nor the disk cache has judged."""
+    key = (files.digest, detectors or Settings())
+    policy = compiled(files)
+    with _labelling:
+        if key not in _labellers:
+            _labellers[key] = labeller(policy.program, key[1])
+    made = _labellers[key]
+    if made is None:
+        yield from records
+        return
+    batch: list[Trace | Skipped] = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= BATCH_RECORDS:
+            yield from made.label_among(batch)
+            batch = []
+    yield from made.label_among(batch)
 
 
 # --------------------------------------------------------------------------- records

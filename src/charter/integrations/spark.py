@@ -13,7 +13,10 @@ The column holds one trace per row: a JSON text (a JSONL line, in any format the
 knows), a struct/map (turned into JSON first), or the path of a trace file (a text not
 opening with `{` or `[`), read as `charter check` reads it. Rows are checked with
 `mapInArrow`; the policy is sent as the texts of its files and compiled once per Python
-worker process (Spark reuses them).
+worker process (Spark reuses them). The labels the policy declares `from detector D` are
+detected there, in batches of each partition's traces; `detectors` (a
+`charter.detectors.settings.Settings`) adds a mapping, a disk cache (one file the workers
+of one machine share), a time bound and HTTP detectors.
 """
 
 from __future__ import annotations
@@ -27,9 +30,12 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import StringType
 
+from ..detectors.settings import Settings
 from ..reports.render import CheckSummary
 from ..traces.model import Locator
-from ._shipping import ROW_FIELDS, PolicyFiles, compiled, merged_summary, partial_summary, records_of, verdict_rows
+from ._shipping import (
+    ROW_FIELDS, PolicyFiles, compiled, labelled, merged_summary, partial_summary, records_of, verdict_rows,
+)
 
 __all__ = ["VERDICT_SCHEMA", "check_dataframe", "dataframe_summary"]
 
@@ -40,7 +46,8 @@ _SUMMARY_SCHEMA = "partition int, summary string"
 _ARROW_SUMMARY_SCHEMA = pa.schema([("partition", pa.int32()), ("summary", pa.string())])
 
 
-def check_dataframe(policy: str | Sequence[str], df: DataFrame, column: str = "trace") -> DataFrame:
+def check_dataframe(policy: str | Sequence[str], df: DataFrame, column: str = "trace",
+                    detectors: Settings | None = None) -> DataFrame:
     """A DataFrame of verdict rows (VERDICT_SCHEMA: trace_id, source, norm, turn, call,
     verdict, authority, severity, reason, escalate_to), one per verdict, not_applicable
     included; rows of `column` that are not traces are left out (`dataframe_summary` lists
@@ -48,20 +55,21 @@ def check_dataframe(policy: str | Sequence[str], df: DataFrame, column: str = "t
     files = PolicyFiles.read(policy)
 
     def check(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        rows = verdict_rows(compiled(files), _records(batches))
+        rows = verdict_rows(compiled(files), labelled(files, _records(batches), detectors))
         for chunk in _chunks(rows, 4096):
             yield pa.RecordBatch.from_pylist(chunk, schema=_ARROW_SCHEMA)
 
     return _traces(df, column).mapInArrow(check, VERDICT_SCHEMA)
 
 
-def dataframe_summary(policy: str | Sequence[str], df: DataFrame, column: str = "trace") -> CheckSummary:
+def dataframe_summary(policy: str | Sequence[str], df: DataFrame, column: str = "trace",
+                      detectors: Settings | None = None) -> CheckSummary:
     """The summary `charter check` gives of the same records (`.to_json()`); skipped rows
     are located as `<partition P>:ROW`."""
     files = PolicyFiles.read(policy)
 
     def summarise(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        part = partial_summary(compiled(files), _records(batches))
+        part = partial_summary(compiled(files), labelled(files, _records(batches), detectors))
         yield pa.RecordBatch.from_pylist([{"partition": TaskContext.get().partitionId(),
                                            "summary": json.dumps(part)}], schema=_ARROW_SUMMARY_SCHEMA)
 

@@ -756,7 +756,8 @@ class ReportJson:
         facts = ", ".join([
             f'{{"fact": {_json_string(f.name)}, "value": {_json_value(f.value)}, '
             f'"known": {"true" if f.known else "false"}'
-            + (f', "why_unknown": {_json_string(f.why_unknown)}}}' if f.why_unknown else "}")
+            + (f', "why_unknown": {_json_string(f.why_unknown)}' if f.why_unknown else "")
+            + (f', "detected": {json.dumps(f.detected.to_json(), ensure_ascii=False)}}}' if f.detected else "}")
             for f in e.facts])
         matches = ", ".join([f'{{"turn": {m.turn}, "start": {m.start}, "end": {m.end}, '
                              f'"text": {_json_string(m.text)}}}' for m in e.matches])
@@ -841,7 +842,7 @@ def render_derivation(verdict: Verdict, trace: Trace | None, description: str | 
             else json.dumps(fact.value, ensure_ascii=False)
         if not fact.known and fact.value is not None:
             value = f"{json.dumps(fact.value, ensure_ascii=False)}, treated as unknown ({fact.why_unknown})"
-        lines.append(f"  fact  {fact.name} = {value}")
+        lines.append(f"  fact  {fact.name} = {value}" + (f" ({fact.detected})" if fact.detected else ""))
     for match in verdict.explanation.matches:
         line = f"  match turn {match.turn} [{match.start}:{match.end}] {match.text!r}"
         if trace is not None:

@@ -64,13 +64,16 @@ class Locator:
 @attrs.define
 class Trace:
     """`notes` say what reading the trace left out (a number JSON cannot carry), each
-    with its path in the trace; they are not part of its value."""
+    with its path in the trace; `detected` maps a detected label's fact name
+    (`messages[3].labels.language`) to where its value came from (a
+    `detectors.model.Source`), None when none was. Neither is part of its value."""
 
     id: str
     messages: tuple[Message, ...] = ()
     meta: dict[str, JSON] = attrs.Factory(dict)
     locator: Locator | None = None
     notes: tuple[str, ...] = attrs.field(default=(), eq=False)
+    detected: dict[str, Any] | None = attrs.field(default=None, eq=False)  # None: none (no dict per trace read)
 
     @functools.cached_property
     def links(self) -> Links:
