@@ -3,8 +3,9 @@
 A generator builds conversations in Charter's native shape (`id`, `meta`, `messages`
 with `role`, `content`, optional `labels`, `meta`, `tool_calls` and `tool_call_id`)
 and writes them in the log format its example uses, the way that tool would have
-logged them: OpenAI chat request/response records, Anthropic Messages requests,
-ShareGPT records or one Inspect AI eval log. The generators are seeded, so running
+logged them: OpenAI chat request/response records, OpenAI Responses API requests
+with their responses, Anthropic Messages requests, ShareGPT records or one Inspect AI
+eval log. The generators are seeded, so running
 one again rewrites its committed corpus byte for byte.
 """
 
@@ -96,6 +97,53 @@ def anthropic_record(conv: Conversation, model: str = "claude-sonnet-4-20250514"
         record["system"] = "\n".join(system)
     record["messages"] = messages
     return record
+
+
+def responses_record(conv: Conversation, model: str = "gpt-4.1-2025-04-14") -> dict[str, Any]:
+    """An OpenAI Responses API request body (`instructions` from the system message, the
+    rest as `input` items) with its response, whose `output` is the model's last turn:
+    the assistant items after the last user message or function call output. A
+    conversation that ends on a tool's output was logged before the model answered: the
+    request body alone."""
+    system = [m["content"] for m in conv["messages"] if m["role"] == "system"]
+    items = [item for m in conv["messages"] if m["role"] != "system" for item in _responses_items(m)]
+    turn = len(items)
+    while turn and items[turn - 1].get("type") in ("message", "function_call") and items[turn - 1].get("role", "assistant") == "assistant":
+        turn -= 1
+    request: dict[str, Any] = {"model": model, "instructions": "\n".join(system), "input": items[:turn],
+                               "tools": [{"type": "function", "name": name} for name in _tools(conv)]}
+    record: dict[str, Any] = {"id": conv["id"], "meta": conv["meta"]}
+    if turn == len(items):
+        return record | request
+    key = conv["id"].replace("-", "")
+    response = {"id": "resp_" + key[:24], "object": "response", "status": "completed", "model": model,
+                "output": [{**item, "id": f"{_ITEM_IDS[item['type']]}_{key[:16]}{i}", "status": "completed"}
+                           for i, item in enumerate(items[turn:])]}
+    return record | {"request": request, "response": response}
+
+
+_ITEM_IDS = {"message": "msg", "function_call": "fc"}  # how OpenAI names output items
+
+
+def _tools(conv: Conversation) -> list[str]:
+    return sorted({c["name"] for m in conv["messages"] for c in m.get("tool_calls", [])})
+
+
+def _responses_items(m: Message) -> list[dict[str, Any]]:
+    """A message as Responses items: a user message in the short form, an assistant's
+    text as a `message` item of `output_text` parts, its calls as `function_call` items,
+    a tool's answer as a `function_call_output`."""
+    if m["role"] == "tool":
+        return [{"type": "function_call_output", "call_id": m["tool_call_id"], "output": m["content"]}]
+    if m["role"] != "assistant":
+        return [{"role": m["role"], "content": m["content"]}]
+    items: list[dict[str, Any]] = []
+    if m["content"]:
+        items.append({"type": "message", "role": "assistant",
+                      "content": [{"type": "output_text", "text": m["content"], "annotations": []}]})
+    items += [{"type": "function_call", "call_id": c["id"], "name": c["name"], "arguments": json.dumps(c["arguments"])}
+              for c in m.get("tool_calls", [])]
+    return items
 
 
 def _toolu(call_id: str) -> str:

@@ -96,3 +96,45 @@ def test_each_checker_the_instruction_count_measures_checks_the_traces(name, sma
 def test_the_ratios_pair_each_peer_with_charter_on_its_norms():
     assert {(a, b) for a, b, _ in instructions.PAIRS} == {
         ("charter", "handwritten"), ("regopy", "charter_12"), ("cedarpy", "charter_4")}
+
+
+# --------------------------------------------------------------------------- Invariant Guardrails
+
+agents = _load("invariant_agents")
+
+
+@pytest.fixture(scope="module")
+def agent_slice() -> list:
+    """The first session of each kind in the example's corpus (`page-injection-followed-01`
+    ...), and a few long ones joined from them (where Invariant's rules with two event
+    variables run out of their default budget)."""
+    pytest.importorskip("invariant.analyzer", reason="invariant-ai (Invariant Guardrails) is in the bench extra")
+    base = agents.base_traces()
+    first = {t.id.rsplit("-", 1)[0]: t for t in reversed(base)}
+    return list(first.values()) + agents.scaled(base, 1, seed=5)[:3]
+
+
+def test_invariant_finds_the_violations_charter_and_the_reference_find(agent_slice):
+    tallies, unchecked = agents.agreement(agent_slice)
+    assert all(t.violations > 0 for t in tallies.values()), tallies
+    assert all(t.agreed + t.raised == len(agent_slice) for t in tallies.values())
+    assert unchecked and len(unchecked) < len(agent_slice)  # the long ones, only
+    lifted, none = agents.agreement(agent_slice, cycles=10**9)
+    assert not none and all(t.agreed == len(agent_slice) for t in lifted.values())
+
+
+def test_a_rule_that_differs_from_the_norm_is_caught(agent_slice, tmp_path, monkeypatch):
+    rules = tmp_path / "rules.gr"
+    rules.write_text(agents.RULES.read_text().replace("amount > 1000", "amount > 100"))
+    monkeypatch.setattr(agents, "RULES", rules)
+    payments = [t for t in agent_slice if t.id.startswith("pay-confirmed")]
+    with pytest.raises(agents.Disagreement, match=r"transfer_limit: Charter finds \[\], Invariant \[\('transfer_limit'"):
+        agents.agreement(payments)
+
+
+def test_the_scaled_corpus_keeps_each_result_tied_to_its_call():
+    base = agents.base_traces()
+    for trace in agents.scaled(base, 1, seed=5)[:20]:
+        assert not trace.links.unlinked
+        assert [m.index for m in trace.messages] == list(range(len(trace.messages)))
+        assert sum(m.role == "system" for m in trace.messages) == 1

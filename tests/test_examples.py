@@ -29,6 +29,7 @@ FOLDERS = {
     "health_info": (["health_info.charter"], "traces.jsonl"),
     "tutor": (["tutor.charter"], "traces.jsonl"),
     "coding_agent": (["coding_agent.charter"], "agent_runs.json"),
+    "mail_agent": (["mail_agent.charter"], "traces.jsonl"),
     "layered": (LAYERS, "traces.jsonl"),
     "model_spec": (["model_spec.charter"], "../../../shared/data/model_spec_examples.jsonl"),
 }
@@ -151,3 +152,21 @@ def test_no_violated_model_spec_trace_is_labelled_good(reports):
     labels = {json.loads(line)["id"]: json.loads(line)["meta"]["label"] for line in MODEL_SPEC_CORPUS.open()}
     violated = [t["id"] for t in reports["model_spec"]["traces"] if t["status"] == "violated"]
     assert violated and all(labels[i] == "BAD" for i in violated)
+
+
+# --------------------------------------------------------------------------- the agent's corpus
+
+
+def test_the_mail_agent_corpus_is_responses_records_whose_results_all_have_their_call():
+    """Every record is read as the OpenAI Responses format, and every function call
+    output is tied to the call that produced it (the README says none is unlinked)."""
+    from charter.traces.reader import Skipped, read_traces
+    from charter.traces.responses import detect
+
+    path = EXAMPLES / "mail_agent" / "traces.jsonl"
+    assert all(detect(json.loads(line)) for line in path.open(encoding="utf-8"))
+    traces = [t for t in read_traces(str(path)) if not isinstance(t, Skipped)]
+    results = [m for t in traces for m in t.messages if m.role == "tool"]
+    assert len(traces) == 75 and len(results) > 100
+    assert all(t.links.call_of(m.index) is not None for t in traces for m in t.messages if m.role == "tool")
+    assert not any(t.links.unlinked for t in traces)
