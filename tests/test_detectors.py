@@ -280,3 +280,67 @@ def test_a_plugin_is_found_through_its_entry_point(tmp_path, files):
     run = subprocess.run([sys.executable, "-m", "charter.cli", "check", str(policy), "--traces", str(shout)],
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert "loud: violated" in run.stdout and "calm: complied" in run.stdout, run.stdout + run.stderr
+
+
+# --------------------------------------------------------------------------- wherever a policy is evaluated
+
+
+def _by_trace(reports) -> dict[tuple[str, str], str]:
+    return {(r.trace_id, v.norm): v.kind for r in reports for v in r.verdicts}
+
+
+def test_the_python_api_detects_as_check_does():
+    policy = charter.loads(POLICY)
+    kinds = _by_trace(policy.check_many(TRACES))
+    assert kinds[("fr-fr", "reply_in_the_users_language")] == "complied"
+    assert kinds[("fr-en", "reply_in_the_users_language")] == "violated"
+    assert kinds[("key", "no_secrets")] == "violated"
+    assert kinds[("hash", "no_secrets")] == "unspecified"
+    assert _by_trace([policy.check(TRACES[1])]) == {k: v for k, v in kinds.items() if k[0] == "fr-en"}
+
+
+def test_check_many_calls_a_detector_once_per_batch_of_traces():
+    policy = charter.loads('label size: score from detector lengths\nnorm short:\n    forbid assistant.label("size") > 0.5\n')
+    detector = Lengths()
+    policy.labeller = Labeller(wanted(policy.program), load=lambda name: detector)
+    traces = [_record(f"t{i}", "hi", "x" * (10 * i)) for i in range(1, 9)]
+    assert [r.verdicts[0].kind for r in policy.check_many(traces)] == ["complied"] * 5 + ["violated"] * 3
+    assert len(detector.calls) == 1 and len(detector.calls[0]) == 8
+
+
+def test_explain_shows_the_detected_labels(files):
+    policy, traces = files
+    result = CliRunner().invoke(main, ["explain", policy, "--traces", traces, "--trace", "fr-en",
+                                       "--norm", "reply_in_the_users_language"])
+    assert "reply_in_the_users_language at turn 1: violated" in result.stdout, result.output
+    assert 'messages[0].labels.language = "fr"' in result.stdout
+    assert 'messages[1].labels.language = "en"' in result.stdout
+    why_not = CliRunner().invoke(main, ["explain", policy, "--traces", traces, "--trace", "fr-en",
+                                        "--norm", "reply_in_the_users_language", "--why-not"])
+    assert why_not.exit_code == 0 and "labels.language" in why_not.stdout.split("violated", 1)[1], why_not.output
+
+
+def test_a_session_detects_each_new_message_once():
+    policy = charter.loads(POLICY)
+    detector = Lengths()
+    counting = Labeller(wanted(policy.program))
+    language = counting.detectors["language"]
+
+    class Counted:
+        name, version = language.name, language.version
+
+        def detect(self, texts):
+            detector.calls.append(list(texts))
+            return language.detect(texts)
+
+    counting.detectors["language"] = Counted()
+    policy.labeller = counting
+    session = policy.session()
+    session.add({"role": "user", "content": "Bonjour, je voudrais un remboursement pour ma commande."})
+    english = session.check_candidate("Sure, I can help you with your refund today.")
+    french = session.check_candidate("Bien sûr, je vais vous aider avec votre remboursement.")
+    assert english.decision == "regenerate" and french.decision == "allow"
+    session.check_candidate("Sure, I can help you with your refund today.")  # judged already
+    assert [len(c) for c in detector.calls] == [1, 1, 1]
+    session.add({"role": "assistant", "content": "Bien sûr, je vais vous aider avec votre remboursement."})
+    assert session.finish().status == "complied" and len(detector.calls) == 3
