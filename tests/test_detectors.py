@@ -22,7 +22,9 @@ from charter.cli import main
 from charter.detectors.labeller import Labeller, Wanted
 from charter.detectors.language import LanguageDetector
 from charter.detectors.model import Detection, Detector, Doubt
+from charter.detectors.profanity import ProfanityDetector
 from charter.detectors.secrets import SecretsDetector
+from charter.detectors.sentiment import SentimentDetector
 from charter.facts.detected import wanted
 from charter.traces.model import Message, Trace
 
@@ -154,6 +156,129 @@ SECRETS_CASES = [
 @pytest.mark.parametrize("text, score", SECRETS_CASES, ids=[c[0][:24] for c in SECRETS_CASES])
 def test_secrets_scores_real_texts(text, score):
     assert SecretsDetector().detect([text]) == [Detection(score)]
+
+
+# --------------------------------------------------------------------------- profanity and sentiment, calibrated
+
+FIXTURES = ROOT / "tests" / "fixtures" / "detectors"
+
+
+def _labelled(name: str) -> list[tuple[int, str]]:
+    rows = (line.split("\t", 1) for line in (FIXTURES / f"{name}.tsv").read_text().splitlines()
+            if line and not line.startswith("#"))
+    return [(int(label), text) for label, text in rows]
+
+
+def measured_band(scored: list[tuple[bool, float]], errors: float = 0.05) -> tuple[float, float, int, int]:
+    """The band, on a grid of 0.05, with the fewest labelled texts strictly inside it such
+    that, of the texts outside, at most `errors` are misread (a score at or above its top
+    read as the label, at or below its bottom as not); the narrowest of those. With the
+    texts inside it and those misread outside."""
+    grid = [i / 20 for i in range(21)]
+    found = []
+    for low, high in ((a, b) for a in grid for b in grid if a < b):
+        outside = [(positive, v) for positive, v in scored if not low < v < high]
+        misread = sum((v >= high) != positive for positive, v in outside)
+        if outside and misread <= errors * len(outside):
+            found.append((len(scored) - len(outside), high - low, low, high, misread))
+    inside, _, low, high, misread = min(found)
+    return low, high, inside, misread
+
+
+@pytest.fixture(scope="module")
+def profanity() -> ProfanityDetector:
+    return ProfanityDetector()
+
+
+@pytest.fixture(scope="module")
+def sentiment() -> SentimentDetector:
+    return SentimentDetector()
+
+
+def test_the_default_bands_are_the_ones_measured_on_labelled_texts(profanity, sentiment):
+    offensive = _labelled("profanity")
+    scores = profanity.detect([text for _, text in offensive])
+    assert measured_band([(label == 1, a.value) for (label, _), a in zip(offensive, scores)]) == (0.5, 0.85, 2, 2)
+    assert ProfanityDetector.band == (0.5, 0.85)
+    moods = _labelled("sentiment")  # 1: negative, read below the band
+    scores = sentiment.detect([text for _, text in moods])
+    assert measured_band([(label == 0, a.value) for (label, _), a in zip(moods, scores)]) == (0.15, 0.55, 30, 0)
+    assert SentimentDetector.band == (0.15, 0.55)
+
+
+PROFANITY_CASES = [
+    ("You are a complete idiot and I hate you.", True),
+    ("Shut up, you moron.", True),
+    ("This is the most fucking useless answer I have ever read.", True),
+    ("Get lost, loser.", True),
+    # near misses
+    ("The killer whale is a large member of the dolphin family.", False),
+    ("Scunthorpe is a town in North Lincolnshire, England.", False),
+    ("I will kill this process with SIGTERM and restart it.", False),
+    ("I disagree with your conclusion about the budget.", False),
+]
+
+
+@pytest.mark.parametrize("text, offensive", PROFANITY_CASES, ids=[c[0][:24] for c in PROFANITY_CASES])
+def test_profanity_scores_real_texts_outside_its_band(profanity, text, offensive):
+    [answer] = profanity.detect([text])
+    assert answer.value >= ProfanityDetector.band[1] if offensive else answer.value <= ProfanityDetector.band[0]
+
+
+SENTIMENT_CASES = [
+    ("Stop wasting my time with bad answers.", "negative"),
+    ("The delivery was a disaster and the box was crushed.", "negative"),
+    ("Great, that solved my problem!", "positive"),
+    ("The meeting is moved to 3 pm.", "neutral"),
+    # near misses: negations, and a word VADER takes for violence (inside the band: unsure)
+    ("I'm not unhappy with the result.", "positive"),
+    ("It's not bad at all, actually.", "positive"),
+    ("I will kill this process with SIGTERM and restart it.", "unsure"),
+]
+
+
+@pytest.mark.parametrize("text, mood", SENTIMENT_CASES, ids=[c[0][:24] for c in SENTIMENT_CASES])
+def test_sentiment_scores_real_texts(sentiment, text, mood):
+    [answer] = sentiment.detect([text])
+    low, high = SentimentDetector.band
+    assert {"negative": answer.value <= low, "neutral": answer.value == 0.5, "positive": answer.value >= high,
+            "unsure": low < answer.value < high}[mood], answer
+
+
+@pytest.mark.parametrize("detector, label, text, said", [
+    (ProfanityDetector, "insult", "Our bank's Dick Smith branch opens at nine.", "0.80"),
+    (SentimentDetector, "mood", "Your support team is rude and unhelpful.", "0.46"),
+])
+def test_a_score_inside_the_default_band_is_unspecified_with_the_detector_named(detector, label, text, said):
+    policy = charter.loads(f'label {label}: score from detector {detector.name}\n'
+                           f'norm n:\n    forbid assistant.label("{label}") <= 0.1\n')
+    policy.labeller = Labeller(wanted(policy.program), load=lambda name: detector())  # (not in the venv's metadata)
+    [verdict] = policy.check(_record("t", "hi", text)).verdicts
+    assert (verdict.kind, verdict.unknown) == ("unspecified", (f"messages[1].labels.{label}",))
+    [fact] = [f for f in verdict.explanation.facts if not f.known]
+    low, high = detector.band
+    assert fact.why_unknown == f"detector `{detector.name}` said {said}, inside the uncertainty band ({low}, {high})"
+
+
+def test_a_declared_band_wins_over_the_detectors_own(profanity):
+    labeller = Labeller([Wanted("insult", "profanity", frozenset({"assistant"}), band=(0.1, 0.2))],
+                        load=lambda name: profanity)
+    [trace] = labeller.label([_trace("hi", "Our bank's Dick Smith branch opens at nine.")])
+    assert trace.messages[1].labels["insult"] == pytest.approx(0.80, abs=0.01)  # known: outside (0.1, 0.2)
+
+
+def test_every_built_in_detector_is_registered_in_pyproject():
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    registered = project["entry-points"]["charter.detectors"]
+    assert sorted(registered) == ["language", "profanity", "secrets", "sentiment"]
+    for name, target in registered.items():
+        module, cls = target.split(":")
+        assert getattr(importlib.import_module(module), cls)().name == name
+        assert name in project["optional-dependencies"]
+        assert re.search(rf"charter\[.*\b{name}\b.*\]", project["optional-dependencies"]["dev"][-1])  # CI installs it
 
 
 # --------------------------------------------------------------------------- through charter check
