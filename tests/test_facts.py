@@ -303,3 +303,13 @@ def test_a_session_escalates_an_uncertain_reply_to_the_bands_authority():
     session.add({"role": "user", "content": "hi"})
     check = session.check_candidate({"role": "assistant", "content": "x", "labels": {"toxic": 0.6, "spam": 0.1}})
     assert check.decision == "escalate" and check.targets == ("trust_and_safety",)
+
+
+def test_an_inline_test_gives_a_label_of_its_declared_type():
+    text = ('label language: string\nnorm n:\n    forbid assistant.label("language") == "xx"\n\n'
+            'test "t":\n    user: "hi"\n    assistant: "yo" labels {{"language": {}}}\n    expect n complied\n')
+    assert all(r.passed for r in charter.loads(text.format('"en"')).run_tests())
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(text.format("0.5"))
+    [error] = caught.value.diagnostics
+    assert (error.code, error.message) == ("E332", "label `language` must be of the type declared (`string`), not 0.5")
