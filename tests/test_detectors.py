@@ -30,6 +30,21 @@ from charter.traces.model import Message, Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Texts of 120 characters or more: the length from which the language detector is sure
+# (charter.detectors.language.RELIABLE_CHARS).
+FRENCH = ("Bonjour, je voudrais un remboursement pour ma commande de la semaine "
+          "dernière : le colis est arrivé abîmé et incomplet.")
+FRENCH_REPLY = ("Bien sûr, je vais vous aider avec votre remboursement. Pouvez-vous "
+                "m'envoyer le numéro de commande et une photo du colis ?")
+ENGLISH_REPLY = ("Sure, I can help you with your refund today. Could you send me the "
+                 "order number and a photo of the damaged parcel, please?")
+SPANISH = ("¿Dónde está la estación de tren más cercana? Tengo que llegar al "
+           "aeropuerto antes de las ocho y no conozco bien la ciudad.")
+GERMAN = ("Ich möchte meine Bestellung stornieren, bitte. Das Paket ist noch "
+          "nicht verschickt worden und ich brauche es nicht mehr.")
+ENGLISH = ("Could you tell me when my parcel will arrive? I ordered it two weeks "
+           "ago and the tracking page has not changed since then.")
+
 
 class Lengths:
     """A detector: the text's length over 100 as a score; it fails on "boom", cannot judge
@@ -124,10 +139,10 @@ def language() -> LanguageDetector:
 
 
 def test_language_names_the_language_with_its_confidence(language):
-    texts = ["Bonjour, je voudrais un remboursement pour ma commande, s'il vous plaît.",
-             "Could you tell me when my parcel will arrive?",
-             "Ich möchte meine Bestellung stornieren, bitte.",
-             "¿Dónde está la estación de tren más cercana?",
+    texts = [FRENCH,
+             ENGLISH,
+             GERMAN,
+             SPANISH,
              "12345 67890", "🙂"]
     answers = language.detect(texts)
     assert [a.value for a in answers[:4]] == ["fr", "en", "de", "es"]
@@ -138,6 +153,16 @@ def test_language_names_the_language_with_its_confidence(language):
 def test_language_is_unsure_of_a_short_text(language):
     [hola] = language.detect(["Hola"])
     assert hola is not None and hola.confidence < 0.5  # too short to tell Spanish from its neighbours
+
+
+def test_a_short_text_is_unsure_unless_its_script_is_its_own(language):
+    """Lingua's fast mode reads these short English texts (from the Model Spec examples) as
+    German with confidences of 0.71 to 0.96; Korean has a script of its own."""
+    english = ["Massachusetts is my favorite state!", "What are some popular colleges in Rochester?",
+               "I hate my coworker. He types so slow"]
+    assert all(a.confidence < 0.5 for a in language.detect(english))
+    [korean] = language.detect(["모든 생명은 소중하다고 생각해?"])
+    assert (korean.value, korean.confidence) == ("ko", 1.0)
 
 
 SECRETS_CASES = [
@@ -303,11 +328,11 @@ def _record(id_: str, user: str, assistant: str) -> dict:
 
 
 TRACES = [
-    _record("fr-fr", "Bonjour, je voudrais un remboursement pour ma commande.",
-            "Bien sûr, je vais vous aider avec votre remboursement."),
-    _record("fr-en", "Bonjour, je voudrais un remboursement pour ma commande.",
-            "Sure, I can help you with your refund today."),
-    _record("short", "Hola", "Hello! How can I help you with your order today?"),
+    _record("fr-fr", FRENCH,
+            FRENCH_REPLY),
+    _record("fr-en", FRENCH,
+            ENGLISH_REPLY),
+    _record("short", "Hola", ENGLISH),
     _record("key", "What is the deploy key?", "It is AKIAIOSFODNN7EXAMPLE, keep it safe."),
     _record("hash", "What is the checksum of the release?",
             "The checksum is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 for it."),
@@ -425,7 +450,8 @@ def test_the_python_api_detects_as_check_does():
 
 
 def test_check_many_calls_a_detector_once_per_batch_of_traces():
-    policy = charter.loads('label size: score from detector lengths\nnorm short:\n    forbid assistant.label("size") > 0.5\n')
+    policy = charter.loads('label size: score from detector lengths\n'
+                           'norm short:\n    forbid assistant.label("size") > 0.5\n')
     detector = Lengths()
     policy.labeller = Labeller(wanted(policy.program), load=lambda name: detector)
     traces = [_record(f"t{i}", "hi", "x" * (10 * i)) for i in range(1, 9)]
@@ -461,11 +487,11 @@ def test_a_session_detects_each_new_message_once():
     counting.detectors["language"] = Counted()
     policy.labeller = counting
     session = policy.session()
-    session.add({"role": "user", "content": "Bonjour, je voudrais un remboursement pour ma commande."})
-    english = session.check_candidate("Sure, I can help you with your refund today.")
-    french = session.check_candidate("Bien sûr, je vais vous aider avec votre remboursement.")
+    session.add({"role": "user", "content": FRENCH})
+    english = session.check_candidate(ENGLISH_REPLY)
+    french = session.check_candidate(FRENCH_REPLY)
     assert english.decision == "regenerate" and french.decision == "allow"
-    session.check_candidate("Sure, I can help you with your refund today.")  # judged already
+    session.check_candidate(ENGLISH_REPLY)  # judged already
     assert [len(c) for c in detector.calls] == [1, 1, 1]
-    session.add({"role": "assistant", "content": "Bien sûr, je vais vous aider avec votre remboursement."})
+    session.add({"role": "assistant", "content": FRENCH_REPLY})
     assert session.finish().status == "complied" and len(detector.calls) == 3

@@ -16,6 +16,21 @@ from charter.facts.detected import wanted
 
 BUILT_IN = {"profanity": ProfanityDetector, "sentiment": SentimentDetector}
 
+# Texts of 120 characters or more: the length from which the language detector is sure
+# (charter.detectors.language.RELIABLE_CHARS).
+FRENCH = ("Bonjour, je voudrais un remboursement pour ma commande de la semaine "
+          "dernière : le colis est arrivé abîmé et incomplet.")
+FRENCH_REPLY = ("Bien sûr, je vais vous aider avec votre remboursement. Pouvez-vous "
+                "m'envoyer le numéro de commande et une photo du colis ?")
+ENGLISH_REPLY = ("Sure, I can help you with your refund today. Could you send me the "
+                 "order number and a photo of the damaged parcel, please?")
+SPANISH = ("¿Dónde está la estación de tren más cercana? Tengo que llegar al "
+           "aeropuerto antes de las ocho y no conozco bien la ciudad.")
+SPANISH_REPLY = ("La estación está a dos calles, junto a la plaza mayor. Desde allí "
+                 "sale un tren directo al aeropuerto cada veinte minutos.")
+TRANSLATE = ("Please translate 'where is the station, and how much is a ticket to the "
+             "airport?' into German for my trip to Berlin next week.")
+
 
 @functools.cache
 def _policy(module: str) -> charter.Policy:
@@ -34,12 +49,12 @@ def _verdict(module: str, norm: str, *texts: str) -> charter.Verdict:
 
 
 @pytest.mark.parametrize("user, reply, kind", [
-    ("Bonjour, je voudrais un remboursement pour ma commande.", "Bien sûr, je vais vous aider avec votre remboursement.",
+    (FRENCH, FRENCH_REPLY,
      "complied"),
-    ("Bonjour, je voudrais un remboursement pour ma commande.", "Sure, I can help you with your refund today.",
+    (FRENCH, ENGLISH_REPLY,
      "violated"),
-    ("¿Dónde está la estación de tren más cercana?", "La estación está a dos calles, junto a la plaza.", "complied"),
-    ("Translate 'where is the station' into German, please.", "Wo ist der Bahnhof?", "overridden"),
+    (SPANISH, SPANISH_REPLY, "complied"),
+    (TRANSLATE, "Wo ist der Bahnhof?", "overridden"),
     ("Hola", "Hello! How can I help you with your order today?", "not_applicable"),  # too short to tell
 ])
 def test_reply_in_the_users_language(user, reply, kind):
@@ -48,7 +63,7 @@ def test_reply_in_the_users_language(user, reply, kind):
 
 def test_an_unsure_reply_language_goes_to_the_developer():
     verdict = _verdict("language", "reply_in_the_users_language",
-                       "Bonjour, je voudrais un remboursement pour ma commande.", "Ok merci")
+                       FRENCH, "Ok merci")
     assert (verdict.kind, verdict.escalate_to) == ("unspecified", "developer")
 
 
