@@ -27,23 +27,9 @@ from charter.detectors.secrets import SecretsDetector
 from charter.detectors.sentiment import SentimentDetector
 from charter.facts.detected import wanted
 from charter.traces.model import Message, Trace
+from detector_texts import ENGLISH, ENGLISH_REPLY, FRENCH, FRENCH_REPLY, GERMAN, SPANISH
 
 ROOT = Path(__file__).resolve().parents[1]
-
-# Texts of 120 characters or more: the length from which the language detector is sure
-# (charter.detectors.language.RELIABLE_CHARS).
-FRENCH = ("Bonjour, je voudrais un remboursement pour ma commande de la semaine "
-          "dernière : le colis est arrivé abîmé et incomplet.")
-FRENCH_REPLY = ("Bien sûr, je vais vous aider avec votre remboursement. Pouvez-vous "
-                "m'envoyer le numéro de commande et une photo du colis ?")
-ENGLISH_REPLY = ("Sure, I can help you with your refund today. Could you send me the "
-                 "order number and a photo of the damaged parcel, please?")
-SPANISH = ("¿Dónde está la estación de tren más cercana? Tengo que llegar al "
-           "aeropuerto antes de las ocho y no conozco bien la ciudad.")
-GERMAN = ("Ich möchte meine Bestellung stornieren, bitte. Das Paket ist noch "
-          "nicht verschickt worden und ich brauche es nicht mehr.")
-ENGLISH = ("Could you tell me when my parcel will arrive? I ordered it two weeks "
-           "ago and the tracking page has not changed since then.")
 
 
 class Lengths:
