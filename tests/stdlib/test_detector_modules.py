@@ -9,23 +9,12 @@ import functools
 import pytest
 
 import charter
-from charter.detectors.labeller import Labeller
-from charter.detectors.profanity import ProfanityDetector
-from charter.detectors.sentiment import SentimentDetector
-from charter.facts.detected import wanted
 from detector_texts import ENGLISH_REPLY, FRENCH, FRENCH_REPLY, SPANISH, SPANISH_REPLY, TRANSLATE
-
-BUILT_IN = {"profanity": ProfanityDetector, "sentiment": SentimentDetector}
 
 
 @functools.cache
 def _policy(module: str) -> charter.Policy:
-    policy = charter.load(f"std.{module}")
-    if module == "civility":
-        # profanity and sentiment are registered by this checkout's pyproject.toml, which an
-        # installed environment's metadata may predate: start them by their classes here.
-        policy.labeller = Labeller(wanted(policy.program), load=lambda name: BUILT_IN[name]())
-    return policy
+    return charter.load(f"std.{module}")
 
 
 def _verdict(module: str, norm: str, *texts: str) -> charter.Verdict:
