@@ -481,3 +481,18 @@ def test_a_session_detects_each_new_message_once():
     assert [len(c) for c in detector.calls] == [1, 1, 1]
     session.add({"role": "assistant", "content": FRENCH_REPLY})
     assert session.finish().status == "complied" and len(detector.calls) == 3
+
+
+def test_the_cost_benchmark_measures_each_detector(tmp_path):
+    """benchmarks/detector_costs.py on a few traces: each row counts the texts read, and a
+    second pass with the same policy calls no detector (the benchmark asserts it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("detector_costs", ROOT / "benchmarks" / "detector_costs.py")
+    costs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(costs)
+    traces = [Trace(t["id"], tuple(Message(i, m["role"], m["content"]) for i, m in enumerate(t["messages"])))
+              for t in TRACES]
+    rows = [costs.measure(name, traces, runs=1) for name in costs.POLICIES]
+    assert [(r.detector, r.messages, r.texts) for r in rows] == [(name, 10, 9) for name in costs.POLICIES]
+    assert "| `profanity` | 10 | 9 |" in costs.markdown(rows, "five traces")
