@@ -8,9 +8,8 @@ from pathlib import Path
 import charter
 import pytest
 from charter.reports.render import provenance
-from charter.server.openapi import openapi_spec
-
 from charter.server.app import ServerConfig
+from charter.server.openapi import openapi_spec
 from detector_texts import ENGLISH_REPLY, FRENCH, FRENCH_REPLY
 
 from ._support import EXAMPLES, error_of, running, validate
