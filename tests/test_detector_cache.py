@@ -273,7 +273,9 @@ def test_charter_check_twice_calls_the_detector_only_the_first_time(plugin, tmp_
     assert calls.read_text() == made  # no call at all
     assert {k: v["verdict"] for k, v in warm.items()} == {k: v["verdict"] for k, v in cold.items()}
     assert cold[("r0", "calm")]["verdict"] == "violated" and cold[("r1", "calm")]["verdict"] == "complied"
-    assert _origins(cold) == {CALL} and _origins(warm) == {CACHE}
+    # With two workers, one may find in the cache what the other has just written.
+    assert (_origins(cold) == {CALL} if jobs == "1" else CALL in _origins(cold) <= {CALL, CACHE})
+    assert _origins(warm) == {CACHE}
     [fact] = warm[("r0", "calm")]["explanation"]["facts"]
     assert fact == {"fact": "messages[1].labels.caps", "value": 12 / 13, "known": True,
                     "detected": {"detector": "caps", "version": "1", "from": "cache", "value": 12 / 13, "confidence": None}}
@@ -290,7 +292,7 @@ def test_a_band_score_from_the_cache_is_unspecified_with_its_source(plugin, tmp_
     verdicts, _ = _check(policy, traces, "--no-detector-cache")
     [fact] = verdicts[("r4", "calm")]["explanation"]["facts"]
     assert verdicts[("r4", "calm")]["verdict"] == "unspecified"
-    assert fact["known"] is False and fact["why_unknown"] == "0.6 is inside the uncertainty band (0.3, 0.7)"
+    assert fact["known"] is False and fact["why_unknown"] == "detector `caps` said 0.60, inside the uncertainty band (0.3, 0.7)"
     assert fact["detected"] == {"detector": "caps", "version": "1", "from": "call", "value": 0.6, "confidence": None}
 
 

@@ -19,12 +19,16 @@ from click.testing import CliRunner
 
 import charter
 from charter.cli import main
+from charter.detectors import registry
 from charter.detectors.labeller import Labeller, Wanted
 from charter.detectors.language import LanguageDetector
 from charter.detectors.model import Detection, Detector, Doubt
+from charter.detectors.profanity import ProfanityDetector
 from charter.detectors.secrets import SecretsDetector
+from charter.detectors.sentiment import SentimentDetector
 from charter.facts.detected import wanted
 from charter.traces.model import Message, Trace
+from detector_texts import ENGLISH, ENGLISH_REPLY, FRENCH, FRENCH_REPLY, GERMAN, SPANISH
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -128,10 +132,10 @@ def language() -> LanguageDetector:
 
 
 def test_language_names_the_language_with_its_confidence(language):
-    texts = ["Bonjour, je voudrais un remboursement pour ma commande, s'il vous plaît.",
-             "Could you tell me when my parcel will arrive?",
-             "Ich möchte meine Bestellung stornieren, bitte.",
-             "¿Dónde está la estación de tren más cercana?",
+    texts = [FRENCH,
+             ENGLISH,
+             GERMAN,
+             SPANISH,
              "12345 67890", "🙂"]
     answers = language.detect(texts)
     assert [a.value for a in answers[:4]] == ["fr", "en", "de", "es"]
@@ -142,6 +146,16 @@ def test_language_names_the_language_with_its_confidence(language):
 def test_language_is_unsure_of_a_short_text(language):
     [hola] = language.detect(["Hola"])
     assert hola is not None and hola.confidence < 0.5  # too short to tell Spanish from its neighbours
+
+
+def test_a_short_text_is_unsure_unless_its_script_is_its_own(language):
+    """Lingua's fast mode reads these short English texts (from the Model Spec examples) as
+    German with confidences of 0.71 to 0.96; Korean has a script of its own."""
+    english = ["Massachusetts is my favorite state!", "What are some popular colleges in Rochester?",
+               "I hate my coworker. He types so slow"]
+    assert all(a.confidence < 0.5 for a in language.detect(english))
+    [korean] = language.detect(["모든 생명은 소중하다고 생각해?"])
+    assert (korean.value, korean.confidence) == ("ko", 1.0)
 
 
 SECRETS_CASES = [
@@ -160,6 +174,128 @@ SECRETS_CASES = [
 @pytest.mark.parametrize("text, score", SECRETS_CASES, ids=[c[0][:24] for c in SECRETS_CASES])
 def test_secrets_scores_real_texts(text, score):
     assert SecretsDetector().detect([text]) == [Detection(score)]
+
+
+# --------------------------------------------------------------------------- profanity and sentiment, calibrated
+
+FIXTURES = ROOT / "tests" / "fixtures" / "detectors"
+
+
+def _labelled(name: str) -> list[tuple[int, str]]:
+    rows = (line.split("\t", 1) for line in (FIXTURES / f"{name}.tsv").read_text().splitlines()
+            if line and not line.startswith("#"))
+    return [(int(label), text) for label, text in rows]
+
+
+def measured_band(scored: list[tuple[bool, float]], errors: float = 0.05) -> tuple[float, float, int, int]:
+    """The band, on a grid of 0.05, with the fewest labelled texts strictly inside it such
+    that, of the texts outside, at most `errors` are misread (a score at or above its top
+    read as the label, at or below its bottom as not); the narrowest of those. With the
+    texts inside it and those misread outside."""
+    grid = [i / 20 for i in range(21)]
+    found = []
+    for low, high in ((a, b) for a in grid for b in grid if a < b):
+        outside = [(positive, v) for positive, v in scored if not low < v < high]
+        misread = sum((v >= high) != positive for positive, v in outside)
+        if outside and misread <= errors * len(outside):
+            found.append((len(scored) - len(outside), high - low, low, high, misread))
+    inside, _, low, high, misread = min(found)
+    return low, high, inside, misread
+
+
+@pytest.fixture(scope="module")
+def profanity() -> ProfanityDetector:
+    return ProfanityDetector()
+
+
+@pytest.fixture(scope="module")
+def sentiment() -> SentimentDetector:
+    return SentimentDetector()
+
+
+def test_the_default_bands_are_the_ones_measured_on_labelled_texts(profanity, sentiment):
+    offensive = _labelled("profanity")
+    scores = profanity.detect([text for _, text in offensive])
+    assert measured_band([(label == 1, a.value) for (label, _), a in zip(offensive, scores)]) == (0.5, 0.85, 2, 2)
+    assert ProfanityDetector.band == (0.5, 0.85)
+    moods = _labelled("sentiment")  # 1: negative, read below the band
+    scores = sentiment.detect([text for _, text in moods])
+    assert measured_band([(label == 0, a.value) for (label, _), a in zip(moods, scores)]) == (0.15, 0.55, 30, 0)
+    assert SentimentDetector.band == (0.15, 0.55)
+
+
+PROFANITY_CASES = [
+    ("You are a complete idiot and I hate you.", True),
+    ("Shut up, you moron.", True),
+    ("This is the most fucking useless answer I have ever read.", True),
+    ("Get lost, loser.", True),
+    # near misses
+    ("The killer whale is a large member of the dolphin family.", False),
+    ("Scunthorpe is a town in North Lincolnshire, England.", False),
+    ("I will kill this process with SIGTERM and restart it.", False),
+    ("I disagree with your conclusion about the budget.", False),
+]
+
+
+@pytest.mark.parametrize("text, offensive", PROFANITY_CASES, ids=[c[0][:24] for c in PROFANITY_CASES])
+def test_profanity_scores_real_texts_outside_its_band(profanity, text, offensive):
+    [answer] = profanity.detect([text])
+    assert answer.value >= ProfanityDetector.band[1] if offensive else answer.value <= ProfanityDetector.band[0]
+
+
+SENTIMENT_CASES = [
+    ("Stop wasting my time with bad answers.", "negative"),
+    ("The delivery was a disaster and the box was crushed.", "negative"),
+    ("Great, that solved my problem!", "positive"),
+    ("The meeting is moved to 3 pm.", "neutral"),
+    # near misses: negations, and a word VADER takes for violence (inside the band: unsure)
+    ("I'm not unhappy with the result.", "positive"),
+    ("It's not bad at all, actually.", "positive"),
+    ("I will kill this process with SIGTERM and restart it.", "unsure"),
+]
+
+
+@pytest.mark.parametrize("text, mood", SENTIMENT_CASES, ids=[c[0][:24] for c in SENTIMENT_CASES])
+def test_sentiment_scores_real_texts(sentiment, text, mood):
+    [answer] = sentiment.detect([text])
+    low, high = SentimentDetector.band
+    assert {"negative": answer.value <= low, "neutral": answer.value == 0.5, "positive": answer.value >= high,
+            "unsure": low < answer.value < high}[mood], answer
+
+
+@pytest.mark.parametrize("detector, label, text, said", [
+    (ProfanityDetector, "insult", "Our bank's Dick Smith branch opens at nine.", "0.80"),
+    (SentimentDetector, "mood", "Your support team is rude and unhelpful.", "0.46"),
+])
+def test_a_score_inside_the_default_band_is_unspecified_with_the_detector_named(detector, label, text, said):
+    policy = charter.loads(f'label {label}: score from detector {detector.name}\n'
+                           f'norm n:\n    forbid assistant.label("{label}") <= 0.1\n')
+    [verdict] = policy.check(_record("t", "hi", text)).verdicts
+    assert (verdict.kind, verdict.unknown) == ("unspecified", (f"messages[1].labels.{label}",))
+    [fact] = [f for f in verdict.explanation.facts if not f.known]
+    low, high = detector.band
+    assert fact.why_unknown == f"detector `{detector.name}` said {said}, inside the uncertainty band ({low}, {high})"
+
+
+def test_a_declared_band_wins_over_the_detectors_own(profanity):
+    labeller = Labeller([Wanted("insult", "profanity", frozenset({"assistant"}), band=(0.1, 0.2))],
+                        load=lambda name: profanity)
+    [trace] = labeller.label([_trace("hi", "Our bank's Dick Smith branch opens at nine.")])
+    assert trace.messages[1].labels["insult"] == pytest.approx(0.80, abs=0.01)  # known: outside (0.1, 0.2)
+
+
+def test_every_built_in_detector_is_registered_in_pyproject():
+    import importlib
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    registered = project["entry-points"]["charter.detectors"]
+    assert registered == registry.BUILT_IN
+    for name, target in registered.items():
+        module, cls = target.split(":")
+        assert getattr(importlib.import_module(module), cls)().name == name
+        assert name in project["optional-dependencies"]
+        assert re.search(rf"charter\[.*\b{name}\b.*\]", project["optional-dependencies"]["dev"][-1])  # CI installs it
 
 
 # --------------------------------------------------------------------------- through charter check
@@ -184,11 +320,11 @@ def _record(id_: str, user: str, assistant: str) -> dict:
 
 
 TRACES = [
-    _record("fr-fr", "Bonjour, je voudrais un remboursement pour ma commande.",
-            "Bien sûr, je vais vous aider avec votre remboursement."),
-    _record("fr-en", "Bonjour, je voudrais un remboursement pour ma commande.",
-            "Sure, I can help you with your refund today."),
-    _record("short", "Hola", "Hello! How can I help you with your order today?"),
+    _record("fr-fr", FRENCH,
+            FRENCH_REPLY),
+    _record("fr-en", FRENCH,
+            ENGLISH_REPLY),
+    _record("short", "Hola", ENGLISH),
     _record("key", "What is the deploy key?", "It is AKIAIOSFODNN7EXAMPLE, keep it safe."),
     _record("hash", "What is the checksum of the release?",
             "The checksum is 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08 for it."),
@@ -286,3 +422,83 @@ def test_a_plugin_is_found_through_its_entry_point(tmp_path, files):
     run = subprocess.run([sys.executable, "-m", "charter.cli", "check", str(policy), "--traces", str(shout)],
                          capture_output=True, text=True, env=env, cwd=ROOT)
     assert "loud: violated" in run.stdout and "calm: complied" in run.stdout, run.stdout + run.stderr
+
+
+# --------------------------------------------------------------------------- wherever a policy is evaluated
+
+
+def _by_trace(reports) -> dict[tuple[str, str], str]:
+    return {(r.trace_id, v.norm): v.kind for r in reports for v in r.verdicts}
+
+
+def test_the_python_api_detects_as_check_does():
+    policy = charter.loads(POLICY)
+    kinds = _by_trace(policy.check_many(TRACES))
+    assert kinds[("fr-fr", "reply_in_the_users_language")] == "complied"
+    assert kinds[("fr-en", "reply_in_the_users_language")] == "violated"
+    assert kinds[("key", "no_secrets")] == "violated"
+    assert kinds[("hash", "no_secrets")] == "unspecified"
+    assert _by_trace([policy.check(TRACES[1])]) == {k: v for k, v in kinds.items() if k[0] == "fr-en"}
+
+
+def test_check_many_calls_a_detector_once_per_batch_of_traces():
+    policy = charter.loads('label size: score from detector lengths\n'
+                           'norm short:\n    forbid assistant.label("size") > 0.5\n')
+    detector = Lengths()
+    policy.labeller = Labeller(wanted(policy.program), load=lambda name: detector)
+    traces = [_record(f"t{i}", "hi", "x" * (10 * i)) for i in range(1, 9)]
+    assert [r.verdicts[0].kind for r in policy.check_many(traces)] == ["complied"] * 5 + ["violated"] * 3
+    assert len(detector.calls) == 1 and len(detector.calls[0]) == 8
+
+
+def test_explain_shows_the_detected_labels(files):
+    policy, traces = files
+    result = CliRunner().invoke(main, ["explain", policy, "--traces", traces, "--trace", "fr-en",
+                                       "--norm", "reply_in_the_users_language"])
+    assert "reply_in_the_users_language at turn 1: violated" in result.stdout, result.output
+    assert 'messages[0].labels.language = "fr"' in result.stdout
+    assert 'messages[1].labels.language = "en"' in result.stdout
+    why_not = CliRunner().invoke(main, ["explain", policy, "--traces", traces, "--trace", "fr-en",
+                                        "--norm", "reply_in_the_users_language", "--why-not"])
+    assert why_not.exit_code == 0 and "labels.language" in why_not.stdout.split("violated", 1)[1], why_not.output
+
+
+def test_a_session_detects_each_new_message_once():
+    policy = charter.loads(POLICY)
+    detector = Lengths()
+    counting = Labeller(wanted(policy.program))
+    language = counting.detectors["language"]
+
+    class Counted:
+        name, version = language.name, language.version
+
+        def detect(self, texts):
+            detector.calls.append(list(texts))
+            return language.detect(texts)
+
+    counting.detectors["language"] = Counted()
+    policy.labeller = counting
+    session = policy.session()
+    session.add({"role": "user", "content": FRENCH})
+    english = session.check_candidate(ENGLISH_REPLY)
+    french = session.check_candidate(FRENCH_REPLY)
+    assert english.decision == "regenerate" and french.decision == "allow"
+    session.check_candidate(ENGLISH_REPLY)  # judged already
+    assert [len(c) for c in detector.calls] == [1, 1, 1]
+    session.add({"role": "assistant", "content": FRENCH_REPLY})
+    assert session.finish().status == "complied" and len(detector.calls) == 3
+
+
+def test_the_cost_benchmark_measures_each_detector(tmp_path):
+    """benchmarks/detector_costs.py on a few traces: each row counts the texts read, and a
+    second pass with the same policy calls no detector (the benchmark asserts it)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("detector_costs", ROOT / "benchmarks" / "detector_costs.py")
+    costs = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(costs)
+    traces = [Trace(t["id"], tuple(Message(i, m["role"], m["content"]) for i, m in enumerate(t["messages"])))
+              for t in TRACES]
+    rows = [costs.measure(name, traces, runs=1) for name in costs.POLICIES]
+    assert [(r.detector, r.messages, r.texts) for r in rows] == [(name, 10, 9) for name in costs.POLICIES]
+    assert "| `profanity` | 10 | 9 |" in costs.markdown(rows, "five traces")

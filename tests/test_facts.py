@@ -258,3 +258,58 @@ def test_a_policy_without_declarations_has_no_facts_in_its_summary(tmp_path, pre
     result = CliRunner().invoke(main, ["check", str(policy), "--traces", traces, "--format", "json",
                                        "--fail-on-absent-facts"])
     assert "facts" not in json.loads(result.stdout)["summary"] and result.exit_code == 1  # (x is said: violated)
+
+
+# --------------------------------------------------------------------------- who decides inside a band
+
+BAND_POLICY = '''authorities platform > trust_and_safety > developer > user
+
+label toxic: score uncertain between 0.4 and 0.8 escalate to trust_and_safety
+label spam: score uncertain between 0.4 and 0.8
+
+norm no_toxic_replies:
+    forbid assistant.label("toxic") >= 0.8
+
+norm no_spam:
+    forbid assistant.label("spam") >= 0.8
+'''
+
+
+def _reply(**labels) -> dict:
+    return {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "x", "labels": labels}]}
+
+
+@pytest.mark.parametrize("score, kind, escalate_to", [
+    (0.2, "complied", None), (0.4, "complied", None),       # below the band, its bound known
+    (0.6, "unspecified", "trust_and_safety"),                # inside: the band's authority decides
+    (0.8, "violated", None), (0.95, "violated", None),
+])
+def test_a_verdict_that_hinges_on_a_label_inside_its_band_goes_to_the_bands_authority(score, kind, escalate_to):
+    verdicts = {v.norm: v for v in charter.loads(BAND_POLICY).check(_reply(toxic=score, spam=score)).verdicts}
+    toxic = verdicts["no_toxic_replies"]
+    assert (toxic.kind, toxic.escalate_to) == (kind, escalate_to)
+    assert verdicts["no_spam"].escalate_to is None  # a band without `escalate to`: nobody named
+    if kind == "unspecified":
+        assert toxic.reason == "uncertain" and toxic.unknown == ("messages[1].labels.toxic",)
+
+
+def test_a_missing_label_is_not_the_bands_to_decide():
+    [verdict, _] = charter.loads(BAND_POLICY).check(_reply()).verdicts
+    assert (verdict.kind, verdict.escalate_to) == ("unspecified", None)
+
+
+def test_a_session_escalates_an_uncertain_reply_to_the_bands_authority():
+    session = charter.loads(BAND_POLICY).session()
+    session.add({"role": "user", "content": "hi"})
+    check = session.check_candidate({"role": "assistant", "content": "x", "labels": {"toxic": 0.6, "spam": 0.1}})
+    assert check.decision == "escalate" and check.targets == ("trust_and_safety",)
+
+
+def test_an_inline_test_gives_a_label_of_its_declared_type():
+    text = ('label language: string\nnorm n:\n    forbid assistant.label("language") == "xx"\n\n'
+            'test "t":\n    user: "hi"\n    assistant: "yo" labels {{"language": {}}}\n    expect n complied\n')
+    assert all(r.passed for r in charter.loads(text.format('"en"')).run_tests())
+    with pytest.raises(charter.PolicyError) as caught:
+        charter.loads(text.format("0.5"))
+    [error] = caught.value.diagnostics
+    assert (error.code, error.message) == ("E332", "label `language` must be of the type declared (`string`), not 0.5")

@@ -185,13 +185,20 @@ SHIPPED = [("examples/acme_support.charter",),
            tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user"))]
 
 
+# A comparison of two labels on the reply is a free boolean of the encoding: no proof is
+# claimed (docs/analysis.md).
+SAME_LANGUAGE = '`assistant.label("language") == user.label("language")` on the reply'
+NOT_DECIDED = {("std.language",): f"approximated: {SAME_LANGUAGE}"}
+
+
 @pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names())], ids=str)
 def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
     vocab = vocabulary(policy.program)
     decision = decide_contradictions(policy.program, vocab, lambda t, replies: _contradiction(
         policy.compiled, t, vocab.phrases, replies))
-    assert (decision.status, decision.note) == ("proved", "")
+    expected = ("not decided", NOT_DECIDED[paths]) if paths in NOT_DECIDED else ("proved", "")
+    assert (decision.status, decision.note) == expected
 
 
 def test_the_model_spec_policy_is_not_decided_for_its_documented_reason():
@@ -201,4 +208,5 @@ def test_the_model_spec_policy_is_not_decided_for_its_documented_reason():
     decision = decide_contradictions(policy.program, vocab, lambda t, replies: _contradiction(
         policy.compiled, t, vocab.phrases, replies))
     assert decision.status == "not decided"
-    assert decision.note == "approximated: `/^\\s*[\\{\\[]/` on the reply (an anchor, or a match across the reply's parts)"
+    assert decision.note == ("approximated: `/^\\s*[\\{\\[]/` on the reply (an anchor, or a match across the reply's "
+                             f"parts), {SAME_LANGUAGE}")

@@ -27,6 +27,7 @@ SECTIONS: dict[str, tuple[str, ...]] = {
     "support_programmatic_use": ("no_markdown_when_told", "function_calls_only"),
     "respect_real_world_ties": ("no_exclusive_attachment",),
     "do_not_lie": ("honest_about_being_an_ai",),
+    "be_professional": ("no_unprompted_profanity",),
 }
 _SEVERITY = ("violated", "conflict", "unspecified", "pending", "complied")
 COLUMNS = ("replies", "agree", "disagree", "unspecified", "not applicable")

@@ -502,6 +502,7 @@ def explain(policies, trace_paths, trace_id, turn, norm_name, show_all, input_fo
             max_changes) -> None:
     """Print how the verdicts on one trace were derived: the clauses on each verdict's
     path with their source lines, the facts read, the text that matched, the unknowns.
+    Labels the policy's detectors compute are computed first, as `charter check` does.
 
     With --why-not, each verdict is followed by the smallest sets of changes to the
     trace's facts (a label's value, a metadata field, a phrase said or not, a pattern

@@ -26,8 +26,10 @@ def checked_norm(name: str, body: ast.Body, *, scope: str = "assistant turn",
     )
 
 
-def program(*norms: CheckedNorm, bands: dict[str, tuple[float, float]] | None = None) -> Program:
-    return Program(authorities=AUTHORITIES, norms=tuple(norms), bands=dict(bands or {}))
+def program(*norms: CheckedNorm, bands: dict[str, tuple[float, float]] | None = None,
+            labels: tuple[ast.LabelDecl, ...] = ()) -> Program:
+    return Program(authorities=AUTHORITIES, norms=tuple(norms), bands=dict(bands or {}),
+                   labels={decl.name: decl for decl in labels})
 
 
 def message(index: int, role: str, content: str = "", *, labels: dict[str, Any] | None = None,

@@ -634,7 +634,21 @@ def verdict_at(program: Program, norm: CheckedNorm, turn: int | None, call: int 
     unknown = tuple(sorted({operand[1] for key in consulted for operand in key[1:]
                             if operand is not None and operand[0] == "fact"}))
     kind, reason, gap, escalate_to, overridden_by = settle(decisions)
+    if (kind, reason) == ("unspecified", "uncertain"):
+        escalate_to = next(filter(None, (band_decider(program, env.trace, fact) for fact in unknown)), None)
     return (norm.name, turn, call, kind, reason, gap, escalate_to, unknown, overridden_by)
+
+
+def band_decider(program: Program, trace: Trace, fact: str) -> str | None:
+    """Who a label's declaration says decides it, when `fact` is that label strictly
+    inside its band (an uncertain verdict goes to the first such fact's)."""
+    found = re.fullmatch(r"messages\[(\d+)\]\.labels\.(.+)", fact)
+    if found is None:
+        return None
+    index, name = int(found[1]), found[2]
+    decl, band, raw = program.labels.get(name), program.bands.get(name), trace.messages[index].labels.get(name)
+    inside = band is not None and is_number(raw) and band[0] < raw < band[1]
+    return decl.escalate_to if inside and decl is not None else None
 
 
 # --------------------------------------------------------------------------- entry points

@@ -154,6 +154,18 @@ def test_a_label_inside_its_band_is_unknown() -> None:
         row("n", 1, "violated")]
 
 
+def test_an_uncertain_verdict_on_a_label_inside_its_band_goes_to_the_bands_authority() -> None:
+    behaviour = ast.Compare(">=", ast.Label(USER, "a"), ast.Literal(0.5))
+    prog = program(checked_norm("n", forbid(behaviour)), bands={"a": (0.4, 0.8)},
+                   labels=(ast.LabelDecl("a", 0.4, 0.8, escalate_to="developer"),))
+    in_band = trace(("user", "hi", {"labels": {"a": 0.6}}), ("assistant", "ok"))
+    assert reference_verdicts(prog, in_band) == [
+        row("n", 1, "unspecified", reason="uncertain", escalate_to="developer", unknown=("messages[0].labels.a",))]
+    missing = trace(("user", "hi"), ("assistant", "ok"))  # unknown, but not for the band: nobody named
+    assert reference_verdicts(prog, missing) == [
+        row("n", 1, "unspecified", reason="uncertain", unknown=("messages[0].labels.a",))]
+
+
 def test_says_is_whole_word_case_insensitive_and_whitespace_tolerant() -> None:
     prog = program(
         checked_norm("no", forbid(said(ASSISTANT, "no"))),

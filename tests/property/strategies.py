@@ -251,7 +251,8 @@ def bodies(draw: st.DrawFn, where: Where) -> ast.Body:
 @st.composite
 def programs(draw: st.DrawFn) -> Program:
     """1–4 norms `n0`..`n3`; a norm may override an earlier one in the list (so no cycles)
-    when scopes are equal or its own is `conversation`; bands sometimes declared for `a`."""
+    when scopes are equal or its own is `conversation`; bands sometimes declared for `a`,
+    with an authority who decides inside them."""
     count = draw(st.integers(1, 4))
     names = [f"n{i}" for i in range(count)]
     scopes = [draw(st.sampled_from(SCOPES)) for _ in names]
@@ -271,7 +272,9 @@ def programs(draw: st.DrawFn) -> Program:
             overriders=tuple(overriders[name]),
         ))
     bands = draw(st.sampled_from(({}, {"a": (0.4, 0.8)}, {"a": (0.55, 0.95)})))
-    return program(*norms, bands=bands)
+    decider = draw(st.sampled_from((None, *AUTHORITIES))) if bands else None  # `... escalate to A`
+    labels = tuple(ast.LabelDecl(name, low, high, escalate_to=decider) for name, (low, high) in bands.items())
+    return program(*norms, bands=bands, labels=labels)
 
 
 @st.composite

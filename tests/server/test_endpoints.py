@@ -8,9 +8,11 @@ from pathlib import Path
 import charter
 import pytest
 from charter.reports.render import provenance
+from charter.server.app import ServerConfig
 from charter.server.openapi import openapi_spec
+from detector_texts import ENGLISH_REPLY, FRENCH, FRENCH_REPLY
 
-from ._support import EXAMPLES, error_of, validate
+from ._support import EXAMPLES, error_of, running, validate
 
 TRACES = {t["id"]: t for t in map(json.loads, (EXAMPLES / "traces.jsonl").read_text().splitlines())}
 
@@ -124,3 +126,17 @@ def test_a_lone_surrogate_in_the_trace_comes_back_escaped(client):
     answer = client.post("/v1/check", content=body, headers={"content-type": "application/json"})
     assert answer.status_code == 200 and b'"x\\ud800"' in answer.content
     assert answer.json()["traces"][0]["id"] == "x\ud800"
+
+
+def test_a_session_detects_the_labels_its_policy_declares():
+    """std.language over HTTP: the messages carry no `language` label; the server's
+    session computes it, once per message, and a reply in another language is sent back."""
+    with running(ServerConfig(("std.language",))) as client:
+        session = client.post("/v1/sessions").json()
+        url = f"/v1/sessions/{session['id']}"
+        client.post(url + "/messages", json={"role": "user", "content": FRENCH})
+        english = validate(client.post(url + "/candidate", json={"content": ENGLISH_REPLY}),
+                           "/v1/sessions/{id}/candidate", "post")
+        french = client.post(url + "/candidate", json={"content": FRENCH_REPLY}).json()
+    assert english["decision"] == "regenerate" and french["decision"] == "allow"
+    assert [v["verdict"] for v in english["verdicts"]] == ["violated"]

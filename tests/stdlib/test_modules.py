@@ -19,7 +19,7 @@ MODULES = sorted(p.name.removesuffix(".charter") for p in resources.files("chart
 
 
 def test_the_documented_modules_ship():
-    assert MODULES == ["chain_of_command", "honesty", "pii", "safety", "tone", "tools"]
+    assert MODULES == ["chain_of_command", "civility", "honesty", "language", "pii", "safety", "secrets", "tone", "tools"]
 
 
 @pytest.mark.parametrize("module", MODULES)

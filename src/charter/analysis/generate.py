@@ -57,9 +57,9 @@ def vocabulary(program: Program) -> Vocabulary:
             by_role.setdefault(node.subject.role, set()).update(_phrases(node.phrases))
     regexes = sorted({_python_regex(n.regex) for n in nodes if isinstance(n, ast.Matches)} - {None})
     checks = sorted({n.regex.check.parts[-1] for n in nodes if isinstance(n, ast.Matches) and n.regex.check})
-    labels = {path[0]: _label_values(values, program.bands.get(path[0]))
+    labels = {path[0]: _label_values(values, program, path[0])
               for (kind, path), values in constants.items() if kind == "label"}
-    labels.update({n.name: _label_values(set(), program.bands.get(n.name))
+    labels.update({n.name: _label_values(set(), program, n.name)
                    for n in nodes if isinstance(n, ast.Label) and n.name not in labels})
     tools = sorted({n.tool.value for n in nodes if isinstance(n, ast.Calls)}
                    | {str(c) for (kind, path), values in constants.items() if kind == "call.name" for c in values})
@@ -134,14 +134,26 @@ def _values_around(values: set) -> tuple[object, ...]:
     return tuple(dict.fromkeys(found)) or (True, False, 1, "x")
 
 
-def _label_values(values: set, band: tuple[float, float] | None) -> tuple[object, ...]:
+def _label_values(values: set, program: Program, name: str) -> tuple[object, ...]:
     numbers = {0.0, 1.0}
     for value in values:
         if isinstance(value, (int, float)) and not isinstance(value, bool):
             numbers.update(round(min(1.0, max(0.0, v)), 4) for v in (value, value - 0.05, value + 0.05))
+    band = program.bands.get(name)
     if band is not None:
         numbers.update((band[0], band[1], round((band[0] + band[1]) / 2, 4)))
-    return tuple(sorted(numbers)) + (True, False)
+    decl = program.labels.get(name)
+    return tuple(sorted(numbers)) + (True, False) + _strings(values, decl.type if decl is not None else None)
+
+
+def _strings(values: set, fact_type: ast.FactType | None) -> tuple[str, ...]:
+    """A label declared a string takes its declared choices, else the strings it is
+    compared with (two of its own when none: enough for two labels to differ)."""
+    if fact_type is not None and fact_type.name == "one of":
+        return tuple(c for c in fact_type.choices if isinstance(c, str))
+    if fact_type is not None and fact_type.name == "string":
+        return tuple(sorted(v for v in values if isinstance(v, str))) or ("a", "b")
+    return ()
 
 
 def _phrases(node) -> list[str]:

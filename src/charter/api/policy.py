@@ -73,7 +73,7 @@ class Policy(core.Policy):
         from .results import TraceExplanation
 
         self._known(norm)
-        checked = inputs.one(trace, trace_id, input_format)
+        (checked,) = self.detect([inputs.one(trace, trace_id, input_format)])  # shown as checked
         report = self.check(checked)
         verdicts = tuple(v for v in report.verdicts
                          if (norm is None or v.norm == norm) and (turn is None or v.turn == turn)
@@ -92,7 +92,7 @@ class Policy(core.Policy):
         from . import inputs
 
         self._known(norm)
-        checked = inputs.one(trace, trace_id, input_format)
+        (checked,) = self.detect([inputs.one(trace, trace_id, input_format)])  # edits start from its labels
         return [why_not(self, checked, v, target, max_changes) for v in self.check(checked).verdicts
                 if v.norm == norm and (v.turn == turn if turn is not None else v.kind != "not_applicable")
                 and (call is None or v.call == call)]

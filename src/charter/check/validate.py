@@ -351,6 +351,13 @@ class Validator:
 
     def _test_labels(self, message: ast.TestMessage) -> None:
         for name, value in message.labels:
+            decl = self.facts.labels.get(name)
+            fact_type = decl.type if decl is not None else None
+            if fact_type is not None:  # declared: its type says (`label language: string`)
+                if not fact_type.admits(value):
+                    self.error("E332", f"label `{name}` must be of the type declared (`{fact_type}`), "
+                               f"not {value!r}", message.span)
+                continue
             ok = isinstance(value, bool) or (isinstance(value, (int, float)) and 0 <= value <= 1)
             if not ok:
                 self.error("E332", f"label `{name}` must be a number in [0, 1] or a boolean, "

@@ -41,6 +41,7 @@ class Unknown:
     fact: str
     why: str
     derived: bool = False
+    escalate_to: str | None = None  # who decides it (a label's `uncertain ... escalate to A`)
 
 
 _DERIVED = Unknown("", "depends on unknown facts", derived=True)
@@ -362,7 +363,7 @@ class _Compiler:
             if v.__class__ is Unknown:
                 if v.derived:
                     return None
-                ctx.why.setdefault(v.fact, v.why)
+                ctx.unknown(v)
                 return ctx.atom((op, ("fact", v.fact), ("const", _const_key(items))), (v.fact,))
             return any(json_equal(v, i) for i in items) is not negate
 
@@ -409,7 +410,7 @@ class _Compiler:
                 if v.derived:
                     return None
                 fact = v.fact
-                ctx.why.setdefault(fact, v.why)
+                ctx.unknown(v)
             else:
                 fact = name(ctx, env)
                 ctx.why.setdefault(fact, f"{v!r} is not true or false")
@@ -449,6 +450,7 @@ class _Compiler:
         role = node.subject.role
         decl = self.program.labels.get(name)
         ill_typed = _type_test(decl.type if decl is not None else None, f"`label {name}`")
+        escalate_to = decl.escalate_to if decl is not None else None
 
         def fact(ctx, env):
             index = subject(env)
@@ -462,14 +464,15 @@ class _Compiler:
             if name not in labels:
                 return Unknown(fact(ctx, env), "the label is missing")
             v = labels[name]
-            if v.__class__ is Doubt:  # a detector's, unsure or failed
-                return Unknown(fact(ctx, env), v.why)
+            if v.__class__ is Doubt:  # a detector's: unsure (it said a value) or failed
+                return Unknown(fact(ctx, env), v.why, escalate_to=escalate_to if v.value is not None else None)
             if ctx.recording:  # (checked here: this runs at every act that reads the label)
                 ctx.record_fact(fact, env, v)
             if ill_typed is not None and (why := ill_typed(v)) is not None:
                 return Unknown(fact(ctx, env), why)
             if band is not None and _is_number(v) and band[0] < v < band[1]:
-                return Unknown(fact(ctx, env), f"{v} is inside the uncertainty band ({band[0]}, {band[1]})")
+                return Unknown(fact(ctx, env), f"{v} is inside the uncertainty band ({band[0]}, {band[1]})",
+                               escalate_to=escalate_to)
             if numeric and isinstance(v, bool):
                 return 1 if v else 0
             return v
@@ -797,7 +800,7 @@ def _atom(ctx, env, op, a, b, left_name, right_name):
     for value, namer in ((a, left_name), (b, right_name)):
         if value.__class__ is Unknown:
             fact = value.fact
-            ctx.why.setdefault(fact, value.why)
+            ctx.unknown(value)
         elif op in _ORDER_OPS and not _is_number(value):
             fact = namer(ctx, env)
             if fact is not None:

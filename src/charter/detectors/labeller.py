@@ -40,13 +40,16 @@ Answer = tuple[Detection | Doubt | None, Source | None]
 
 @attrs.frozen
 class Wanted:
-    """One detected label: its name, the detector's name, the roles it is read on, and
-    the confidence under which a detection is unknown (`uncertain below C`)."""
+    """One detected label: its name, the detector's name, the roles it is read on, the
+    confidence under which a detection is unknown (`uncertain below C`), and the band
+    inside which a score is (`uncertain between LOW and HIGH`; else the detector's own
+    `band`, if it has one)."""
 
     label: str
     detector: str
     roles: frozenset[str]
     confidence: float | None = None
+    band: tuple[float, float] | None = None
 
 
 class _TimedOut(Exception):
@@ -68,6 +71,9 @@ class Labeller:
         for want in self.wanted:
             if want.detector not in self.detectors:
                 self.detectors[want.detector] = load(want.detector)
+        # A detector's own band, where the policy declares none.
+        self.wanted = tuple(attrs.evolve(w, band=w.band or getattr(self.detectors[w.detector], "band", None))
+                            for w in self.wanted)
         self.memory: dict[str, dict[str, Answer]] = {name: {} for name in self.detectors}
         self._carried = {name: Source(name, None, TRACE) for name in self.detectors}  # one per detector
         self.store, self.timeout = store, timeout
@@ -230,6 +236,10 @@ def _value(want: Wanted, answer: Detection | Doubt | None) -> Value | Doubt:
     if isinstance(answer, Doubt):
         return answer
     confident = answer.confidence is None or want.confidence is None or answer.confidence >= want.confidence
+    band = want.band
+    if confident and band is not None and isinstance(answer.value, float) and band[0] < answer.value < band[1]:
+        return Doubt(f"detector `{want.detector}` said {answer.value:.2f}, inside the uncertainty band "
+                     f"({band[0]}, {band[1]})", answer.value)
     if confident:
         return answer.value
     return Doubt(f"detector `{want.detector}` said {answer.value!r} with confidence {answer.confidence:.2f}, "

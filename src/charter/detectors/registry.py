@@ -7,22 +7,37 @@ package metadata, so a plugin and a built-in are found the same way.
 
 from __future__ import annotations
 
-from importlib.metadata import entry_points
+from importlib.metadata import EntryPoint, entry_points
 
 from .model import Detector
 
 GROUP = "charter.detectors"
 
+# The built-in detectors as pyproject.toml registers them, found from here too where the
+# installed metadata predates one (an editable install made before it was added).
+BUILT_IN = {
+    "language": "charter.detectors.language:LanguageDetector",
+    "profanity": "charter.detectors.profanity:ProfanityDetector",
+    "secrets": "charter.detectors.secrets:SecretsDetector",
+    "sentiment": "charter.detectors.sentiment:SentimentDetector",
+}
+
+
+def _registered() -> list[EntryPoint]:
+    found = list(entry_points(group=GROUP))
+    known = {ep.name for ep in found}
+    return found + [EntryPoint(name, target, GROUP) for name, target in BUILT_IN.items() if name not in known]
+
 
 def names() -> list[str]:
     """The detectors installed, sorted."""
-    return sorted({ep.name for ep in entry_points(group=GROUP)})
+    return sorted({ep.name for ep in _registered()})
 
 
 def load(name: str) -> Detector | str:
     """The detector called `name`, or why there is none (never raises: a detector that
     cannot be had leaves its labels unknown, it does not stop a run)."""
-    found = [ep for ep in entry_points(group=GROUP) if ep.name == name]
+    found = [ep for ep in _registered() if ep.name == name]
     if not found:
         installed = ", ".join(names()) or "none"
         return f"detector `{name}` is not installed (installed: {installed})"

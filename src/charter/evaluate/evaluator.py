@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import attrs
 
 from ..syntax import ast
-from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Window
+from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Unknown, Window
 from .fastpath import Decisions, Unsettled, run_function, trace_function
 from ..text.matching import fold, matchable
 from ..traces.model import Message, Trace, merge_patch
@@ -287,6 +287,7 @@ class Context:
         self.facts: list[tuple] = []
         self.matches: list[tuple[int, list]] = []
         self.why: dict[str, str] = {}  # fact name -> why it is unknown
+        self.deciders: dict[str, str] = {}  # fact name -> who decides it while unknown
         self._atoms_off = 0
 
     def start_act(self) -> None:
@@ -295,7 +296,7 @@ class Context:
         self.consulted = {}
         self.recording = True
         self.steps, self.facts, self.matches = [], [], []
-        self.why = {}
+        self.why, self.deciders = {}, {}
 
     def end_act(self) -> None:
         """Back to the fast path's state: nothing recorded, no atom assigned or met."""
@@ -310,6 +311,12 @@ class Context:
         if value is None:
             self.pending[key] = facts
         return value
+
+    def unknown(self, value: Unknown) -> None:
+        """Note why an unknown fact met is unknown, and who decides it (the general path)."""
+        self.why.setdefault(value.fact, value.why)
+        if value.escalate_to is not None:
+            self.deciders.setdefault(value.fact, value.escalate_to)
 
     @contextlib.contextmanager
     def no_atoms(self):
@@ -523,6 +530,15 @@ def _classify(results: list[Decision]) -> Decision:
     return _overridden(overridden[0]) if overridden else _NOT_APPLICABLE
 
 
+def _escalated(decision: Decision, unknown: tuple[str, ...], deciders: dict[str, str]) -> Decision:
+    """An uncertain verdict that hinges on a label inside its declared uncertainty goes to
+    whom the label's declaration names (the first such fact's, by name)."""
+    if decision.kind != "unspecified" or decision.reason != "uncertain":
+        return decision
+    decider = next((deciders[fact] for fact in unknown if fact in deciders), None)
+    return decision if decider is None else attrs.evolve(decision, escalate_to=decider)
+
+
 def _fact_names(atoms: dict[tuple, tuple[str, ...]]) -> tuple[str, ...]:
     return tuple(sorted({fact for facts in atoms.values() for fact in facts}))
 
@@ -586,6 +602,7 @@ def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, view: TraceView
     decision = decide(norm, ctx, env)
     if decision is _UNDECIDED:
         decision, unknown = _settle(norm, ctx, env)
+        decision = _escalated(decision, unknown, ctx.deciders)
     else:
         unknown = _fact_names(ctx.consulted) if ctx.consulted else ()
     verdict = Verdict(

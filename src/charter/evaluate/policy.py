@@ -3,10 +3,14 @@ API's centre, re-exported by `charter`)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Iterable, Iterator
+import functools
+import itertools
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from ..check.program import Program
 from ..compile.compiler import CompiledPolicy, compile_program
+from ..detectors.labeller import Labeller
+from ..facts.detected import wanted
 from ..source.text import Source, content_hash
 from ..traces.model import Message, Trace
 from ..traces.reader import trace_from_json
@@ -16,6 +20,9 @@ from .verdicts import TraceReport
 
 if TYPE_CHECKING:
     from .inline_tests import TestResult
+
+# The most traces `check_many` sends to the detectors together.
+DETECT_TRACES = 64
 
 
 class Policy:
@@ -36,17 +43,43 @@ class Policy:
         """The norms' names, as reports give them."""
         return [n.name for n in self.program.norms]
 
+    @functools.cached_property
+    def labeller(self) -> Labeller | None:
+        """What computes the labels the policy declares `from detector D` (None when it
+        declares none); its detectors start when first needed."""
+        found = wanted(self.program)
+        return Labeller(found) if found and not isinstance(found, str) else None
+
+    def detect(self, traces: Sequence[Trace]) -> list[Trace]:
+        """The traces with the labels the policy's detectors compute where a message does
+        not carry them (as `charter check` does; a trace's own value wins). A trace a
+        labeller already went through (`charter check`'s workers) keeps its labels and
+        their sources."""
+        labeller = self.labeller
+        if labeller is None:
+            return list(traces)
+        fresh = labeller.label([t for t in traces if t.detected is None])
+        done = iter(fresh)
+        return [next(done) if t.detected is None else t for t in traces]
+
     def check(self, trace: Trace | dict[str, Any]) -> TraceReport:
         """Every verdict of every norm on one trace (a `Trace`, or a dict in the native
-        JSON form; a malformed dict raises `ValueError` saying what is wrong)."""
-        if not isinstance(trace, Trace):
-            trace = trace_from_json(trace)
-        locator = str(trace.locator) if trace.locator else None
-        return evaluate(self.compiled, trace, locator)
+        JSON form; a malformed dict raises `ValueError` saying what is wrong), its
+        detected labels computed first."""
+        (trace,) = self.detect([_trace(trace)])
+        return self._evaluate(trace)
 
     def check_many(self, traces: Iterable[Trace | dict[str, Any]]) -> Iterator[TraceReport]:
-        for trace in traces:
-            yield self.check(trace)
+        """`check` of each trace, lazily: one at a time, or, when the policy has
+        detectors, `DETECT_TRACES` at a time (a detector is called on a batch of texts)."""
+        given = map(_trace, traces)
+        if self.labeller is None:
+            yield from map(self._evaluate, given)
+        while batch := list(itertools.islice(given, DETECT_TRACES)):
+            yield from map(self._evaluate, self.detect(batch))
+
+    def _evaluate(self, trace: Trace) -> TraceReport:
+        return evaluate(self.compiled, trace, str(trace.locator) if trace.locator else None)
 
     def session(self, meta: dict[str, Any] | None = None, id: str = "session",
                 messages: Iterable[Message | dict[str, Any]] = (),
@@ -54,13 +87,23 @@ class Policy:
         """Check one conversation incrementally, message by message (for guardrails),
         starting from its earlier `messages` (their verdicts are in `session.seeded`);
         `on_unspecified` says what `check_candidate` does with an open question."""
-        return Session(self.compiled, meta, id, messages, on_unspecified)
+        return Session(self.compiled, meta, id, messages, on_unspecified,
+                       detect=self._detect_message if self.labeller is not None else None)
+
+    def _detect_message(self, message: Message) -> Message:
+        """One new message of a session with its detected labels (each text judged once)."""
+        (trace,) = self.detect([Trace("session", (message,))])
+        return trace.messages[0]
 
     def run_tests(self) -> list[TestResult]:
         """Run the policy's inline `test` blocks."""
         from .inline_tests import run_tests  # (`charter test`'s, not `check`'s)
 
         return run_tests(self.program, self.compiled)
+
+
+def _trace(trace: Trace | dict[str, Any]) -> Trace:
+    return trace if isinstance(trace, Trace) else trace_from_json(trace)
 
 
 def load(*paths: str) -> Policy:

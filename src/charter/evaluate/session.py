@@ -18,7 +18,7 @@ so the finished trace says where the meta changed.
 
 from __future__ import annotations
 
-from typing import Any, Iterable, Literal
+from typing import Any, Callable, Iterable, Literal
 
 import attrs
 
@@ -142,9 +142,11 @@ class Session:
     """A conversation checked as it happens. Not thread-safe: one session per conversation."""
 
     def __init__(self, policy: CompiledPolicy, meta: dict[str, Any] | None = None, id: str = "session",
-                 messages: Iterable[Message | dict[str, Any]] = (), on_unspecified: OnUnspecified = OnUnspecified()):
+                 messages: Iterable[Message | dict[str, Any]] = (), on_unspecified: OnUnspecified = OnUnspecified(),
+                 detect: Callable[[Message], Message] | None = None):
         prepare(policy)
         self._policy = policy
+        self._detect = detect  # the message with its detected labels (the policy's detectors)
         self._view = TraceView(Trace(id, (), dict(meta or {})))
         self._ctx = Context(self._view)
         self._waiting: list[tuple[CompiledNorm, Env]] = []
@@ -238,6 +240,8 @@ class Session:
         else:
             (converted,) = trace_from_json({"messages": [message]}).messages
             message = attrs.evolve(converted, index=index)
+        if self._detect is not None:
+            message = self._detect(message)
         return message if self._next_meta is None else self._patched(message)
 
     def _patched(self, message: Message) -> Message:

@@ -30,7 +30,8 @@ def wanted(program: Program, mapping: dict[str, str] | None = None) -> list[Want
             return f"no norm reads the label `{label}`" + (
                 f" (the norms read {', '.join(sorted(roles))})" if roles else "")
     detectors.update(mapping or {})
-    return [Wanted(label, detector, roles.get(label, frozenset()), _confidence(program, label))
+    return [Wanted(label, detector, roles.get(label, frozenset()), _confidence(program, label),
+                   program.bands.get(label))
             for label, detector in sorted(detectors.items()) if roles.get(label)]
 
 
