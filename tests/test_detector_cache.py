@@ -342,3 +342,27 @@ def test_the_benchmark_measures_a_warm_run_that_calls_no_detector():
     traces = [_trace("password = 'hunter2hunter2'", "fine", id_="a"), _trace("fine", "AKIAIOSFODNN7EXAMPLE", id_="b")]
     row = bench["measure"]("secrets", traces, 1)
     assert (row["messages"], row["distinct_texts"], row["calls_cold"], row["calls_warm"]) == (4, 3, 1, 0)
+
+
+BUILT_IN_TEXTS = {
+    "language": "Bonjour, je voudrais savoir comment réinitialiser mon mot de passe, s'il vous plaît, "
+                "car je ne peux plus me connecter à mon compte depuis hier soir.",
+    "secrets": 'Use AWS_SECRET_ACCESS_KEY="wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" for the deploy.',
+    "profanity": "You are a stupid useless idiot.",
+    "sentiment": "I am so grateful, this was wonderful help!",
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUILT_IN_TEXTS))
+def test_each_built_in_detector_is_called_cold_and_not_at_all_warm(tmp_path, name):
+    path = str(tmp_path / "answers.sqlite3")
+    trace = _trace(BUILT_IN_TEXTS[name], "Thank you.")
+    runs = []
+    for _ in range(2):  # two runs, each with a new labeller: nothing kept in memory between them
+        labelling = Labeller([Wanted("x", name, frozenset({"assistant"}))], store=Store(path))
+        [labelled] = labelling.label([trace])
+        runs.append((labelling.calls, [m.labels.get("x") for m in labelled.messages],
+                     {s.origin for s in labelled.detected.values()}))
+    (cold_calls, cold_labels, cold_from), (warm_calls, warm_labels, warm_from) = runs
+    assert cold_calls >= 1 and cold_from == {CALL}
+    assert warm_calls == 0 and warm_from == {CACHE} and warm_labels == cold_labels
