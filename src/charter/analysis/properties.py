@@ -31,7 +31,7 @@ from ..evaluate.evaluator import evaluate
 from ..source.text import Span
 from ..traces.model import Message, Trace
 from ..evaluate.verdicts import TraceReport
-from .generate import FILLER, traces, vocabulary
+from .generate import FILLER, reply_parts, traces, vocabulary
 from .minimise import minimise
 from .printer import as_test_block
 from .prove import NormAnalysis, analyse, describe
@@ -199,10 +199,10 @@ def _contradictions(program: Program, compiled: CompiledPolicy, strategy, pool: 
     """Sampled: a generated trace where, at an assistant message, the norms contradict
     each other. With `prove`, decided by the solver within its bound (solver/)."""
     sampled = f"sampled {examples} traces, no {_CONTRADICTION}"
-    phrases = vocabulary(program).phrases
+    tokens = tuple(reply_parts(vocabulary(program))[0])
 
     def found(trace: Trace, extra: tuple[Message, ...] = ()) -> _Contradiction | None:
-        return _contradiction(compiled, trace, phrases, extra)
+        return _contradiction(compiled, trace, tokens, extra)
 
     if any(found(trace) for trace in pool):
         trace = _find(strategy, lambda t: found(t) is not None, examples, seed)
@@ -238,19 +238,20 @@ def _reported(program: Program, trace: Trace, found: Callable[[Trace], _Contradi
     return _failed("contradiction", _CONTRADICTION, norms, contradiction.blocks(), prove, detail)
 
 
-def _contradiction(policy: CompiledPolicy, trace: Trace, phrases: tuple[str, ...],
+def _contradiction(policy: CompiledPolicy, trace: Trace, tokens: tuple[str, ...],
                    extra: tuple[Message, ...] = ()) -> _Contradiction | None:
     """The first assistant message where the norms contradict each other, whatever the
-    reply there: the message's own, a filler word, each of the policy's phrases, all of
-    them, `extra`, and the best the policy's phrases can be put together (`_repair`). A
-    reply is text the user sees: an empty one would only put off a `within` window."""
+    reply there: the message's own, a filler word, each token (the policy's phrases and
+    regex samples, `generate.reply_parts`), all of them, `extra`, and the best the tokens
+    can be put together (`repair`). A reply is text the user sees: an empty one would
+    only put off a `within` window."""
     for turn, message in enumerate(trace.messages):
         if message.role == "assistant":
-            contents = ([message.content] if message.content.strip() else []) + [FILLER[0], *phrases, " ".join(phrases)]
+            contents = ([message.content] if message.content.strip() else []) + [FILLER[0], *tokens, " ".join(tokens)]
             replies = [attrs.evolve(message, content=c) for c in dict.fromkeys(contents)]
             at = _Turn(policy, trace, turn)
             found = at.contradiction(replies + [attrs.evolve(r, index=turn) for r in extra])
-            if found is not None and not at.repair(message, phrases):
+            if found is not None and not at.repair(message, tokens):
                 return found
     return None
 
@@ -291,19 +292,19 @@ class _Turn:
                 (n, kinds[(n, t, c)], t) for n, t, c in acts if (n, t, c) in kinds)))
         return _Contradiction(broken_by[0][0], tuple(variants.values()))
 
-    def repair(self, message: Message, phrases: tuple[str, ...]) -> bool:
-        """Whether phrases added one at a time, each the one that leaves the fewest
-        verdicts broken, make a reply that keeps every norm."""
+    def repair(self, message: Message, tokens: tuple[str, ...]) -> bool:
+        """Whether tokens added one at a time, at the end or at the start (a regex
+        anchored at the start reads the first), each where it leaves the fewest verdicts
+        broken, make a reply that keeps every norm."""
         words: list[str] = [FILLER[0]]
         broken = len(self.broken(attrs.evolve(message, content=FILLER[0]))[2])
         while broken:
-            tried = {p: len(self.broken(attrs.evolve(message, content=" ".join(words + [p])))[2])
-                     for p in phrases if p not in words}
+            tried = {tuple(w): len(self.broken(attrs.evolve(message, content=" ".join(w)))[2])
+                     for t in tokens if t not in words for w in (words + [t], [t] + words)}
             best = min(tried, key=tried.__getitem__, default=None)
             if best is None or tried[best] >= broken:
                 return False
-            words.append(best)
-            broken = tried[best]
+            words, broken = list(best), tried[best]
         return True
 
 

@@ -24,13 +24,13 @@ from typing import Callable
 import attrs
 import z3
 
-from ..analysis.generate import Vocabulary, _nest
+from ..analysis.generate import Vocabulary, _nest, reply_parts
 from ..analysis.prove import MISSING
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
 from ..traces.model import Message, ToolCall, Trace
 from .calculus import decide_body
-from .encode import Encoder, Env, bound, leaves, reply_parts, shapes
+from .encode import Encoder, Env, bound, leaves, shapes
 
 # Refinement rounds (replies added) per shape, and situations the evaluator does not
 # confirm (each costs a search for a reply) over all shapes, before giving up.
