@@ -74,6 +74,23 @@ def test_a_contradiction_between_layers_names_each_authority():
     assert replayed(LAYERS, result.counterexample) == [True, True]
 
 
+def test_a_user_rule_against_the_shipped_layers_is_refuted_with_each_authority(tmp_path):
+    # examples/layered, proved free of contradictions, with one more user file: a rule
+    # that meets the platform's hard `no_card_numbers`.
+    extra = tmp_path / "user_card.charter"
+    extra.write_text('charter user_card by user\n\nauthorities platform > developer > user\n\nuse std.pii\n\n'
+                     'norm read_back_my_card:\n    "Read my card number back when I ask for it."\n'
+                     '    when user says "my card"\n    require assistant mentions pii.card\n')
+    paths = [str(ROOT / "examples" / "layered" / f"{layer}.charter") for layer in ("platform", "developer", "user")]
+    result = contradiction([*paths, str(extra)], 1, True)
+    assert result.method == "refuted"
+    assert "between the authorities platform and user: `no_card_numbers` (by platform), " \
+           "`read_back_my_card` (by user); found by the solver in traces of 1 to 3" in result.detail
+    blocks = result.counterexample.split("\n\n")
+    assert [b.count("\n    user: ") + b.count("\n    assistant: ") for b in blocks] == [2, 2]
+    assert replayed([*paths, str(extra)], result.counterexample) == [True] * 5  # the layers' 3, and these 2
+
+
 def test_a_policy_without_contradiction_is_proved_within_the_bound():
     result = contradiction([str(ROOT / "examples" / "acme_support.charter")], 20, True)
     assert result.passed and result.method == "proved"

@@ -283,14 +283,18 @@ class _Turn:
         norms = [{norm for norm, _, _ in broken} for _, _, broken in broken_by]
         if set.intersection(*norms):
             return None  # a norm no reply keeps: not a contradiction between norms
-        acts = sorted(set().union(*(broken for _, _, broken in broken_by)), key=lambda a: (a[1], a[0]))
-        variants: dict[str, tuple] = {}
-        for norm in sorted({n for n, _, _ in acts}):  # for each norm, the first reply that keeps it
-            variant, report, _ = next(b for b, n in zip(broken_by, norms) if norm not in n)
+        kept: dict[str, tuple] = {}  # for each norm broken somewhere, the first reply that keeps it
+        for norm in sorted(set().union(*norms)):
+            found = next(b for b, n in zip(broken_by, norms) if norm not in n)
+            kept.setdefault(found[0].messages[-1].content, found)
+        # The norms in it: those the replies shown break (each is kept by one of them); a
+        # norm that only some other reply breaks has no part in it.
+        acts = sorted(set().union(*(broken for _, _, broken in kept.values())), key=lambda a: (a[1], a[0]))
+        variants = []
+        for variant, report, _ in kept.values():
             kinds = {(v.norm, v.turn, v.call): v.kind for v in report.verdicts}
-            variants.setdefault(variant.messages[-1].content, (variant, tuple(
-                (n, kinds[(n, t, c)], t) for n, t, c in acts if (n, t, c) in kinds)))
-        return _Contradiction(broken_by[0][0], tuple(variants.values()))
+            variants.append((variant, tuple((n, kinds[(n, t, c)], t) for n, t, c in acts if (n, t, c) in kinds)))
+        return _Contradiction(broken_by[0][0], tuple(variants))
 
     def repair(self, message: Message, tokens: tuple[str, ...]) -> bool:
         """Whether tokens added one at a time, at the end or at the start (a regex
