@@ -91,6 +91,14 @@ def test_a_user_rule_against_the_shipped_layers_is_refuted_with_each_authority(t
     assert replayed([*paths, str(extra)], result.counterexample) == [True] * 5  # the layers' 3, and these 2
 
 
+def test_the_search_stops_when_its_time_is_spent():
+    policy = charter.load(str(ISSUE))
+    decision = decide_contradictions(policy.program, vocabulary(policy.program),
+                                     confirmer(policy.program, policy.compiled), seconds=0)
+    assert (decision.status, decision.note) == (
+        "not decided", "the solver gave no answer in the time left (0 s for the whole search)")
+
+
 def test_a_policy_without_contradiction_is_proved_within_the_bound():
     result = contradiction([str(ROOT / "examples" / "acme_support.charter")], 20, True)
     assert result.passed and result.method == "proved"
