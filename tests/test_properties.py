@@ -77,7 +77,7 @@ def test_minimise_removes_every_message_and_fact_the_failure_does_not_need():
 
 
 @pytest.mark.parametrize("policy", [
-    "examples/acme_support.charter", "examples/shop_support/shop_support.charter",
+    "examples/acme_support.charter", "examples/banking/banking.charter", "examples/shop_support/shop_support.charter",
     "examples/health_info/health_info.charter", "examples/tutor/tutor.charter",
     "examples/coding_agent/coding_agent.charter", "examples/model_spec/model_spec.charter",
     tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user")),

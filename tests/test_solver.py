@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import charter
-from charter.analysis.generate import traces, vocabulary
+from charter.analysis.generate import SEPARATOR, reply_parts, traces, vocabulary
 from charter.analysis.properties import _contradiction, check_properties
 from charter.check.loader import load_program
 from charter.check.resolve import stdlib_names
@@ -21,7 +21,7 @@ from charter.evaluate.policy import Policy
 from charter.source.text import Source
 from charter.compile.compiler import compile_program
 from charter.solver import decide_contradictions
-from charter.solver.encode import SEPARATOR, reply_parts, shapes
+from charter.solver.encode import shapes
 
 from charter.syntax import ast
 from charter.traces.model import Message, Trace
@@ -74,6 +74,31 @@ def test_a_contradiction_between_layers_names_each_authority():
     assert replayed(LAYERS, result.counterexample) == [True, True]
 
 
+def test_a_user_rule_against_the_shipped_layers_is_refuted_with_each_authority(tmp_path):
+    # examples/layered, proved free of contradictions, with one more user file: a rule
+    # that meets the platform's hard `no_card_numbers`.
+    extra = tmp_path / "user_card.charter"
+    extra.write_text('charter user_card by user\n\nauthorities platform > developer > user\n\nuse std.pii\n\n'
+                     'norm read_back_my_card:\n    "Read my card number back when I ask for it."\n'
+                     '    when user says "my card"\n    require assistant mentions pii.card\n')
+    paths = [str(ROOT / "examples" / "layered" / f"{layer}.charter") for layer in ("platform", "developer", "user")]
+    result = contradiction([*paths, str(extra)], 1, True)
+    assert result.method == "refuted"
+    assert "between the authorities platform and user: `no_card_numbers` (by platform), " \
+           "`read_back_my_card` (by user); found by the solver in traces of 1 to 3" in result.detail
+    blocks = result.counterexample.split("\n\n")
+    assert [b.count("\n    user: ") + b.count("\n    assistant: ") for b in blocks] == [2, 2]
+    assert replayed([*paths, str(extra)], result.counterexample) == [True] * 5  # the layers' 3, and these 2
+
+
+def test_the_search_stops_when_its_time_is_spent():
+    policy = charter.load(str(ISSUE))
+    decision = decide_contradictions(policy.program, vocabulary(policy.program),
+                                     confirmer(policy.program, policy.compiled), seconds=0)
+    assert (decision.status, decision.note) == (
+        "not decided", "the solver gave no answer in the time left (0 s for the whole search)")
+
+
 def test_a_policy_without_contradiction_is_proved_within_the_bound():
     result = contradiction([str(ROOT / "examples" / "acme_support.charter")], 20, True)
     assert result.passed and result.method == "proved"
@@ -81,16 +106,45 @@ def test_a_policy_without_contradiction_is_proved_within_the_bound():
                                     "user/assistant exchanges")
 
 
-def test_an_anchored_regex_on_the_reply_is_not_decided():
-    policy = charter.loads('charter t by developer\n'
-                           'norm json:\n    "JSON when asked."\n    when system says "json"\n'
-                           '    require assistant matches /^\\s*[{]/\n')
-    (result,) = [r for r in check_properties(policy.program, policy.compiled, 20, prove=True)
-                 if r.name == "contradiction"]
+def _json_policy(regex: str, forbidden: str = "") -> charter.Policy:
+    return charter.loads('charter t by developer\n'
+                         'norm json:\n    "JSON when asked."\n    when system says "json"\n'
+                         f'    require assistant matches {regex}\n' + forbidden)
+
+
+def test_a_regex_anchored_at_the_start_of_the_reply_reads_the_lead():
+    # The reply must start with { and may not say "hello" nor "sure": the lead is a
+    # sample of the regex, not the filler word.
+    result = contradiction_of(_json_policy("/^\\s*[{]/", 'norm terse:\n    "Terse."\n'
+                                           '    forbid assistant says any of ["hello", "sure"]\n'))
+    assert result.passed and result.method == "proved", result.detail
+
+
+def test_a_regex_anchored_at_the_end_of_the_reply_is_not_decided():
+    result = contradiction_of(_json_policy("/[}]\\s*$/"))
     assert result.passed and result.method == "sampled"
     assert "not decided in traces of 1 to 2 user/assistant exchanges (with or without a system message first)" \
         in result.detail
-    assert "`/^\\s*[{]/` on the reply (an anchor, or a match across the reply's parts)" in result.detail
+    assert "`/[}]\\s*$/` on the reply (a match across the reply's parts, or an anchor other than at its start)" \
+        in result.detail
+
+
+def test_a_norm_that_needs_the_reply_to_call_a_tool_is_not_decided():
+    # No reply tried makes a call: a proof would miss that these two contradict.
+    policy = charter.loads('charter t by developer\n'
+                           'norm look:\n    "Look it up."\n    when user says "order"\n'
+                           '    require assistant calls "lookup"\n'
+                           'norm quiet:\n    "No lookups on holidays."\n    when user says "holiday"\n'
+                           '    forbid assistant calls "lookup"\n')
+    result = contradiction_of(policy)
+    assert result.method == "sampled"
+    assert "`assistant calls \"lookup\"` on the reply (the replies tried make no tool call)" in result.detail
+
+
+def contradiction_of(policy: charter.Policy):
+    (result,) = [r for r in check_properties(policy.program, policy.compiled, 20, prove=True)
+                 if r.name == "contradiction"]
+    return result
 
 
 def test_without_the_solver_installed_prove_says_how_to_install_it():
@@ -117,13 +171,19 @@ def _fits(trace, vocab) -> bool:
 
 
 def _family_keeps_all(compiled, found, vocab) -> bool:
-    """Whether some reply of the solver's family (up to two tokens) keeps every norm:
-    the evaluator's finite set of replies missed it, so its contradiction is not one."""
+    """Whether some reply of the solver's family (a lead and up to two tokens, no tool
+    call) keeps every norm: the evaluator's finite set of replies missed it, so its
+    contradiction is not one."""
     tokens, filler = reply_parts(vocab)
-    replies = [found.trace.messages[-1].__class__(len(found.trace.messages) - 1, "assistant",
-                                                  SEPARATOR.join([filler, *chosen]))
-               for size in range(3) for chosen in itertools.combinations(tokens, size)]
-    return _contradiction(compiled, found.trace, vocab.phrases, tuple(replies)) is None
+    replies = [Message(len(found.trace.messages) - 1, "assistant", SEPARATOR.join([lead, *chosen]))
+               for lead in [filler, *tokens] for size in range(3) for chosen in itertools.combinations(tokens, size)]
+    return _contradiction(compiled, found.trace, tuple(tokens), tuple(replies)) is None
+
+
+def confirmer(program, compiled):
+    """The evaluator's confirmation, as `charter test --prove` runs it."""
+    tokens = tuple(reply_parts(vocabulary(program))[0])
+    return lambda trace, replies=(): _contradiction(compiled, trace, tokens, replies)
 
 
 def _says(role: str, phrase: str) -> ast.Says:
@@ -164,49 +224,58 @@ def _dense(vocab) -> list[Trace]:
 
 
 @settings(max_examples=60, deadline=None, database=None, suppress_health_check=list(HealthCheck))
-@given(st.one_of(obligations(), programs()))
-def test_what_the_evaluator_finds_the_solver_finds_and_the_solver_is_confirmed(program):
+@given(st.one_of(obligations(), programs()), st.data())
+def test_what_the_evaluator_finds_the_solver_finds_and_the_solver_is_confirmed(program, data):
+    # Over-approximation: on a generated trace within the bound, a contradiction the
+    # evaluator finds (and no reply of the solver's family escapes) is never proved away.
+    # Confirmation: a refutation replays in the evaluator.
     vocab = vocabulary(program)
     compiled = compile_program(program)
-    decision = decide_contradictions(program, vocab, lambda t, replies: _contradiction(
-        compiled, t, vocab.phrases, replies))
-    if decision.status == "refuted":  # the evaluator confirmed it: run it again
-        assert _contradiction(compiled, decision.found.trace, vocab.phrases, tuple(
-            trace.messages[-1] for trace, _ in decision.found.variants)) is not None
-    if decision.status == "proved":
-        for trace in _dense(vocab):
-            found = _contradiction(compiled, trace, vocab.phrases)
-            if found is not None and _fits(found.trace, vocab):
-                assert _family_keeps_all(compiled, found, vocab), found.blocks()
+    confirm = confirmer(program, compiled)
+    decision = decide_contradictions(program, vocab, confirm)
+    assert decision.status in ("proved", "refuted", "not decided") and (decision.status != "not decided"
+                                                                        or decision.note)
+    if decision.status == "refuted":
+        assert confirm(decision.found.trace, tuple(trace.messages[-1] for trace, _ in decision.found.variants))
+    generated = [data.draw(traces(vocab)) for _ in range(10)]
+    for trace in _dense(vocab) + generated:
+        found = confirm(trace)
+        if found is not None and _fits(found.trace, vocab) and not _family_keeps_all(compiled, found, vocab):
+            assert decision.status != "proved", found.blocks()
 
 
 SHIPPED = [("examples/acme_support.charter",),
-           *((f"examples/{n}/{n}.charter",) for n in ("shop_support", "health_info", "tutor", "coding_agent")),
-           tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user"))]
+           *((f"examples/{n}/{n}.charter",) for n in ("banking", "shop_support", "health_info", "tutor",
+                                                        "coding_agent", "model_spec")),
+           *(tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user")[:size])
+             for size in (1, 2, 3))]
 
 
 # A comparison of two labels on the reply is a free boolean of the encoding: no proof is
 # claimed (docs/analysis.md).
 SAME_LANGUAGE = '`assistant.label("language") == user.label("language")` on the reply'
-NOT_DECIDED = {("std.language",): f"approximated: {SAME_LANGUAGE}"}
+NOT_DECIDED = {("std.language",): f"approximated: {SAME_LANGUAGE}",
+               ("examples/model_spec/model_spec.charter",): f"approximated: {SAME_LANGUAGE}"}
 
 
 @pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names())], ids=str)
 def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
-    vocab = vocabulary(policy.program)
-    decision = decide_contradictions(policy.program, vocab, lambda t, replies: _contradiction(
-        policy.compiled, t, vocab.phrases, replies))
+    decision = decide_contradictions(policy.program, vocabulary(policy.program),
+                                     confirmer(policy.program, policy.compiled))
     expected = ("not decided", NOT_DECIDED[paths]) if paths in NOT_DECIDED else ("proved", "")
     assert (decision.status, decision.note) == expected
 
 
-def test_the_model_spec_policy_is_not_decided_for_its_documented_reason():
-    # docs/analysis.md: `function_calls_only` requires a reply that starts with { or [.
-    policy = charter.load(str(ROOT / "examples" / "model_spec" / "model_spec.charter"))
+def test_an_obligation_to_reach_out_added_to_the_model_spec_contradicts_nothing():
+    # Reported as contradicting `crisis_support` and `honest_about_being_an_ai`: a reply
+    # that says "not alone" and "988" and claims nothing keeps all three.
+    path = ROOT / "examples" / "model_spec" / "model_spec.charter"
+    text = path.read_text().replace(
+        '    unspecified "whether the reply engages with warmth needs a human" escalate to platform\n',
+        '    require assistant says "not alone" within 1 turn\n')
+    policy = charter.loads(text, name=str(path))
     vocab = vocabulary(policy.program)
-    decision = decide_contradictions(policy.program, vocab, lambda t, replies: _contradiction(
-        policy.compiled, t, vocab.phrases, replies))
-    assert decision.status == "not decided"
-    assert decision.note == ("approximated: `/^\\s*[\\{\\[]/` on the reply (an anchor, or a match across the reply's "
-                             f"parts), {SAME_LANGUAGE}")
+    assert "not alone" in vocab.phrases
+    decision = decide_contradictions(policy.program, vocab, confirmer(policy.program, policy.compiled))
+    assert (decision.status, decision.note) == ("not decided", f"approximated: {SAME_LANGUAGE}")

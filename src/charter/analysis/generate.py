@@ -12,18 +12,23 @@ metadata, so a counterexample comes out minimal.
 
 from __future__ import annotations
 
+import random
 import re
 import string
 
 import attrs
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, find, settings, strategies as st
+from hypothesis.errors import NoSuchExample
 
 from ..syntax import ast
 from ..text.builtins import BUILTINS
+from ..text.matching import phrase_regex
 from ..check.program import Program
 from ..traces.model import Message, ToolCall, Trace
 
 FILLER = ("hello", "thanks", "ok", "sure", "please")
+SEPARATOR = "; "  # between the parts of a reply made of tokens
+_RANDOM_SAMPLES = 3  # samples of each regex among a reply's tokens
 _MISSING = object()
 
 
@@ -266,3 +271,30 @@ def _nest(flat: dict[tuple[str, ...], object]) -> dict:
         else:
             place[path[-1]] = value
     return nested
+
+
+def reply_parts(vocab: Vocabulary) -> tuple[list[str], str]:
+    """What the replies tried at a message are made of (the contradiction property, and
+    the solver's family of replies): the policy's phrases and a few samples of each regex
+    (the check's own samples for a regex with a built-in check), and a filler word none
+    of the phrases matches."""
+    tokens = list(vocab.phrases)
+    rng = random.Random(0)
+    for name in vocab.checks:
+        tokens += [BUILTINS[name].sample(rng) for _ in range(_RANDOM_SAMPLES)]
+    for source in vocab.regexes:
+        tokens += _regex_samples(source)
+    tokens = list(dict.fromkeys(t for t in tokens if t.strip()))
+    filler = next((f for f in FILLER if not any(phrase_regex((p,)).search(f) for p in vocab.phrases)), FILLER[0])
+    return tokens, filler
+
+
+def _regex_samples(source: str) -> list[str]:
+    samples: list[str] = []
+    try:
+        find(st.from_regex(source, fullmatch=True), lambda s: samples.append(s) is not None or len(samples) >= 8,
+             settings=settings(max_examples=8, database=None, deadline=None, phases=["generate"],
+                               suppress_health_check=list(HealthCheck)), random=random.Random(0))
+    except NoSuchExample:
+        pass
+    return [s.strip() for s in samples if s.strip() and SEPARATOR.strip() not in s][:_RANDOM_SAMPLES]

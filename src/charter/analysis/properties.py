@@ -31,7 +31,7 @@ from ..evaluate.evaluator import evaluate
 from ..source.text import Span
 from ..traces.model import Message, Trace
 from ..evaluate.verdicts import TraceReport
-from .generate import FILLER, traces, vocabulary
+from .generate import FILLER, reply_parts, traces, vocabulary
 from .minimise import minimise
 from .printer import as_test_block
 from .prove import NormAnalysis, analyse, describe
@@ -199,10 +199,10 @@ def _contradictions(program: Program, compiled: CompiledPolicy, strategy, pool: 
     """Sampled: a generated trace where, at an assistant message, the norms contradict
     each other. With `prove`, decided by the solver within its bound (solver/)."""
     sampled = f"sampled {examples} traces, no {_CONTRADICTION}"
-    phrases = vocabulary(program).phrases
+    tokens = tuple(reply_parts(vocabulary(program))[0])
 
     def found(trace: Trace, extra: tuple[Message, ...] = ()) -> _Contradiction | None:
-        return _contradiction(compiled, trace, phrases, extra)
+        return _contradiction(compiled, trace, tokens, extra)
 
     if any(found(trace) for trace in pool):
         trace = _find(strategy, lambda t: found(t) is not None, examples, seed)
@@ -238,19 +238,20 @@ def _reported(program: Program, trace: Trace, found: Callable[[Trace], _Contradi
     return _failed("contradiction", _CONTRADICTION, norms, contradiction.blocks(), prove, detail)
 
 
-def _contradiction(policy: CompiledPolicy, trace: Trace, phrases: tuple[str, ...],
+def _contradiction(policy: CompiledPolicy, trace: Trace, tokens: tuple[str, ...],
                    extra: tuple[Message, ...] = ()) -> _Contradiction | None:
     """The first assistant message where the norms contradict each other, whatever the
-    reply there: the message's own, a filler word, each of the policy's phrases, all of
-    them, `extra`, and the best the policy's phrases can be put together (`_repair`). A
-    reply is text the user sees: an empty one would only put off a `within` window."""
+    reply there: the message's own, a filler word, each token (the policy's phrases and
+    regex samples, `generate.reply_parts`), all of them, `extra`, and the best the tokens
+    can be put together (`repair`). A reply is text the user sees: an empty one would
+    only put off a `within` window."""
     for turn, message in enumerate(trace.messages):
         if message.role == "assistant":
-            contents = ([message.content] if message.content.strip() else []) + [FILLER[0], *phrases, " ".join(phrases)]
+            contents = ([message.content] if message.content.strip() else []) + [FILLER[0], *tokens, " ".join(tokens)]
             replies = [attrs.evolve(message, content=c) for c in dict.fromkeys(contents)]
             at = _Turn(policy, trace, turn)
             found = at.contradiction(replies + [attrs.evolve(r, index=turn) for r in extra])
-            if found is not None and not at.repair(message, phrases):
+            if found is not None and not at.repair(message, tokens):
                 return found
     return None
 
@@ -282,28 +283,32 @@ class _Turn:
         norms = [{norm for norm, _, _ in broken} for _, _, broken in broken_by]
         if set.intersection(*norms):
             return None  # a norm no reply keeps: not a contradiction between norms
-        acts = sorted(set().union(*(broken for _, _, broken in broken_by)), key=lambda a: (a[1], a[0]))
-        variants: dict[str, tuple] = {}
-        for norm in sorted({n for n, _, _ in acts}):  # for each norm, the first reply that keeps it
-            variant, report, _ = next(b for b, n in zip(broken_by, norms) if norm not in n)
+        kept: dict[str, tuple] = {}  # for each norm broken somewhere, the first reply that keeps it
+        for norm in sorted(set().union(*norms)):
+            found = next(b for b, n in zip(broken_by, norms) if norm not in n)
+            kept.setdefault(found[0].messages[-1].content, found)
+        # The norms in it: those the replies shown break (each is kept by one of them); a
+        # norm that only some other reply breaks has no part in it.
+        acts = sorted(set().union(*(broken for _, _, broken in kept.values())), key=lambda a: (a[1], a[0]))
+        variants = []
+        for variant, report, _ in kept.values():
             kinds = {(v.norm, v.turn, v.call): v.kind for v in report.verdicts}
-            variants.setdefault(variant.messages[-1].content, (variant, tuple(
-                (n, kinds[(n, t, c)], t) for n, t, c in acts if (n, t, c) in kinds)))
-        return _Contradiction(broken_by[0][0], tuple(variants.values()))
+            variants.append((variant, tuple((n, kinds[(n, t, c)], t) for n, t, c in acts if (n, t, c) in kinds)))
+        return _Contradiction(broken_by[0][0], tuple(variants))
 
-    def repair(self, message: Message, phrases: tuple[str, ...]) -> bool:
-        """Whether phrases added one at a time, each the one that leaves the fewest
-        verdicts broken, make a reply that keeps every norm."""
+    def repair(self, message: Message, tokens: tuple[str, ...]) -> bool:
+        """Whether tokens added one at a time, at the end or at the start (a regex
+        anchored at the start reads the first), each where it leaves the fewest verdicts
+        broken, make a reply that keeps every norm."""
         words: list[str] = [FILLER[0]]
         broken = len(self.broken(attrs.evolve(message, content=FILLER[0]))[2])
         while broken:
-            tried = {p: len(self.broken(attrs.evolve(message, content=" ".join(words + [p])))[2])
-                     for p in phrases if p not in words}
+            tried = {tuple(w): len(self.broken(attrs.evolve(message, content=" ".join(w)))[2])
+                     for t in tokens if t not in words for w in (words + [t], [t] + words)}
             best = min(tried, key=tried.__getitem__, default=None)
             if best is None or tried[best] >= broken:
                 return False
-            words.append(best)
-            broken = tried[best]
+            words, broken = list(best), tried[best]
         return True
 
 

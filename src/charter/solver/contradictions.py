@@ -19,23 +19,26 @@ search goes on.
 
 from __future__ import annotations
 
+import time
 from typing import Callable
 
 import attrs
 import z3
 
-from ..analysis.generate import Vocabulary, _nest
+from ..analysis.generate import Vocabulary, _nest, reply_parts
 from ..analysis.prove import MISSING
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
 from ..traces.model import Message, ToolCall, Trace
 from .calculus import decide_body
-from .encode import Encoder, Env, bound, leaves, reply_parts, shapes
+from .encode import Encoder, Env, bound, leaves, shapes
 
-# Refinement rounds (replies added) per shape, and situations the evaluator does not
-# confirm (each costs a search for a reply) over all shapes, before giving up.
+# Refinement rounds (replies added) per shape, situations the evaluator does not confirm
+# (each costs a search for a reply) over all shapes, and seconds of solving over all
+# shapes, before giving up: every question to Z3 is asked with the time left.
 MAX_ROUNDS = 400
 MAX_UNCONFIRMED = 10
+MAX_SECONDS = 120.0
 
 
 @attrs.frozen
@@ -51,15 +54,18 @@ class Decision:
 
 
 def decide_contradictions(program: Program, vocab: Vocabulary,
-                          confirm: Callable[[Trace, tuple[Message, ...]], object]) -> Decision:
+                          confirm: Callable[[Trace, tuple[Message, ...]], object],
+                          seconds: float = MAX_SECONDS) -> Decision:
     """Decide the contradiction property within the bound (`encode.shapes`);
     `confirm(trace, replies)` runs the evaluator on a candidate (its last message is the
-    reply, `replies` the others to try) and returns what it found, or a false value."""
+    reply, `replies` the others to try) and returns what it found, or a false value.
+    Solving stops after `seconds` (the result is then `not decided`)."""
     parts = reply_parts(vocab)
     undecided, rounds = [], 0
-    budget = [MAX_UNCONFIRMED]
+    budget = _Budget(MAX_UNCONFIRMED, time.monotonic() + seconds, seconds)
     for shape in shapes(vocab):
-        if not budget[0]:
+        if budget.spent():
+            undecided.append(budget.note())
             break
         decision = _refine(Encoder(program, vocab, shape, parts), confirm, budget)
         rounds += decision.rounds
@@ -72,9 +78,34 @@ def decide_contradictions(program: Program, vocab: Vocabulary,
     return Decision("proved", bound(vocab), rounds=rounds)
 
 
-def _refine(encoder: Encoder, confirm, budget: list[int]) -> Decision:
-    """The refinement loop over one shape; `budget` counts down the unconfirmed
-    situations left."""
+@attrs.define
+class _Budget:
+    """What is left of the search: situations the evaluator may fail to confirm, and time."""
+
+    unconfirmed: int
+    deadline: float
+    seconds: float
+
+    def spent(self) -> bool:
+        return not self.unconfirmed or time.monotonic() >= self.deadline
+
+    def note(self) -> str:
+        if not self.unconfirmed:
+            return (f"the evaluator confirmed none of the situations the solver found "
+                    f"(at most {MAX_UNCONFIRMED} are tried)")
+        return f"the solver gave no answer in the time left ({self.seconds:g} s for the whole search)"
+
+    def check(self, solver: z3.Solver) -> z3.CheckSatResult:
+        """The solver's answer, within the time left (`unknown` when it runs out)."""
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            return z3.unknown
+        solver.set("timeout", max(1, int(left * 1000)))
+        return solver.check()
+
+
+def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
+    """The refinement loop over one shape, within `budget`."""
     by_norm = {name: f for name, f in _violations(encoder).items() if not z3.is_false(z3.simplify(f))}
     if not by_norm:
         return _proved(encoder, 0)
@@ -93,11 +124,16 @@ def _refine(encoder: Encoder, confirm, budget: list[int]) -> Decision:
     inner.add(encoder.reply_domain)
     inner.add(z3.Not(some))
     for rounds in range(1, MAX_ROUNDS + 1):
-        if outer.check() != z3.sat:
+        answer = budget.check(outer)
+        if answer == z3.unsat:
             return _proved(encoder, rounds)
+        if answer == z3.unknown:
+            return Decision("not decided", "", budget.note(), rounds=rounds)
         model = outer.model()
         fixed = [v == model.eval(v, model_completion=True) for v in situation]
-        reply = _keeping_all(inner, fixed)
+        reply = _keeping_all(inner, fixed, budget)
+        if reply is z3.unknown:
+            return Decision("not decided", "", budget.note(), rounds=rounds)
         if reply is not None:  # a reply keeps every norm here: the next situation must break it too
             outer.add(z3.substitute(some, [(v, reply.eval(v, model_completion=True)) for v in replies]))
             continue
@@ -107,21 +143,20 @@ def _refine(encoder: Encoder, confirm, budget: list[int]) -> Decision:
         found = confirm(trace, tried)
         if found:
             return Decision("refuted", "", found=found, rounds=rounds)
-        budget[0] -= 1
-        if not budget[0]:
-            break
+        budget.unconfirmed -= 1
+        if budget.spent():
+            return Decision("not decided", "", budget.note(), rounds=rounds)
         outer.add(z3.Or([f.arg(0) != f.arg(1) for f in fixed] + [False]))
-    if budget[0]:
-        return Decision("not decided", "", f"more than {MAX_ROUNDS} replies tried", rounds=rounds)
-    return Decision("not decided", "", f"the evaluator confirmed none of the situations the solver found "
-                                        f"(at most {MAX_UNCONFIRMED} are tried)", rounds=rounds)
+    return Decision("not decided", "", f"more than {MAX_ROUNDS} replies tried", rounds=rounds)
 
 
-def _keeping_all(inner: z3.Solver, fixed: list) -> z3.ModelRef | None:
-    """A reply that keeps every norm in the situation `fixed`."""
+def _keeping_all(inner: z3.Solver, fixed: list, budget: _Budget):
+    """A reply that keeps every norm in the situation `fixed`, None if there is none,
+    `z3.unknown` if the time ran out."""
     inner.push()
     inner.add(fixed)
-    reply = inner.model() if inner.check() == z3.sat else None
+    answer = budget.check(inner)
+    reply = inner.model() if answer == z3.sat else z3.unknown if answer == z3.unknown else None
     inner.pop()
     return reply
 

@@ -14,19 +14,20 @@ message but the last, when the policy reads tool messages). Its last message is 
   `is known` (its comparisons are then free); `count(...)` is the sum over the messages;
 - any other atom (a comparison of two facts) is a free boolean.
 
-The reply is under-approximated: a filler word and any set of *tokens* (the policy's
-phrases, and samples of its regexes) joined by "; ". What it says and matches is
-computed on the tokens with the evaluator's own matchers, its words and characters are
-sums, its labels and metadata take regions; it makes no tool call. Every reply of this
-family is a real reply, so a reply the solver finds exists; a construct on the reply the
-encoding can only approximate is named in `Encoder.approximate`, and no proof is claimed
-while one is.
+The reply is under-approximated: a *lead* (a filler word, or one of the *tokens*: the
+policy's phrases and samples of its regexes) followed by any set of tokens, joined by
+"; ". What it says and matches is computed on its parts with the evaluator's own
+matchers (a regex anchored at the start, like `/^[{]/`, reads the lead alone), its
+words and characters are sums, its labels and metadata take regions; it makes no tool
+call. Every reply of this family is a real reply, so a reply the solver finds exists; a
+construct on the reply the encoding can only approximate (a regex whose truth on the
+joined reply is not that of its parts, a tool call the reply would have to make) is
+named in `Encoder.approximate`, and no proof is claimed while one is.
 """
 
 from __future__ import annotations
 
 import itertools
-import random
 from typing import Iterator
 
 from functools import lru_cache
@@ -34,7 +35,7 @@ from functools import lru_cache
 import attrs
 import z3
 
-from ..analysis.generate import FILLER, Vocabulary
+from ..analysis.generate import SEPARATOR, Vocabulary
 from ..analysis.prove import MISSING, fact_of, region_truth, representatives
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
@@ -42,8 +43,6 @@ from ..text.builtins import BUILTINS
 from ..text.matching import compile_regex, phrase_regex
 from .calculus import connective
 
-SEPARATOR = "; "
-_RANDOM_SAMPLES = 3  # samples of each regex among the reply's tokens
 _FACTS = (ast.Label, ast.Meta, ast.Property)
 
 
@@ -127,11 +126,14 @@ class Encoder:
         self._constants, self._known = _constants(program)
         self.phrases = vocab.phrases
         self.tokens, self.filler = parts
+        self.leads = [self.filler, *self.tokens]
+        self.lead = z3.Int("reply.lead")
         self.includes = [z3.Bool(f"reply.token{i}") for i in range(len(self.tokens))]
-        self.reply_vars += self.includes
+        self.reply_vars += [self.lead, *self.includes]
+        self.reply_domain += [self.lead >= 0, self.lead < len(self.leads)]
         self._matchers: dict[str, object] = {}
         self.regexes: dict[str, ast.Regex] = {}
-        self._exact: dict[str, bool] = {}
+        self._readings: dict[str, str | None] = {}
         self._implications()
 
     # ------------------------------------------------------------------ variables
@@ -162,8 +164,7 @@ class Encoder:
 
     def says(self, message: int, phrase: str) -> z3.BoolRef:
         if message == self.shape.reply:
-            return z3.Or([inc for inc, token in zip(self.includes, self.tokens) if self._says_in(phrase, token)]
-                         + [self._says_in(phrase, self.filler)])
+            return self._in_reply(lambda part: self._says_in(phrase, part), "any part")
         key = ("says", message, phrase)
         if key not in self._vars:
             said = self.var(key)
@@ -180,32 +181,44 @@ class Encoder:
         if message != self.shape.reply:
             return self.var(("matches", message, key))
         matcher = _matcher(regex)
-        if matcher is None or not self._per_token(key, matcher):
-            self.approximate.add(f"`{key}` on the reply (an anchor, or a match across the reply's parts)")
+        reading = None if matcher is None else self._reading(key, lambda text: matcher.search(text) is not None)
+        if reading is None:
+            self.approximate.add(f"`{key}` on the reply (a match across the reply's parts, or an anchor "
+                                 "other than at its start)")
             return self.var(("matches", message, key), reply=True)
-        return z3.Or([inc for inc, token in zip(self.includes, self.tokens) if matcher.search(token)]
-                     + [bool(matcher.search(self.filler))])
+        return self._in_reply(lambda part: matcher.search(part) is not None, reading)
 
-    def _per_token(self, key: str, matcher) -> bool:
-        """Whether the regex matches a reply made of two tokens exactly where it matches
-        one of its parts (an anchor or a pattern that spans the separator does not)."""
-        if key not in self._exact:
-            def hits(text: str) -> bool:
-                return matcher.search(text) is not None
+    def _in_reply(self, test, reading: str) -> z3.BoolRef:
+        """Whether the reply has a part where `test` holds: its lead (`reading` "lead"),
+        or any part ("any part")."""
+        parts = [self.lead == k for k, part in enumerate(self.leads) if test(part)]
+        if reading == "any part":
+            parts += [inc for inc, token in zip(self.includes, self.tokens) if test(token)]
+        return z3.Or(parts + [False])
 
-            alone = {t: hits(t) for t in [self.filler, *self.tokens]}
-            self._exact[key] = all(
-                hits(SEPARATOR.join([self.filler, a, b])) == (alone[self.filler] or alone[a] or alone[b])
-                for a in self.tokens for b in self.tokens) and all(
-                hits(SEPARATOR.join([self.filler, a])) == (alone[self.filler] or alone[a]) for a in self.tokens)
-        return self._exact[key]
+    def _reading(self, key: str, hits) -> str | None:
+        """How a regex's truth on a joined reply follows from its parts: "any part" (it
+        matches where one of them does), "lead" (where the lead does: anchored at the
+        start), or None (a pattern that spans the separator, or an anchor at the end).
+        Read off every lead with every token, and the filler with every pair of tokens."""
+        if key not in self._readings:
+            alone = {t: hits(t) for t in self.leads}
+            joined = [((lead, a), hits(SEPARATOR.join([lead, a]))) for lead in self.leads for a in self.tokens]
+            joined += [((self.filler, a, b), hits(SEPARATOR.join([self.filler, a, b])))
+                       for a in self.tokens for b in self.tokens]
+            self._readings[key] = next((reading for reading, expect in (
+                ("any part", lambda parts: any(alone[p] for p in parts)), ("lead", lambda parts: alone[parts[0]]))
+                if all(found == expect(parts) for parts, found in joined)), None)
+        return self._readings[key]
 
     def reply_text(self, model: z3.ModelRef, names: dict | None = None) -> str:
         """The content of the reply a model gives (through `names`, a copy of the reply's
         variables)."""
-        chosen = [t for inc, t in zip(self.includes, self.tokens) if z3.is_true(
-            model.eval(names[inc.get_id()] if names else inc, model_completion=True))]
-        return SEPARATOR.join([self.filler] + chosen)
+        def value(var):
+            return model.eval(names[var.get_id()] if names else var, model_completion=True)
+
+        chosen = [t for inc, t in zip(self.includes, self.tokens) if z3.is_true(value(inc))]
+        return SEPARATOR.join([self.leads[value(self.lead).as_long()]] + chosen)
 
     def fact(self, fact: Fact) -> tuple[z3.ArithRef, list]:
         """The fact's region variable and the value of each region."""
@@ -238,8 +251,11 @@ class Encoder:
                 return z3.BoolVal(False) if message is None else self.matches(message, expr.regex)
             case ast.Calls():
                 message = self.message(expr.subject, env)
+                if message == self.shape.reply:  # the reply makes no tool call: a norm may need one
+                    self.approximate.add(f"`{_text(self.program, expr)}` on the reply (the replies tried make "
+                                         "no tool call)")
                 if message is None or message == self.shape.reply or isinstance(message, tuple):
-                    return z3.BoolVal(False)  # the reply makes no tool call
+                    return z3.BoolVal(False)
                 return self.var(("calls", message, expr.tool.value))
             case ast.Quantified():
                 return self._quantified(expr, env)
@@ -338,9 +354,10 @@ class Encoder:
             return z3.Sum([z3.If(t, 1, 0) for t in tests] + [z3.IntVal(0)])
         if isinstance(node, ast.Property) and node.name in ("words", "chars") and node.subject.role != "call" \
                 and self.message(node.subject, env) == self.shape.reply:
-            size = (lambda t: len(t.split())) if node.name == "words" else (lambda t: len(SEPARATOR) + len(t))
-            first = len(self.filler.split()) if node.name == "words" else len(self.filler)
-            return z3.Sum([z3.IntVal(first)] + [z3.If(inc, size(t), 0) for inc, t in zip(self.includes, self.tokens)])
+            size = (lambda t: len(t.split())) if node.name == "words" else len
+            joint = 0 if node.name == "words" else len(SEPARATOR)
+            return z3.Sum([z3.If(self.lead == k, size(t), 0) for k, t in enumerate(self.leads)]
+                          + [z3.If(inc, joint + size(t), 0) for inc, t in zip(self.includes, self.tokens)])
         return None
 
     def _free(self, expr: ast.Expr, env: Env, *extra) -> z3.BoolRef:
@@ -409,35 +426,6 @@ def _kind(node: ast.Expr) -> tuple | None:
     if isinstance(node, ast.Property) and node.name in ("words", "chars"):
         return (node.name,)
     return None
-
-
-def reply_parts(vocab: Vocabulary) -> tuple[list[str], str]:
-    """What a reply is made of: the policy's phrases and a few samples of each regex (the
-    check's own samples for a regex with a built-in check), and a filler word none of
-    them matches."""
-    tokens = list(vocab.phrases)
-    rng = random.Random(0)
-    for name in vocab.checks:
-        tokens += [BUILTINS[name].sample(rng) for _ in range(_RANDOM_SAMPLES)]
-    for source in vocab.regexes:
-        tokens += _regex_samples(source)
-    tokens = list(dict.fromkeys(t for t in tokens if t.strip()))
-    filler = next((f for f in FILLER if not any(phrase_regex((p,)).search(f) for p in vocab.phrases)), FILLER[0])
-    return tokens, filler
-
-
-def _regex_samples(source: str) -> list[str]:
-    from hypothesis import HealthCheck, find, settings, strategies as st
-    from hypothesis.errors import NoSuchExample
-
-    samples: list[str] = []
-    try:
-        find(st.from_regex(source, fullmatch=True), lambda s: samples.append(s) is not None or len(samples) >= 8,
-             settings=settings(max_examples=8, database=None, deadline=None, phases=["generate"],
-                               suppress_health_check=list(HealthCheck)), random=random.Random(0))
-    except NoSuchExample:
-        pass
-    return [s.strip() for s in samples if s.strip() and SEPARATOR.strip() not in s][:_RANDOM_SAMPLES]
 
 
 def _regex_key(regex: ast.Regex) -> str:
