@@ -50,7 +50,7 @@ def test_the_decision_loop_on_the_model_spec(tmp_path):
     shutil.copy(MODEL_SPEC, policy)
     ledger = str(tmp_path / "decisions.ledger")
     before = _open_questions(policy)
-    assert len(before) == 4
+    assert len(before) == 5
     verdicts_before = _verdicts(policy)
 
     def decide(norm: str, authority: str, person: str, *outcome: str) -> str:
@@ -94,15 +94,15 @@ def test_the_decision_loop_on_the_model_spec(tmp_path):
     # the new inline tests pass, and --prove finds no conflict or gap
     tests = _run("test", "--prove", policy, "--format", "json")
     results = json.loads(tests)
-    assert all(t["passed"] for t in results["tests"]) and len(results["tests"]) == 7 + 6
+    assert all(t["passed"] for t in results["tests"]) and len(results["tests"]) == MODEL_SPEC.read_text().count('\ntest "') + 6
     proved = {p["property"]: p for p in results["properties"]}
     assert proved["conflict"]["passed"] and proved["gap"]["passed"]
     assert proved["conflict"]["method"] == proved["gap"]["method"] == "proved"
 
-    # two questions are left: the one nobody decided, and the one only proposed
+    # three questions are left: the two nobody decided, and the one only proposed
     after = _open_questions(policy)
-    assert after == {"crisis_reply_engages": before["crisis_reply_engages"],
-                     "honest_about_being_an_ai": before["honest_about_being_an_ai"]}
+    assert after == {norm: before[norm] for norm in
+                     ("crisis_reply_engages", "honest_about_being_an_ai", "no_unprompted_profanity")}
 
     # applying the ledger again changes nothing
     amended = Path(policy).read_text()
