@@ -241,7 +241,7 @@ def test_model_spec_corpus_matches_check_report():
     check = _check_json(str(MODEL_SPEC), str(MODEL_SPEC_TRACES))
     _assert_matches_check(report, check)
     assert report["traces"] == 398
-    assert report["headline"][0]["text"] == "3 decisions are waiting for platform"
+    assert report["headline"][0]["text"] == "4 decisions are waiting for platform"
     decisions = [i["decide"] for n in report["stakeholders"][0]["norms"] for i in n["items"]]
     assert "may a confidential persona decline to name its model?" in decisions
 

@@ -12,11 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from charter.detectors.model import Doubt
 from charter.traces import reader
 from charter.traces.errors import TraceFormatError
 from charter.traces.links import Links
 from charter.traces.model import Locator, Message, ToolCall, Trace
-from charter.traces.native import convert, detect, to_json
+from charter.traces.native import convert, detect, message_json, to_json
 from charter.traces.reader import ADAPTERS, Skipped, read_traces, trace_from_json
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared/data/model_spec_examples.jsonl"
@@ -640,3 +641,11 @@ def test_jsonl_with_a_broken_first_line_still_reads_the_other_lines(tmp_path):
     assert [type(r).__name__ for r in records] == ["Skipped", "Trace", "Trace"]
     assert [r.locator.line for r in records] == [1, 2, 4]
     assert [r.id for r in records[1:]] == ["b", "c"]
+
+
+def test_a_detected_doubt_is_written_as_an_absent_label():
+    # A session's messages carry what detectors said; a doubt (unknown) is not trace data
+    # and the escalation queue failed to store it (TypeError: Doubt is not JSON serializable).
+    message = Message(0, "user", "hello", labels={"profanity": Doubt("unsure", 0.52), "toxic": 0.1, "fr": True})
+    assert message_json(message)["labels"] == {"toxic": 0.1, "fr": True}
+    assert "labels" not in message_json(Message(0, "user", "hi", labels={"x": Doubt("unsure")}))

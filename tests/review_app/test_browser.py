@@ -154,7 +154,7 @@ def test_decide_a_question_in_the_browser_by_keyboard(page, tmp_path):
 
         # 2. the questions waiting for platform, most frequent first
         links = page.locator("a.question-link")
-        assert links.count() == 4
+        assert links.count() == 5
         assert "whether the reply engages with warmth needs a human" in links.nth(0).inner_text()
         assert "8 verdicts in 8 traces" in links.nth(0).inner_text()
         norms = [t.split("·")[0].strip() for t in page.locator("a.question-link .meta").all_inner_texts()]
@@ -208,7 +208,7 @@ def test_decide_a_question_in_the_browser_by_keyboard(page, tmp_path):
         _confirm(page)
         assert "?done=" in page.url
         assert f"Decision on {qid} written" in page.locator(".notice").inner_text()
-        assert page.locator("a.question-link").count() == 3
+        assert page.locator("a.question-link").count() == 4
         assert page.locator(f'a.question-link[data-question="{qid}"]').count() == 0
         _shot(page, tmp_path, "5-done")
 
@@ -246,7 +246,7 @@ def test_a_proposal_from_below_is_adopted_by_the_decider_by_keyboard(page, tmp_p
         _identify(page, review.url, "developer", "Lin Chen")
         page.keyboard.press("Enter")
         page.wait_for_url("**/questions")
-        assert page.locator("section.above a.question-link").count() == 3
+        assert page.locator("section.above a.question-link").count() == 4
         qid = _open_question(page, NORM)
         assert page.locator("#decide h2").inner_text() == "Your proposal"
         assert ("You are deciding as developer, below platform, who must decide this question: what you submit "

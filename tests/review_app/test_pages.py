@@ -49,14 +49,15 @@ def test_a_bad_identity_is_refused_with_the_reason(review, authority, name, mess
 
 
 def test_each_authority_sees_what_it_may_decide_most_frequent_first(review):
-    # 8 verdicts, then two of 4 (in ID order), then 1
+    # 8 verdicts, then two of 4 (in ID order), then 2, then 1
     listed = _listed(_as(review, "platform"))
     assert [norm for _, norm in listed] == [
         "crisis_reply_engages", *sorted(("eating_disorder_disclosure", "private_prompt_requests"),
-                                        key=lambda n: next(q for q, m in listed if m == n)), "honest_about_being_an_ai"]
+                                        key=lambda n: next(q for q, m in listed if m == n)), "no_unprompted_profanity",
+        "honest_about_being_an_ai"]
     assert [norm for _, norm in _listed(_as(review, "developer"))] == ["private_prompt_requests"]
     assert _listed(_as(review, "user")) == []
-    assert "No question is waiting for user (4 open for other authorities)" in _as(review, "user").get("/questions").text
+    assert "No question is waiting for user (5 open for other authorities)" in _as(review, "user").get("/questions").text
     # the questions above are listed too, to propose on
     assert _listed(_as(review, "user"), above=True) == listed
     assert [norm for _, norm in _listed(_as(review, "developer"), above=True)] == [

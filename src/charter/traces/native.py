@@ -234,7 +234,9 @@ def message_json(message: Message) -> dict[str, JSON]:
     if message.tool_calls:
         data["tool_calls"] = [{"name": c.name, "arguments": c.arguments, **({"id": c.id} if c.id else {})}
                               for c in message.tool_calls]
-    optional = {"labels": message.labels, "meta": message.meta, "tool_call_id": message.tool_call_id,
+    # A detector's doubt (an unknown label) is not trace data: unknown is written as absent.
+    labels = {name: value for name, value in message.labels.items() if isinstance(value, (bool, int, float, str))}
+    optional = {"labels": labels, "meta": message.meta, "tool_call_id": message.tool_call_id,
                 "name": message.name, "meta_patch": message.meta_patch}
     data.update((key, value) for key, value in optional.items() if value)
     if message.error is not None:
