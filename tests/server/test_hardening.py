@@ -99,7 +99,10 @@ def test_the_nesting_scan_is_linear():
     assert [e.code for e in outcome] == ["malformed_json"]
 
 
-_json = st.recursive(st.none() | st.booleans() | st.integers() | st.text(alphabet='"\\[]{}ab\u00e9'),
+# 64-bit integers: msgspec reads a wider one as the nearest float, which the comparison
+# below would call a difference although the nesting scan is not involved.
+_int64 = st.integers(-(1 << 63), (1 << 64) - 1)
+_json = st.recursive(st.none() | st.booleans() | _int64 | st.text(alphabet='"\\[]{}ab\u00e9'),
                      lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
                          st.text(alphabet='"\\[]{}a', max_size=3), inner, max_size=3), max_leaves=30)
 
