@@ -63,3 +63,37 @@ def test_between_messages_and_the_explanation_names_both_ends():
     (binding,) = report.verdicts[0].explanation.bindings
     assert (binding.value, binding.source, binding.found.turn, binding.found.text) == \
         ("ann@example.org", "messages[1]", 0, "ann@example.org")
+
+
+LEAK = policy("""
+    use std.pii
+
+    norm no_email_leak:
+        forbid assistant mentions pii.email not found in any earlier user
+""")
+
+
+def test_not_found_is_true_for_an_address_the_user_did_not_give():
+    report = check(LEAK, user("I am ann@example.org"), assistant("Noted ann@example.org and bob@example.org."))
+    assert kinds(report, "no_email_leak") == [(1, "violated")]
+    (binding,) = report.verdicts[0].explanation.bindings
+    assert (binding.value, binding.source, binding.found) == ("bob@example.org", "messages[1]", None)
+
+
+def test_not_found_is_false_when_every_address_was_given():
+    report = check(LEAK, user("I am ann@example.org"), assistant("Noted, ANN@example.org."), assistant("Thanks."))
+    assert kinds(report, "no_email_leak") == [(1, "complied"), (2, "complied")]
+
+
+def test_not_found_is_unknown_when_only_an_unlinked_result_holds_it():
+    p = policy("""
+        use std.pii
+
+        norm n:
+            on tool call
+            forbid call mentions pii.email not found in any earlier tool that answers "lookup"
+    """)
+    report = check(p, user("x"), calls(("l", "lookup", {})), result("ann@example.org", None),
+                   calls(("m", "send", {"to": "ann@example.org"})))
+    verdict = report.verdicts[-1]
+    assert (verdict.kind, verdict.unknown) == ("unspecified", ("messages[2].call",))

@@ -121,8 +121,8 @@ class Range:
         recording = ctx.recording
         if _count(certain, *win) < _count(self.certain, *win):
             return False, self._lacking(self.certain, certain, win) if recording else None
-        if _count(uncertain, *win) < _count(self.uncertain, *win):
-            return None, self._lacking(self.uncertain, uncertain, win) if recording else None
+        if _count(uncertain, *win) < _count(self.uncertain, *win):  # (rare: the witness names the unknown)
+            return None, self._lacking(self.uncertain, uncertain, win)
         return True, None
 
     def latest(self, ctx: Any, end: int) -> tuple[int | None, bool]:
@@ -151,8 +151,8 @@ class Range:
 
     @staticmethod
     def _lacking(members: list[int], holders: list[int], win: Window) -> int | None:
-        """The first member in the window that does not hold the value (for an explanation
-        only: it reads the members one by one)."""
+        """The first member in the window that does not hold the value (for an explanation,
+        or the fact an unknown answer names: it reads the members one by one)."""
         held = set(holders)
         return next((m for m in members[bisect.bisect_left(members, win[0]):]
                      if (win[1] is None or m < win[1]) and m not in held), None)

@@ -41,10 +41,16 @@ def numbers(text: str) -> Iterator[tuple[float, int, int]]:
         yield float(match.group().replace(",", "")), match.start(), match.end()
 
 
+def folded_words(text: str) -> list[str]:
+    """The text's words, folded, in order (what `words` gives, without the spans: the text
+    is folded once, as the words of one text fold alike)."""
+    return [word for word in (raw.strip(_TRIM) for raw in fold(text).split()) if word]
+
+
 def message_keys(text: str) -> tuple[set[Key], list[str]]:
     """What `appears in` looks up in a message: its words and numbers (each once), and its
     words in order (for a value of several words)."""
-    found = [word for word, _, _ in words(text)]
+    found = folded_words(text)
     keys: set[Key] = {("w", word) for word in found}
     keys.update(("n", value) for value, _, _ in numbers(text))
     return keys, found
@@ -66,7 +72,7 @@ def value_key(value: Any) -> Key | None:
         return None
     if _NUMERAL.fullmatch(value):
         return ("n", float(value.strip().lstrip("+").replace(",", "")))
-    found = tuple(word for word, _, _ in words(value))
+    found = tuple(folded_words(value))
     if not found:
         return None
     return ("w", found[0]) if len(found) == 1 else ("ws", found)

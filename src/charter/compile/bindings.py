@@ -154,13 +154,13 @@ def appears(compiler: "_Compiler", node: ast.Appears) -> Fn:
         if v.__class__ is _compiler.Unknown:
             if v.derived:
                 return None
-            return _unknown(ctx, ("appears", ("fact", v.fact), events.ident), v.fact, v.why)
+            return _unknown(ctx, ("appears", ("fact", v.fact), node.events), v.fact, v.why)
         key = value_key(v)
         if key is None:
             return False
         holds, witness = events.ask(ctx, env, key)
         if holds is None:
-            return _unknown(ctx, ("appears", events.ident, key), f"messages[{witness}].call", _UNLINKED)
+            return _unknown(ctx, ("appears", node.events, key), f"messages[{witness}].call", _UNLINKED)
         if ctx.recording:
             _record(ctx, v, name(ctx, env) or "the policy", witness if holds else None, key)
         return holds
@@ -184,29 +184,54 @@ def shares(compiler: "_Compiler", node: ast.Shares) -> Fn:
     events = _Events(compiler, node.events, extract, _message_text)
     subject = None if node.subject.which == "call" else compiler.subject(node.subject)
 
+    negated = node.negated
+
     def shared(ctx, env):
+        """Some match found in the range (`shares`), or some not found (`negated`)."""
         text = _message_text(ctx, env, subject)
         if text is None:
             return False
         result: bool | None = False
         for key in sorted(pattern_keys(matcher, text)):
             holds, witness = events.ask(ctx, env, key)
+            if negated:
+                if holds is False:
+                    if ctx.recording:
+                        _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), None, key)
+                    return True
+                if holds is None:
+                    holds = _unknown(ctx, ("shares", node.pattern, node.events, key), f"messages[{witness}].call",
+                                     _UNLINKED)
+                    if holds is False:
+                        return True
+                    if holds is None:
+                        result = None
+                continue
             if holds:
                 if ctx.recording:
-                    index = None if subject is None else subject(env)
-                    if index is not None:
-                        where = locate(text, key, matcher)
-                        ctx.matches.append((index, [_Span(*where)]))
-                    source = _call_source(env) if index is None else f"messages[{index}]"
-                    _record(ctx, key[1], source, witness, key, matcher)
+                    _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
                 return True
             if holds is None:
-                result = _unknown(ctx, ("shares", events.ident, key), f"messages[{witness}].call", _UNLINKED)
-                if result:
+                holds = _unknown(ctx, ("shares", node.pattern, node.events, key), f"messages[{witness}].call",
+                                 _UNLINKED)
+                if holds:
                     return True
+                if holds is None:
+                    result = None
         return result
 
     return shared
+
+
+def _source(ctx, env, subject, text: str, key, matcher) -> str:
+    """Where a match stands on the act's side (shown as a match), named for a binding."""
+    index = None if subject is None else subject(env)
+    if index is None:
+        return _call_source(env)
+    where = locate(text, key, matcher)
+    if where is not None:
+        ctx.matches.append((index, [_Span(*where)]))
+    return f"messages[{index}]"
 
 
 def answers(compiler: "_Compiler", node: ast.Answers) -> Fn:

@@ -191,12 +191,13 @@ class Appears:
 @attrs.frozen
 class Shares:
     """`S shares P with EVENTS`: a text the pattern P matches in S is matched in the
-    messages `events` names too. The checker replaces the name `pattern` by the
-    pattern's regex or list of phrases."""
+    messages `events` names too; `S mentions P not found in EVENTS` (`negated`): one is
+    not. The checker replaces the name `pattern` by the pattern's regex or phrases."""
 
     subject: Subject
     pattern: "Name | Regex | ListLiteral"
     events: Events
+    negated: bool = False
     span: Span = _span()
 
 

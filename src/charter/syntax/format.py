@@ -44,7 +44,7 @@ MAX_WIDTH = 100
 _OR, _AND, _NOT, _PREDICATE, _VALUE = 1, 2, 3, 4, 5
 _PREDICATES = frozenset({
     "compare", "in_", "not_in", "is_known", "is_unknown", "says", "says_any", "says_all",
-    "matches", "mentions", "calls", "appears_in", "shares", "answers", "failed",
+    "matches", "mentions", "calls", "appears_in", "shares", "mentions_not_found", "answers", "failed",
 })
 _BINDING = {"or_expr": _OR, "and_expr": _AND, "not_": _NOT} | dict.fromkeys(_PREDICATES, _PREDICATE)
 _BLOCKS = frozenset({"norm", "test"})
@@ -294,6 +294,8 @@ class _Printer:
         subject = _subject(children[0])
         if kind == "shares":
             return [f"{subject} shares {_dotted(children[1])} with ", *self.events(children[2])]
+        if kind == "mentions_not_found":
+            return [f"{subject} mentions {_dotted(children[1])} not found in ", *self.events(children[2])]
         if kind == "failed":
             return [f"{subject} failed"]
         if kind == "matches":

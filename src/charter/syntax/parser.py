@@ -976,6 +976,10 @@ class _ToAst(Transformer):
         subject, pattern, events = children
         return _quantify(ast.Shares(subject, pattern, events, span=self._span(meta)))
 
+    def mentions_not_found(self, meta, children):
+        subject, pattern, events = children
+        return _quantify(ast.Shares(subject, pattern, events, negated=True, span=self._span(meta)))
+
     def answers(self, meta, children):
         return _quantify(ast.Answers(children[0], children[1], span=self._span(meta)))
 
