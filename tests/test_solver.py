@@ -185,13 +185,28 @@ SHIPPED = [("examples/acme_support.charter",),
            tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user"))]
 
 
-@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names())], ids=str)
+# std.pii's norms follow a value from the user to the reply (`mentions P not found in`),
+# which the solver reads only approximately on the reply: not decided, and it says why.
+BINDING_ON_THE_REPLY = ("std.pii",)
+
+
+@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names()
+                                               if f"std.{name}" not in BINDING_ON_THE_REPLY)], ids=str)
 def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
     vocab = vocabulary(policy.program)
     decision = decide_contradictions(policy.program, vocab, lambda t, replies: _contradiction(
         policy.compiled, t, vocab.phrases, replies))
     assert (decision.status, decision.note) == ("proved", "")
+
+
+def test_a_binding_on_the_reply_is_not_decided_rather_than_proved():
+    policy = charter.load(*BINDING_ON_THE_REPLY)
+    vocab = vocabulary(policy.program)
+    decision = decide_contradictions(policy.program, vocab, lambda t, replies: _contradiction(
+        policy.compiled, t, vocab.phrases, replies))
+    assert decision.status == "not decided"
+    assert "`assistant mentions email not found in any earlier user` on the reply" in decision.note
 
 
 def test_the_model_spec_policy_is_not_decided_for_its_documented_reason():
