@@ -159,10 +159,10 @@ def appears(compiler: "_Compiler", node: ast.Appears) -> Fn:
         if key is None:
             return False
         holds, witness = events.ask(ctx, env, key)
+        if ctx.recording:  # (unknown: the end it reached is the result linked to no call)
+            _record(ctx, v, name(ctx, env) or "the policy", witness if holds is not False else None, key)
         if holds is None:
             return _unknown(ctx, ("appears", node.events, key), f"messages[{witness}].call", _UNLINKED)
-        if ctx.recording:
-            _record(ctx, v, name(ctx, env) or "the policy", witness if holds else None, key)
         return holds
 
     return appears_in
@@ -200,6 +200,8 @@ def shares(compiler: "_Compiler", node: ast.Shares) -> Fn:
                         _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), None, key)
                     return True
                 if holds is None:
+                    if ctx.recording:
+                        _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
                     holds = _unknown(ctx, ("shares", node.pattern, node.events, key), f"messages[{witness}].call",
                                      _UNLINKED)
                     if holds is False:
@@ -212,6 +214,8 @@ def shares(compiler: "_Compiler", node: ast.Shares) -> Fn:
                     _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
                 return True
             if holds is None:
+                if ctx.recording:
+                    _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
                 holds = _unknown(ctx, ("shares", node.pattern, node.events, key), f"messages[{witness}].call",
                                  _UNLINKED)
                 if holds:
