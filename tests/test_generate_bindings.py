@@ -21,7 +21,7 @@ norm recipient_given:
 
 norm no_exfiltration:
     on tool call
-    forbid call shares pii.email with any earlier tool that answers "fetch_url"
+    forbid call shares pii.email with any earlier tool
 """, name="agent.charter")
 
 
