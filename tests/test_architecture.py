@@ -15,7 +15,7 @@ PACKAGE = ROOT / "src" / "charter"
 STAGES = [
     {"source"},
     {"traces", "syntax", "text", "detectors"},
-    {"check", "facts"},
+    {"check", "facts", "bindings"},
     {"compile", "cache"},
     {"evaluate"},
     {"reports", "escalations"},

@@ -133,7 +133,7 @@ def _assert_verdict_shape(verdict: dict) -> None:
     if explanation is None:  # --explain violations (the default) explains only these
         assert verdict["verdict"] in ("complied", "overridden", "not_applicable")
         return
-    assert set(explanation) == {"path", "facts", "matches"}
+    assert set(explanation) == {"path", "facts", "matches", "bindings"}
     for step in explanation["path"]:
         assert set(step) == {"clause", "text", "line", "column", "file", "value"}
         assert isinstance(step["line"], int) and isinstance(step["column"], int)

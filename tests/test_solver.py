@@ -258,13 +258,27 @@ NOT_DECIDED = {("std.language",): f"approximated: {SAME_LANGUAGE}",
                ("examples/model_spec/model_spec.charter",): f"approximated: {SAME_LANGUAGE}"}
 
 
-@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names())], ids=str)
+# std.pii's norms follow a value from the user to the reply (`mentions P not found in`),
+# which the solver reads only approximately on the reply: not decided, and it says why.
+BINDING_ON_THE_REPLY = ("std.pii",)
+
+
+@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names()
+                                               if f"std.{name}" not in BINDING_ON_THE_REPLY)], ids=str)
 def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
     decision = decide_contradictions(policy.program, vocabulary(policy.program),
                                      confirmer(policy.program, policy.compiled))
     expected = ("not decided", NOT_DECIDED[paths]) if paths in NOT_DECIDED else ("proved", "")
     assert (decision.status, decision.note) == expected
+
+
+def test_a_binding_on_the_reply_is_not_decided_rather_than_proved():
+    policy = charter.load(*BINDING_ON_THE_REPLY)
+    decision = decide_contradictions(policy.program, vocabulary(policy.program),
+                                     confirmer(policy.program, policy.compiled))
+    assert decision.status == "not decided"
+    assert "`assistant mentions email not found in any earlier user` on the reply" in decision.note
 
 
 def test_an_obligation_to_reach_out_added_to_the_model_spec_contradicts_nothing():

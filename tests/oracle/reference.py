@@ -56,6 +56,14 @@ Choices made where the contract is silent or ambiguous (questions for the lead e
   - Q10: an atom whose operands are both constants (a property used in an ill-typed
     comparison, `trace.id < user.words`) has no fact: an uncertain verdict it causes has
     an empty `unknown` list.
+  - Q12 (bindings, issue 22): the words and numbers of a text, the one number a message
+    holds and the texts a pattern matches are read with `charter.bindings.values` (the
+    lexical definition, docs/language.md §6.14); everything above them — ranges, filters,
+    links between calls and results, quantifiers, unknowns and their facts — is computed
+    here by brute force over the whole trace. An unknown answer is one atom, whose fact
+    is the message that makes it unknown: for `any`, the first message of unknown
+    membership (a tool result linked to no call) holding the value; for `every`, the first
+    one lacking it; for `latest`, the latest one before the act.
   - Q11: phrases are stripped of leading and trailing whitespace, and an empty phrase
     never matches (docs/language.md §6.3; the contract is silent).
 """
@@ -75,6 +83,8 @@ from charter.syntax import ast
 from charter.check.program import CheckedNorm, Program
 from charter.traces.model import Message, ToolCall, Trace, merge_patch
 from charter.evaluate.verdicts import OK_KINDS, Verdict
+
+from . import bindings
 
 Row = tuple[
     str, int | None, int | None, str, str | None, bool, str | None, tuple[str, ...], str | None
@@ -97,7 +107,7 @@ ORDERING: dict[str, Callable[[Any, Any], bool]] = {
 }
 CONDITION_NODES = (
     ast.Quantified, ast.Says, ast.Matches, ast.Calls, ast.Compare, ast.In, ast.KnownTest,
-    ast.Not, ast.And, ast.Or,
+    ast.Not, ast.And, ast.Or, ast.Appears, ast.Shares, ast.Answers, ast.Failed,
 )
 GAP = "GAP"
 CONFLICT = "CONFLICT"
@@ -294,9 +304,11 @@ class Ctx:
 
     def atom(self, op: str, left: Val, right: Val | None) -> Truth:
         """The value of an atom: its resolution (recorded as consulted), or UNKNOWN."""
+        return self.keyed(atom_key(op, left, right))
+
+    def keyed(self, key: AtomKey) -> Truth:
         if self.resolution is None:
             return UNKNOWN
-        key = atom_key(op, left, right)
         self.consulted.add(key)
         return self.resolution[key]  # a KeyError means the atom walk missed this atom
 
@@ -362,6 +374,8 @@ def truth(expr: ast.Expr, env: Env, ctx: Ctx) -> Truth:
         case ast.KnownTest():
             actual = value(expr.operand, env, Ctx(ctx.program, None))
             return (actual.value is not UNKNOWN) == expr.known
+        case ast.Appears() | ast.Shares() | ast.Answers() | ast.Failed():
+            return bindings.truth(expr, env, ctx)
     v = value(expr, env, ctx)
     result = as_truth(v)
     return ctx.atom("truth", v, None) if result is UNKNOWN else result
@@ -380,6 +394,8 @@ def value(expr: ast.Expr, env: Env, ctx: Ctx) -> Val:
             return meta_value(expr, env)
         case ast.Property():
             return property_value(expr, env)
+        case ast.Number() | ast.Linked():
+            return bindings.value(expr, env)
         case ast.Count():
             if isinstance(expr.body, ast.Quantified):
                 body = expr.body.body
@@ -477,6 +493,8 @@ def atoms_in(expr: ast.Expr, env: Env, program: Program, as_condition: bool) -> 
         case ast.And() | ast.Or():
             for operand in expr.operands:
                 found |= atoms_in(operand, env, program, True)
+        case ast.Appears() | ast.Shares() | ast.Answers() | ast.Failed():
+            found |= bindings.atoms(expr, env, program)
         case ast.Compare() | ast.In():
             op, left, right = (
                 (expr.op, expr.left, expr.right) if isinstance(expr, ast.Compare)

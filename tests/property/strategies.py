@@ -88,10 +88,12 @@ def traces(draw: st.DrawFn) -> Trace:
 
 @attrs.frozen
 class Where:
-    """What an expression may talk about: the norm's scope and the quantified roles in force."""
+    """What an expression may talk about: the norm's scope and the quantified roles in force,
+    and whether it may follow values between messages (bindings)."""
 
     scope: str
     bound: tuple[str, ...] = ()
+    bindings: bool = False
 
     def binding(self, role: str) -> "Where":
         return attrs.evolve(self, bound=(*self.bound, role))
@@ -147,7 +149,9 @@ def leaves(draw: st.DrawFn, where: Where) -> ast.Expr:
     """A condition without sub-conditions."""
     subject = draw(subjects(where))
     kind = draw(st.sampled_from(("says", "says", "matches", "calls", "compare", "compare", "in",
-                                 "value", "literal")))
+                                 "value", "literal") + (("binding",) * 6 if where.bindings else ())))
+    if kind == "binding":
+        return draw(binding_leaves(where))
     if kind == "says":
         mode = draw(st.sampled_from(("one", "any", "all")))
         if mode == "one":
@@ -201,6 +205,79 @@ def quantifieds(draw: st.DrawFn, where: Where, depth: int) -> ast.Quantified:
     )
 
 
+# --------------------------------------------------------------------------- bindings (issue 22)
+
+# Agent traces: addresses and amounts that travel, calls with ids, results tied to them or not.
+AGENT_WORDS = ("ann@x.org", "Ann@X.org", "bob@y.org", "250", "1,250", "yes", "confirm", "send", "7", "no")
+AGENT_TOOLS = ("fetch_url", "send_email")
+CALL_IDS = ("c0", "c1", None)
+AGENT_ARGS = ({"to": "ann@x.org"}, {"to": "bob@y.org"}, {"amount": 250}, {"amount": 7}, {})
+EMAIL = ast.Regex(r"[a-z]+@[a-z]+\.org", "i")
+
+
+@st.composite
+def agent_messages(draw: st.DrawFn, index: int) -> Message:
+    role = draw(st.sampled_from(("user", "assistant", "tool", "assistant", "tool")))
+    calls = ()
+    if role == "assistant":
+        calls = tuple(ToolCall(draw(st.sampled_from(AGENT_TOOLS)), draw(st.sampled_from(AGENT_ARGS)),
+                               draw(st.sampled_from(CALL_IDS))) for _ in range(draw(st.integers(0, 2))))
+    return Message(
+        index=index, role=role, content=" ".join(draw(st.lists(st.sampled_from(AGENT_WORDS), max_size=3))),
+        tool_calls=calls,
+        tool_call_id=draw(st.sampled_from(CALL_IDS)) if role == "tool" else None,
+        error=draw(st.sampled_from((True, False, None))) if role == "tool" else None,
+    )
+
+
+@st.composite
+def agent_traces(draw: st.DrawFn) -> Trace:
+    count = draw(st.integers(0, 6))
+    return Trace(id="t", messages=tuple(draw(agent_messages(i)) for i in range(count)))
+
+
+@st.composite
+def events(draw: st.DrawFn, where: Where) -> ast.Events:
+    """The messages a binding reads: a filtered range, or one subject."""
+    quantifier = draw(st.sampled_from(("any", "every", "latest", "one")))
+    role = draw(st.sampled_from(("user", "tool", "assistant")))
+    if quantifier == "one":
+        choices = [ast.Subject(role), ast.Subject(role, "previous")] + ([CALL] if where.scope == "tool call" else [])
+        subject = draw(st.sampled_from(choices))
+        return ast.Events("one", "earlier", subject.role, subject=subject)
+    bound = ast.Subject(role, "bound")
+    filters = [None, ast.Says(bound, "one", ast.Literal("yes"))] + (
+        [ast.Answers(bound, ast.Literal("fetch_url"))] * 2 if role == "tool" else [])
+    range_ = "earlier" if quantifier == "latest" else draw(st.sampled_from(("earlier", "later", "all")))
+    return ast.Events(quantifier, range_, role, draw(st.sampled_from(filters)))
+
+
+@st.composite
+def binding_leaves(draw: st.DrawFn, where: Where) -> ast.Expr:
+    """`appears in`, `shares`, `answers`, `failed`, and comparisons of `.number` and `.call`."""
+    tool = draw(st.sampled_from([ast.Subject("tool")] + [ast.Subject("tool", "bound")] * ("tool" in where.bound)))
+    sent: list[ast.Expr] = [ast.Literal("ann@x.org"), ast.Literal(250), ast.Linked(tool, ("args", "to")),
+                            ast.Number(ast.Subject("user"))]
+    if where.scope == "tool call":
+        sent += [ast.Meta(CALL, "args", ("to",)), ast.Meta(CALL, "args", ("amount",))] * 2
+    kind = draw(st.sampled_from(("appears", "appears", "shares", "answers", "failed", "number", "linked")))
+    if kind == "appears":
+        return ast.Appears(draw(st.sampled_from(sent)), draw(events(where)))
+    if kind == "shares":
+        choices = [ast.Subject("user"), ast.Subject("tool")] + ([CALL] if where.scope == "tool call" else [])
+        return ast.Shares(draw(st.sampled_from(choices)), EMAIL, draw(events(where)), draw(st.booleans()))
+    if kind == "answers":
+        return ast.Answers(tool, draw(literals(AGENT_TOOLS)))
+    if kind == "failed":
+        return ast.Failed(draw(st.sampled_from([tool] + ([CALL] if where.scope == "tool call" else []))))
+    if kind == "linked":
+        return ast.Compare("==", ast.Linked(tool, draw(st.sampled_from((("name",), ("args", "to"))))),
+                           draw(literals(AGENT_TOOLS + ("ann@x.org",))))
+    latest = draw(events(where).filter(lambda e: e.quantifier in ("latest", "one") and e.role != "call"))
+    return ast.Compare(draw(st.sampled_from(("==", ">"))), draw(st.sampled_from(sent[:2] + sent[4:])),
+                       ast.Number(latest))
+
+
 # --------------------------------------------------------------------------- norm bodies
 
 
@@ -249,7 +326,7 @@ def bodies(draw: st.DrawFn, where: Where) -> ast.Body:
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> Program:
+def programs(draw: st.DrawFn, bindings: bool = False) -> Program:
     """1–4 norms `n0`..`n3`; a norm may override an earlier one in the list (so no cycles)
     when scopes are equal or its own is `conversation`; bands sometimes declared for `a`,
     with an authority who decides inside them."""
@@ -263,7 +340,7 @@ def programs(draw: st.DrawFn) -> Program:
                 overriders[names[i]].append(names[j])
     norms = []
     for name, scope in zip(names, scopes):
-        where = Where(scope)
+        where = Where(scope, bindings=bindings)
         trigger = draw(st.one_of(st.none(), conditions(where, 2)))
         norms.append(checked_norm(
             name, draw(bodies(where)), scope=scope, trigger=trigger,
@@ -296,7 +373,9 @@ def small_enough(case: tuple[Program, Trace]) -> bool:
     return max_atoms(*case) <= MAX_ATOMS
 
 
-cases = st.tuples(programs(), traces()).filter(small_enough)
+binding_cases = st.tuples(programs(bindings=True), agent_traces()).filter(small_enough)
+# Every property runs on both: policies without bindings on the usual traces, and with them on agent traces.
+cases = st.one_of(st.tuples(programs(), traces()).filter(small_enough), binding_cases)
 
 
 # --------------------------------------------------------------------------- shuffling

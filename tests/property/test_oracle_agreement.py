@@ -10,7 +10,7 @@ from charter.traces.model import Trace
 from oracle.reference import reference_verdicts
 
 from .compiled import compiled_rows
-from .strategies import cases, small_enough, window_cases
+from .strategies import binding_cases, cases, small_enough, window_cases
 
 AGREEMENT = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -19,6 +19,14 @@ AGREEMENT = settings(max_examples=300, deadline=None, suppress_health_check=[Hea
 @given(cases)
 def test_compiled_evaluator_agrees_with_the_oracle(case: tuple[Program, Trace]) -> None:
     pytest.importorskip("charter.evaluate.evaluator")
+    program, trace = case
+    assert compiled_rows(program, trace) == reference_verdicts(program, trace)
+
+
+@AGREEMENT
+@given(binding_cases)
+def test_bindings_agree_with_the_oracle(case: tuple[Program, Trace]) -> None:
+    """Policies that follow values between messages, on agent traces (issue 22)."""
     program, trace = case
     assert compiled_rows(program, trace) == reference_verdicts(program, trace)
 

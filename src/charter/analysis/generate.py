@@ -6,12 +6,15 @@ check accepts), the labels it compares (values on each side of
 every threshold, inside and at the edges of uncertainty bands, and missing), the
 metadata paths it compares (values around every constant, and missing), the tools it
 calls and the argument paths it reads. Traces are long enough for every `within N
-turns` window. Hypothesis shrinks towards fewer messages, fewer words, absent labels and
+turns` window. For a policy with bindings (docs/language.md §6.14) values travel: a
+later message or call argument repeats a value an earlier message holds, or does not;
+calls have ids and tool results answer them (or no call), reporting failure or not. Hypothesis shrinks towards fewer messages, fewer words, absent labels and
 metadata, so a counterexample comes out minimal.
 """
 
 from __future__ import annotations
 
+import itertools
 import random
 import re
 import string
@@ -45,6 +48,9 @@ class Vocabulary:
     args: dict[tuple[str, ...], tuple[object, ...]]
     roles: tuple[str, ...]
     longest_window: int
+    # With bindings: the argument paths a binding reads (where a travelling value may land).
+    bound_args: tuple[tuple[str, ...], ...] = ()
+    binds: bool = False
 
 
 def vocabulary(program: Program) -> Vocabulary:
@@ -60,24 +66,37 @@ def vocabulary(program: Program) -> Vocabulary:
     for node in nodes:
         if isinstance(node, ast.Says):
             by_role.setdefault(node.subject.role, set()).update(_phrases(node.phrases))
-    regexes = sorted({_python_regex(n.regex) for n in nodes if isinstance(n, ast.Matches)} - {None})
+    regexes = sorted(({_python_regex(n.regex) for n in nodes if isinstance(n, ast.Matches)}
+                      | {_python_regex(n.pattern) for n in nodes if isinstance(n, ast.Shares)
+                         and isinstance(n.pattern, ast.Regex)}) - {None})
+    phrases += sorted({p for n in nodes if isinstance(n, ast.Shares) and isinstance(n.pattern, ast.ListLiteral)
+                       for p in _phrases(n.pattern)} - set(phrases))
     checks = sorted({n.regex.check.parts[-1] for n in nodes if isinstance(n, ast.Matches) and n.regex.check})
     labels = {path[0]: _label_values(values, program, path[0])
               for (kind, path), values in constants.items() if kind == "label"}
     labels.update({n.name: _label_values(set(), program, n.name)
                    for n in nodes if isinstance(n, ast.Label) and n.name not in labels})
-    tools = sorted({n.tool.value for n in nodes if isinstance(n, ast.Calls)}
+    tools = sorted({n.tool.value for n in nodes if isinstance(n, (ast.Calls, ast.Answers))}
                    | {str(c) for (kind, path), values in constants.items() if kind == "call.name" for c in values})
     windows = [n.within for n in nodes if isinstance(n, ast.Outcome) and n.within]
-    roles = sorted({"user", "assistant"} | {n.role for n in nodes if isinstance(n, (ast.Subject, ast.Quantified))
+    roles = sorted({"user", "assistant"} | {n.role for n in nodes if isinstance(n, (ast.Subject, ast.Quantified,
+                                                                                  ast.Events))
                                             and n.role in ast.ROLES})
+    binds = any(isinstance(n, _BINDINGS) for n in nodes)
+    args = _paths(constants, "args")
+    bound_args = tuple(sorted({n.path for n in nodes if isinstance(n, ast.Meta) and n.root == "args"} if binds else ()))
+    for path in bound_args:  # a value of its own until one travels there
+        args.setdefault(path, ("x",))
     return Vocabulary(
         phrases=tuple(phrases), phrases_by_role={r: tuple(sorted(p)) for r, p in by_role.items()},
         regexes=tuple(regexes), checks=tuple(checks), labels=labels,
         trace_meta=_paths(constants, "trace.meta", program), message_meta=_paths(constants, "meta", program),
-        tools=tuple(tools) or ("tool",), args=_paths(constants, "args"), roles=tuple(roles),
-        longest_window=max(windows, default=0),
+        tools=tuple(tools) or ("tool",), args=args, roles=tuple(roles),
+        longest_window=max(windows, default=0), bound_args=bound_args, binds=binds,
     )
+
+
+_BINDINGS = (ast.Appears, ast.Shares, ast.Answers, ast.Failed, ast.Number, ast.Linked)
 
 
 def _collect_constants(node, constants) -> None:
@@ -105,8 +124,10 @@ def _fact_key(node) -> tuple[str, tuple[str, ...]] | None:
             return ("args", node.path)
         case ast.Meta():
             return ("meta", node.path)
-        case ast.Property(name="name"):
+        case ast.Property(name="name") | ast.Linked(path=("name",)):
             return ("call.name", ())
+        case ast.Linked():
+            return ("args", node.path[1:])
     return None
 
 
@@ -185,17 +206,73 @@ def traces(vocab: Vocabulary, max_exchanges: int | None = None) -> st.SearchStra
     """Traces in the policy's vocabulary: an optional system or developer message, then
     user/assistant exchanges (a reply may be missing at the end), enough of them for the
     longest `within` window."""
-    longest = max_exchanges or max(2, vocab.longest_window + 2)
+    # A value that travels needs room: read in one exchange, passed on in a later one.
+    longest = max_exchanges or max(3 if vocab.binds else 2, vocab.longest_window + 2)
     preamble_roles = [r for r in ("system", "developer") if r in vocab.roles]
     preamble = st.lists(_message(vocab, *preamble_roles), max_size=1) if preamble_roles else st.just([])
     exchange = st.tuples(_message(vocab, "user"), _message(vocab, "assistant"))
     if "tool" in vocab.roles:  # a policy that reads tool results gets one, sometimes, after a reply
         exchange = st.tuples(exchange, st.lists(_message(vocab, "tool"), max_size=1)).map(
             lambda pair: pair[0] + tuple(pair[1]))
-    return st.builds(
+    made = st.builds(
         _trace, preamble, st.lists(exchange, min_size=1, max_size=longest), st.booleans(),
         _meta(vocab.trace_meta),
     )
+    if not vocab.binds:
+        return made
+    # Shrinks towards no travel: an empty list of picks leaves the messages as they are.
+    shapes = [re.compile(source) for source in vocab.regexes]
+    return st.builds(lambda trace, picks: _travel(trace, picks, vocab.bound_args, shapes),
+                     made, st.lists(st.integers(0, 29), max_size=3 * longest + 2))
+
+
+def _travel(trace: Trace, picks: list[int], paths: tuple[tuple[str, ...], ...], shapes: list) -> Trace:
+    """The trace with values travelling: at message `i`, `picks[i]` (0: nothing) makes the
+    message repeat a value an earlier one holds — in its text, or in a bound argument of
+    its first call; calls get ids, and a tool result answers the earliest call not
+    answered yet (for some picks, none) and reports a failure, or none, or does not say.
+    The values that travel are those a binding looks for: matches of the policy's
+    regexes, numbers, and call arguments."""
+    seen: list[str] = []
+    unanswered: list[str] = []
+    messages = []
+    for message, pick in itertools.zip_longest(trace.messages, picks[:len(trace.messages)], fillvalue=0):
+        content, calls = message.content, message.tool_calls
+        if pick and seen:
+            value = seen[-1 - pick % len(seen)]  # the latest value read is the likeliest to go on
+            if calls and paths and pick % 2:
+                path = paths[pick % len(paths)]
+                calls = (attrs.evolve(calls[0], arguments=_set(calls[0].arguments, path, value)), *calls[1:])
+            else:
+                content = f"{content} {value}".strip()
+        calls = tuple(attrs.evolve(call, id=f"call_{message.index}_{k}") for k, call in enumerate(calls))
+        unanswered += [call.id for call in calls]
+        link = {}
+        if message.role == "tool":
+            link = {"tool_call_id": unanswered.pop(0) if unanswered and pick % 5 != 4 else None,
+                    "error": (None, False, True)[pick % 3]}
+        messages.append(attrs.evolve(message, content=content, tool_calls=calls, **link))
+        found = [m.group() for shape in shapes for m in shape.finditer(content)]
+        found += [word for word in content.split() if word.isdigit()]
+        for value in found + [str(v) for call in calls for v in _leaves(call.arguments)]:
+            if value not in seen:
+                seen.append(value)
+    return attrs.evolve(trace, messages=tuple(messages))
+
+
+def _set(arguments: dict, path: tuple[str, ...], value: object) -> dict:
+    """The arguments with `value` at `path` (objects made on the way)."""
+    inner = arguments.get(path[0])
+    if len(path) == 1:
+        return {**arguments, path[0]: value}
+    return {**arguments, path[0]: _set(inner if isinstance(inner, dict) else {}, path[1:], value)}
+
+
+def _leaves(value: object) -> list[object]:
+    """The strings and numbers among a call's arguments (what may travel on)."""
+    if isinstance(value, dict):
+        return [v for item in value.values() for v in _leaves(item)]
+    return [] if isinstance(value, (list, bool)) or value is None else [value]
 
 
 def _trace(preamble: list[Message], exchanges: list[tuple[Message, ...]], last_reply: bool,

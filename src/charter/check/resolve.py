@@ -220,12 +220,19 @@ class Expander:
                 phrases = self._expr(expr.phrases, module, env)
                 self._check_phrases(expr, phrases)
                 return attrs.evolve(expr, phrases=phrases)
-            case ast.Calls():
+            case ast.Calls() | ast.Answers():
                 tool = self._expr(expr.tool, module, env)
                 if not (isinstance(tool, ast.Literal) and isinstance(tool.value, str)):
-                    self._fail("E210", "`calls` needs a tool name in double quotes", expr.tool.span,
-                               'write `assistant calls "delete_file"`')
+                    verb, example = (("calls", 'assistant calls "delete_file"') if isinstance(expr, ast.Calls)
+                                     else ("answers", 'tool answers "fetch_url"'))
+                    self._fail("E210", f"`{verb}` needs a tool name in double quotes", expr.tool.span,
+                               f"write `{example}`")
                 return attrs.evolve(expr, tool=tool)
+            case ast.Shares():
+                pattern = self._pattern(expr.pattern, module)
+                found = pattern.regex if pattern.regex is not None else ast.ListLiteral(
+                    tuple(ast.Literal(p, span=pattern.span) for p in pattern.phrases), span=pattern.span)
+                return attrs.evolve(expr, pattern=found, events=self._expr(expr.events, module, env))
             case ast.In():
                 items = self._expr(expr.items, module, env)
                 if not isinstance(items, ast.ListLiteral) or not all(

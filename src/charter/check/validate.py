@@ -213,13 +213,46 @@ class Validator:
                                        side.span, "use == or != for strings, booleans and null")
                 case ast.Matches():
                     self._regex(node.regex)
+                case ast.Shares(pattern=ast.Regex() as regex):
+                    self._regex(regex)
+                case ast.Answers() | ast.Failed() | ast.Linked() | ast.Number() | ast.Appears():
+                    self._binding(node)
             match node:
-                case ast.Says() | ast.Matches() | ast.Calls() if node.subject.which == "trace" or (
+                case ast.Says() | ast.Matches() | ast.Calls() | ast.Shares() if node.subject.which == "trace" or (
                         node.subject.which == "call" and isinstance(node, ast.Calls)):
-                    verb = {ast.Says: "says", ast.Matches: "matches", ast.Calls: "calls"}[type(node)]
+                    verb = {ast.Says: "says", ast.Matches: "matches", ast.Calls: "calls",
+                            ast.Shares: "shares"}[type(node)]
                     self.error("E228", f"`{verb}` reads a message, and `{node.subject.role}` is not one",
                                node.span, f"use a message subject, e.g. `assistant {verb} …`"
                                + ("" if verb == "calls" else " (or `call` in a norm `on tool call`)"))
+
+    def _binding(self, node) -> None:
+        """The forms that follow a value between messages, on the subjects that have it."""
+        match node:
+            case ast.Answers(subject=subject) | ast.Linked(subject=subject) if subject.role != "tool":
+                what = "`answers`" if isinstance(node, ast.Answers) else "`.call`"
+                self.error("E233", f"{what} is about a tool result, and `{_subject_text(subject)}` is not one",
+                           node.span, 'use a tool message, e.g. `tool answers "fetch_url"` or '
+                           '`any earlier tool answers "fetch_url"`')
+            case ast.Failed(subject=subject) if subject.role not in ("tool", "call"):
+                self.error("E233", f"`failed` is about a tool result, and `{_subject_text(subject)}` is not one",
+                           node.span, "write `tool failed` (the latest tool result) or `call failed` "
+                           "(in a norm `on tool call`: the result of the call)")
+            case ast.Linked(path=path) if not (path == ("name",) or (path[0] == "args" and len(path) > 1)):
+                self.error("E222", f"a tool result's call has no `.{'.'.join(path)}`", node.span,
+                           "it has `.call.name` and `.call.args.…`")
+            case ast.Number(source=ast.Events(quantifier="any" | "every") as events):
+                self.error("E232", f"`{events.quantifier}` ranges over several messages, and `.number` needs one",
+                           node.span, "read it on one message: `(latest user that says \"confirm\").number`, "
+                           "`user.number`")
+            case ast.Number(source=source) if _one_subject(source) in ("call", "trace"):
+                self.error("E232", "`.number` reads a message's text", node.span,
+                           "use a message subject, e.g. `user.number`; a call's argument is `call.args.…`")
+            case ast.Appears(value=value) if _is_condition(value) and not isinstance(
+                    value, (ast.Literal, ast.Meta, ast.Label, ast.Linked, ast.Number)):
+                self.error("E234", "`appears in` looks for a value, and this is a condition", value.span,
+                           "give it a value: a call argument (`call.args.to`), a metadata field, a "
+                           "string or a number")
 
     def _conditions(self, expr: ast.Expr) -> None:
         """Everything standing where a condition is expected must be one."""
@@ -396,6 +429,7 @@ def _body_exprs(body: ast.Body) -> list[ast.Expr]:
 
 _VALUE_WORDS = {
     ast.Property: "a number or name", ast.Count: "a count", ast.ListLiteral: "a list",
+    ast.Number: "a number", ast.Linked: "a tool result's call",
     ast.Literal: "this constant",
 }
 
@@ -403,7 +437,7 @@ _VALUE_WORDS = {
 def _is_condition(node: ast.Expr) -> bool:
     if isinstance(node, ast.Literal):
         return isinstance(node.value, bool)
-    return not isinstance(node, (ast.Property, ast.Count, ast.ListLiteral))
+    return not isinstance(node, (ast.Property, ast.Count, ast.ListLiteral, ast.Number, ast.Linked))
 
 
 def _condition_positions(expr: ast.Expr):
@@ -419,6 +453,12 @@ def _condition_positions(expr: ast.Expr):
                 yield node.body
             case ast.Count():
                 yield node.body
+
+
+def _one_subject(source: ast.Subject | ast.Events) -> str | None:
+    """The role of the one subject a `.number` reads (None for a range)."""
+    subject = source.subject if isinstance(source, ast.Events) else source
+    return subject.role if subject is not None else None
 
 
 def _subject_text(subject: ast.Subject) -> str:

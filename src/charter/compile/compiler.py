@@ -28,6 +28,7 @@ from ..check.program import CheckedNorm, Program
 from ..detectors.model import Doubt
 from ..source.text import Source, Span
 from ..text.matching import compile_regex, matchable, phrase_regex
+from . import bindings
 
 Fn = Callable[[Any, Any], Any]
 
@@ -265,6 +266,14 @@ class _Compiler:
                 return self.known_test(node)
             case ast.Label() | ast.Meta():
                 return self.truth(node)
+            case ast.Appears():
+                return bindings.appears(self, node)
+            case ast.Shares():
+                return bindings.shares(self, node)
+            case ast.Answers():
+                return bindings.answers(self, node)
+            case ast.Failed():
+                return bindings.failed(self, node)
         raise AssertionError(f"not a condition: {node!r}")  # the checker rejects these
 
     def says(self, node: ast.Says) -> Fn:
@@ -372,7 +381,8 @@ class _Compiler:
     def known_test(self, node: ast.KnownTest) -> Fn:
         want = node.known
         operand = node.operand
-        if isinstance(operand, (ast.Label, ast.Meta, ast.Property, ast.Literal, ast.ListLiteral)):
+        if isinstance(operand, (ast.Label, ast.Meta, ast.Property, ast.Literal, ast.ListLiteral, ast.Number,
+                                ast.Linked)):
             value, _ = self.value(operand)
 
             def known_fact(ctx, env):  # reading a fact consults no atom
@@ -428,6 +438,10 @@ class _Compiler:
                 return self.label(node, numeric)
             case ast.Meta():
                 return self.meta(node)
+            case ast.Number():
+                return bindings.number(self, node)
+            case ast.Linked():
+                return bindings.linked(self, node)
             case ast.Property():
                 return self.property(node), (lambda ctx, env: None)
             case ast.Count():
@@ -589,7 +603,8 @@ def _reads_whole_trace(norm: CheckedNorm, all_norms: dict[str, CheckedNorm]) -> 
     if norm.scope == "conversation" or any(all_norms[o].scope == "conversation" for o in norm.overriders):
         return True
     roots = [norm.body, norm.trigger] + [all_norms[o].trigger for o in norm.overriders]
-    return any(isinstance(n, ast.Quantified) and n.range == "all"
+    return any(isinstance(n, (ast.Quantified, ast.Events)) and n.range in ("all", "later")
+               or isinstance(n, ast.Failed) and n.subject.which == "call"  # its result comes later
                for root in roots if root is not None for n in ast.walk(root))
 
 
@@ -754,17 +769,17 @@ def _call_text_condition(patterns: list) -> Fn:
         key = ("call", env.turn, env.call_index)
         text = ctx.text_cache.get(key)
         if text is None:
-            text = ctx.text_cache[key] = matchable("\n".join(_argument_values(env.call.arguments)))
+            text = ctx.text_cache[key] = matchable("\n".join(argument_values(env.call.arguments)))
         return all(p.search(text) is not None for p in patterns)
 
     return call_text
 
 
-def _argument_values(value: Any) -> list[str]:
+def argument_values(value: Any) -> list[str]:
     if isinstance(value, dict):
-        return [v for item in value.values() for v in _argument_values(item)]
+        return [v for item in value.values() for v in argument_values(item)]
     if isinstance(value, list):
-        return [v for item in value for v in _argument_values(item)]
+        return [v for item in value for v in argument_values(item)]
     return [] if value is None or isinstance(value, bool) else [str(value)]
 
 

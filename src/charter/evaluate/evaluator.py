@@ -24,7 +24,7 @@ from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Unknow
 from .fastpath import Decisions, Unsettled, run_function, trace_function
 from ..text.matching import fold, matchable
 from ..traces.model import Message, Trace, merge_patch
-from .verdicts import OK_KINDS, Explanation, Fact, Match, Step, TraceReport, Verdict
+from .verdicts import OK_KINDS, Binding, Explanation, Fact, Match, Step, TraceReport, Verdict
 
 # Past this many unknown facts at one act, enumeration (2^n decisions) is not attempted
 # and the verdict is reported as uncertain.
@@ -286,6 +286,7 @@ class Context:
         self.steps: list[tuple] = []
         self.facts: list[tuple] = []
         self.matches: list[tuple[int, list]] = []
+        self.bindings: list[tuple] = []  # (value, source, found: (turn, start, end) | None)
         self.why: dict[str, str] = {}  # fact name -> why it is unknown
         self.deciders: dict[str, str] = {}  # fact name -> who decides it while unknown
         self._atoms_off = 0
@@ -295,7 +296,7 @@ class Context:
         self.pending = {}
         self.consulted = {}
         self.recording = True
-        self.steps, self.facts, self.matches = [], [], []
+        self.steps, self.facts, self.matches, self.bindings = [], [], [], []
         self.why, self.deciders = {}, {}
 
     def end_act(self) -> None:
@@ -608,7 +609,7 @@ def _general_verdict(norm: CompiledNorm, ctx: Context, env: Env, view: TraceView
     verdict = Verdict(
         norm.name, decision.kind, env.turn, norm.authority, norm.severity, env.call_index,
         decision.reason, decision.gap, decision.escalate_to, unknown, decision.overridden_by,
-        _Recorded(view, ctx.steps, ctx.facts, ctx.matches, ctx.why), norm.span,
+        _Recorded(view, ctx.steps, ctx.facts, ctx.matches, ctx.why, ctx.bindings), norm.span,
     )
     ctx.end_act()
     return verdict
@@ -624,10 +625,11 @@ class _Recorded:
     facts: list
     matches: list
     why: dict[str, str]
+    bindings: list
 
     def __call__(self, verdict: Verdict) -> Explanation:
         return _explanation(self.view, self.steps, self.facts, self.matches, self.why, verdict.unknown,
-                            verdict.kind != "not_applicable")
+                            verdict.kind != "not_applicable", self.bindings)
 
 
 class Explainer:
@@ -655,13 +657,13 @@ class Explainer:
         try:
             decision = decide(norm, ctx, env)
             return _explanation(self.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
-                                decision.kind != "not_applicable")
+                                decision.kind != "not_applicable", ctx.bindings)
         finally:
             ctx.end_act()
 
 
 def _explanation(view: TraceView, steps: list, facts: list, matches: list,
-                 why: dict[str, str], unknown: tuple[str, ...], full: bool) -> Explanation:
+                 why: dict[str, str], unknown: tuple[str, ...], full: bool, bindings: list = ()) -> Explanation:
     """The recorded path, facts and matches; for a norm that did not apply, only the
     path (its facts and matches are about a case that did not arise)."""
     path = tuple(Step(c.kind, c.text, c.span, _step_text(value)) for c, value in steps)
@@ -685,7 +687,10 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
             if (index, m.start(), m.end()) not in seen:
                 seen.add((index, m.start(), m.end()))
                 found.append(Match(index, m.start(), m.end(), view.texts[index][m.start():m.end()]))
-    return Explanation(path, tuple(read.values()), tuple(found))
+    ends = tuple(dict.fromkeys(
+        Binding(value, source, None if at is None else Match(at[0], at[1], at[2], view.texts[at[0]][at[1]:at[2]]))
+        for value, source, at in bindings))
+    return Explanation(path, tuple(read.values()), tuple(found), ends)
 
 
 def _step_text(value: str | tuple) -> str:

@@ -48,12 +48,15 @@ class TestResult:
 
 def block_trace(block: ast.TestBlock) -> Trace:
     """The trace a test block describes. `assistant calls` joins the assistant message
-    just above it, or starts a new one."""
+    just above it, or starts a new one; a `tool:` message answers the earliest call not
+    answered yet (none left: it answers no call)."""
     messages: list[Message] = []
+    unanswered: list[str] = []
     for line in block.messages:
         if isinstance(line, ast.TestCall):
             call = ToolCall(line.name, line.arguments if isinstance(line.arguments, dict) else {},
-                            id=f"call_{len(messages)}")
+                            id=f"call_{len(messages)}_{len(unanswered)}")
+            unanswered.append(call.id)
             if messages and messages[-1].role == "assistant":
                 last = messages[-1]
                 messages[-1] = attrs.evolve(last, tool_calls=last.tool_calls + (call,))
@@ -63,6 +66,7 @@ def block_trace(block: ast.TestBlock) -> Trace:
         messages.append(Message(
             len(messages), line.role, line.content, labels=dict(line.labels),
             meta=line.meta if isinstance(line.meta, dict) else {},
+            tool_call_id=unanswered.pop(0) if line.role == "tool" and unanswered else None,
         ))
     meta = block.meta if isinstance(block.meta, dict) else {}
     return Trace(block.name, tuple(messages), meta, Locator(block.span.source, block.span.line))

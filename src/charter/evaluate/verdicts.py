@@ -7,6 +7,7 @@ it, the facts read and their values, the text that matched, the unknown facts.
 
 from __future__ import annotations
 
+import json
 from typing import Any, Callable, Iterable
 
 import attrs
@@ -85,16 +86,39 @@ class Match:
 
 
 @attrs.frozen
+class Binding:
+    """Both ends of a value a binding followed (`appears in`, `shares`, `.number`):
+    the `value`, where the act's side read it (`source`: a fact such as
+    `messages[3].tool_calls[0].arguments.to`, or a message's text), and where it stands
+    in the other message (`found`; None when no message of the range holds it)."""
+
+    value: Any
+    source: str
+    found: Match | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"value": self.value, "source": self.source,
+                "found": self.found.to_json() if self.found is not None else None}
+
+    def __str__(self) -> str:
+        found = (f"turn {self.found.turn} [{self.found.start}:{self.found.end}]" if self.found is not None
+                 else "no message of the range")
+        return f"{json.dumps(self.value, ensure_ascii=False)} from {self.source} -> {found}"
+
+
+@attrs.frozen
 class Explanation:
     steps: tuple[Step, ...] = ()
     facts: tuple[Fact, ...] = ()
     matches: tuple[Match, ...] = ()
+    bindings: tuple[Binding, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         return {
             "path": [s.to_json() for s in self.steps],
             "facts": [f.to_json() for f in self.facts],
             "matches": [m.to_json() for m in self.matches],
+            "bindings": [b.to_json() for b in self.bindings],
         }
 
 

@@ -37,12 +37,13 @@ from .index import Definition, Occurrence
 # Wait this long after the last keystroke before checking again.
 DEBOUNCE_SECONDS = 0.2
 KEYWORDS = (
-    "all", "and", "any", "as", "at", "authorities", "between", "by", "call", "calls", "case", "charter",
-    "count", "default", "earlier", "escalate", "every", "expect", "false", "forbid", "in", "is", "known",
-    "label", "labels", "let", "matches", "mentions", "meta", "norm", "not", "null", "of", "on", "or",
+    "all", "and", "answers", "any", "appears", "as", "at", "authorities", "between", "by", "call", "calls",
+    "case", "charter", "count", "default", "earlier", "escalate", "every", "expect", "failed", "false",
+    "forbid", "in", "is", "known", "label", "labels", "later", "latest", "let", "matches", "mentions", "meta",
+    "norm", "not", "null", "number", "of", "on", "or",
     "otherwise", "overridable", "overrides", "pattern", "permit", "previous", "require", "says",
-    "severity", "test", "to", "trace", "true", "turn", "turns", "uncertain", "unknown", "unless",
-    "unspecified", "use", "when", "where", "within",
+    "severity", "shares", "test", "that", "to", "trace", "true", "turn", "turns", "uncertain", "unknown",
+    "unless", "unspecified", "use", "when", "where", "with", "within",
 ) + ast.ROLES
 SYMBOL_KINDS = {
     "norm": lsp.SymbolKind.Function, "let": lsp.SymbolKind.Variable, "pattern": lsp.SymbolKind.Constant,

@@ -351,7 +351,9 @@ def _example(trace: Trace, report: TraceReport, verdict: Verdict, explanation) -
     ]
     return {"trace": trace.id, "source": report.locator, "turn": verdict.turn,
             "call": verdict.call, "messages": messages, "facts": facts, "meta": trace.meta,
-            "conversation": conversation}
+            "conversation": conversation,
+            # both ends of each value a binding followed (docs/language.md §6.14)
+            "bindings": [str(b) for b in explanation.bindings[:MAX_FACTS]]}
 
 
 def fact_text(fact: dict[str, Any]) -> str:
@@ -506,6 +508,8 @@ def render_markdown(data: dict[str, Any]) -> str:
                         out.append(f"  - {_code(example['trace'])}, {_example_where(example)}{source}")
                         if example["facts"]:
                             out.append("    " + " · ".join(_code(fact_text(f)) for f in example["facts"]))
+                        if example.get("bindings"):
+                            out.append("    bindings: " + " · ".join(_code(b) for b in example["bindings"]))
                         if example.get("meta"):
                             out.append("    metadata: " + " · ".join(_code(f"{k} = {_json_short(v)}") for k, v in example["meta"].items()))
                         out.append("")
@@ -837,6 +841,9 @@ def example_html(example: dict[str, Any], opened: bool = False) -> str:
     if example["facts"]:
         out.append('<div class="facts">' + " ".join(
             f'<code>{_e(fact_text(f))}</code>' for f in example["facts"]) + "</div>")
+    if example.get("bindings"):
+        out.append('<div class="facts bindings">' + " ".join(
+            f'<code>{_e(binding)}</code>' for binding in example["bindings"]) + "</div>")
     out.append('<ol class="conversation">')
     out += [_message_html(m, example["call"] if m["act"] else None) for m in example.get("conversation", ())]
     out.append("</ol></details>")

@@ -752,7 +752,7 @@ class ReportJson:
         if path is None:
             path = _remember(self._paths, e.steps, ", ".join(map(_step_json, e.steps)), self.REMEMBERED)
         if not e.facts and not e.matches:
-            return f'{{"path": [{path}], "facts": [], "matches": []}}'
+            return f'{{"path": [{path}], "facts": [], "matches": [], "bindings": []}}'
         facts = ", ".join([
             f'{{"fact": {_json_string(f.name)}, "value": {_json_value(f.value)}, '
             f'"known": {"true" if f.known else "false"}'
@@ -761,7 +761,8 @@ class ReportJson:
             for f in e.facts])
         matches = ", ".join([f'{{"turn": {m.turn}, "start": {m.start}, "end": {m.end}, '
                              f'"text": {_json_string(m.text)}}}' for m in e.matches])
-        return f'{{"path": [{path}], "facts": [{facts}], "matches": [{matches}]}}'
+        bindings = ", ".join([json.dumps(b.to_json(), ensure_ascii=False) for b in e.bindings])
+        return f'{{"path": [{path}], "facts": [{facts}], "matches": [{matches}], "bindings": [{bindings}]}}'
 
 
 def _remember(memo: dict, key: Any, text: str, limit: int) -> str:
@@ -850,6 +851,7 @@ def render_derivation(verdict: Verdict, trace: Trace | None, description: str | 
             context = text[max(0, match.start - 20): match.end + 20].replace("\n", " ")
             line += f" in “…{context}…”"
         lines.append(line)
+    lines.extend(f"  bind  {binding}" for binding in verdict.explanation.bindings)
     return "\n".join(lines)
 
 

@@ -13,7 +13,9 @@ verdict's act:
 - `says`: append a phrase of the list to the message, or remove every phrase of it;
 - `matches`: append a sample of the regex (for a pattern `where CHECK`, a sample of the
   check's that the pattern finds), or remove every match;
-- `calls`: add a call of the tool to the message, or remove every such call.
+- `calls`: add a call of the tool to the message, or remove every such call;
+- `shares` / `mentions … not found in` (a binding): the pattern's sample said, or every
+  match removed, in the messages near the act at either end.
 
 Sets of changes are tried smallest first (one change, then two, ...), each by re-running
 the evaluator on the changed trace; an answer is a set that gives another verdict while
@@ -184,17 +186,26 @@ def _reads(program: Any, norm_name: str) -> _Reads:
                 case ast.Label() | ast.Meta():
                     values.setdefault(_value_key(node), ({}, node.span))
                 case ast.Says():
-                    phrases = tuple(_phrases(node.phrases))
-                    texts.append((node.subject.role, ("phrases", phrases[0], phrases), node.span))
+                    texts.append((node.subject.role, _text_pattern(node.phrases), node.span))
                 case ast.Matches():
-                    check = node.regex.check.dotted if node.regex.check is not None else None
-                    texts.append((node.subject.role, ("regex", f"/{node.regex.source}/{node.regex.flags}",
-                                                      node.regex.source, node.regex.flags, check), node.span))
+                    texts.append((node.subject.role, _text_pattern(node.regex), node.span))
+                case ast.Shares():  # both ends of a binding: the value said, or not, in either
+                    texts += [(role, _text_pattern(node.pattern), node.span)
+                              for role in dict.fromkeys((node.subject.role, node.events.role)) if role in ast.ROLES]
                 case ast.Calls() if isinstance(node.tool, ast.Literal):
                     tools.append((node.subject.role, str(node.tool.value), node.span))
                 case ast.Outcome(within=int() as within):
                     window = max(window, within)
     return _Reads(values, texts, tools, window)
+
+
+def _text_pattern(node: ast.Expr) -> tuple:
+    """A text test's pattern: ("phrases", first, phrases) or ("regex", shown, source, flags, check)."""
+    if isinstance(node, ast.Regex):
+        check = node.check.dotted if node.check is not None else None
+        return ("regex", f"/{node.source}/{node.flags}", node.source, node.flags, check)
+    phrases = tuple(_phrases(node))
+    return ("phrases", phrases[0], phrases)
 
 
 def _value_key(node: ast.Label | ast.Meta) -> tuple:

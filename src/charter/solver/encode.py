@@ -363,7 +363,9 @@ class Encoder:
     def _free(self, expr: ast.Expr, env: Env, *extra) -> z3.BoolRef:
         """An atom the encoding does not look inside: a boolean of its own at this act."""
         where = tuple(self.message(n, env) for n in ast.walk(expr) if isinstance(n, ast.Subject))
-        reply = self.shape.reply in where
+        # A binding's range of assistant messages may hold the reply: it is read only approximately.
+        reply = self.shape.reply in where or any(isinstance(n, ast.Events) and n.role == "assistant"
+                                                 and n.quantifier != "one" for n in ast.walk(expr))
         if reply:
             self.approximate.add(f"`{_text(self.program, expr)}` on the reply")
         return self.var(("atom", where, id(expr), *extra), reply)

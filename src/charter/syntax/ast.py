@@ -162,6 +162,84 @@ class Calls:
 
 
 @attrs.frozen
+class Events:
+    """The messages a binding looks for a value in (docs/language.md §6.14).
+
+    `quantifier` is "any", "every" or "latest" over the messages of `role` in `range`
+    ("earlier": before the act, "later": after it, "all": the whole trace; "latest" is
+    the latest earlier one) that pass `filter` (a condition on `Subject(role, "bound")`,
+    or None); or "one" for the single `subject` (`user`, `previous user`, `call`)."""
+
+    quantifier: str  # "any" | "every" | "latest" | "one"
+    range: str  # "earlier" | "later" | "all"
+    role: str
+    filter: "Expr | None" = None
+    subject: Subject | None = None
+    span: Span = _span()
+
+
+@attrs.frozen
+class Appears:
+    """`V appears in EVENTS`: the value occurs, as a whole value, in the text of the
+    messages `events` names (a number: as a number equal to it)."""
+
+    value: "Expr"
+    events: Events
+    span: Span = _span()
+
+
+@attrs.frozen
+class Shares:
+    """`S shares P with EVENTS`: a text the pattern P matches in S is matched in the
+    messages `events` names too; `S mentions P not found in EVENTS` (`negated`): one is
+    not. The checker replaces the name `pattern` by the pattern's regex or phrases."""
+
+    subject: Subject
+    pattern: "Name | Regex | ListLiteral"
+    events: Events
+    negated: bool = False
+    span: Span = _span()
+
+
+@attrs.frozen
+class Answers:
+    """`S answers "tool"`: the tool result S answers a call of that tool (unknown when
+    S is linked to no call)."""
+
+    subject: Subject
+    tool: "Expr"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Failed:
+    """`S failed`: the tool result S (or the result of `call`) reports a failure
+    (unknown when the trace does not say, or no result is linked)."""
+
+    subject: Subject
+    span: Span = _span()
+
+
+@attrs.frozen
+class Number:
+    """`S.number`, `(latest user that ...).number`: the number a message's text holds
+    (unknown when it holds none, or several different ones)."""
+
+    source: "Subject | Events"
+    span: Span = _span()
+
+
+@attrs.frozen
+class Linked:
+    """`S.call.name`, `S.call.args.PATH`: the call the tool result S answers (`path`
+    starts with "name" or "args"); unknown when S is linked to no call."""
+
+    subject: Subject
+    path: tuple[str, ...]
+    span: Span = _span()
+
+
+@attrs.frozen
 class Label:
     """`S.label("name")`: a classifier score or annotation, unknown when missing or uncertain."""
 
@@ -247,6 +325,7 @@ class Or:
 Expr = Union[
     Literal, ListLiteral, Name, Apply, Subject, Quantified, Says, Matches, Mentions, Calls,
     Label, Meta, Property, Count, Compare, In, KnownTest, Not, And, Or, Regex,
+    Events, Appears, Shares, Answers, Failed, Number, Linked,
 ]
 
 

@@ -44,7 +44,7 @@ MAX_WIDTH = 100
 _OR, _AND, _NOT, _PREDICATE, _VALUE = 1, 2, 3, 4, 5
 _PREDICATES = frozenset({
     "compare", "in_", "not_in", "is_known", "is_unknown", "says", "says_any", "says_all",
-    "matches", "mentions", "calls",
+    "matches", "mentions", "calls", "appears_in", "shares", "mentions_not_found", "answers", "failed",
 })
 _BINDING = {"or_expr": _OR, "and_expr": _AND, "not_": _NOT} | dict.fromkeys(_PREDICATES, _PREDICATE)
 _BLOCKS = frozenset({"norm", "test"})
@@ -289,13 +289,21 @@ class _Printer:
             return [*self.expr(children[0], _VALUE), word, *self.expr(children[1], _VALUE)]
         if kind in ("is_known", "is_unknown"):
             return [*self.expr(children[0], _VALUE), " is known" if kind == "is_known" else " is unknown"]
+        if kind == "appears_in":
+            return [*self.expr(children[0], _VALUE), " appears in ", *self.events(children[1])]
         subject = _subject(children[0])
+        if kind == "shares":
+            return [f"{subject} shares {_dotted(children[1])} with ", *self.events(children[2])]
+        if kind == "mentions_not_found":
+            return [f"{subject} mentions {_dotted(children[1])} not found in ", *self.events(children[2])]
+        if kind == "failed":
+            return [f"{subject} failed"]
         if kind == "matches":
             return [f"{subject} matches {children[1]}{_where(children[2])}"]
         if kind == "mentions":
             return [f"{subject} mentions {_dotted(children[1])}"]
         verb = {"says": " says ", "says_any": " says any of ", "says_all": " says all of ",
-                "calls": " calls "}[kind]
+                "calls": " calls ", "answers": " answers "}[kind]
         return [subject + verb, *self.expr(children[1], _VALUE)]
 
     def value(self, node: Tree) -> list[_Piece]:
@@ -317,10 +325,33 @@ class _Printer:
             return ["count(", *self.expr(children[0]), ")"]
         if kind == "label_ref":
             return [f"{_subject(children[0])}.label({_string(children[1])})"]
+        if kind == "events_member":
+            return ["(", *self.events(children[0]), ")" + "".join(
+                f"[{_string(part)}]" if part.type == "STRING" else f".{part}" for part in children[1:])]
         if kind == "member":
             return [_subject(children[0]) + "".join(
                 f"[{_string(part)}]" if part.type == "STRING" else f".{part}" for part in children[1:])]
         return [_subject(node)]
+
+    def events(self, node: Tree) -> list[_Piece]:
+        """The messages a binding reads: `any earlier tool that answers "x"`, `user`, `call`."""
+        kind, children = node.data, node.children
+        if kind in ("events_current", "events_previous", "events_call"):
+            return [{"events_current": "", "events_previous": "previous "}.get(kind, "call")
+                    + (str(children[0]) if children else "")]
+        *head, role, condition = children
+        words = kind.removeprefix("events_") + "".join(f" {h.data}" for h in head if h is not None)
+        return [f"{words} {role}", *(self.filter(condition) if condition is not None else [])]
+
+    def filter(self, node: Tree) -> list[_Piece]:
+        kind, children = node.data, node.children
+        if kind == "filter_matches":
+            return [f" that matches {children[0]}{_where(children[1])}"]
+        if kind == "filter_mentions":
+            return [f" that mentions {_dotted(children[0])}"]
+        verb = {"filter_says": "says", "filter_says_any": "says any of", "filter_says_all": "says all of",
+                "filter_answers": "answers"}[kind]
+        return [f" that {verb} ", *self.expr(children[0], _VALUE)]
 
     def group(self, node: Tree) -> _Group:
         items = [c for c in node.children if c is not None]

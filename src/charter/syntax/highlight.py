@@ -20,7 +20,8 @@ KEYWORDS = (
 )
 OUTCOMES = ("require", "forbid", "permit", "unspecified")
 OPERATORS = ("and", "or", "not", "in", "is", "known", "unknown", "says", "any", "all", "of",
-             "every", "earlier", "previous", "matches", "mentions", "calls", "count")
+             "every", "earlier", "previous", "matches", "mentions", "calls", "count", "appears", "shares",
+             "with", "answers", "failed", "latest", "later", "that")
 ROLES = ("assistant", "user", "system", "developer", "tool", "call", "trace")
 VERDICTS = ("complied", "violated", "not_applicable", "conflict", "overridden", "pending")
 CONSTANTS = ("true", "false", "null")

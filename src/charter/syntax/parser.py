@@ -969,13 +969,98 @@ class _ToAst(Transformer):
     def calls(self, meta, children):
         return _quantify(ast.Calls(children[0], children[1], span=self._span(meta)))
 
+    def appears_in(self, meta, children):
+        return _quantify(ast.Appears(children[0], children[1], span=self._span(meta)))
+
+    def shares(self, meta, children):
+        subject, pattern, events = children
+        return _quantify(ast.Shares(subject, pattern, events, span=self._span(meta)))
+
+    def mentions_not_found(self, meta, children):
+        subject, pattern, events = children
+        return _quantify(ast.Shares(subject, pattern, events, negated=True, span=self._span(meta)))
+
+    def answers(self, meta, children):
+        return _quantify(ast.Answers(children[0], children[1], span=self._span(meta)))
+
+    def failed(self, meta, children):
+        return _quantify(ast.Failed(children[0], span=self._span(meta)))
+
+    # ---- the messages a binding reads (`any earlier user that says "yes"`)
+
+    def _events(self, meta, quantifier: str, range_: str, role: Token, made) -> ast.Events:
+        bound = ast.Subject(str(role), "bound", span=_token_span(role, self.file))
+        return ast.Events(quantifier, range_, str(role), made(bound) if made is not None else None,
+                          span=self._span(meta))
+
+    def events_any(self, meta, children):
+        range_, role, made = children
+        return self._events(meta, "any", range_ or "all", role, made)
+
+    def events_every(self, meta, children):
+        range_, role, made = children
+        return self._events(meta, "every", range_ or "all", role, made)
+
+    def events_latest(self, meta, children):
+        role, made = children
+        return self._events(meta, "latest", "earlier", role, made)
+
+    def events_current(self, meta, children):
+        subject = self.current(meta, children)
+        return ast.Events("one", "earlier", subject.role, subject=subject, span=subject.span)
+
+    def events_previous(self, meta, children):
+        subject = self.previous(meta, children)
+        return ast.Events("one", "earlier", subject.role, subject=subject, span=subject.span)
+
+    def events_call(self, meta, children):
+        subject = self.call_subject(meta, children)
+        return ast.Events("one", "earlier", "call", subject=subject, span=subject.span)
+
+    def earlier(self, meta, children):
+        return "earlier"
+
+    def later(self, meta, children):
+        return "later"
+
+    # A filter is made once its message is known: each gives a function of the bound subject.
+    def filter_says(self, meta, children):
+        return lambda bound: ast.Says(bound, "one", children[0], span=self._span(meta))
+
+    def filter_says_any(self, meta, children):
+        return lambda bound: ast.Says(bound, "any", children[0], span=self._span(meta))
+
+    def filter_says_all(self, meta, children):
+        return lambda bound: ast.Says(bound, "all", children[0], span=self._span(meta))
+
+    def filter_matches(self, meta, children):
+        regex, check = children
+        return lambda bound: ast.Matches(bound, self._regex(regex, check), span=self._span(meta))
+
+    def filter_mentions(self, meta, children):
+        return lambda bound: ast.Mentions(bound, children[0], span=self._span(meta))
+
+    def filter_answers(self, meta, children):
+        return lambda bound: ast.Answers(bound, children[0], span=self._span(meta))
+
+    def events_member(self, meta, children):
+        events, *path = children
+        parts = tuple(self._str(p) if p.type == "STRING" else str(p) for p in path)
+        if parts != ("number",):
+            raise _NodeError(Diagnostic(
+                "E232", "a range of messages in parentheses has only `.number`", self._span(meta),
+                hint='write `(latest user that says "confirm").number`, or read the field on one '
+                     "message, e.g. `user.meta.…`"))
+        return ast.Number(events, span=self._span(meta))
+
     def _regex(self, token: Token, check: ast.Name | None = None) -> ast.Regex:
         body, _, flags = token.value[1:].rpartition("/")
         return ast.Regex(body, flags, check, span=_token_span(token, self.file))
 
     def condition(self, meta, children):
         value = children[0]
-        return _quantify(value) if isinstance(value, (ast.Label, ast.Meta, ast.Property)) else value
+        return _quantify(value) if isinstance(value, (ast.Label, ast.Meta, ast.Property, ast.Linked, ast.Number)) \
+            else value
 
     def name_ref(self, meta, children):
         return children[0]
@@ -1141,6 +1226,10 @@ class _QuantifiedSubject:
 def _member(subject: Any, parts: tuple[str, ...], span: Span):
     """`S.meta.a.b`, `call.args.x`, `S.words`... as the node it denotes; the checker
     reports members that do not exist for the subject."""
+    if parts == ("number",):
+        return ast.Number(subject, span=span)
+    if parts[0] == "call" and len(parts) > 1 and not isinstance(subject, ast.Events):
+        return ast.Linked(subject, parts[1:], span=span)
     if parts[0] in ("meta", "args") and len(parts) > 1:
         return ast.Meta(subject, parts[0], parts[1:], span=span)
     if len(parts) == 1:
@@ -1157,10 +1246,12 @@ def _quantify(predicate):
         if isinstance(node, _QuantifiedSubject):
             found.append(node)
             return ast.Subject(node.role, "bound", span=node.span)
-        if isinstance(node, (ast.Label, ast.Meta, ast.Property)) and isinstance(
+        if isinstance(node, (ast.Label, ast.Meta, ast.Property, ast.Linked)) and isinstance(
             node.subject, _QuantifiedSubject
         ):
             return attrs.evolve(node, subject=bind(node.subject))
+        if isinstance(node, ast.Number) and isinstance(node.source, _QuantifiedSubject):
+            return attrs.evolve(node, source=bind(node.source))
         return node
 
     changes = {

@@ -1,0 +1,9 @@
+"""Values that travel between messages: what a message's text holds (its words and
+numbers, the texts a pattern matches), indexed as the messages are read, so that
+`appears in`, `shares` and `.number` cost time linear in the trace
+(docs/language.md §6.14, docs/semantics-contract.md)."""
+
+from .index import Range, links, window
+from .values import locate, message_keys, number_in, pattern_keys, value_key
+
+__all__ = ["Range", "links", "window", "locate", "message_keys", "number_in", "pattern_keys", "value_key"]
