@@ -62,9 +62,8 @@ def _work(messages: int) -> tuple[int, float, tuple]:
 
 
 def test_twice_the_trace_is_twice_the_index_work():
-    small, small_seconds, kinds = _work(10_000)
-    large, large_seconds, _ = _work(20_000)
+    small, _, kinds = _work(10_000)
+    large, _, _ = _work(20_000)
     assert kinds == ("complied", "not_applicable", "violated")  # (`every` fails) decided, none left open
     assert large <= 2.2 * small, (small, large)
     assert large <= 12 * 20_000, large  # a few operations per message, not per pair
-    assert large_seconds <= 3.5 * small_seconds, (small_seconds, large_seconds)
