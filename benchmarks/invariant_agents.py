@@ -14,12 +14,14 @@ Two sets of rules:
   five in Invariant's rule language (benchmarks/policy/mail_agent.gr);
 - **bindings**: three rules that bind a value in one event and compare it with another
   (benchmarks/policy/mail_agent_bindings.gr, as Invariant's documentation writes them).
-  Charter says these with bindings (issue 22.2), which it does not have yet: until the
-  lead adds them, the Charter side of these rules is "needs bindings", and Invariant's
-  results are checked against a small reference written here in Python instead.
+  Charter says these with bindings (the last three norms of mail_agent.charter). One
+  difference stays: Charter ties a sent claim to the send result just before it, the
+  Invariant rule to any earlier failed send naming the recipient; on the example's
+  corpus they agree, on joined sessions (a failure, then a later successful send to the
+  same address, claimed) Invariant flags a claim Charter does not (session-0138 of 2x).
 
 Agreement: for every trace, rule by rule, the violations (norm, message, call) Invariant
-reports are the ones Charter (or the reference) reports; any difference stops the run
+reports are the ones Charter reports; any difference stops the run
 and is printed. Invariant runs each rule as a policy of its own, under its default
 budget of checking cycles (100 per rule and trace, INVARIANT_MAX_ITERATIONS): a rule
 that runs out raises, and that trace is counted as one Invariant could not check
@@ -77,7 +79,7 @@ BUDGET = "INVARIANT_MAX_ITERATIONS"
 
 
 class Disagreement(AssertionError):
-    """Charter (or the reference) and Invariant found different violations on a trace."""
+    """Charter and Invariant found different violations on a trace."""
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -225,43 +227,6 @@ def budget(cycles: int | None):
             os.environ[BUDGET] = before
 
 
-# --------------------------------------------------------------------------- the reference
-
-
-EMAIL_FAILURE = re.compile(r"(?i)\b(SMTP error|delivery failed|mailbox unavailable|relay denied)\b")
-SENT_CLAIM = re.compile(r"(?i)\b(I('ve| have) sent|has been sent|Sent!|should have it)\b")
-
-
-def reference(trace: Trace) -> set[Key]:
-    """The binding rules, written out in Python as the README states them (the recipient
-    is in an earlier user message; it is not in an earlier fetch_url result; a sent-claim
-    names no recipient of an earlier send whose result failed), reading calls and results
-    through `trace.links`. Stands for Charter's bindings until they exist."""
-    found: set[Key] = set()
-    users: list[str] = []
-    pages: list[str] = []
-    failed: list[str] = []  # recipients of sends whose result failed
-    links = trace.links
-    for m in trace.messages:
-        if m.role == "user":
-            users.append(m.content)
-        if m.role == "tool" and (at := links.call_of(m.index)) is not None:
-            call = trace.messages[at[0]].tool_calls[at[1]]
-            if call.name == "fetch_url":
-                pages.append(m.content)
-            elif call.name == "send_email" and EMAIL_FAILURE.search(m.content):
-                failed.append(str(call.arguments.get("to")))
-        if m.role == "assistant" and SENT_CLAIM.search(m.content) and any(to in m.content for to in failed):
-            found.add(("sent_claim_names_a_failed_send", m.index, None))
-        for k, call in enumerate(m.tool_calls):
-            to = call.arguments.get("to") if call.name == "send_email" else None
-            if isinstance(to, str) and not any(to in text for text in users):
-                found.add(("recipient_given_by_user", m.index, k))
-            if isinstance(to, str) and any(to in text for text in pages):
-                found.add(("no_page_address_in_email", m.index, k))
-    return found
-
-
 # --------------------------------------------------------------------------- agreement
 
 
@@ -270,24 +235,23 @@ class Tally:
     """One rule's counts over a corpus."""
 
     traces: int = 0
-    violations: int = 0  # Charter's (or the reference's)
+    violations: int = 0  # Charter's
     agreed: int = 0  # traces where both found the same violations of this rule
     raised: int = 0  # traces where Invariant's rule ran out of budget
 
 
 def agreement(traces: list[Trace], cycles: int | None = None) -> tuple[dict[str, Tally], set[str]]:
-    """Every trace checked by Charter (today's norms), the reference (the binding rules)
-    and Invariant (both); raises Disagreement on the first trace where a rule's
+    """Every trace checked by Charter and Invariant (today's rules and the binding rules); raises Disagreement on the first trace where a rule's
     violations differ. Returns the tallies per rule and the ids of the traces on which
     some Invariant rule ran out of budget."""
-    policy = charter_policy(TODAY)
+    policy = charter_policy(TODAY + BINDINGS)
     peers = (Invariant.of(RULES), Invariant.of(BINDING_RULES))
     tallies = {name: Tally() for name in TODAY + BINDINGS}
     unchecked: set[str] = set()
     with budget(cycles), quiet():
         for trace in traces:
             messages = chat(trace)
-            want = charter_violations(policy, trace) | reference(trace)
+            want = charter_violations(policy, trace)
             for peer in peers:
                 got, raised = peer.check(messages)
                 unchecked |= {trace.id} if raised else set()
@@ -307,8 +271,7 @@ def agreement(traces: list[Trace], cycles: int | None = None) -> tuple[dict[str,
 
 
 def _differ(trace: Trace, name: str, mine: set[Key], theirs: set[Key]) -> str:
-    who = "Charter" if name in TODAY else "the reference"
-    lines = [f"{trace.id}: {name}: {who} finds {sorted(mine, key=repr)}, Invariant {sorted(theirs, key=repr)}"]
+    lines = [f"{trace.id}: {name}: Charter finds {sorted(mine, key=repr)}, Invariant {sorted(theirs, key=repr)}"]
     for key in sorted(mine ^ theirs, key=repr):
         m = trace.messages[key[1]]
         what = m.tool_calls[key[2]] if key[2] is not None else m.content[:160]
@@ -320,7 +283,7 @@ def agreement_table(tallies: dict[str, Tally]) -> str:
     lines = ["| rule | kind | traces | violations | same violations | Invariant out of budget |",
              "|---|---|---:|---:|---:|---:|"]
     for name, t in tallies.items():
-        kind = "today" if name in TODAY else "bindings (Charter: needs bindings; reference)"
+        kind = "today" if name in TODAY else "bindings"
         lines.append(f"| `{name}` | {kind} | {t.traces} | {t.violations} | {t.agreed} | {t.raised} |")
     return "\n".join(lines)
 
@@ -337,7 +300,7 @@ def timings(traces: list[Trace], unchecked: set[str], runs: int, lifted: int,
     checked = [t for t in traces if t.id not in unchecked]
     chats = {t.id: chat(t) for t in traces}
     turns, every = sum(len(t.messages) for t in checked), sum(len(t.messages) for t in traces)
-    policy = charter_policy(TODAY)
+    policy, bound_policy = charter_policy(TODAY), charter_policy(BINDINGS)
     today, bindings = Invariant.of(RULES), Invariant.of(BINDING_RULES)
     n = len(TODAY)
     rows = [
@@ -345,7 +308,9 @@ def timings(traces: list[Trace], unchecked: set[str], runs: int, lifted: int,
         (f"Invariant, the same {n} rules", lambda: [today.run_whole(chats[t.id]) for t in checked], len(checked),
          turns, n, "chat messages"),
         (f"Invariant, {len(BINDINGS)} binding rules", lambda: [bindings.run_whole(chats[t.id]) for t in checked],
-         len(checked), turns, len(BINDINGS), "Charter: needs bindings"),
+         len(checked), turns, len(BINDINGS), "chat messages"),
+        (f"Charter, the {len(BINDINGS)} binding norms", lambda: [bound_policy.check(t) for t in checked], len(checked),
+         turns, len(BINDINGS), "charter.Trace"),
     ]
     if path is not None:
         rows.append((f"Charter, {n} norms, reading the file", lambda: run.run_charter(policy, path), len(traces),
@@ -360,13 +325,15 @@ def timings(traces: list[Trace], unchecked: set[str], runs: int, lifted: int,
                     (f"Invariant, the same {n} rules, every trace", lambda: [today.run_whole(chats[t.id]) for t in traces],
                      len(traces), every, n, "budget lifted"),
                 ], runs)
-    ours, theirs, bound = measured[:3]
+    ours, theirs, bound, ours_bound = measured[:4]
     ratios = {"invariant_vs_charter": round(theirs.median / ours.median, 1),
               "charter_us_per_trace": round(ours.per_trace * 1e6, 1),
               "invariant_us_per_trace": round(theirs.per_trace * 1e6, 1),
-              "invariant_bindings_us_per_trace": round(bound.per_trace * 1e6, 1)}
+              "invariant_bindings_us_per_trace": round(bound.per_trace * 1e6, 1),
+              "charter_bindings_us_per_trace": round(ours_bound.per_trace * 1e6, 1),
+              "invariant_vs_charter_bindings": round(bound.median / ours_bound.median, 1)}
     if path is not None:
-        ratios["invariant_vs_charter_reading"] = round(theirs.median / measured[3].median, 1)
+        ratios["invariant_vs_charter_reading"] = round(theirs.median / measured[4].median, 1)
     if unchecked:
         ratios["invariant_vs_charter_budget_lifted"] = round(measured[-1].median / measured[-2].median, 1)
     return measured, ratios

@@ -114,7 +114,7 @@ def agent_slice() -> list:
     return list(first.values()) + agents.scaled(base, 1, seed=5)[:3]
 
 
-def test_invariant_finds_the_violations_charter_and_the_reference_find(agent_slice):
+def test_invariant_finds_the_violations_charter_finds_binding_rules_included(agent_slice):
     tallies, unchecked = agents.agreement(agent_slice)
     assert all(t.violations > 0 for t in tallies.values()), tallies
     assert all(t.agreed + t.raised == len(agent_slice) for t in tallies.values())
