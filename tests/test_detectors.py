@@ -397,6 +397,22 @@ def test_a_detector_that_is_not_installed_is_said_once_and_leaves_labels_unknown
     assert "5 unspecified" in result.stdout and "Traceback" not in result.output
 
 
+def test_a_check_that_names_no_detector_reads_no_entry_points(tmp_path):
+    """Reading the installed entry points imports importlib.metadata (with email and
+    zipfile) and scans every distribution: tens of milliseconds of start-up, only when a
+    detector is named."""
+    policy, trace = tmp_path / "p.charter", tmp_path / "t.jsonl"
+    policy.write_text('norm polite:\n    forbid assistant says "idiot"\n')
+    trace.write_text(json.dumps(_record("t", "hi", "hello")) + "\n")
+    probe = ("import sys\nfrom charter.cli import main\n"
+             f"sys.argv = ['charter', 'check', {str(policy)!r}, '--traces', {str(trace)!r}]\n"
+             "try:\n    main()\nexcept SystemExit as exit:\n    print(exit.code, file=sys.stderr)\n"
+             "print('importlib.metadata' in sys.modules, file=sys.stderr)\n")
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "xdg"))
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, env=env)
+    assert result.stderr.split() == ["0", "False"], result.stderr
+
+
 def test_a_plugin_is_found_through_its_entry_point(tmp_path, files):
     """A real plugin: a module and a dist-info directory on PYTHONPATH, as pip installs them."""
     _, traces = files
