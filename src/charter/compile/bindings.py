@@ -194,34 +194,21 @@ def shares(compiler: "_Compiler", node: ast.Shares) -> Fn:
         result: bool | None = False
         for key in sorted(pattern_keys(matcher, text)):
             holds, witness = events.ask(ctx, env, key)
-            if negated:
-                if holds is False:
-                    if ctx.recording:
-                        _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), None, key)
-                    return True
-                if holds is None:
-                    if ctx.recording:
-                        _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
-                    holds = _unknown(ctx, ("shares", node.pattern, node.events, key), f"messages[{witness}].call",
-                                     _UNLINKED)
-                    if holds is False:
-                        return True
-                    if holds is None:
-                        result = None
+            if holds == negated:  # found when a miss is looked for, or missed when a find is
                 continue
-            if holds:
-                if ctx.recording:
-                    _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
-                return True
+            if ctx.recording:
+                source = _source(ctx, env, subject, text, key, matcher)
+                if negated and holds is False:  # a miss has no other end
+                    _record(ctx, key[1], source, None, key)
+                else:
+                    _record(ctx, key[1], source, witness, key, matcher)
             if holds is None:
-                if ctx.recording:
-                    _record(ctx, key[1], _source(ctx, env, subject, text, key, matcher), witness, key, matcher)
                 holds = _unknown(ctx, ("shares", node.pattern, node.events, key), f"messages[{witness}].call",
                                  _UNLINKED)
-                if holds:
-                    return True
-                if holds is None:
-                    result = None
+            if holds is None:
+                result = None
+            elif holds != negated:
+                return True
         return result
 
     return shared
