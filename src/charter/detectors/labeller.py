@@ -92,9 +92,13 @@ class Labeller:
         (`Trace.notes`) per message a detector failed on, and on the first trace a note
         when the disk cache stopped working."""
         with self._lock:
+            # A trace a labeller went through already (charter check's workers, then the
+            # Policy it calls) keeps its labels and their sources.
+            fresh = [trace for trace in traces if trace.detected is None]
             for name in self.detectors:
-                self._judge(name, {m.content for t in traces for m in t.messages if self._needs(name, m)})
-            labelled = [self._labelled(trace) for trace in traces]
+                self._judge(name, {m.content for t in fresh for m in t.messages if self._needs(name, m)})
+            done = iter([self._labelled(trace) for trace in fresh])
+            labelled = [next(done) if trace.detected is None else trace for trace in traces]
             if self.store is not None and self.store.problem and not self._store_said and labelled:
                 self._store_said = True
                 labelled[0] = attrs.evolve(labelled[0], notes=labelled[0].notes + (self.store.problem,))

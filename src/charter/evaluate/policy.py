@@ -52,15 +52,9 @@ class Policy:
 
     def detect(self, traces: Sequence[Trace]) -> list[Trace]:
         """The traces with the labels the policy's detectors compute where a message does
-        not carry them (as `charter check` does; a trace's own value wins). A trace a
-        labeller already went through (`charter check`'s workers) keeps its labels and
-        their sources."""
+        not carry them (as `charter check` does; a trace's own value wins)."""
         labeller = self.labeller
-        if labeller is None:
-            return list(traces)
-        fresh = labeller.label([t for t in traces if t.detected is None])
-        done = iter(fresh)
-        return [next(done) if t.detected is None else t for t in traces]
+        return list(traces) if labeller is None else labeller.label(traces)
 
     def check(self, trace: Trace | dict[str, Any]) -> TraceReport:
         """Every verdict of every norm on one trace (a `Trace`, or a dict in the native
