@@ -113,7 +113,8 @@ class _Writer:
             case ast.Says() | ast.Matches() if node.subject.which in _SUBJECTS:
                 subject = self.subject(node.subject, env)
                 return f"{self.name(self.condition(node).of, 't')}(ctx, {subject})"
-            case ast.Compare(left=ast.Literal(), right=_VALUES) | ast.Compare(left=_VALUES, right=ast.Literal()):
+            case ast.Compare(left=ast.Literal(), right=_VALUES) | ast.Compare(left=_VALUES, right=ast.Literal()) \
+                    if node.op in ("==", "!=") or _number(node.left) or _number(node.right):
                 return self.comparison(node, env)
             case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
                 return self.membership(node, env)
@@ -147,7 +148,7 @@ class _Writer:
         local = self.local()
         return local, f"({local} := {self.name(fn, 'f')}(ctx, {env}))"
 
-    def comparison(self, node: ast.Compare, env: str) -> str:
+    def comparison(self, node: ast.Compare, env: str) -> str:  # an ordering's constant is a number
         """A fact compared with a constant: unsettled when the fact is unknown or, for an
         ordering, not a number (where the general path makes an atom of it)."""
         fact, constant = (node.left, node.right) if isinstance(node.right, ast.Literal) else (node.right, node.left)
@@ -376,3 +377,9 @@ def _otherwise(writer: _Writer, norm, body: ast.Cases, depth: int) -> None:
         writer.standing(depth, norm.otherwise, body.otherwise.outcome)
     else:
         writer.decided(depth, writer.decisions.gap(norm.authority))
+
+
+def _number(node) -> bool:
+    """A numeric constant: the only kind an ordering compares in generated code (against a
+    string the general path decides; Python's `>` between str and int would raise)."""
+    return isinstance(node, ast.Literal) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
