@@ -291,6 +291,31 @@ def run_sessions(policy: charter.Policy, records: list[dict]) -> None:
             session.add(message)
 
 
+def session_block_times(policy: charter.Policy, records: list[dict], messages: int, block: int) -> list[float]:
+    """CPU seconds each `block` of messages took in one session of `messages` messages
+    (the corpus's conversations one after another): the cost of a message must not grow
+    with the session's length."""
+    joined = list(itertools.islice((m for r in itertools.cycle(records) for m in r["messages"]), messages))
+    session = policy.session(meta=records[0].get("meta"), id="long session")
+    times = []
+    for start in range(0, messages, block):
+        started = time.process_time()
+        for message in joined[start:start + block]:
+            session.add(message)
+        times.append(time.process_time() - started)
+    return times
+
+
+def session_growth(policy: charter.Policy, records: list[dict], runs: int,
+                   messages: int = 10_000, block: int = 2_000) -> tuple[float, float]:
+    """µs a message at the start of a long session (its first `block` messages) and at
+    message 8,000 (its last block), medians of `runs` sessions."""
+    runs_times = [session_block_times(policy, records, messages, block) for _ in range(runs)]
+    first = statistics.median(times[0] for times in runs_times) / block * 1e6
+    last = statistics.median(times[-1] for times in runs_times) / block * 1e6
+    return first, last
+
+
 def run_each(check: Callable[[dict], Any], records: list[dict]) -> None:
     for record in records:
         check(record)
@@ -485,6 +510,9 @@ def main(argv: list[str] | None = None) -> None:
     (session,) = measured([("Session.add", lambda: run_sessions(policy, session_records), len(session_records),
                             messages, norms, "per message, in process")], runs)
     rows.append(session)
+    at_start, at_8000 = session_growth(policy, records, 3 if args.quick else runs)
+    print(f"one long session: {at_start:.1f} µs a message over messages 0–2,000, "
+          f"{at_8000:.1f} µs over 8,000–10,000", flush=True)
 
     print()
     print(table(rows))
@@ -499,6 +527,9 @@ def main(argv: list[str] | None = None) -> None:
         "cedarpy_vs_charter": round(peer_rows[1][1].median / peer_rows[1][0].median, 1),
         "charter_vs_parse_floor": round(own.median / floor.median, 2),
         "session_us_per_message": round(session.median / messages * 1e6, 1),
+        "session_us_at_start": round(at_start, 1),
+        "session_us_at_8000": round(at_8000, 1),
+        "session_growth": round(at_8000 / at_start, 2),
         "charter_traces_per_s": round(traces / own.median),
         "handwritten_traces_per_s": round(traces / hand.median),
         "jsonl_vs_text": cpu_ratio(cpus, 1, 0),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import statistics
+import tracemalloc
 from pathlib import Path
 
 import pytest
@@ -81,10 +83,13 @@ def test_a_candidate_verdict_explains_itself_after_the_reply_is_withdrawn():
     session = policy.session()
     session.add({"role": "user", "content": "Who handles billing?"})
     (blocking,) = [v for v in session.check_candidate("Mail billing@acme.com").verdicts if v.kind == "violated"]
+    reply = {"role": "assistant", "content": "Billing is handled by our billing team."}
+    session.add(reply)  # in the withdrawn reply's place
     assert blocking.norm == "no_email_leak"
     assert any(step.clause == "outcome" for step in blocking.explanation.steps)
-    assert len(session.finish().verdicts) == len(policy.check({"messages": [
-        {"role": "user", "content": "Who handles billing?"}]}).verdicts)
+    assert [m.text for m in blocking.explanation.matches] == ["billing@acme.com"]
+    assert session.finish().verdicts == policy.check({"messages": [
+        {"role": "user", "content": "Who handles billing?"}, reply]}).verdicts
 
 
 def test_previous_binds_the_message_before_the_latest_one_when_the_session_starts_with_a_reply():
@@ -231,3 +236,35 @@ def test_a_finished_session_refuses_more(policy):
         with pytest.raises(charter.SessionFinishedError, match="session 'done' is finished; open a new one"):
             use()
     assert session.finish() == report and len(session.messages) == 1
+
+
+def _allocated_per_message(session, messages: list[dict]) -> float:
+    """The median of the memory allocated at once while adding each message (its peak)."""
+    peaks = []
+    for message in messages:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        session.add(message)
+        peaks.append(tracemalloc.get_traced_memory()[1] - before)
+    return statistics.median(peaks)
+
+
+def test_a_message_costs_the_same_at_any_length_of_the_session(policy):
+    """Linear sessions: adding a message (and judging a candidate reply) allocates as
+    much at message 3,000 as at message 100 — no list of the session copied per message."""
+    turn = [{"role": "user", "content": "I want a refund for my order", "labels": {"self_harm": 0.0}},
+            {"role": "assistant", "content": "I am sorry; orders older than 90 days are outside our window."}]
+    session = policy.session(meta={"order": {"age_days": 120}})
+    tracemalloc.start()
+    try:
+        for _ in range(50):
+            session.add(turn[0]), session.add(turn[1])
+        early = _allocated_per_message(session, turn * 50)
+        for _ in range(1_400):
+            session.add(turn[0]), session.add(turn[1])
+            session.check_candidate(turn[1]["content"])
+        late = _allocated_per_message(session, turn * 50)
+    finally:
+        tracemalloc.stop()
+    assert late <= 1.25 * early, (early, late)
+    assert len(session.messages) == 3_100

@@ -162,6 +162,7 @@ class _Links:
     """The trace's call/result links, extended as the messages are read."""
 
     __slots__ = ("links", "read")
+    role = None  # it reads the messages of every role (`read` counts them), as a session's rollback asks
 
     def __init__(self) -> None:
         self.links, self.read = Links(), 0

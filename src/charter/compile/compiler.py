@@ -710,9 +710,10 @@ class _TextScan:
     all the earlier messages again, explanations too: they record the witness it gives
     (an `any`'s first match), so explaining every act stays linear in the trace."""
 
-    __slots__ = ("read", "first_true", "first_false", "hits")
+    __slots__ = ("role", "read", "first_true", "first_false", "hits")
 
-    def __init__(self) -> None:
+    def __init__(self, role: str) -> None:
+        self.role = role  # whose messages it reads (`read` counts them)
         self.read = 0
         self.first_true: int | None = None
         self.first_false: int | None = None
@@ -755,7 +756,7 @@ class _TextScan:
 def _text_scan(ctx, hit, role: str) -> _TextScan:
     scan = ctx.scans.get((hit, role))
     if scan is None:
-        scan = ctx.scans[(hit, role)] = _TextScan()
+        scan = ctx.scans[(hit, role)] = _TextScan(role)
     return scan
 
 

@@ -21,6 +21,7 @@ import attrs
 
 from ..syntax import ast
 from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Unknown, Window
+from .prefix import Prefix
 from .fastpath import Decisions, Unsettled, run_function, trace_function
 from ..text.matching import fold, matchable
 from ..traces.model import Message, Trace, merge_patch
@@ -95,45 +96,43 @@ class TraceView:
 
     def append(self, message: Message) -> None:
         """Add the next message (for incremental sessions); `message.index` must be the
-        next position. The acts of every scope are recomputed on demand. The lists are
-        replaced, not changed, so that a `snapshot` keeps what it saw."""
-        # The lazy indices are read before `messages` grows, or they would count it twice.
+        next position. The lists grow in place (a `snapshot` reads only the items it saw),
+        so a message costs the same at any length of the session."""
+        # The lazy indices are made before `messages` grows, or they would count it twice.
         texts, by_role, replies, metas = self.texts, self.by_role, self.replies, self.metas
-        self.texts = texts + [matchable(message.content)]
+        if not isinstance(self.messages, list):
+            self.messages = list(self.messages)  # once: from then on it grows
+        texts.append(matchable(message.content))
         if message.meta_patch:
-            before = metas or [self.trace.meta] * len(texts)
-            self.metas = before + [merge_patch(before[-1] if before else self.trace.meta, message.meta_patch)]
+            if metas is None:
+                metas = self.metas = [self.trace.meta] * (len(texts) - 1)
+            metas.append(merge_patch(metas[-1] if metas else self.trace.meta, message.meta_patch))
         elif metas is not None:
-            self.metas = metas + [metas[-1]]
-        self.by_role = {**by_role, message.role: by_role.get(message.role, []) + [message.index]}
+            metas.append(metas[-1])
+        by_role.setdefault(message.role, []).append(message.index)
         if is_reply(message):
-            self.replies = replies + [message.index]
-        self.messages = self.messages + (message,)
+            replies.append(message.index)
+        self.messages.append(message)
         self._acts = {}
 
-    def truncate(self, length: int, ctx: "Context") -> None:
-        """Drop the messages from `length` on (a candidate reply that was not kept)."""
+    def truncate(self, length: int) -> None:
+        """Drop the messages from `length` on (a candidate reply that was not kept). A
+        snapshot that saw them must `keep` them first."""
         for message in self.messages[length:]:
             self._assistant_env.pop(message.index, None)
             self._folded.pop(message.index, None)
-        self.messages = self.messages[:length]
-        self.texts = self.texts[:length]
-        self.by_role = {role: [i for i in indices if i < length] for role, indices in self.by_role.items()}
-        self.replies = self.replies[:bisect.bisect_left(self.replies, length)]
+        del self.messages[length:], self.texts[length:]
+        for indices in self.by_role.values():
+            del indices[bisect.bisect_left(indices, length):]
+        del self.replies[bisect.bisect_left(self.replies, length):]
         if self.metas is not None:
-            self.metas = self.metas[:length]
+            del self.metas[length:]
         self._acts = {}
-        ctx.text_cache = {k: v for k, v in ctx.text_cache.items() if k[1] < length}
-        ctx.scans = {}
 
-    def snapshot(self) -> "TraceView":
-        """The view as it is now, unchanged by later `append` and `truncate`: what the
-        deferred explanations of a session's verdicts read."""
-        view = TraceView.__new__(TraceView)
-        view.trace, view.messages, view.texts, view.by_role = self.trace, self.messages, self.texts, self.by_role
-        view.replies, view.metas = self.replies, self.metas
-        view._acts, view._assistant_env, view._folded = {}, {}, {}
-        return view
+    def snapshot(self) -> "Snapshot":
+        """The view as it is now, unchanged by later `append`s: what the deferred
+        explanations of a session's verdicts read."""
+        return Snapshot(self, len(self.messages))
 
     def env_at(self, position: int, turn: int | None, own: tuple[str, int] | None = None) -> "Env":
         """The env of an act whose subjects are the latest messages before `position`;
@@ -240,6 +239,51 @@ def is_reply(message: Message) -> bool:
     return message.role == "assistant" and bool(message.content) and not message.content.isspace()
 
 
+class Snapshot(TraceView):
+    """The first `length` messages of a growing view, read-only: its lists are `Prefix`es
+    of the view's, made when first read (most verdicts are never explained)."""
+
+    def __init__(self, view: TraceView, length: int):  # not TraceView's: its lists are the properties below
+        self.trace, self._view, self._length = view.trace, view, length
+        self._acts, self._assistant_env, self._folded = {}, {}, {}
+
+    @functools.cached_property
+    def messages(self) -> Prefix[Message]:  # type: ignore[override]
+        return Prefix(self._view.messages, self._length)
+
+    @functools.cached_property
+    def texts(self) -> Prefix[str]:  # type: ignore[override]
+        return Prefix(self._view.texts, self._length)
+
+    @functools.cached_property
+    def by_role(self) -> dict[str, Prefix[int]]:  # type: ignore[override]
+        return {role: _before(indices, self._length) for role, indices in self._view.by_role.items()}
+
+    @functools.cached_property
+    def replies(self) -> Prefix[int]:  # type: ignore[override]
+        return _before(self._view.replies, self._length)
+
+    @functools.cached_property
+    def metas(self) -> Prefix[dict[str, Any]] | None:  # type: ignore[override]
+        metas = self._view.metas
+        return None if metas is None else Prefix(metas, min(len(metas), self._length))
+
+    def keep(self, length: int) -> None:
+        """Copy what it saw from message `length` on: the view is about to drop it."""
+        if self._length <= length:
+            return
+        for prefix in (self.messages, self.texts, self.metas):
+            if prefix is not None:
+                prefix.keep(length)
+        for indices in (*self.by_role.values(), self.replies):
+            indices.keep(bisect.bisect_left(indices, length))
+
+
+def _before(indices: list[int], end: int) -> Prefix[int]:
+    """The message indices below `end`, of an ordered list."""
+    return Prefix(indices, bisect.bisect_left(indices, end))
+
+
 @attrs.define(slots=True)
 class Env:
     """The binding of subjects at one act: `current[role]` and `previous[role]` are
@@ -304,6 +348,20 @@ class Context:
         self.recording = False
         self.assignment, self.pending, self.consulted = {}, {}, {}
 
+    def checkpoint(self) -> int:
+        """Where `forget` rolls the text tests' cache back to."""
+        return len(self.text_cache)
+
+    def forget(self, checkpoint: int, length: int) -> None:
+        """Forget the text tests cached since `checkpoint` and the scans that read message
+        `length` or later: a candidate reply the view is about to drop (call it first).
+        The scans that stopped before it are kept, so a rollback costs what the reply did."""
+        cache = self.text_cache
+        while len(cache) > checkpoint:
+            cache.popitem()  # the latest first
+        for key in [key for key, scan in self.scans.items() if _read_from(scan, self.view, length)]:
+            del self.scans[key]
+
     def atom(self, key: tuple, facts: tuple[str, ...]) -> bool | None:
         if self._atoms_off:
             return None
@@ -335,6 +393,15 @@ class Context:
     def step(self, clause, value: str) -> None:
         if self.recording:
             self.steps.append((clause, value))
+
+
+def _read_from(scan: Any, view: TraceView, length: int) -> bool:
+    """Whether a scan (its `read` messages of its `role`, None: of every role) read
+    message `length` or one after it."""
+    if not scan.read:
+        return False
+    last = scan.read - 1 if scan.role is None else view.by_role[scan.role][scan.read - 1]
+    return last >= length
 
 
 # --------------------------------------------------------------------------- decisions

@@ -24,6 +24,7 @@ import attrs
 
 from ..compile.compiler import CompiledNorm, CompiledPolicy
 from .evaluator import Context, Env, Explainer, TraceView, evaluate, prepare
+from .prefix import Prefix
 from ..traces import native
 from ..traces.model import Message, Trace, merge_diff, merge_patch
 from ..traces.reader import trace_from_json
@@ -162,8 +163,9 @@ class Session:
         self.seeded: tuple[Verdict, ...] = tuple(v for m in messages for v in self.add(m))
 
     @property
-    def messages(self) -> tuple[Message, ...]:
-        return self._view.messages
+    def messages(self) -> Prefix[Message]:
+        """The messages so far, a read-only sequence (later messages do not change it)."""
+        return Prefix(self._view.messages)
 
     @property
     def meta(self) -> dict[str, Any]:
@@ -195,13 +197,18 @@ class Session:
         self._check_open()
         if isinstance(reply, str):
             reply = {"role": "assistant", "content": reply}
-        length, waiting = len(self._view.messages), list(self._waiting)
+        length, waiting, cached = len(self._view.messages), list(self._waiting), self._ctx.checkpoint()
+        message = self._message(reply)
+        self._view.append(message)
+        snapshot = self._view.snapshot()
         try:
-            # Explanations read a snapshot of the view: they stay right after the truncate.
-            message = self._message(reply)
-            return CandidateCheck.judge(self._add(message), self.on_unspecified, message)
+            settled = self._settle(message, Explainer(snapshot, self._policy.by_name))
+            return CandidateCheck.judge(settled, self.on_unspecified, message)
         finally:
-            self._view.truncate(length, self._ctx)
+            # The verdicts' explanations read the snapshot: it keeps the reply the view drops.
+            snapshot.keep(length)
+            self._ctx.forget(cached, length)
+            self._view.truncate(length)
             self._waiting = waiting
 
     def pending(self) -> list[Verdict]:
@@ -223,7 +230,7 @@ class Session:
     def trace(self) -> Trace:
         """The conversation so far as a trace; a metadata update stands as the `meta_patch`
         of the message that followed it (one not followed by a message is not in it)."""
-        return Trace(self._view.trace.id, self._view.messages, self._view.trace.meta)
+        return Trace(self._view.trace.id, tuple(self._view.messages), self._view.trace.meta)
 
     def _check_open(self) -> None:
         if self._finished:
@@ -252,7 +259,10 @@ class Session:
 
     def _add(self, message: Message) -> list[Verdict]:
         self._view.append(message)
-        explainer = self._explainer()
+        return self._settle(message, self._explainer())
+
+    def _settle(self, message: Message, explainer: Explainer) -> list[Verdict]:
+        """The verdicts the view's latest message settles, explained by `explainer`."""
         settled: list[Verdict] = []
         still_waiting = []
         for norm, env in self._waiting:
