@@ -93,7 +93,11 @@ def messages(items: list, where: str = "messages", start: int = 0) -> tuple[Mess
 
 
 def message(obj: JSON, index: int, where: str) -> Message:
-    usual = _usual_messages((obj,), index)
+    """One message (a session's, per message: one msgspec decode, no list around it)."""
+    try:
+        usual = _made((_as_message(obj),), index)
+    except msgspec.ValidationError:
+        usual = None
     return _checked_message(obj, index, where) if usual is None else usual[0]
 
 
@@ -148,9 +152,10 @@ def _usual_messages(items: list | tuple, start: int) -> tuple[Message, ...] | No
 
 _as_record = functools.partial(msgspec.convert, type=_UsualRecord)
 _as_messages = functools.partial(msgspec.convert, type=list[_UsualMessage])
+_as_message = functools.partial(msgspec.convert, type=_UsualMessage)
 
 
-def _made(usual: list[_UsualMessage], start: int) -> tuple[Message, ...] | None:
+def _made(usual: list[_UsualMessage] | tuple[_UsualMessage, ...], start: int) -> tuple[Message, ...] | None:
     made = []
     append = made.append
     for index, message in enumerate(usual, start):
