@@ -45,13 +45,16 @@ def _by_fast_path(verdict) -> bool:
 
 def test_the_fast_path_settles_the_common_case():
     """On the shipped example's traces, most verdicts come from the generated code, and
-    the ones hanging on an unknown fact do not."""
+    of the ones hanging on an unknown fact only those whose trigger compares that one
+    fact (`when user.label("self_harm") >= 0.8` on a message without the score)."""
     policy = charter.load("examples/shop_support/shop_support.charter")
     verdicts = [v for trace in _traces("examples/shop_support/traces.jsonl") for v in policy.check(trace).verdicts]
     fast = [v for v in verdicts if _by_fast_path(v)]
     assert len(fast) > 0.9 * len(verdicts), (len(fast), len(verdicts))
     hanging = [v for v in verdicts if v.unknown]
-    assert hanging and not any(_by_fast_path(v) for v in hanging)
+    fast_hanging = {v.norm for v in hanging if _by_fast_path(v)}
+    assert fast_hanging == {"crisis_referral"}, fast_hanging
+    assert {v.norm for v in hanging} - fast_hanging == {"refund_promises"}  # a case on `order.age_days`
 
 
 def _traces(path: str) -> list[Trace]:

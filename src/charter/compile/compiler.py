@@ -151,6 +151,9 @@ class CompiledPolicy:
     # The generated `run_trace(ctx, view, explainer)`, every verdict of every norm
     # (fastpath.trace_function), made on first use.
     run_trace: Callable[[Any, Any, Any], tuple] | None = attrs.field(init=False, default=None)
+    # A session's generated `run_message` for each role (fastpath.message_function), made
+    # when the first session opens.
+    run_message: dict[str, Callable] | None = attrs.field(init=False, default=None)
 
     def __attrs_post_init__(self) -> None:
         self.by_name = {norm.name: norm for norm in self.norms}

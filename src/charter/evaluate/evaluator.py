@@ -22,7 +22,7 @@ import attrs
 from ..syntax import ast
 from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Unknown, Window
 from .prefix import Prefix
-from .fastpath import Decisions, Unsettled, run_function, trace_function
+from .fastpath import Decisions, MessageFn, Unsettled, message_function, run_function, trace_function
 from ..text.matching import fold, matchable
 from ..traces.model import Message, Trace, merge_patch
 from .verdicts import OK_KINDS, Binding, Explanation, Fact, Match, Step, TraceReport, Verdict
@@ -637,14 +637,31 @@ def prepare(policy: CompiledPolicy) -> None:
     once per policy."""
     if policy.run_trace is not None:
         return
-    checked = {n.name: n for n in policy.program.norms}
-    made = []
-    for norm in policy.norms:
-        parts = (norm, checked[norm.name], [checked[o.name].trigger for o in norm.overriders])
-        general = _general_way(norm)
-        norm.fast = run_function(*parts, policy, _DECISIONS, general)
-        made.append((*parts, general))
+    made = _generated_parts(policy, policy.norms)
+    for parts in made:
+        parts[0].fast = run_function(*parts, policy, _DECISIONS)
     policy.run_trace = trace_function(made, policy, _DECISIONS, policy.reads_previous)
+
+
+def prepare_session(policy: CompiledPolicy, scopes_of_role: dict[str, tuple[str, ...]]) -> dict[str, MessageFn]:
+    """`prepare`, and the generated `run_message` of each role (fastpath.py) for the norms
+    of its scopes that a session decides message by message (not those that read the
+    whole trace), made once per policy."""
+    prepare(policy)
+    if policy.run_message is None:
+        policy.run_message = {
+            role: message_function(_generated_parts(policy, [
+                n for n in policy.norms if n.scope in scopes and not n.whole_trace]), policy, _DECISIONS)
+            for role, scopes in scopes_of_role.items()}
+    return policy.run_message
+
+
+def _generated_parts(policy: CompiledPolicy, norms: list[CompiledNorm]) -> list[tuple]:
+    """What the fast path's generators take of each norm: the compiled norm, its checked
+    form, the triggers of its overriders, and its verdict the general way."""
+    checked = {n.name: n for n in policy.program.norms}
+    return [(norm, checked[norm.name], [checked[o.name].trigger for o in norm.overriders], _general_way(norm))
+            for norm in norms]
 
 
 def _general_way(norm: CompiledNorm) -> Callable[[Context, Env, "Explainer"], Verdict]:
@@ -701,7 +718,8 @@ class _Recorded:
 
 class Explainer:
     """The explanations of a trace's fast-path verdicts, made when asked for: the act
-    decided again the general way, recording (no unknown was met, so no enumeration).
+    decided again the general way, recording (no enumeration: an unknown met is the
+    trigger's one fact, and the path stops there).
     One per trace (per session message), shared by its verdicts; `view` must not change.
 
     They share one `Context`, the check's own when given (`evaluate`): each text test
@@ -722,9 +740,11 @@ class Explainer:
             ctx = self.ctx = Context(self.view)
         ctx.start_act()
         try:
-            decision = decide(norm, ctx, env)
-            return _explanation(self.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, (),
-                                decision.kind != "not_applicable", ctx.bindings)
+            # (A verdict whose trigger hinged on an unknown fact is undecided here, as on
+            # the general path: its explanation is the path up to that trigger.)
+            decide(norm, ctx, env)
+            return _explanation(self.view, ctx.steps, ctx.facts, ctx.matches, ctx.why, verdict.unknown,
+                                verdict.kind != "not_applicable", ctx.bindings)
         finally:
             ctx.end_act()
 

@@ -30,10 +30,11 @@ from typing import Any, Callable
 
 from ..syntax import ast
 from ..compile.compiler import OutcomeNode, Unknown, json_equal, text_test
-from .verdicts import Verdict
+from .verdicts import OK_KINDS, Verdict
 
 RunFn = Callable[[Any, Any, Any], list]
 TraceFn = Callable[[Any, Any, Any], tuple]
+MessageFn = Callable[[Any, dict, Any, list, Callable], None]  # run_message
 
 
 class Unsettled(Exception):
@@ -56,14 +57,14 @@ class _Writer:
     """Writes one norm's `decide` function: source lines and the names they use."""
 
     def __init__(self, leaves, decisions: "Decisions", norm, tag: str = "", turn: str = "env.turn",
-                 call: str = "env.call_index", end: str = "continue"):
+                 call: str = "env.call_index", end: str = "continue", give: str = ""):
         self.condition = leaves.condition
         self.value = leaves.value
         self.program = leaves.program
         self.decisions = decisions
         self.names: dict[str, Any] = {
             "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float),
-            "_Unsettled": Unsettled, "_Verdict": Verdict}
+            "_Unsettled": Unsettled, "_Verdict": Verdict, "_beside_not_applicable": _beside_not_applicable}
         self.lines: list[str] = []
         # Whether some leaf written may consult an atom (a condition that can be unknown,
         # a count, a window): if none does, no verdict needs the `ctx.consulted` guard.
@@ -77,6 +78,10 @@ class _Writer:
         # current message is the act's own (that index).
         self.turn, self.call = turn, call
         self.end = end  # the statement that ends the act's decision once its verdict is given
+        self.give = give or f"append{tag}({{}})"  # the statement that gives the act its verdict {}
+        # While the body is written for an act whose trigger is unknown: the local holding
+        # the trigger's unknown fact (`_write_trigger`).
+        self.unknown_trigger: str | None = None
         self.own_role = {"user turn": "user", "assistant turn": "assistant", "tool call": "assistant"}.get(norm.scope)
         self.own = {field: self.name(value, f"_{field}")
                     for field, value in (("name", norm.name), ("authority", norm.authority),
@@ -113,8 +118,7 @@ class _Writer:
             case ast.Says() | ast.Matches() if node.subject.which in _SUBJECTS:
                 subject = self.subject(node.subject, env)
                 return f"{self.name(self.condition(node).of, 't')}(ctx, {subject})"
-            case ast.Compare(left=ast.Literal(), right=_VALUES) | ast.Compare(left=_VALUES, right=ast.Literal()) \
-                    if node.op in ("==", "!=") or _number(node.left) or _number(node.right):
+            case ast.Compare() if _fact_comparison(node):
                 return self.comparison(node, env)
             case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
                 return self.membership(node, env)
@@ -148,21 +152,30 @@ class _Writer:
         local = self.local()
         return local, f"({local} := {self.name(fn, 'f')}(ctx, {env}))"
 
-    def comparison(self, node: ast.Compare, env: str) -> str:  # an ordering's constant is a number
+    def comparison(self, node: ast.Compare, env: str, read: str | None = None) -> str:
         """A fact compared with a constant: unsettled when the fact is unknown or, for an
-        ordering, not a number (where the general path makes an atom of it)."""
-        fact, constant = (node.left, node.right) if isinstance(node.right, ast.Literal) else (node.right, node.left)
+        ordering, not a number (where the general path makes an atom of it). `read`: the
+        local the fact was read into already (`read_fact`). An ordering's constant is a number."""
+        fact, constant = _fact_and_constant(node)
         const = self.name(constant.value, "k")
         if node.op in ("==", "!="):
-            local, read = self.known(fact, env, numeric=False)
+            local, read = self.known(fact, env, numeric=False) if read is None else (read, read)
             # Against a string, JSON equality is Python's (no bool/number subtleties).
             equal = f"{local} == {const}" if isinstance(constant.value, str) else f"_json_equal({local}, {const})"
             test = equal if node.op == "==" else f"not {equal}"
             return f"({test} if {read}.__class__ is not _Unknown else _unsettled())"
-        local, read = self.known(fact, env, numeric=True)
+        local, read = self.known(fact, env, numeric=True) if read is None else (read, read)
         number = f"({local} if {read}.__class__ in _NUMBERS else _unsettled())"
         left, right = (number, const) if fact is node.left else (const, number)
         return f"({left} {node.op} {right})"
+
+    def read_fact(self, depth: int, node: ast.Compare) -> str:
+        """Read the fact a comparison with a constant compares into a local; its name."""
+        fact, _ = _fact_and_constant(node)
+        fn, _ = self.value(fact, node.op not in ("==", "!="))
+        local = self.local()
+        self.emit(depth, f"{local} = {self.name(fn, 'f')}(ctx, env)")
+        return local
 
     def membership(self, node: ast.In, env: str) -> str:
         """A fact in (or not in) a list of strings: a set lookup on a string."""
@@ -188,9 +201,11 @@ class _Writer:
         # label): the general path gives such verdicts, with their unknown facts.
         self.emit(depth, _GUARD)
         own = self.own
-        self.emit(depth, f"append{self.tag}(_Verdict({own['name']}, {kind}, {self.turn}, {own['authority']}, "
-                         f"{own['severity']}, {self.call}, {reason}, {gap}, {escalate_to}, (), {overridden_by}, "
-                         f"explainer, {own['span']}))")
+        verdict = (f"_Verdict({own['name']}, {kind}, {self.turn}, {own['authority']}, {own['severity']}, "
+                   f"{self.call}, {reason}, {gap}, {escalate_to}, (), {overridden_by}, explainer, {own['span']})")
+        if self.unknown_trigger is not None:
+            verdict = f"_beside_not_applicable({verdict}, {self.unknown_trigger})"
+        self.emit(depth, self.give.format(verdict))
         self.emit(depth, self.end)
 
     def standing(self, depth: int, node: OutcomeNode, outcome: ast.Outcome) -> None:
@@ -264,8 +279,8 @@ def run(ctx, envs, explainer):
 """
 
 
-def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], leaves, decisions: Decisions,
-                 general: Callable) -> RunFn:
+def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], general: Callable, leaves,
+                 decisions: Decisions) -> RunFn:
     """Generate and compile `run(ctx, envs, explainer)` for the compiled norm `norm`: its
     verdicts at the acts `envs`, explained by `explainer`. `checked` is the norm's checked
     form, `overrider_triggers` the triggers of the norms that override it (in the order of
@@ -276,6 +291,36 @@ def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], leave
     writer.names.update(_general=general)
     source = _RUN.format(decision=_decision(writer, norm, checked, overrider_triggers, depth=3))
     return _compiled(source, writer.names, "run", f"norm {norm.name}")
+
+
+def message_function(norms: list[tuple], leaves, decisions: Decisions) -> MessageFn:
+    """Generate and compile `run_message(ctx, acts, explainer, settled, hold)` for a
+    session: the verdicts of `norms` (as `trace_function` takes them, all of turn scopes
+    of one role) at the acts of one new message, `acts[scope]`, in the order of `norms`,
+    one norm after the other as `run` would give them but with no call, list or loop
+    per norm. A norm without a `within` window settles at once: its verdicts go to the
+    list `settled`; the others' go through `hold(norm, env, verdict, settled)`, which
+    decides whether they settled or wait for later messages."""
+    names: dict[str, Any] = {}
+    lines = ["def run_message(ctx, acts, explainer, settled, hold):",
+             "    messages = ctx.view.messages",
+             "    append = settled.append"]
+    for scope in dict.fromkeys(norm.scope for norm, *_ in norms):
+        lines.append(f"    acts_{_tag(scope)} = acts[{scope!r}]")
+    for k, (norm, checked, triggers, general) in enumerate(norms):
+        give = f"hold(_norm_{k}, env, {{}}, settled)" if norm.windows else "append({})"
+        writer = _Writer(leaves, decisions, norm, f"_{k}", give=give)
+        decision = _decision(writer, norm, checked, triggers, depth=3)
+        names.update(writer.names, **{f"_general_{k}": general, f"_norm_{k}": norm})
+        lines += [f"    for env in acts_{_tag(norm.scope)}:",
+                  "        try:", decision,
+                  "        except _Unsettled:",
+                  "            " + give.format(f"_general_{k}(ctx, env, explainer)")]
+    return _compiled("\n".join(lines) + "\n", names, "run_message", "a session's message")
+
+
+def _tag(scope: str) -> str:
+    return scope.replace(" ", "_")
 
 
 def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: bool) -> TraceFn:
@@ -362,8 +407,30 @@ def _write_decision(writer: _Writer, norm, checked, overrider_triggers: list[ast
         writer.emit(depth, f"if {writer.expr(trigger, own)}:")
         writer.decided(depth + 1, overridden)
     if checked.trigger is not None:
-        writer.emit(depth, f"if not {writer.expr(checked.trigger)}:")
-        writer.decided(depth + 1, decisions.not_applicable)
+        _write_trigger(writer, norm, checked, depth)
+    _write_body(writer, norm, checked, depth)
+
+
+def _write_trigger(writer: _Writer, norm, checked, depth: int) -> None:
+    """`when`: not applicable unless it holds. A trigger that compares one fact with a
+    constant is decided here even when that fact is unknown (a missing label, a score in
+    its uncertainty band: common in guardrail traffic), as the general path would settle
+    its one atom: the body's verdict beside `not_applicable`."""
+    trigger = checked.trigger
+    if isinstance(trigger, ast.Compare) and _fact_comparison(trigger) and not norm.overriders:
+        fact = writer.read_fact(depth, trigger)
+        writer.emit(depth, f"if {fact}.__class__ is _Unknown and not {fact}.derived:")
+        writer.unknown_trigger = fact
+        _write_body(writer, norm, checked, depth + 1)
+        writer.unknown_trigger = None
+        holds = writer.comparison(trigger, "env", fact)
+    else:
+        holds = writer.expr(checked.trigger)
+    writer.emit(depth, f"if not {holds}:")
+    writer.decided(depth + 1, writer.decisions.not_applicable)
+
+
+def _write_body(writer: _Writer, norm, checked, depth: int) -> None:
     body = checked.body
     if isinstance(body, ast.Outcome):
         writer.standing(depth, norm.tree, body)
@@ -377,6 +444,31 @@ def _otherwise(writer: _Writer, norm, body: ast.Cases, depth: int) -> None:
         writer.standing(depth, norm.otherwise, body.otherwise.outcome)
     else:
         writer.decided(depth, writer.decisions.gap(norm.authority))
+
+
+def _beside_not_applicable(verdict: Verdict, unknown: Unknown) -> Verdict:
+    """The verdict at an act whose trigger compares the fact `unknown` (one atom): the
+    body's `verdict` (the trigger true) and not_applicable (false) settled together as
+    `evaluate._classify` does — both fine: complied if the body complied, else not
+    applicable; else uncertain, escalated to whoever decides the fact. Either way the
+    verdict names the fact it hinged on."""
+    if verdict.kind in OK_KINDS:
+        kind, reason, escalate_to = ("complied" if verdict.kind == "complied" else "not_applicable"), None, None
+    else:
+        kind, reason, escalate_to = "unspecified", "uncertain", unknown.escalate_to
+    return Verdict(verdict.norm, kind, verdict.turn, verdict.authority, verdict.severity, verdict.call, reason,
+                   False, escalate_to, (unknown.fact,), None, verdict._explanation, verdict.norm_span)
+
+
+def _fact_comparison(node: ast.Compare) -> bool:
+    """A fact compared with a constant, which generated code writes out (`comparison`)."""
+    return (isinstance(node.left, ast.Literal) and isinstance(node.right, _VALUES)
+            or isinstance(node.left, _VALUES) and isinstance(node.right, ast.Literal)) and (
+        node.op in ("==", "!=") or _number(node.left) or _number(node.right))
+
+
+def _fact_and_constant(node: ast.Compare) -> tuple[ast.Expr, ast.Literal]:
+    return (node.left, node.right) if isinstance(node.right, ast.Literal) else (node.right, node.left)
 
 
 def _number(node) -> bool:

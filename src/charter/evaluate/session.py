@@ -23,7 +23,7 @@ from typing import Any, Callable, Iterable, Literal
 import attrs
 
 from ..compile.compiler import CompiledNorm, CompiledPolicy
-from .evaluator import Context, Env, Explainer, TraceView, evaluate, prepare
+from .evaluator import Context, Env, Explainer, TraceView, evaluate, prepare_session
 from .prefix import Prefix
 from ..traces import native
 from ..traces.model import Message, Trace, merge_diff, merge_patch
@@ -145,17 +145,12 @@ class Session:
     def __init__(self, policy: CompiledPolicy, meta: dict[str, Any] | None = None, id: str = "session",
                  messages: Iterable[Message | dict[str, Any]] = (), on_unspecified: OnUnspecified = OnUnspecified(),
                  detect: Callable[[Message], Message] | None = None):
-        prepare(policy)
+        self._run_message = prepare_session(policy, _SCOPES_OF_ROLE)  # per role: its norms at a new message
         self._policy = policy
         self._detect = detect  # the message with its detected labels (the policy's detectors)
         self._view = TraceView(Trace(id, (), dict(meta or {})))
         self._ctx = Context(self._view)
         self._waiting: list[tuple[CompiledNorm, Env]] = []
-        # The norms a new message of each role is checked against, chosen once.
-        self._norms_of_role = {
-            role: [n for n in policy.norms if n.scope in scopes and not n.whole_trace]
-            for role, scopes in _SCOPES_OF_ROLE.items()
-        }
         self.on_unspecified = on_unspecified
         self._next_meta: dict[str, Any] | None = None  # set by `update_meta` until the next message
         self._finished = False
@@ -272,15 +267,18 @@ class Session:
             else:
                 still_waiting.append((norm, env))
         self._waiting = still_waiting
-        acts = {scope: self._view.acts_at(scope, message.index) for scope in _SCOPES_OF_ROLE.get(message.role, ())}
-        for norm in self._norms_of_role.get(message.role, ()):
-            envs = acts[norm.scope]
-            for env, verdict in zip(envs, norm.fast(self._ctx, envs, explainer)):
-                if _settled(verdict, norm, self._view, env):
-                    settled.append(verdict)
-                else:
-                    self._waiting.append((norm, env))
+        run = self._run_message.get(message.role)
+        if run is not None:
+            acts = {scope: self._view.acts_at(scope, message.index) for scope in _SCOPES_OF_ROLE[message.role]}
+            run(self._ctx, acts, explainer, settled, self._hold)
         return settled
+
+    def _hold(self, norm: CompiledNorm, env: Env, verdict: Verdict, settled: list[Verdict]) -> None:
+        """A verdict of a norm with a `within` window: settled, or its act waits."""
+        if _settled(verdict, norm, self._view, env):
+            settled.append(verdict)
+        else:
+            self._waiting.append((norm, env))
 
     def _explainer(self) -> Explainer:
         """What explains the verdicts given now: a snapshot of the view, kept unchanged."""
