@@ -658,6 +658,10 @@ def _or(fns: list[Fn]) -> Fn:
     return disjunction
 
 
+# A single pattern's test that found nothing, as cached (one tuple for every such message).
+_NOT_FOUND = (False, (None,))
+
+
 def _text_condition(ident: int, subject, patterns: list) -> Fn:
     """A text test on a message, cached per message for the whole trace (the same
     `user says ...` is read by every norm and every act that binds that message). The
@@ -667,24 +671,27 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     message (for generated code)."""
     only = patterns[0] if len(patterns) == 1 else None
 
+    def search(ctx, index, key):
+        """The test searched on message `index`, and cached (a miss: not yet)."""
+        view = ctx.view
+        content, folded = view.texts[index], view.folded(index)
+        if only is not None:
+            match = only.search_in(content, folded)
+            cached = _NOT_FOUND if match is None else (True, (match,))
+        else:  # `all of`: the matches are kept only when every phrase is found
+            found = []
+            for pattern in patterns:
+                found.append(match := pattern.search_in(content, folded))
+                if match is None:
+                    break
+            cached = (match is not None, found)
+        ctx.text_cache[key] = cached
+        return cached
+
     def hit(ctx, index):
         key = (ident, index)
         cached = ctx.text_cache.get(key)
-        if cached is None:
-            view = ctx.view
-            content, folded = view.texts[index], view.folded(index)
-            if only is not None:
-                match = only.search_in(content, folded)
-                cached = (match is not None, (match,))
-            else:  # `all of`: the matches are kept only when every phrase is found
-                found = []
-                for pattern in patterns:
-                    found.append(match := pattern.search_in(content, folded))
-                    if match is None:
-                        break
-                cached = (match is not None, found)
-            ctx.text_cache[key] = cached
-        return cached
+        return search(ctx, index, key) if cached is None else cached
 
     def at(ctx, index):
         cached = hit(ctx, index)
@@ -693,11 +700,17 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
         return cached[0]
 
     def of(ctx, index):
-        """The test on message `index`, or False when there is none (None)."""
+        """The test on message `index`, or False when there is none (None). (It runs for
+        every text test at every act: `at`, inline, with one cache lookup.)"""
         if index is None:
             return False
-        cached = ctx.text_cache.get((ident, index))  # the common case, inline: a hit, not recording
-        return at(ctx, index) if cached is None or ctx.recording else cached[0]
+        key = (ident, index)
+        cached = ctx.text_cache.get(key)
+        if cached is None:
+            cached = search(ctx, index, key)
+        if cached[0] and ctx.recording:
+            ctx.matches.append((index, cached[1]))
+        return cached[0]
 
     def text(ctx, env):
         return of(ctx, subject(env))

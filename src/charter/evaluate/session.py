@@ -259,14 +259,10 @@ class Session:
     def _settle(self, message: Message, explainer: Explainer) -> list[Verdict]:
         """The verdicts the view's latest message settles, explained by `explainer`."""
         settled: list[Verdict] = []
-        still_waiting = []
-        for norm, env in self._waiting:
-            verdict = self._verdict(norm, env, explainer)
-            if _settled(verdict, norm, self._view, env):
-                settled.append(verdict)
-            else:
-                still_waiting.append((norm, env))
-        self._waiting = still_waiting
+        if message.role == "assistant":  # (what alone can meet or fill a `within` window)
+            waiting, self._waiting = self._waiting, []
+            for norm, env in waiting:
+                self._hold(norm, env, self._verdict(norm, env, explainer), settled)
         run = self._run_message.get(message.role)
         if run is not None:
             acts = {scope: self._view.acts_at(scope, message.index) for scope in _SCOPES_OF_ROLE[message.role]}
