@@ -669,19 +669,20 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     an explanation), `hit(ctx, index)` gives the cached (holds, matches) without
     recording, for quantifiers' scans, and `of(ctx, index)` is `at` reading None as no
     message (for generated code)."""
-    only = patterns[0] if len(patterns) == 1 else None
+    searchers = [pattern.searcher() for pattern in patterns]
+    only = searchers[0] if len(searchers) == 1 else None
 
     def search(ctx, index, key):
         """The test searched on message `index`, and cached (a miss: not yet)."""
         view = ctx.view
         content, folded = view.texts[index], view.folded(index)
         if only is not None:
-            match = only.search_in(content, folded)
+            match = only(content, folded)
             cached = _NOT_FOUND if match is None else (True, (match,))
         else:  # `all of`: the matches are kept only when every phrase is found
             found = []
-            for pattern in patterns:
-                found.append(match := pattern.search_in(content, folded))
+            for searcher in searchers:
+                found.append(match := searcher(content, folded))
                 if match is None:
                     break
             cached = (match is not None, found)

@@ -42,7 +42,34 @@ class Matcher(Protocol):
         """`search(text)`, given `folded = fold(text)`, made once per text for all the
         matchers that test it (what case-insensitive prefilters read)."""
 
+    def searcher(self) -> Callable[[str, str], object | None]:
+        """`search_in` as one function, its prefilter's test inlined: what a text test
+        calls on each message."""
+
     def finditer(self, text: str) -> Iterator[object]: ...
+
+
+class _Prefiltered:
+    """A pattern behind its prefilter (`_need`): `_search` searches the text itself."""
+
+    __slots__ = ()
+
+    def search(self, text: str) -> object | None:
+        return self.search_in(text, None)
+
+    def search_in(self, text: str, folded: str | None) -> object | None:
+        if self._need is not None and not self._need.admits(text, folded):
+            return None
+        return self._search(text)
+
+    def searcher(self) -> Callable[[str, str], object | None]:
+        need, search = self._need, self._search
+        if need is None:
+            return lambda text, folded: search(text)
+        test = need.test
+        if need.folded:
+            return lambda text, folded: search(text) if test(folded) else None
+        return lambda text, folded: search(text) if test(text) else None
 
 
 class RegexError(ValueError):
@@ -80,7 +107,7 @@ def _engine(source: str, flags: str) -> tuple[object, Need | None, bool]:
     return regex, regex_need(source, flags), whole_chars
 
 
-class _Regex:
+class _Regex(_Prefiltered):
     """An RE2 regex behind its prefilter, searched on the text's UTF-8 bytes (whose
     offsets for ASCII text are the character offsets, and otherwise are converted only
     for a match found)."""
@@ -92,12 +119,7 @@ class _Regex:
         self._need = need
         self._whole_chars = whole_chars
 
-    def search(self, text: str) -> object | None:
-        return self.search_in(text, None)
-
-    def search_in(self, text: str, folded: str | None) -> object | None:
-        if self._need is not None and not self._need.admits(text, folded):
-            return None
+    def _search(self, text: str) -> object | None:
         return self._search_from(text, 0)
 
     def finditer(self, text: str) -> Iterator[object]:
@@ -136,9 +158,7 @@ class _CheckedRegex(_Regex):
         check = self._check
         return (m for m in super().finditer(text) if check(m.group()))
 
-    def search_in(self, text: str, folded: str | None) -> object | None:
-        if self._need is not None and not self._need.admits(text, folded):
-            return None
+    def _search(self, text: str) -> object | None:
         check = self._check
         if text.isascii():  # one pass over the bytes, where offsets need no decoding
             for found in self._regex.finditer(text.encode("ascii")):
@@ -227,22 +247,15 @@ def phrase_regex(phrases: tuple[str, ...]) -> Matcher:
     return _Phrases(re.compile(pattern, re.IGNORECASE), phrase_need(phrases))
 
 
-class _Phrases:
+class _Phrases(_Prefiltered):
     """A phrase list's pattern behind its prefilter; matches are `re.Match`es."""
 
-    __slots__ = ("pattern", "_need")
+    __slots__ = ("pattern", "_need", "_search")
 
     def __init__(self, pattern: re.Pattern[str], need: Need | None):
         self.pattern = pattern
         self._need = need
-
-    def search(self, text: str) -> re.Match[str] | None:
-        return self.search_in(text, None)
-
-    def search_in(self, text: str, folded: str | None) -> re.Match[str] | None:
-        if self._need is not None and not self._need.admits(text, folded):
-            return None
-        return self.pattern.search(text)
+        self._search = pattern.search
 
     def finditer(self, text: str) -> Iterator[re.Match[str]]:
         if self._need is not None and not self._need.admits(text):
