@@ -668,14 +668,15 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     closure's `at(ctx, index)` tests message `index` directly (recording its matches for
     an explanation), `hit(ctx, index)` gives the cached (holds, matches) without
     recording, for quantifiers' scans, and `of(ctx, index)` is `at` reading None as no
-    message (for generated code)."""
+    message (for generated code, which reads the cache under the key `(ident, index)`
+    itself and calls `search(ctx, index, key)` on a miss)."""
     searchers = [pattern.searcher() for pattern in patterns]
     only = searchers[0] if len(searchers) == 1 else None
 
     def search(ctx, index, key):
         """The test searched on message `index`, and cached (a miss: not yet)."""
         view = ctx.view
-        content, folded = view.texts[index], view.folded(index)
+        content, folded = view.texts[index], view.folds[index]
         if only is not None:
             match = only(content, folded)
             cached = _NOT_FOUND if match is None else (True, (match,))
@@ -716,7 +717,7 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     def text(ctx, env):
         return of(ctx, subject(env))
 
-    text.at, text.of, text.hit = at, of, hit
+    text.at, text.of, text.hit, text.search, text.ident = at, of, hit, search, ident
     return text
 
 

@@ -44,7 +44,6 @@ class TraceView:
         self.messages: tuple[Message, ...] = trace.messages
         self._acts: dict[str, list[Env]] = {}
         self._assistant_env: dict[int, Env] = {}
-        self._folded: dict[int, str] = {}
 
     @functools.cached_property
     def by_role(self) -> dict[str, list[int]]:
@@ -86,13 +85,11 @@ class TraceView:
             return self.trace.meta
         return metas[-1 if turn is None else turn]
 
-    def folded(self, index: int) -> str:
-        """Message `index`'s text as case-insensitive prefilters read it, made once for
-        every text test on it."""
-        folded = self._folded.get(index)
-        if folded is None:
-            folded = self._folded[index] = fold(self.texts[index])
-        return folded
+    @functools.cached_property
+    def folds(self) -> list[str]:
+        """Each message's text as case-insensitive prefilters read it (made when a text
+        test first runs, for every message: folding costs little next to one search)."""
+        return [fold(text) for text in self.texts]
 
     def append(self, message: Message) -> None:
         """Add the next message (for incremental sessions); `message.index` must be the
@@ -103,6 +100,8 @@ class TraceView:
         if not isinstance(self.messages, list):
             self.messages = list(self.messages)  # once: from then on it grows
         texts.append(matchable(message.content))
+        if "folds" in self.__dict__:  # (only once a text test has read them)
+            self.folds.append(fold(texts[-1]))
         if message.meta_patch:
             if metas is None:
                 metas = self.metas = [self.trace.meta] * (len(texts) - 1)
@@ -120,8 +119,9 @@ class TraceView:
         snapshot that saw them must `keep` them first."""
         for message in self.messages[length:]:
             self._assistant_env.pop(message.index, None)
-            self._folded.pop(message.index, None)
         del self.messages[length:], self.texts[length:]
+        if "folds" in self.__dict__:
+            del self.folds[length:]
         for indices in self.by_role.values():
             del indices[bisect.bisect_left(indices, length):]
         del self.replies[bisect.bisect_left(self.replies, length):]
@@ -245,7 +245,7 @@ class Snapshot(TraceView):
 
     def __init__(self, view: TraceView, length: int):  # not TraceView's: its lists are the properties below
         self.trace, self._view, self._length = view.trace, view, length
-        self._acts, self._assistant_env, self._folded = {}, {}, {}
+        self._acts, self._assistant_env = {}, {}
 
     @functools.cached_property
     def messages(self) -> Prefix[Message]:  # type: ignore[override]
@@ -254,6 +254,10 @@ class Snapshot(TraceView):
     @functools.cached_property
     def texts(self) -> Prefix[str]:  # type: ignore[override]
         return Prefix(self._view.texts, self._length)
+
+    @functools.cached_property
+    def folds(self) -> Prefix[str]:  # type: ignore[override]
+        return Prefix(self._view.folds, self._length)
 
     @functools.cached_property
     def by_role(self) -> dict[str, Prefix[int]]:  # type: ignore[override]
@@ -272,7 +276,7 @@ class Snapshot(TraceView):
         """Copy what it saw from message `length` on: the view is about to drop it."""
         if self._length <= length:
             return
-        for prefix in (self.messages, self.texts, self.metas):
+        for prefix in (self.messages, self.texts, self.folds, self.metas):
             if prefix is not None:
                 prefix.keep(length)
         for indices in (*self.by_role.values(), self.replies):

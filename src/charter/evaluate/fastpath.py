@@ -116,8 +116,7 @@ class _Writer:
             case ast.Literal(value=bool() as value):
                 return repr(value)
             case ast.Says() | ast.Matches() if node.subject.which in _SUBJECTS:
-                subject = self.subject(node.subject, env)
-                return f"{self.name(self.condition(node).of, 't')}(ctx, {subject})"
+                return self.text_test(node, env)
             case ast.Compare() if _fact_comparison(node):
                 return self.comparison(node, env)
             case ast.In(value=_VALUES) if all(isinstance(i.value, str) for i in node.items.items):
@@ -138,6 +137,18 @@ class _Writer:
         self.consults = True
         temp = self.local()
         return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
+
+    def text_test(self, node: ast.Says | ast.Matches, env: str) -> str:
+        """A text test on a message. On the act's own message (always there) the cache is
+        read inline (`_text_condition`'s `of` without its call; generated code never
+        records matches, so a cached result is the whole answer)."""
+        test = self.condition(node)
+        subject = self.subject(node.subject, env)
+        if subject != self.turn:
+            return f"{self.name(test.of, 't')}(ctx, {subject})"
+        cached, key = self.local(), self.local()
+        return (f"({cached}[0] if ({cached} := cached(({key} := ({test.ident}, {subject})))) is not None "
+                f"else {self.name(test.search, 's')}(ctx, {subject}, {key})[0])")
 
     def subject(self, node: ast.Subject, env: str) -> str:
         """The index of a message subject; the act's own message is the act's index."""
@@ -269,7 +280,7 @@ _RUN = """\
 def run(ctx, envs, explainer):
     verdicts = []
     append = verdicts.append
-    messages = ctx.view.messages
+    messages, cached = ctx.view.messages, ctx.text_cache.get
     for env in envs:
         try:
 {decision}
@@ -303,7 +314,7 @@ def message_function(norms: list[tuple], leaves, decisions: Decisions) -> Messag
     decides whether they settled or wait for later messages."""
     names: dict[str, Any] = {}
     lines = ["def run_message(ctx, acts, explainer, settled, hold):",
-             "    messages = ctx.view.messages",
+             "    messages, cached = ctx.view.messages, ctx.text_cache.get",
              "    append = settled.append"]
     for scope in dict.fromkeys(norm.scope for norm, *_ in norms):
         lines.append(f"    acts_{_tag(scope)} = acts[{scope!r}]")
@@ -351,7 +362,7 @@ def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: b
     lines += ["    latest = dict.fromkeys(_ROLES)",
               f"    before = {'dict(latest)' if previous else '_UNBOUND'}",
               "    env = _act(latest, before)",
-              "    messages = view.messages",
+              "    messages, cached = view.messages, ctx.text_cache.get",
               "    for index, message in enumerate(messages):",
               "        role = message.role"]
     if previous:
