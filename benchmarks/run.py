@@ -34,6 +34,7 @@ it stayed within the peak reached before).
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 import json
 import os
@@ -294,15 +295,22 @@ def run_sessions(policy: charter.Policy, records: list[dict]) -> None:
 def session_block_times(policy: charter.Policy, records: list[dict], messages: int, block: int) -> list[float]:
     """CPU seconds each `block` of messages took in one session of `messages` messages
     (the corpus's conversations one after another): the cost of a message must not grow
-    with the session's length."""
+    with the session's length. The cyclic garbage collector is off meanwhile, as `timeit`
+    has it: a full collection scans every live object of the process (the harness's
+    corpus too) and doubles the time of whichever block it falls in."""
     joined = list(itertools.islice((m for r in itertools.cycle(records) for m in r["messages"]), messages))
     session = policy.session(meta=records[0].get("meta"), id="long session")
     times = []
-    for start in range(0, messages, block):
-        started = time.process_time()
-        for message in joined[start:start + block]:
-            session.add(message)
-        times.append(time.process_time() - started)
+    gc.collect()
+    gc.disable()
+    try:
+        for start in range(0, messages, block):
+            started = time.process_time()
+            for message in joined[start:start + block]:
+                session.add(message)
+            times.append(time.process_time() - started)
+    finally:
+        gc.enable()
     return times
 
 

@@ -44,6 +44,10 @@ class TraceView:
         self.messages: tuple[Message, ...] = trace.messages
         self._acts: dict[str, list[Env]] = {}
         self._assistant_env: dict[int, Env] = {}
+        # For a view that grows (`append`): each role's latest message and the one before
+        # it, what the act of the newest message binds (`env_at` without a bisection).
+        self._latest: dict[str, int | None] | None = None
+        self._before: dict[str, int | None] = {}
 
     @functools.cached_property
     def by_role(self) -> dict[str, list[int]]:
@@ -108,7 +112,12 @@ class TraceView:
             metas.append(merge_patch(metas[-1] if metas else self.trace.meta, message.meta_patch))
         elif metas is not None:
             metas.append(metas[-1])
+        if self._latest is None:
+            self._latest = {role: indices[-1] if indices else None for role, indices in by_role.items()}
+            self._before = {role: indices[-2] if len(indices) > 1 else None for role, indices in by_role.items()}
         by_role.setdefault(message.role, []).append(message.index)
+        self._before[message.role] = self._latest.get(message.role)
+        self._latest[message.role] = message.index
         if is_reply(message):
             replies.append(message.index)
         self.messages.append(message)
@@ -117,13 +126,18 @@ class TraceView:
     def truncate(self, length: int) -> None:
         """Drop the messages from `length` on (a candidate reply that was not kept). A
         snapshot that saw them must `keep` them first."""
-        for message in self.messages[length:]:
+        dropped = self.messages[length:]
+        for message in dropped:
             self._assistant_env.pop(message.index, None)
         del self.messages[length:], self.texts[length:]
         if "folds" in self.__dict__:
             del self.folds[length:]
         for indices in self.by_role.values():
             del indices[bisect.bisect_left(indices, length):]
+        for role in {message.role for message in dropped} if self._latest is not None else ():
+            indices = self.by_role[role]
+            self._latest[role] = indices[-1] if indices else None
+            self._before[role] = indices[-2] if len(indices) > 1 else None
         del self.replies[bisect.bisect_left(self.replies, length):]
         if self.metas is not None:
             del self.metas[length:]
@@ -137,6 +151,8 @@ class TraceView:
     def env_at(self, position: int, turn: int | None, own: tuple[str, int] | None = None) -> "Env":
         """The env of an act whose subjects are the latest messages before `position`;
         `own` binds the act's own message to its role."""
+        if self._latest is not None and own is not None and position == len(self.messages) - 1:
+            return Env(turn, self._latest.copy(), self._before.copy(), earlier_end=position)  # a session's newest
         current: dict[str, int | None] = {}
         previous: dict[str, int | None] = {}
         own_role = own[0] if own is not None else None
@@ -245,7 +261,7 @@ class Snapshot(TraceView):
 
     def __init__(self, view: TraceView, length: int):  # not TraceView's: its lists are the properties below
         self.trace, self._view, self._length = view.trace, view, length
-        self._acts, self._assistant_env = {}, {}
+        self._acts, self._assistant_env, self._latest = {}, {}, None
 
     @functools.cached_property
     def messages(self) -> Prefix[Message]:  # type: ignore[override]
