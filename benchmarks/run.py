@@ -17,7 +17,8 @@ corpus file to verdicts:
 - OPA through regopy (benchmarks/policy/support.rego, 12 of the norms) and Cedar through
   cedarpy (benchmarks/policy/support.cedar, the 4 norms Cedar can express), each against
   Charter running exactly those norms on the same sample of traces;
-- `Session.add`, per message.
+- `Session.add`, per message, over 50 traces, and over the first and the last 2,000
+  messages of one session of 10,000 (whether a message costs more as a session grows).
 
 Before timing, the verdicts are compared: Charter and the hand-written checker on every
 trace, regopy and cedarpy with Charter on the sample; any disagreement stops the run
