@@ -268,3 +268,16 @@ def test_a_message_costs_the_same_at_any_length_of_the_session(policy):
         tracemalloc.stop()
     assert late <= 1.25 * early, (early, late)
     assert len(session.messages) == 3_100
+
+
+def test_the_messages_so_far_are_a_sequence_later_messages_leave_alone(policy):
+    session = policy.session()
+    session.add({"role": "user", "content": "Hello"})
+    so_far = session.messages
+    session.add({"role": "assistant", "content": "Hello, how can I help?"})
+    session.check_candidate("Sure, lol")
+    assert len(so_far) == 1 and so_far[0].content == "Hello" and so_far[-1] is so_far[0]
+    assert so_far == (session.trace().messages[0],) and tuple(session.messages) == session.trace().messages
+    assert [m.content for m in session.messages[1:]] == ["Hello, how can I help?"]
+    with pytest.raises(IndexError):
+        so_far[1]
