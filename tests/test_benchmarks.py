@@ -123,6 +123,18 @@ def test_invariant_finds_the_violations_charter_finds_binding_rules_included(age
     assert not none and all(t.agreed == len(agent_slice) for t in lifted.values())
 
 
+def test_a_claim_is_tied_to_the_result_just_before_it_in_both(agent_slice):
+    """session-0138 of the 2x corpus: a send fails, a later send to the same address does
+    not, then the claim. Neither flags it: the Invariant rule's `forall` keeps only the
+    failed output with no other tool output between it and the claim (without it, the
+    rule flagged any earlier failed send naming the recipient)."""
+    (trace,) = [t for t in agents.scaled(agents.base_traces(), 2) if t.id == "session-0138"]
+    tallies, unchecked = agents.agreement([trace], cycles=10**9)
+    claims = tallies["sent_claim_names_a_failed_send"]
+    assert not unchecked and claims.agreed == 1 and claims.violations == 0
+    assert tallies["no_sent_claim_after_failure"].violations > 0  # a failure before the claim, not its send's
+
+
 def test_a_rule_that_differs_from_the_norm_is_caught(agent_slice, tmp_path, monkeypatch):
     rules = tmp_path / "rules.gr"
     rules.write_text(agents.RULES.read_text().replace("amount > 1000", "amount > 100"))

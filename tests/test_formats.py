@@ -286,6 +286,23 @@ def test_responses_mcp_calls_carry_their_result():
     assert trace.notes == ('output[0] is an item of type "mcp_list_tools", which is not read: it is left out',)
 
 
+def test_responses_call_outputs_fail_by_their_error_key_as_in_the_native_format():
+    output = lambda call_id, **extra: {"type": "function_call_output", "call_id": call_id, "output": "...", **extra}
+    request = {"input": [
+        {"role": "user", "content": "Mail Ann and Bob"},
+        *({"type": "function_call", "call_id": c, "name": "send_email", "arguments": "{}"} for c in "abcde"),
+        output("a", error="SMTP 550 mailbox unavailable"), output("b", error={"code": 550}),
+        output("c", error=False), output("d", error=None, status="completed"), output("e", status="incomplete"),
+    ]}
+    trace = trace_from_json(request)
+    # a string or an object says what went wrong; null, or only the item's `status`, says nothing
+    assert [m.error for m in trace.messages if m.role == "tool"] == [True, True, False, None, None]
+    policy = charter.loads('charter p\nnorm no_failed_send:\n    on tool call\n'
+                           '    when call.name == "send_email"\n    forbid call failed\n', name="p.charter")
+    kinds = [v.kind for v in policy.check(trace).verdicts]
+    assert kinds == ["violated", "violated", "complied", "unspecified", "unspecified"]  # unknown: not decided
+
+
 def test_responses_items_not_read_are_noted_with_their_place(tmp_path):
     record = {"request": {"input": [
         {"role": "user", "content": "Search the web"},

@@ -17,7 +17,7 @@ from charter.evaluate.inline_tests import block_trace
 from charter.source.text import Source
 from charter.syntax.parser import parse
 from charter.syntax import ast
-from charter.traces.model import Message, Trace
+from charter.traces.model import Message, ToolCall, Trace
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED = ROOT / "tests" / "cases" / "analysis"
@@ -109,10 +109,23 @@ def test_a_printed_trace_parses_back_to_the_same_trace(trace):
     (block,) = tree.of(ast.TestBlock)
     again = block_trace(block)
     assert again.meta == trace.meta
-    assert [(m.role, m.content, m.labels, m.meta, [(c.name, c.arguments) for c in m.tool_calls])
+    assert [(m.role, m.content, m.labels, m.meta, m.error, [(c.name, c.arguments) for c in m.tool_calls])
             for m in again.messages] == [
-        (m.role, m.content, m.labels, m.meta, [(c.name, c.arguments) for c in m.tool_calls])
+        (m.role, m.content, m.labels, m.meta, m.error, [(c.name, c.arguments) for c in m.tool_calls])
         for m in trace.messages]
+
+
+def test_a_printed_tool_result_says_whether_it_failed_and_parses_back():
+    call = lambda n: ToolCall("send_email", {"to": "ann@x.org"}, f"c{n}")
+    trace = Trace("t", (Message(0, "assistant", "", (call(0), call(1), call(2))),
+                        *(Message(1 + k, "tool", "sent?", tool_call_id=f"c{k}", error=error)
+                          for k, error in enumerate((True, False, None)))))
+    text = as_test_block("bounce", trace, [])
+    assert text.splitlines()[-3:] == ['    tool: "sent?" failed', '    tool: "sent?" not failed', '    tool: "sent?"']
+    (block,) = parse(Source("t.charter", text))[0].of(ast.TestBlock)
+    again = block_trace(block)
+    assert [m.error for m in again.messages] == [None, True, False, None]
+    assert [again.links.call_of(i) for i in (1, 2, 3)] == [(0, 0), (0, 1), (0, 2)]
 
 
 def test_json_output_of_charter_test():

@@ -77,3 +77,61 @@ def test_a_quantified_answers():
     report = check(p, user("x"), calls(("m", "send_email", {})), result("ok", "m"), calls(("s", "search", {})),
                    result("ok", "s"), assistant("sent"))
     assert kinds(report, "claims")[-1] == (5, "complied")
+
+
+@pytest.mark.parametrize(("errors", "expected"), [
+    ((False, True), ("violated", "complied", "violated")),  # one failed: `any` holds, `every` does not
+    ((False, False), ("complied", "complied", "complied")),
+    ((True, True), ("violated", "violated", "violated")),
+    ((False, None), ("unspecified", "complied", "unspecified")),  # `any` and the count hang on the unknown one
+    ((True, None), ("violated", "unspecified", "violated")),  # `every` does; a count of 1 or 2 is not < 1
+])
+def test_quantified_failed_is_three_valued(errors, expected):
+    """`any` / `every earlier tool failed` and their count read the index of
+    compile/quantifiers.py; a result whose failure is not said keeps them unknown
+    exactly when the others do not decide."""
+    p = policy("""
+        norm no_failure_before_a_claim:
+            when assistant says "sent"
+            forbid any earlier tool failed
+        norm every_send_failed:
+            when assistant says "sent"
+            forbid every earlier tool failed
+        norm one_failure_at_most:
+            when assistant says "sent"
+            require count(any earlier tool failed) < 1
+    """)
+    report = check(p, user("x"), calls(("a", "send_email", {}), ("b", "send_email", {})),
+                   result("r", "a", errors[0]), result("r", "b", errors[1]), assistant("sent"))
+    got = tuple(kinds(report, n)[-1][1] for n in ("no_failure_before_a_claim", "every_send_failed",
+                                                   "one_failure_at_most"))
+    assert got == expected
+
+
+def test_a_test_block_says_whether_a_result_failed():
+    p = policy("""
+        norm sent_claims_follow_a_send:
+            when assistant says "email sent"
+            require tool answers "send_email" and not (tool failed)
+
+        test "a bounce, a send, and one the trace does not report":
+            user: "mail Ann"
+            assistant calls send_email {"to": "ann@example.org"}
+            tool: "550 mailbox unavailable" failed
+            assistant: "Email sent."
+            user: "again"
+            assistant calls send_email {"to": "ann@example.org"}
+            tool: "queued" not failed
+            assistant: "Email sent."
+            user: "again"
+            assistant calls send_email {"to": "ann@example.org"}
+            tool: "queued"
+            assistant: "Email sent."
+            expect sent_claims_follow_a_send violated at turn 3
+            expect sent_claims_follow_a_send complied at turn 7
+            expect sent_claims_follow_a_send unspecified at turn 11
+    """)
+    (result_,) = p.run_tests()
+    assert [(e.expected, e.got) for e in result_.expectations] == [
+        ("violated", "violated"), ("complied", "complied"), ("unspecified", "unspecified")]
+    assert [m.error for m in result_.trace.messages if m.role == "tool"] == [True, False, None]

@@ -199,10 +199,23 @@ def conditions(draw: st.DrawFn, where: Where, depth: int = 3) -> ast.Expr:
 @st.composite
 def quantifieds(draw: st.DrawFn, where: Where, depth: int) -> ast.Quantified:
     role = draw(st.sampled_from(("user", "assistant", "user", "assistant", "system", "tool")))
-    return ast.Quantified(
-        draw(st.sampled_from(("any", "every"))), draw(st.sampled_from(("earlier", "all"))), role,
-        draw(conditions(where.binding(role), depth)),
-    )
+    if where.bindings and draw(st.integers(0, 2)) == 0:  # over tool results' own facts (an index of their own)
+        role, body = "tool", draw(result_facts())
+    else:
+        body = draw(conditions(where.binding(role), depth))
+    return ast.Quantified(draw(st.sampled_from(("any", "every"))), draw(st.sampled_from(("earlier", "all"))), role,
+                          body)
+
+
+@st.composite
+def result_facts(draw: st.DrawFn) -> ast.Expr:
+    """What a quantifier over tool results asks of each one alone: which call it answers,
+    whether it failed (unknown when unlinked, or not said)."""
+    bound = ast.Subject("tool", "bound")
+    fact = draw(st.sampled_from([ast.Answers(bound, ast.Literal(tool)) for tool in AGENT_TOOLS] + [ast.Failed(bound)]))
+    other = draw(st.sampled_from([ast.Failed(bound), ast.Calls(bound, ast.Literal("send_email")),
+                                  ast.Says(bound, "one", ast.Literal("yes"))]))
+    return draw(st.sampled_from([fact, fact, ast.Not(fact), ast.And((fact, ast.Not(other))), ast.Or((fact, other))]))
 
 
 # --------------------------------------------------------------------------- bindings (issue 22)

@@ -24,6 +24,8 @@ def as_test_block(name: str, trace: Trace, expects: list[tuple[str, str, int | N
             line += f" labels {_json(message.labels)}"
         if message.meta:
             line += f" meta {_json(message.meta)}"
+        if message.error is not None:
+            line += " failed" if message.error else " not failed"
         lines.append(line)
         for call in message.tool_calls:
             lines.append(f"    assistant calls {call.name} {_json(call.arguments)}")

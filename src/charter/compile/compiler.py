@@ -28,7 +28,7 @@ from ..check.program import CheckedNorm, Program
 from ..detectors.model import Doubt
 from ..source.text import Source, Span
 from ..text.matching import compile_regex, matchable, phrase_regex
-from . import bindings
+from . import bindings, quantifiers
 
 Fn = Callable[[Any, Any], Any]
 
@@ -324,19 +324,14 @@ class _Compiler:
                 return not every
 
             return quantified_text
+        if quantifiers.indexable(node.body):
+            return quantifiers.quantified(node, body)
 
         def quantified(ctx, env):
             indices = ctx.view.by_role[role]
             if earlier:
                 indices = indices[:bisect.bisect_left(indices, env.earlier_end)]
-            result: bool | None = every
-            for index in indices:
-                v = body(ctx, env.bind(index))
-                if v is None:
-                    result = None
-                elif v is not every:
-                    return v
-            return result
+            return quantifiers.each(ctx, env, body, indices, every)
 
         return quantified
 
@@ -574,6 +569,8 @@ class _Compiler:
                                                             env.earlier_end if earlier else None)
 
                 return count_text
+            if quantifiers.indexable(body.body):
+                return quantifiers.counted(body, inner, _DERIVED)
 
             def count(ctx, env):
                 indices = ctx.view.by_role[role]

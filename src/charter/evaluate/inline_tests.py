@@ -49,7 +49,8 @@ class TestResult:
 def block_trace(block: ast.TestBlock) -> Trace:
     """The trace a test block describes. `assistant calls` joins the assistant message
     just above it, or starts a new one; a `tool:` message answers the earliest call not
-    answered yet (none left: it answers no call)."""
+    answered yet (none left: it answers no call), and its `failed` / `not failed` is its
+    error (unsaid: unknown)."""
     messages: list[Message] = []
     unanswered: list[str] = []
     for line in block.messages:
@@ -66,7 +67,7 @@ def block_trace(block: ast.TestBlock) -> Trace:
         messages.append(Message(
             len(messages), line.role, line.content, labels=dict(line.labels),
             meta=line.meta if isinstance(line.meta, dict) else {},
-            tool_call_id=unanswered.pop(0) if line.role == "tool" and unanswered else None,
+            tool_call_id=unanswered.pop(0) if line.role == "tool" and unanswered else None, error=line.failed,
         ))
     meta = block.meta if isinstance(block.meta, dict) else {}
     return Trace(block.name, tuple(messages), meta, Locator(block.span.source, block.span.line))

@@ -528,12 +528,14 @@ class MetaDecl:
 
 @attrs.frozen
 class TestMessage:
-    """`role: "text" [labels {...}] [meta {...}]` in a test block."""
+    """`role: "text" [labels {...}] [meta {...}] [failed | not failed]` in a test block
+    (`failed`: a tool result's error; None when the line does not say)."""
 
     role: str
     content: str
     labels: tuple[tuple[str, object], ...] = ()
     meta: object = None
+    failed: bool | None = None
     span: Span = _span()
 
 

@@ -180,6 +180,12 @@ def _escape(char: str) -> str:
     return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
+def _extra(node: Tree) -> str:
+    """A test message's `labels {...}`, `meta {...}`, `failed` or `not failed`."""
+    words = {"extra_labels": "labels", "extra_meta": "meta", "extra_failed": "failed", "extra_not_failed": "not failed"}
+    return " ".join([words[node.data]] + [_json(c) for c in node.children])
+
+
 def _json(node: Tree) -> str:
     kind = node.data
     if kind == "json_object":
@@ -435,8 +441,7 @@ class _Printer:
             text = f"meta {_json(children[0])}"
         elif kind == "test_message":
             role, content, *extras = children
-            text = f"{role}: {_string(content)}" + "".join(
-                f" {'labels' if e.data == 'extra_labels' else 'meta'} {_json(e.children[0])}" for e in extras)
+            text = f"{role}: {_string(content)}" + "".join(f" {_extra(e)}" for e in extras)
         elif kind == "test_call":
             role, name, arguments = children
             text = f"{role} calls {name}" + (f" {_json(arguments)}" if arguments is not None else "")

@@ -673,6 +673,22 @@ def _token_span(token: Token, file: str) -> Span:
                 max((token.end_column or token.column) - 1, token.column))
 
 
+def _test_failure(role: Token, said: list[tuple[bool, Span]]) -> bool | None:
+    """A test message's `failed` / `not failed`: said at most once, and of a tool result."""
+    if not said:
+        return None
+    if len(said) > 1:
+        raise _NodeError(Diagnostic(
+            "E334", "a test message says whether it failed only once", said[1][1],
+            hint="keep one `failed` or `not failed`"))
+    failed, span = said[0]
+    if str(role) != "tool":
+        raise _NodeError(Diagnostic(
+            "E333", f"`{'failed' if failed else 'not failed'}` is about a tool result, and `{role}` is not one", span,
+            hint=f"write `tool: \"...\" {'failed' if failed else 'not failed'}` for the result of a call"))
+    return failed
+
+
 def _number(text: str) -> int | float:
     return int(text) if re.fullmatch(r"-?[0-9]+", text) else float(text)
 
@@ -1150,14 +1166,21 @@ class _ToAst(Transformer):
         role, content, *extras = children
         labels = next((e[1] for e in extras if e[0] == "labels"), {})
         message_meta = next((e[1] for e in extras if e[0] == "meta"), None)
-        return ast.TestMessage(str(role), self._str(content), tuple(labels.items()),
-                               message_meta, span=self._span(meta))
+        return ast.TestMessage(str(role), self._str(content), tuple(labels.items()), message_meta,
+                               _test_failure(role, [e[1:] for e in extras if e[0] == "failed"]),
+                               span=self._span(meta))
 
     def extra_labels(self, meta, children):
         return ("labels", children[0])
 
     def extra_meta(self, meta, children):
         return ("meta", children[0])
+
+    def extra_failed(self, meta, children):
+        return ("failed", True, self._span(meta))
+
+    def extra_not_failed(self, meta, children):
+        return ("failed", False, self._span(meta))
 
     def test_call(self, meta, children):
         role, name, arguments = children

@@ -18,7 +18,10 @@ Items, in input and output alike:
 - `function_call` (`call_id`, `name`, `arguments` as JSON text) and `custom_tool_call`
   (its free-text `input` becomes the argument `input`) are tool calls with `call_id` as
   their id; `function_call_output` and `custom_tool_call_output` (`call_id`, `output` a
-  string or a list of parts) are `tool` messages answering the call with that id.
+  string or a list of parts) are `tool` messages answering the call with that id. The API
+  says nothing of a failure there (an item's `status` is its own state, not the call's):
+  an `error` key on the item, as in the native format (`true`/`false`, or what went
+  wrong), says whether the call failed; without it, that is unknown.
 - `mcp_call` (a call OpenAI made to an MCP server: `id`, `name`, `arguments`, and
   `output` or `error` once it ran) is a tool call with its `id` as id, followed by a
   `tool` message answering it, failed when the item has an `error`.
@@ -209,7 +212,7 @@ class _Turns:
             self._add(Message(
                 index=0, role="tool", content=_text(item.get("output"), path(where, "output")),
                 tool_call_id=field(item, "call_id", where, str), labels=native.labels(item, where),
-                meta=field(item, "meta", where, dict) or {},
+                meta=field(item, "meta", where, dict) or {}, error=_error(item),
             ))
         elif kind == "reasoning":
             self._reasoning(item, where)
@@ -250,6 +253,12 @@ class _Turns:
         reply.thinking += readable
         if item.get("encrypted_content") and not readable:
             reply.redacted = True
+
+
+def _error(item: dict) -> bool | None:
+    """Whether a call output reports a failure: its `error` key, as the native format has
+    it (the API has no such field: an output item's `status` is the item's own state)."""
+    return None if item.get("error") is None else native.failed(item["error"])
 
 
 def _call(item: dict, kind: str, where: str) -> ToolCall:
