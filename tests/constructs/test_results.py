@@ -108,6 +108,20 @@ def test_quantified_failed_is_three_valued(errors, expected):
     assert got == expected
 
 
+def test_an_indexed_quantifier_lists_the_unknown_facts_a_scan_in_order_meets():
+    """The index answers as reading the earlier results in order would: the unknown
+    failure met before the witness is listed, although it does not decide (as the
+    oracle lists it)."""
+    p = policy("""
+        norm n:
+            when assistant says "done"
+            require any earlier tool failed
+    """)
+    report = check(p, user("x"), result("r", "a"), result("r", "b", True), assistant("done"))
+    verdict = report.verdicts[-1]
+    assert (verdict.kind, verdict.unknown) == ("complied", ("messages[1].error",))
+
+
 def test_a_test_block_says_whether_a_result_failed():
     p = policy("""
         norm sent_claims_follow_a_send:

@@ -39,34 +39,42 @@ def indexable(body: ast.Expr) -> bool:
 
 class Scan:
     """One body read along one role's messages in order, once per trace: the messages on
-    which it holds, fails, or is unknown (each list in message order)."""
+    which it holds or fails (lists in message order), those on which it is unknown, and
+    those whose answer consulted an unknown fact (`touchy`, in order: a scan in order
+    would list that fact among the verdict's unknowns, even where the answer held)."""
 
-    __slots__ = ("read", "held", "failed", "unknown", "operations")
+    __slots__ = ("role", "read", "held", "failed", "unknown", "touchy", "operations")
 
-    def __init__(self) -> None:
+    def __init__(self, role: str) -> None:
+        self.role = role  # (a session's rollback reads it: `Context.forget`)
         self.read = 0  # how many of the role's messages were decided
         self.held: list[int] = []
         self.failed: list[int] = []
-        self.unknown: list[int] = []
+        self.unknown: set[int] = set()
+        self.touchy: list[int] = []
         self.operations = 0  # messages decided and questions asked (what the linearity test counts)
 
     def extend(self, ctx: Any, env: Any, body: Fn, indices: list[int], end: int | None) -> None:
-        """Decide the messages before `end` (None: all) not decided yet, without the atoms
-        (an unknown stays unknown) and recording nothing for an explanation."""
+        """Decide the messages before `end` (None: all) not decided yet, apart from the act
+        (no atom assigned: an unknown stays unknown; nothing recorded for an explanation)."""
         read = self.read
         if read >= len(indices) or (end is not None and indices[read] >= end):
             return
-        recording, ctx.recording = ctx.recording, False
         try:
-            with ctx.no_atoms():
+            with ctx.apart():
                 while read < len(indices) and (end is None or indices[read] < end):
                     index = indices[read]
                     read += 1
+                    ctx.consulted = {}
                     value = body(ctx, env.bind(index))
-                    (self.unknown if value is None else self.held if value else self.failed).append(index)
+                    if value is None:
+                        self.unknown.add(index)
+                    else:
+                        (self.held if value else self.failed).append(index)
+                    if value is None or ctx.consulted:
+                        self.touchy.append(index)
                     self.operations += 1
         finally:
-            ctx.recording = recording
             self.read = read
 
     def first(self, found: list[int], end: int | None) -> int | None:
@@ -97,7 +105,7 @@ def _read(ctx: Any, env: Any, key: tuple, node: ast.Quantified, body: Fn) -> tup
     """The quantifier's index, read as far as the act's range ends, and where that is."""
     scan = ctx.scans.get(key)
     if scan is None:
-        scan = ctx.scans[key] = Scan()
+        scan = ctx.scans[key] = Scan(node.role)
     end = env.earlier_end if node.range == "earlier" else None
     scan.extend(ctx, env, body, ctx.view.by_role.get(node.role, []), end)
     return scan, end
@@ -105,14 +113,17 @@ def _read(ctx: Any, env: Any, key: tuple, node: ast.Quantified, body: Fn) -> tup
 
 def quantified(node: ast.Quantified, body: Fn) -> Fn:
     """`any/every [earlier] R <body>`: a witness from the index, the unknown messages
-    decided again at the act."""
+    decided again at the act (those before the witness too)."""
     every, key = node.quantifier == "every", ("quantified", next(_ids))
 
     def indexed(ctx, env):
         scan, end = _read(ctx, env, key, node, body)
         witness = scan.first(scan.failed if every else scan.held, end)
-        if witness is None:
-            return each(ctx, env, body, scan.before(scan.unknown, end), every)
+        # The touchy messages up to the witness are read again as a scan in order reads them:
+        # their unknown facts are consulted, and an assignment may decide at one of them.
+        decided = each(ctx, env, body, scan.before(scan.touchy, end if witness is None else witness + 1), every)
+        if witness is None or decided is (not every):
+            return decided
         if ctx.recording:
             body(ctx, env.bind(witness))  # an explanation shows what the witness matched
         return not every
@@ -128,11 +139,12 @@ def counted(node: ast.Quantified, body: Fn, derived: Any) -> Fn:
     def count(ctx, env):
         scan, end = _read(ctx, env, key, node, body)
         total = len(scan.before(scan.held, end))
-        for index in scan.before(scan.unknown, end):
+        for index in scan.before(scan.touchy, end):
             value = body(ctx, env.bind(index))
             if value is None:
                 return derived
-            total += value
+            if index in scan.unknown:  # (one that held without its unknown fact is in `held`)
+                total += value
         return total
 
     return count

@@ -406,6 +406,17 @@ class Context:
         finally:
             self._atoms_off -= 1
 
+    @contextlib.contextmanager
+    def apart(self):
+        """Decide apart from the act: no atom assigned or switched off, nothing recorded,
+        and the act's own state as it was after (an index read once serves every act)."""
+        saved = self.recording, self.assignment, self.pending, self.consulted, self._atoms_off
+        self.recording, self.assignment, self.pending, self.consulted, self._atoms_off = False, {}, {}, {}, 0
+        try:
+            yield
+        finally:
+            self.recording, self.assignment, self.pending, self.consulted, self._atoms_off = saved
+
     def record_fact(self, namer, env: Env, value: Any) -> None:
         """A fact read on the way (the reader checks `recording` first: it runs per act)."""
         self.facts.append((namer, env, value))
