@@ -14,7 +14,8 @@ far all break while each norm has a reply of its own; ask for a reply that keeps
 norm at S; if there is one, add it to the replies tried and ask again, else S is a
 contradiction of the abstraction. It is then made into a concrete trace and handed to
 `confirm` (the evaluator); a situation the evaluator does not confirm is excluded and the
-search goes on.
+search goes on for one it does, but no proof follows any more: the result is then at best
+`not decided`.
 """
 
 from __future__ import annotations
@@ -123,10 +124,11 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
     inner = z3.Solver()
     inner.add(encoder.reply_domain)
     inner.add(z3.Not(some))
+    unconfirmed = 0
     for rounds in range(1, MAX_ROUNDS + 1):
         answer = budget.check(outer)
         if answer == z3.unsat:
-            return _proved(encoder, rounds)
+            return _proved(encoder, rounds, unconfirmed)
         if answer == z3.unknown:
             return Decision("not decided", "", budget.note(), rounds=rounds)
         model = outer.model()
@@ -144,6 +146,7 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
         if found:
             return Decision("refuted", "", found=found, rounds=rounds)
         budget.unconfirmed -= 1
+        unconfirmed += 1
         if budget.spent():
             return Decision("not decided", "", budget.note(), rounds=rounds)
         outer.add(z3.Or([f.arg(0) != f.arg(1) for f in fixed] + [False]))
@@ -161,10 +164,20 @@ def _keeping_all(inner: z3.Solver, fixed: list, budget: _Budget):
     return reply
 
 
-def _proved(encoder: Encoder, rounds: int) -> Decision:
+def _proved(encoder: Encoder, rounds: int, unconfirmed: int = 0) -> Decision:
+    """A proof, unless the encoding approximated the reply or the search excluded
+    situations the evaluator did not confirm (a proof must not follow from leaving them
+    out: the encoding may have missed what makes them real)."""
+    if unconfirmed:
+        return Decision("not decided", "", f"the evaluator did not confirm {_situations(unconfirmed)} the solver "
+                        "found (a contradiction of the encoding, not made into a trace)", rounds=rounds)
     if encoder.approximate:
         return Decision("not decided", "", "approximated: " + ", ".join(sorted(encoder.approximate)), rounds=rounds)
     return Decision("proved", "", rounds=rounds)
+
+
+def _situations(count: int) -> str:
+    return "1 situation" if count == 1 else f"{count} situations"
 
 
 # --------------------------------------------------------------------------- violations
