@@ -141,6 +141,46 @@ def test_a_norm_that_needs_the_reply_to_call_a_tool_is_not_decided():
     assert "`assistant calls \"lookup\"` on the reply (the replies tried make no tool call)" in result.detail
 
 
+ORDERED = SEEDED / "ordered_facts.charter"
+
+
+def test_two_labels_ordered_on_the_reply_are_refuted_and_replay():
+    # The reply's urgency is the solver's to choose: at or above the user's 0.9+, or not above 0.9.
+    result = contradiction([str(ORDERED)], 1, True)
+    assert (result.passed, result.method, result.subject) == (False, "refuted", "match_urgency, stay_calm")
+    blocks = result.counterexample.split("\n\n")
+    assert "expect stay_calm violated at turn 1" in blocks[0] and "expect match_urgency violated at turn 1" in blocks[1]
+    assert replayed([str(ORDERED)], result.counterexample) == [True, True]
+
+
+def test_two_labels_ordered_on_the_reply_are_proved_where_an_exception_lets_one_through():
+    text = ORDERED.read_text().replace('forbid assistant.label("urgency") > 0.9\n',
+                                       'forbid assistant.label("urgency") > 0.9\n'
+                                       '        unless user.label("urgency") > 0.9: permit\n')
+    result = contradiction_of(charter.loads(text, name=str(ORDERED)))
+    assert (result.passed, result.method) == (True, "proved"), result.detail
+
+
+def test_a_reply_label_is_never_inside_its_uncertainty_band():
+    # Inside (0.2, 0.8) the evaluator finds the label unknown: a reply there keeps both
+    # norms only in appearance; outside it, no reply keeps both.
+    policy = charter.loads('charter t by developer\n\nlabel warmth: score uncertain between 0.2 and 0.8\n\n'
+                           'norm warm:\n    "Warm enough."\n    require assistant.label("warmth") > 0.2\n\n'
+                           'norm cool:\n    "Not too warm."\n    require assistant.label("warmth") < 0.8\n')
+    decision = decide_contradictions(policy.program, vocabulary(policy.program),
+                                     confirmer(policy.program, policy.compiled))
+    assert decision.status == "refuted"
+
+
+def test_a_conversation_norm_against_a_turn_norm_is_refuted_by_the_solver():
+    path = str(SEEDED / "conversation_contradiction.charter")
+    result = contradiction([path], 1, True)
+    assert (result.passed, result.method, result.subject) == (False, "refuted", "no_goodbye_to_complaints, sign_off")
+    assert [b.count("\n    user: ") + b.count("\n    assistant: ") for b in result.counterexample.split("\n\n")] \
+        == [2, 2]
+    assert replayed([path], result.counterexample) == [True, True]
+
+
 def contradiction_of(policy: charter.Policy):
     (result,) = [r for r in check_properties(policy.program, policy.compiled, 20, prove=True)
                  if r.name == "contradiction"]
@@ -170,14 +210,27 @@ def _fits(trace, vocab) -> bool:
     return tuple(m.role for m in trace.messages) in {s.roles for s in shapes(vocab)}
 
 
-def _family_keeps_all(compiled, found, vocab) -> bool:
+def _family_keeps_all(program, compiled, found, vocab) -> bool:
     """Whether some reply of the solver's family (a lead and up to two tokens, no tool
-    call) keeps every norm: the evaluator's finite set of replies missed it, so its
-    contradiction is not one."""
+    call, any labels a classifier could give it) keeps every norm: the evaluator's finite
+    set of replies missed it, so its contradiction is not one."""
     tokens, filler = reply_parts(vocab)
-    replies = [Message(len(found.trace.messages) - 1, "assistant", SEPARATOR.join([lead, *chosen]))
-               for lead in [filler, *tokens] for size in range(3) for chosen in itertools.combinations(tokens, size)]
+    contents = [SEPARATOR.join([lead, *chosen])
+                for lead in [filler, *tokens] for size in range(3) for chosen in itertools.combinations(tokens, size)]
+    names = sorted(vocab.labels)
+    scores = [[v for v in vocab.labels[name] if _sure(program, name, v)] for name in names]
+    replies = [Message(len(found.trace.messages) - 1, "assistant", content, labels=dict(zip(names, values)))
+               for values in itertools.product(*scores) for content in contents]
     return _contradiction(compiled, found.trace, tuple(tokens), tuple(replies)) is None
+
+
+def _sure(program, name: str, value) -> bool:
+    """A label value the solver's replies may carry: a score in [0, 1] outside the band, or
+    a value that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    band = program.bands.get(name)
+    return 0 <= value <= 1 and not (band and band[0] < value < band[1])
 
 
 def confirmer(program, compiled):
@@ -243,7 +296,7 @@ def test_what_the_evaluator_finds_the_solver_finds_and_the_solver_is_confirmed(p
     generated = [data.draw(traces(vocab)) for _ in range(10)]
     for trace in _dense(vocab) + generated:
         found = confirm(trace)
-        if found is not None and _fits(found.trace, vocab) and not _family_keeps_all(compiled, found, vocab):
+        if found is not None and _fits(found.trace, vocab) and not _family_keeps_all(program, compiled, found, vocab):
             assert decision.status != "proved", found.blocks()
 
 
@@ -252,13 +305,6 @@ SHIPPED = [("examples/acme_support.charter",),
                                                         "coding_agent", "model_spec")),
            *(tuple(f"examples/layered/{layer}.charter" for layer in ("platform", "developer", "user")[:size])
              for size in (1, 2, 3))]
-
-
-# A comparison of two labels on the reply is a free boolean of the encoding: no proof is
-# claimed (docs/analysis.md).
-SAME_LANGUAGE = '`assistant.label("language") == user.label("language")` on the reply'
-NOT_DECIDED = {("std.language",): f"approximated: {SAME_LANGUAGE}",
-               ("examples/model_spec/model_spec.charter",): f"approximated: {SAME_LANGUAGE}"}
 
 
 # std.pii's norms follow a value from the user to the reply (`mentions P not found in`),
@@ -272,8 +318,7 @@ def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
     decision = decide_contradictions(policy.program, vocabulary(policy.program),
                                      confirmer(policy.program, policy.compiled))
-    expected = ("not decided", NOT_DECIDED[paths]) if paths in NOT_DECIDED else ("proved", "")
-    assert (decision.status, decision.note) == expected
+    assert (decision.status, decision.note) == ("proved", "")
 
 
 def test_a_binding_on_the_reply_is_not_decided_rather_than_proved():
@@ -295,4 +340,4 @@ def test_an_obligation_to_reach_out_added_to_the_model_spec_contradicts_nothing(
     vocab = vocabulary(policy.program)
     assert "not alone" in vocab.phrases
     decision = decide_contradictions(policy.program, vocab, confirmer(policy.program, policy.compiled))
-    assert (decision.status, decision.note) == ("not decided", f"approximated: {SAME_LANGUAGE}")
+    assert (decision.status, decision.note) == ("proved", "")

@@ -110,6 +110,7 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
     by_norm = {name: f for name, f in _violations(encoder).items() if not z3.is_false(z3.simplify(f))}
     if not by_norm:
         return _proved(encoder, 0)
+    encoder.choose_reply_numbers()
     some = z3.Or(list(by_norm.values()))
     replies = list(encoder.reply_vars)
     situation = encoder.situation_vars()
@@ -136,12 +137,14 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
         reply = _keeping_all(inner, fixed, budget)
         if reply is z3.unknown:
             return Decision("not decided", "", budget.note(), rounds=rounds)
-        if reply is not None:  # a reply keeps every norm here: the next situation must break it too
-            outer.add(z3.substitute(some, [(v, reply.eval(v, model_completion=True)) for v in replies]))
+        if reply is not None:  # a reply keeps every norm here: the next situation must break it too (or have it be no reply)
+            strategy = encoder.strategy(reply)
+            outer.add(z3.Or(z3.Not(z3.And([z3.substitute(d, strategy) for d in encoder.reply_domain])),
+                            z3.substitute(some, strategy)))
             continue
-        trace = _trace(encoder, model)
         tried = tuple(_reply(encoder, model, {v.get_id(): c for v, c in zip(replies, own)})
                       for own in own_replies.values())
+        trace = _trace(encoder, model, tried[0])
         found = confirm(trace, tried)
         if found:
             return Decision("refuted", "", found=found, rounds=rounds)
@@ -250,25 +253,18 @@ def _breaks(encoder: Encoder, leaf: ast.Outcome, env: Env, window: tuple[int, ..
 # --------------------------------------------------------------------------- a model as a trace
 
 
-def _value(model: z3.ModelRef, region: z3.ArithRef, values: list):
-    value = values[model.eval(region, model_completion=True).as_long()]
-    if isinstance(value, str) and value.startswith("\x00"):
-        return "other"  # prove.py's string equal to no constant
-    return value
-
-
 def _facts(encoder: Encoder, model: z3.ModelRef, kind: str, where) -> dict:
-    return {fact.kind[1]: value for fact, (region, values) in encoder.facts.items()
-            if fact.kind[0] == kind and fact.where == where
-            and (value := _value(model, region, values)) is not MISSING}
+    return {fact.kind[1]: value for fact in encoder.facts
+            if fact.kind[0] == kind and fact.where == where and (value := encoder.value(model, fact)) is not MISSING}
 
 
-def _trace(encoder: Encoder, model: z3.ModelRef) -> Trace:
-    """The situation of a model as a trace, ending with a filler reply."""
+def _trace(encoder: Encoder, model: z3.ModelRef, reply: Message) -> Trace:
+    """The situation of a model as a trace, ending with a filler reply that carries the
+    labels and metadata of `reply` (the evaluator tries its other contents with them)."""
     messages = []
     for index, role in enumerate(encoder.shape.roles):
         if index == encoder.shape.reply:
-            messages.append(Message(index, role, encoder.filler))
+            messages.append(attrs.evolve(reply, content=encoder.filler))
             continue
         words = [encoder.filler] + [p for p in encoder.phrases if encoder.truth(model, ("says", index, p))]
         words += [encoder.sample(key) for key in encoder.regexes if encoder.truth(model, ("matches", index, key))]
@@ -283,9 +279,9 @@ def _reply(encoder: Encoder, model: z3.ModelRef, names: dict) -> Message:
     """The reply that a model's copy (`names`: reply variable -> copy) of the reply's
     variables describes."""
     facts: dict[str, dict] = {"label": {}, "meta": {}}
-    for fact, (region, values) in encoder.facts.items():
+    for fact in encoder.facts:
         if fact.where == encoder.shape.reply and fact.kind[0] in facts:
-            value = _value(model, names.get(region.get_id(), region), values)
+            value = encoder.value(model, fact, names)
             if value is not MISSING:
                 facts[fact.kind[0]][fact.kind[1]] = value
     return Message(encoder.shape.reply, "assistant", encoder.reply_text(model, names),

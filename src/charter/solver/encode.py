@@ -28,6 +28,7 @@ named in `Encoder.approximate`, and no proof is claimed while one is.
 from __future__ import annotations
 
 import itertools
+from fractions import Fraction
 from typing import Iterator
 
 from functools import lru_cache
@@ -36,7 +37,7 @@ import attrs
 import z3
 
 from ..analysis.generate import SEPARATOR, Vocabulary
-from ..analysis.prove import MISSING, fact_of, region_truth, representatives
+from ..analysis.prove import MISSING, fact_of, is_number, region_truth, representatives, same_value
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
 from ..text.builtins import BUILTINS
@@ -123,6 +124,11 @@ class Encoder:
         self.reply_domain: list[z3.BoolRef] = []
         self._vars: dict[tuple, z3.ExprRef] = {}
         self.facts: dict[Fact, tuple[z3.ArithRef, list]] = {}
+        # A fact's value within its region, where two facts are compared (or it is one of
+        # the reply's labels): a number, or which string "other" is.
+        self._amounts: dict[Fact, z3.ArithRef] = {}
+        self._others: dict[Fact, z3.ArithRef] = {}
+        self._terms: dict[int, tuple[z3.ArithRef, list]] = {}  # a reply number -> (its choice, the terms)
         self._constants, self._known = _constants(program)
         self.phrases = vocab.phrases
         self.tokens, self.filler = parts
@@ -149,8 +155,9 @@ class Encoder:
 
     def situation_vars(self) -> list[z3.ExprRef]:
         replies = {v.get_id() for v in self.reply_vars}
-        return [v for v in list(self._vars.values()) + [r for r, _ in self.facts.values()]
-                if v.get_id() not in replies]
+        every = [*self._vars.values(), *(r for r, _ in self.facts.values()), *self._amounts.values(),
+                 *self._others.values()]
+        return [v for v in every if v.get_id() not in replies]
 
     def _implications(self) -> None:
         """`says q` implies `says p` where q contains p as whole words."""
@@ -229,11 +236,101 @@ class Encoder:
             values = representatives(self._constants.get(fact.kind, set()), fact.kind in self._known and not reply)
             region = z3.Int(f"region|{fact.kind}|{fact.where}")
             self.facts[fact] = found = (region, values)
-            bounds = [region >= 0, region < len(values)]
-            (self.reply_domain if reply else self.domain).extend(bounds)
+            self._domain(fact).extend([region >= 0, region < len(values)])
             if reply:
                 self.reply_vars.append(region)
+            if reply and fact.kind[0] == "label":
+                self._reply_label(fact)
         return found
+
+    def _domain(self, fact: Fact) -> list[z3.BoolRef]:
+        return self.reply_domain if fact.where == self.shape.reply else self.domain
+
+    def _reply_label(self, fact: Fact) -> None:
+        """A score the reply carries is one a classifier could give, and one the evaluator
+        reads: in [0, 1], never strictly inside the label's uncertainty band."""
+        region, _ = self.facts[fact]
+        numeric = list(_intervals(self._constants.get(fact.kind, set())))
+        if not numeric:
+            return
+        amount = self.amount(fact)
+        band = self.program.bands.get(fact.kind[1])
+        sure = [amount >= 0, amount <= 1] + (
+            [z3.Not(z3.And(amount > _real(band[0]), amount < _real(band[1])))] if band else [])
+        self.reply_domain.append(z3.Implies(z3.Or([region == i for i in numeric]), z3.And(sure)))
+
+    def amount(self, fact: Fact) -> z3.ArithRef:
+        """The number a fact holds, within its region (numeric regions only)."""
+        found = self._amounts.get(fact)
+        if found is None:
+            region, _ = self.fact(fact)
+            found = self._amounts[fact] = z3.Real(f"amount|{fact.kind}|{fact.where}")
+            for i, (low, high, point) in _intervals(self._constants.get(fact.kind, set())).items():
+                inside = [found == _real(point)] if point is not None else \
+                    [found > _real(b) for b in (low,) if b is not None] + [found < _real(b) for b in (high,) if b is not None]
+                self._domain(fact).append(z3.Implies(region == i, z3.And(inside + [True])))
+            self._variable(fact, found)
+        return found
+
+    def choose_reply_numbers(self) -> None:
+        """Make each number the reply carries one of finitely many terms over the
+        situation: the constants (and one past the outermost), 0 and 1, the situation's
+        numbers, and the midpoint of any two. A reply tried is then a strategy the
+        refinement can hold against every situation, and it ends (with any number, each
+        reply would rule out a single point)."""
+        amounts = [(fact, amount) for fact, amount in self._amounts.items() if fact.where == self.shape.reply]
+        if not amounts:
+            return
+        numbers = sorted({c for values in self._constants.values() for c in values if is_number(c)} | {0, 1})
+        base = [_real(n) for n in dict.fromkeys([numbers[0] - 1, *numbers, numbers[-1] + 1])]
+        base += [a for fact, a in self._amounts.items() if fact.where != self.shape.reply]
+        terms = base + [(x + y) / 2 for x, y in itertools.combinations(base, 2)]
+        for fact, amount in amounts:
+            choice = z3.Int(f"choice|{fact.kind}")
+            self.reply_vars.append(choice)
+            self.reply_domain += [choice >= 0, choice < len(terms)]
+            self.reply_domain += [z3.Implies(choice == i, amount == term) for i, term in enumerate(terms)]
+            self._terms[amount.get_id()] = (choice, terms)
+
+    def strategy(self, model: z3.ModelRef) -> list[tuple[z3.ExprRef, z3.ExprRef]]:
+        """The reply of a model as a substitution for the reply's variables: its values,
+        and each number as the term it chose."""
+        def term(var):
+            choice, terms = self._terms.get(var.get_id(), (None, None))
+            found = model.eval(var if choice is None else choice, model_completion=True)
+            return found if choice is None else terms[found.as_long()]
+
+        return [(var, term(var)) for var in self.reply_vars]
+
+    def other(self, fact: Fact) -> z3.ArithRef:
+        """Which string equal to no constant a fact holds in its region "other": one of as
+        many as there are messages, and the trace (enough for any pattern of equalities
+        among its facts, and a finite choice the refinement runs through)."""
+        found = self._others.get(fact)
+        if found is None:
+            found = self._others[fact] = z3.Int(f"other|{fact.kind}|{fact.where}")
+            self._domain(fact).extend([found >= 0, found <= len(self.shape.roles)])
+            self._variable(fact, found)
+        return found
+
+    def _variable(self, fact: Fact, var: z3.ArithRef) -> None:
+        if fact.where == self.shape.reply:
+            self.reply_vars.append(var)
+
+    def value(self, model: z3.ModelRef, fact: Fact, names: dict | None = None):
+        """The fact's value in a model (through `names`, a copy of the reply's variables):
+        its region's, or the number or string the model chose within it."""
+        def chosen(var):
+            return model.eval(names.get(var.get_id(), var) if names else var, model_completion=True)
+
+        region, values = self.facts[fact]
+        value = values[chosen(region).as_long()]
+        if fact in self._amounts and is_number(value):
+            number = chosen(self._amounts[fact]).as_fraction()
+            return int(number) if number.denominator == 1 else float(number)
+        if isinstance(value, str) and value.startswith("\x00"):  # prove.py's string equal to no constant
+            return "other" if fact not in self._others else f"other{chosen(self._others[fact]).as_long()}"
+        return value
 
     # ------------------------------------------------------------------ expressions
 
@@ -294,6 +391,9 @@ class Encoder:
         arithmetic = self._arithmetic(expr, env)
         if arithmetic is not None:
             return arithmetic
+        both = self._two_facts(expr, env)
+        if both is not None:
+            return both
         found = fact_of(expr)
         fact = None if found is None else self._fact(found[0], env)
         if fact is None:
@@ -311,6 +411,39 @@ class Encoder:
             elif truth:
                 choices.append(region == i)
         return z3.Or(choices + [False])
+
+    def _two_facts(self, expr, env: Env) -> z3.BoolRef | None:
+        """A comparison of two labels or metadata values, region by region: the values
+        within two numeric regions are ordered as the numbers they hold, two strings
+        equal to no constant are equal where the solver says, and where the evaluator
+        finds the comparison unknown (a missing value) its truth is the situation's
+        choice (an unknown verdict is never a violation). None for anything else."""
+        if not (isinstance(expr, ast.Compare) and all(isinstance(s, _COMPARED) for s in (expr.left, expr.right))):
+            return None
+        facts = [self._fact(side, env) for side in (expr.left, expr.right)]
+        if not all(isinstance(f, Fact) for f in facts):
+            return None
+        (left, lefts), (right, rights) = self.fact(facts[0]), self.fact(facts[1])
+        choices = []
+        for (i, a), (j, b) in itertools.product(enumerate(lefts), enumerate(rights)):
+            truth = self._related(expr.op, facts, a, b)
+            if truth is None:  # unknown to the evaluator, whatever the reply: the worst case is the situation's
+                truth = self.var(("unknown", id(expr), *facts, i, j))
+            choices.append(z3.And(left == i, right == j, truth))
+        return z3.Or(choices + [False])
+
+    def _related(self, op: str, facts: list[Fact], a, b) -> z3.BoolRef | None:
+        """`a op b` for two region values of `facts` (None where the evaluator finds it unknown)."""
+        if a is MISSING or b is MISSING:
+            return None
+        if is_number(a) and is_number(b):
+            return _OPS[op](self.amount(facts[0]), self.amount(facts[1]))
+        if op not in ("==", "!="):
+            return None
+        others = [isinstance(v, str) and v.startswith("\x00") for v in (a, b)]
+        equal = self.other(facts[0]) == self.other(facts[1]) if all(others) else \
+            z3.BoolVal(not any(others) and same_value(a, b))
+        return equal if op == "==" else z3.Not(equal)
 
     def _fact(self, node: ast.Expr, env: Env):
         """The symbolic fact a node reads at `env`, "absent" for a message that does not
@@ -397,6 +530,26 @@ class Encoder:
         return Env(current, previous, end, call)
 
 
+_COMPARED = (ast.Label, ast.Meta)
+
+
+def _real(number: float) -> z3.ArithRef:
+    """A constant exactly (Z3 does not parse a float's repr such as 1e-05)."""
+    return z3.RealVal(Fraction(number))
+
+
+def _intervals(constants: set) -> dict[int, tuple]:
+    """For each numeric region of `representatives(constants)`: (low, high, point), the
+    open interval it spans or the constant it is."""
+    numbers = sorted({c for c in constants if is_number(c)})
+    if not numbers:
+        return {}
+    bounds = [None, *numbers, None]
+    found = {2 * j: (bounds[j], bounds[j + 1], None) for j in range(len(numbers) + 1)}
+    found.update({2 * j + 1: (None, None, n) for j, n in enumerate(numbers)})
+    return dict(sorted(found.items()))
+
+
 _OPS = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b,
         "==": lambda a, b: a == b, "!=": lambda a, b: a != b}
 
@@ -417,6 +570,8 @@ def _constants(program: Program) -> tuple[dict[tuple, set], set[tuple]]:
                         v for v in found[1] if not isinstance(v, (list, dict)))
                     if isinstance(node, ast.KnownTest):
                         known.add(kind)
+    for name, band in program.bands.items():  # a band's bounds divide regions: inside it is unknown
+        constants.setdefault(("label", name), set()).update(band)
     return constants, known
 
 
