@@ -307,13 +307,7 @@ SHIPPED = [("examples/acme_support.charter",),
              for size in (1, 2, 3))]
 
 
-# std.pii's norms follow a value from the user to the reply (`mentions P not found in`),
-# which the solver reads only approximately on the reply: not decided, and it says why.
-BINDING_ON_THE_REPLY = ("std.pii",)
-
-
-@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names()
-                                               if f"std.{name}" not in BINDING_ON_THE_REPLY)], ids=str)
+@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names())], ids=str)
 def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
     decision = decide_contradictions(policy.program, vocabulary(policy.program),
@@ -321,12 +315,46 @@ def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     assert (decision.status, decision.note) == ("proved", "")
 
 
-def test_a_binding_on_the_reply_is_not_decided_rather_than_proved():
-    policy = charter.load(*BINDING_ON_THE_REPLY)
+def _bound(norms: str) -> str:
+    return "charter mail by developer\n\nuse std.pii\n\n" + norms
+
+
+SUGGEST = ('norm suggest_new_address:\n    "Suggest an address the user has not used."\n'
+           '    when user says "new address"\n    require assistant mentions pii.email not found in any earlier user\n\n')
+NO_LEAK = ('norm no_email_leak:\n    "Never reveal an address the user did not give."\n'
+           '    forbid assistant mentions pii.email not found in any earlier user\n')
+
+
+@pytest.mark.parametrize("exception, method", [("", "refuted"), ('        unless user says "new address": permit\n',
+                                                                 "proved")])
+def test_an_address_not_found_in_earlier_messages_is_decided_on_the_reply(exception, method):
+    # The reply's addresses are its parts' matches; whether an earlier message holds each is the situation's.
+    text = _bound(SUGGEST + NO_LEAK + exception)
+    result = contradiction_of(charter.loads(text))
+    assert result.method == method, result.detail
+    if method == "refuted":
+        assert [r.passed for r in charter.loads(text + "\n" + result.counterexample).run_tests()] == [True, True]
+
+
+def test_an_address_shared_with_the_latest_user_message_is_refuted_with_the_address_in_it():
+    policy = charter.loads(_bound('norm confirm_address:\n    "Repeat the address to confirm."\n    when user says "confirm"\n'
+                    '    require assistant shares pii.email with latest user\n\n'
+                    'norm discreet:\n    "No address for a user who asks for discretion."\n'
+                    '    when user says "private"\n    forbid assistant mentions pii.email\n'))
+    result = contradiction_of(policy)
+    assert result.method == "refuted"
+    user = next(line for line in result.counterexample.splitlines() if line.strip().startswith("user:"))
+    assert "confirm private" in user and "@" in user  # the solver put an address in the user's message
+
+
+def test_a_binding_on_the_reply_over_tool_results_is_not_decided_rather_than_proved():
+    # Which call a tool result answers is not encoded: the result says so rather than claim a proof.
+    policy = charter.loads(_bound('norm from_the_lookup:\n    "Only addresses the lookup returned."\n'
+                                  '    forbid assistant mentions pii.email not found in any earlier tool\n'))
     decision = decide_contradictions(policy.program, vocabulary(policy.program),
                                      confirmer(policy.program, policy.compiled))
     assert decision.status == "not decided"
-    assert "`assistant mentions email not found in any earlier user` on the reply" in decision.note
+    assert "`assistant mentions pii.email not found in any earlier tool` on the reply" in decision.note
 
 
 def test_an_obligation_to_reach_out_added_to_the_model_spec_contradicts_nothing():

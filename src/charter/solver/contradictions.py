@@ -268,6 +268,7 @@ def _trace(encoder: Encoder, model: z3.ModelRef, reply: Message) -> Trace:
             continue
         words = [encoder.filler] + [p for p in encoder.phrases if encoder.truth(model, ("says", index, p))]
         words += [encoder.sample(key) for key in encoder.regexes if encoder.truth(model, ("matches", index, key))]
+        words += [text for key, text in encoder.held_texts.items() if encoder.truth(model, ("holds", index, key))]
         calls = tuple(ToolCall(tool, _nest(_facts(encoder, model, "args", (index, tool))))
                       for tool in encoder.vocab.tools if encoder.truth(model, ("calls", index, tool)))
         messages.append(Message(index, role, " ".join(w for w in words if w), calls,

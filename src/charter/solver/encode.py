@@ -38,6 +38,7 @@ import z3
 
 from ..analysis.generate import SEPARATOR, Vocabulary
 from ..analysis.prove import MISSING, fact_of, is_number, region_truth, representatives, same_value
+from ..bindings import pattern_keys
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
 from ..text.builtins import BUILTINS
@@ -140,6 +141,7 @@ class Encoder:
         self._matchers: dict[str, object] = {}
         self.regexes: dict[str, ast.Regex] = {}
         self._readings: dict[str, str | None] = {}
+        self.held_texts: dict[str, str] = {}  # a value a binding compares -> a text that holds it
         self._implications()
 
     # ------------------------------------------------------------------ variables
@@ -356,6 +358,9 @@ class Encoder:
                 return self.var(("calls", message, expr.tool.value))
             case ast.Quantified():
                 return self._quantified(expr, env)
+            case ast.Shares():
+                found = self._shares(expr, env)
+                return self._free(expr, env) if found is None else found
             case ast.Compare() | ast.In() | ast.KnownTest():
                 return self._comparison(expr, env)
         return self._free(expr, env)
@@ -371,6 +376,66 @@ class Encoder:
         else:
             tests = [self.says(message, p) for p in phrases]
         return z3.And(tests) if expr.mode == "all" else z3.Or(tests + [False])
+
+    def _shares(self, expr: ast.Shares, env: Env) -> z3.BoolRef | None:
+        """`reply shares P with RANGE` / `reply mentions P not found in RANGE`, for a range
+        of earlier messages: some text P matches in the reply (a value of its parts) is
+        held, or not, by the range's messages, each holding it or not as the solver
+        chooses. None for any other subject or range."""
+        messages = self._range(expr.events, env)
+        values = self._reply_values(expr.pattern)
+        if self.message(expr.subject, env) != self.shape.reply or messages is None or values is None:
+            return None
+        found = []
+        for key, held in values.items():
+            inside = self._found(expr.events.quantifier, messages, key)
+            found.append(z3.And(held, z3.Not(inside) if expr.negated else inside))
+        return z3.Or(found + [False])
+
+    def _range(self, events: ast.Events, env: Env) -> list[tuple[int, z3.BoolRef]] | None:
+        """The messages of a range before the reply, each with the formula that it passes
+        the filter; None for a range the encoding does not read (later messages, tool
+        results and the calls they answer, a call)."""
+        if events.quantifier == "one":
+            message = self.message(events.subject, env)
+            return [(message, z3.BoolVal(True))] if isinstance(message, int) else None
+        if events.range != "earlier" or events.role == "tool":
+            return None
+        return [(m, self.cond(events.filter, attrs.evolve(env, bound=m)))
+                for m in self.shape.indices(events.role, env.earlier)]
+
+    def _found(self, quantifier: str, messages: list[tuple[int, z3.BoolRef]], key: str) -> z3.BoolRef:
+        """Whether the range holds the value `key`: some, every or the latest of its messages."""
+        holds = [z3.And(passes, self.var(("holds", m, key))) for m, passes in messages]
+        if quantifier == "every":
+            return z3.And([z3.Implies(passes, self.var(("holds", m, key))) for m, passes in messages] + [True])
+        if quantifier == "latest":
+            return z3.Or([z3.And(h, *[z3.Not(p) for _, p in messages[i + 1:]]) for i, h in enumerate(holds)] + [False])
+        return z3.Or(holds + [False])
+
+    def _reply_values(self, pattern) -> dict[str, z3.BoolRef] | None:
+        """The texts the pattern matches in the reply's parts (folded, as bindings compare
+        them), each with the formula that the reply holds it; None when the joined
+        reply's matches are not its parts' (a match across the separator)."""
+        matcher = _matcher(pattern) if isinstance(pattern, ast.Regex) else phrase_regex(
+            tuple(item.value for item in pattern.items))
+        if matcher is None:
+            return None
+
+        def keys(text: str) -> set:
+            return pattern_keys(matcher, text)
+
+        joined = [[lead, a] for lead in self.leads for a in self.tokens]
+        joined += [[self.filler, a, b] for a, b in itertools.combinations(self.tokens, 2)]
+        if any(keys(SEPARATOR.join(parts)) != set().union(*map(keys, parts)) for parts in joined):
+            return None
+        values = {}
+        for part in self.leads + self.tokens:
+            for key in keys(part):
+                self.held_texts[key[1]] = next(m.group() for m in matcher.finditer(part)
+                                               if pattern_keys(matcher, m.group()) == {key})
+                values[key[1]] = self._in_reply(lambda text, key=key: key in keys(text), "any part")
+        return values
 
     def _quantified(self, expr: ast.Quantified, env: Env) -> z3.BoolRef:
         end = env.earlier if expr.range == "earlier" else len(self.shape.roles)
