@@ -26,7 +26,7 @@ from charter.solver.encode import shapes
 from charter.syntax import ast
 from charter.traces.model import Message, Trace
 from oracle.build import checked_norm, program
-from property.strategies import PHRASES, Where, conditions, programs
+from property.strategies import EMAIL, PHRASES, Where, conditions, programs
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED = ROOT / "tests" / "cases" / "analysis"
@@ -243,15 +243,22 @@ def _says(role: str, phrase: str) -> ast.Says:
     return ast.Says(ast.Subject(role), "one", ast.Literal(phrase))
 
 
+# What the reply carries besides its phrases: a label ordered against the user's, an
+# address the user did not give.
+REPLY_FACTS = (ast.Compare(">=", ast.Label(ast.Subject("assistant"), "a"), ast.Label(ast.Subject("user"), "a")),
+               ast.Shares(ast.Subject("assistant"), EMAIL, ast.Events("any", "earlier", "user"), negated=True))
+
+
 @st.composite
 def obligations(draw: st.DrawFn):
-    """2-3 norms that require or forbid the reply's phrases (some over a window, some
-    with an exception), triggered by what the user says or by generated conditions:
-    policies where contradictions are common."""
+    """2-3 norms that require or forbid the reply's phrases, labels or addresses (some
+    over a window, some with an exception), triggered by what the user says or by
+    generated conditions: policies where contradictions are common."""
     norms = []
     for i in range(draw(st.integers(2, 3))):
         scope = draw(st.sampled_from(("assistant turn", "assistant turn", "user turn")))
-        behaviour = _says("assistant", draw(st.sampled_from(PHRASES[:1] * 3 + PHRASES[1:2])))
+        behaviour = draw(st.sampled_from([_says("assistant", p) for p in PHRASES[:1] * 3 + PHRASES[1:2]]
+                                         + list(REPLY_FACTS)))
         within = 1 if scope == "user turn" else draw(st.sampled_from((None, None, 1)))
         exceptions = () if draw(st.integers(0, 3)) else (
             ast.Unless(draw(conditions(Where(scope), 1)), ast.Outcome("permit")),)

@@ -628,6 +628,7 @@ def _constants(program: Program) -> tuple[dict[tuple, set], set[tuple]]:
             for node in ast.walk(root) if root is not None else ():
                 found = fact_of(node) if isinstance(node, (ast.Compare, ast.In, ast.KnownTest)) else None
                 if found is None:
+                    _scores(program, node, constants)
                     continue
                 kind = _kind(found[0])
                 if kind is not None:
@@ -638,6 +639,19 @@ def _constants(program: Program) -> tuple[dict[tuple, set], set[tuple]]:
     for name, band in program.bands.items():  # a band's bounds divide regions: inside it is unknown
         constants.setdefault(("label", name), set()).update(band)
     return constants, known
+
+
+def _scores(program: Program, node: ast.Expr, constants: dict[tuple, set]) -> None:
+    """Two labels ordered against each other are scores: without a constant of their own
+    they would have only a string's region, where an order is unknown; 0 and 1 give them
+    numbers (a label declared a string, boolean or choice keeps its type)."""
+    if not (isinstance(node, ast.Compare) and node.op in ("<", "<=", ">", ">=")
+            and all(isinstance(side, ast.Label) for side in (node.left, node.right))):
+        return
+    for side in (node.left, node.right):
+        decl = program.labels.get(side.name)
+        if decl is None or decl.type is None or decl.type.name in ("score", "number"):
+            constants.setdefault(("label", side.name), set()).update((0, 1))
 
 
 def _kind(node: ast.Expr) -> tuple | None:
