@@ -12,14 +12,18 @@ message but the last, when the policy reads tool messages). Its last message is 
 - a fact compared with constants (a label, a metadata path, a call argument, `words`,
   `chars`) takes one of its regions (prove.py's), *missing* only where the policy asks
   `is known` (its comparisons are then free); `count(...)` is the sum over the messages;
-- any other atom (a comparison of two facts) is a free boolean.
+- two labels or metadata values compared are read through their regions and within them
+  (a number per numeric region, which string equal to no constant);
+- whether an earlier message holds a value a binding on the reply looks for is a boolean;
+- any other atom is a free boolean.
 
 The reply is under-approximated: a *lead* (a filler word, or one of the *tokens*: the
 policy's phrases and samples of its regexes) followed by any set of tokens, joined by
-"; ". What it says and matches is computed on its parts with the evaluator's own
-matchers (a regex anchored at the start, like `/^[{]/`, reads the lead alone), its
-words and characters are sums, its labels and metadata take regions; it makes no tool
-call. Every reply of this family is a real reply, so a reply the solver finds exists; a
+"; ". What it says and matches, and the values a binding finds in it, are computed on
+its parts with the evaluator's own matchers (a regex anchored at the start, like
+`/^[{]/`, reads the lead alone), its words and characters are sums, its labels and
+metadata take regions (a score in [0, 1], outside its uncertainty band; a number one of
+finitely many terms over the situation); it makes no tool call. Every reply of this family is a real reply, so a reply the solver finds exists; a
 construct on the reply the encoding can only approximate (a regex whose truth on the
 joined reply is not that of its parts, a tool call the reply would have to make) is
 named in `Encoder.approximate`, and no proof is claimed while one is.
