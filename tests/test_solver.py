@@ -99,6 +99,18 @@ def test_the_search_stops_when_its_time_is_spent():
         "not decided", "the solver gave no answer in the time left (0 s for the whole search)")
 
 
+@pytest.mark.parametrize("name", ["contradiction", "window_contradiction", "conversation_contradiction"])
+def test_no_proof_follows_from_situations_the_evaluator_did_not_confirm(name):
+    # An evaluator that confirms nothing: every situation found is excluded, and what is
+    # left is no contradiction of the encoding. That is no proof (main at d1b4489 said
+    # `proved` here).
+    policy = charter.load(str(SEEDED / f"{name}.charter"))
+    decision = decide_contradictions(policy.program, vocabulary(policy.program), lambda trace, replies=(): None)
+    assert (decision.status, decision.note) == (
+        "not decided", "the evaluator did not confirm 1 situation the solver found (a contradiction of the "
+                       "encoding, not made into a trace)")
+
+
 def test_a_policy_without_contradiction_is_proved_within_the_bound():
     result = contradiction([str(ROOT / "examples" / "acme_support.charter")], 20, True)
     assert result.passed and result.method == "proved"
