@@ -184,6 +184,24 @@ def test_a_reply_label_is_never_inside_its_uncertainty_band():
     assert decision.status == "refuted"
 
 
+FORMAL = ('charter flags by developer\n\nlabel formal: score\n\n'
+          'norm formal_when_asked:\n    "A formal user gets a formal reply."\n    when user.label("formal")\n'
+          '    require assistant.label("formal")\n\n'
+          'norm casual_always:\n    "Replies are never formal."\n    forbid assistant.label("formal")\n')
+
+
+@pytest.mark.parametrize("exception, method", [("", "refuted"),
+                                               ('        unless user.label("formal"): permit\n', "proved")])
+def test_a_label_standing_as_a_condition_is_read_through_its_regions(exception, method):
+    # A score is true from 0.5; `true` is no score here (the declaration says so), so no
+    # reply escapes by carrying it.
+    result = contradiction_of(charter.loads(FORMAL + exception))
+    assert result.method == method, result.detail
+    if method == "refuted":
+        assert [r.passed for r in charter.loads(FORMAL + "\n" + result.counterexample).run_tests()] == [True, True]
+        assert "true" not in result.counterexample
+
+
 def test_a_conversation_norm_against_a_turn_norm_is_refuted_by_the_solver():
     path = str(SEEDED / "conversation_contradiction.charter")
     result = contradiction([path], 1, True)

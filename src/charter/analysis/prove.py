@@ -33,7 +33,7 @@ from ..source.text import Span
 MAX_COMBINATIONS = 1 << 16
 
 MISSING = object()  # a region: the fact is not in the trace
-_OTHER = "\x00other"  # a string no policy compares with
+OTHER = "\x00other"  # a string no policy compares with
 _ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 _FACTS = (ast.Label, ast.Meta, ast.Property, ast.Count)
 
@@ -138,7 +138,7 @@ def representatives(constants: set, missing: bool) -> list:
     values += sorted({c for c in constants if isinstance(c, str)})
     values += [c for c in constants if not isinstance(c, (str, int, float))]  # null (bools are ints)
     if not numbers:
-        values.append(_OTHER)  # a value equal to no constant (the numbers have theirs)
+        values.append(OTHER)  # a value equal to no constant (the numbers have theirs)
     return values + ([MISSING] if missing else [])
 
 

@@ -96,13 +96,15 @@ class _Budget:
                     f"(at most {MAX_UNCONFIRMED} are tried)")
         return f"the solver gave no answer in the time left ({self.seconds:g} s for the whole search)"
 
-    def check(self, solver: z3.Solver) -> z3.CheckSatResult:
-        """The solver's answer, within the time left (`unknown` when it runs out)."""
+    def check(self, solver: z3.Solver, *preferred: z3.BoolRef) -> z3.CheckSatResult:
+        """The solver's answer, within the time left (`unknown` when it runs out); with
+        the `preferred` constraints where they leave an answer."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             return z3.unknown
         solver.set("timeout", max(1, int(left * 1000)))
-        return solver.check()
+        answer = solver.check(*preferred)
+        return self.check(solver) if answer == z3.unsat and preferred else answer
 
 
 def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
@@ -122,12 +124,13 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
         own_replies[name] = [c for _, c in copy]
         outer.add([z3.substitute(d, copy) for d in encoder.reply_domain])
         outer.add(z3.Not(z3.substitute(violated, copy)))
+    well_typed = encoder.well_typed()
     inner = z3.Solver()
     inner.add(encoder.reply_domain)
     inner.add(z3.Not(some))
     unconfirmed = 0
     for rounds in range(1, MAX_ROUNDS + 1):
-        answer = budget.check(outer)
+        answer = budget.check(outer, *well_typed)
         if answer == z3.unsat:
             return _proved(encoder, rounds, unconfirmed)
         if answer == z3.unknown:

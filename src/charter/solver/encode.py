@@ -41,7 +41,7 @@ import attrs
 import z3
 
 from ..analysis.generate import SEPARATOR, Vocabulary
-from ..analysis.prove import MISSING, fact_of, is_number, region_truth, representatives, same_value
+from ..analysis.prove import MISSING, OTHER, fact_of, is_number, region_truth, representatives, same_value
 from ..bindings import pattern_keys
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
@@ -253,9 +253,11 @@ class Encoder:
         return self.reply_domain if fact.where == self.shape.reply else self.domain
 
     def _reply_label(self, fact: Fact) -> None:
-        """A score the reply carries is one a classifier could give, and one the evaluator
-        reads: in [0, 1], never strictly inside the label's uncertainty band."""
+        """A label the reply carries is one a classifier could give, and one the evaluator
+        reads: of the label's declared type, a score in [0, 1], never strictly inside the
+        label's uncertainty band."""
         region, _ = self.facts[fact]
+        self.reply_domain.extend(region != i for i in self._ill_typed(fact))
         numeric = list(_intervals(self._constants.get(fact.kind, set())))
         if not numeric:
             return
@@ -308,6 +310,24 @@ class Encoder:
 
         return [(var, term(var)) for var in self.reply_vars]
 
+    def well_typed(self) -> list[z3.BoolRef]:
+        """Each label of the situation of its declared type, a number in [0, 1] (a
+        preference, for the trace found to replay: the evaluator finds any other value
+        unknown)."""
+        labels = [fact for fact in self.facts if fact.kind[0] == "label" and fact.where != self.shape.reply]
+        return ([self.facts[fact][0] != i for fact in labels for i in self._ill_typed(fact)]
+                + [z3.And(self._amounts[fact] >= 0, self._amounts[fact] <= 1) for fact in labels
+                   if fact in self._amounts])
+
+    def _ill_typed(self, fact: Fact) -> list[int]:
+        """The regions of a label whose value its declaration does not admit (a number's
+        regions are kept in range apart)."""
+        decl = self.program.labels.get(fact.kind[1])
+        values = self.facts[fact][1]
+        sample = {OTHER: "other"}
+        return [i for i, value in enumerate(values) if decl is not None and decl.type is not None
+                and value is not MISSING and not is_number(value) and not decl.type.admits(sample.get(value, value))]
+
     def other(self, fact: Fact) -> z3.ArithRef:
         """Which string equal to no constant a fact holds in its region "other": one of as
         many as there are messages, and the trace (enough for any pattern of equalities
@@ -334,7 +354,9 @@ class Encoder:
         if fact in self._amounts and is_number(value):
             number = chosen(self._amounts[fact]).as_fraction()
             return int(number) if number.denominator == 1 else float(number)
-        if isinstance(value, str) and value.startswith("\x00"):  # prove.py's string equal to no constant
+        if fact.kind[0] == "label" and is_number(value):
+            return _score(value, _intervals(self._constants.get(fact.kind, set()))[values.index(value)])
+        if value == OTHER:  # prove.py's string equal to no constant
             return "other" if fact not in self._others else f"other{chosen(self._others[fact]).as_long()}"
         return value
 
@@ -367,7 +389,28 @@ class Encoder:
                 return self._free(expr, env) if found is None else found
             case ast.Compare() | ast.In() | ast.KnownTest():
                 return self._comparison(expr, env)
+            case ast.Label() | ast.Meta():
+                return self._truth(expr, env)
         return self._free(expr, env)
+
+    def _truth(self, expr: ast.Label | ast.Meta, env: Env) -> z3.BoolRef:
+        """A label or metadata value standing as a condition, region by region: a boolean
+        is itself, a label's score is true from 0.5; anything else the evaluator finds
+        unknown, and its truth is the situation's choice (language.md §6.10)."""
+        fact = self._fact(expr, env)
+        if not isinstance(fact, Fact):  # a message that is not there
+            return self.var(("unknown", id(expr), "absent", env.earlier, env.call))
+        region, values = self.fact(fact)
+        choices = []
+        for i, value in enumerate(values):
+            if isinstance(value, bool):
+                truth = z3.BoolVal(value)
+            elif isinstance(expr, ast.Label) and is_number(value):
+                truth = self.amount(fact) >= _real(0.5)
+            else:
+                truth = self.var(("unknown", id(expr), fact, i))
+            choices.append(z3.And(region == i, truth))
+        return z3.Or(choices + [False])
 
     def _says(self, expr: ast.Says, env: Env) -> z3.BoolRef:
         message = self.message(expr.subject, env)
@@ -509,7 +552,7 @@ class Encoder:
             return _OPS[op](self.amount(facts[0]), self.amount(facts[1]))
         if op not in ("==", "!="):
             return None
-        others = [isinstance(v, str) and v.startswith("\x00") for v in (a, b)]
+        others = [v == OTHER for v in (a, b)]
         equal = self.other(facts[0]) == self.other(facts[1]) if all(others) else \
             z3.BoolVal(not any(others) and same_value(a, b))
         return equal if op == "==" else z3.Not(equal)
@@ -602,6 +645,16 @@ class Encoder:
 _COMPARED = (ast.Label, ast.Meta)
 
 
+def _score(value: float, interval: tuple) -> float:
+    """A label's value in its region, in [0, 1] where the region reaches it (a score
+    outside it is unknown to the evaluator when the label is declared a score)."""
+    low, high, point = interval
+    if point is not None or 0 <= value <= 1:
+        return value
+    low, high = max(0, low) if low is not None else 0, min(1, high) if high is not None else 1
+    return (low + high) / 2 if low < high else value
+
+
 def _real(number: float) -> z3.ArithRef:
     """A constant exactly (Z3 does not parse a float's repr such as 1e-05)."""
     return z3.RealVal(Fraction(number))
@@ -640,9 +693,28 @@ def _constants(program: Program) -> tuple[dict[tuple, set], set[tuple]]:
                         v for v in found[1] if not isinstance(v, (list, dict)))
                     if isinstance(node, ast.KnownTest):
                         known.add(kind)
+        for condition in _standing(norm):  # a value as a condition reads booleans, and scores from 0.5
+            if isinstance(condition, (ast.Label, ast.Meta)):
+                constants.setdefault(_kind(condition), set()).update(
+                    (True, False, 0.5) if isinstance(condition, ast.Label) else (True, False))
     for name, band in program.bands.items():  # a band's bounds divide regions: inside it is unknown
         constants.setdefault(("label", name), set()).update(band)
     return constants, known
+
+
+def _standing(norm: CheckedNorm) -> Iterator[ast.Expr]:
+    """The atoms of the norm's trigger, cases, exceptions and behaviours (under `and`,
+    `or` and `not`)."""
+    roots = [norm.trigger] + ([c.condition for c in norm.body.cases] if isinstance(norm.body, ast.Cases) else [])
+    roots += [r for leaf in leaves(norm) for r in [leaf.behaviour, *(u.condition for u in leaf.exceptions)]]
+    while roots:
+        root = roots.pop()
+        if isinstance(root, (ast.And, ast.Or)):
+            roots += root.operands
+        elif isinstance(root, ast.Not):
+            roots.append(root.operand)
+        elif root is not None:
+            yield root
 
 
 def _scores(program: Program, node: ast.Expr, constants: dict[tuple, set]) -> None:
