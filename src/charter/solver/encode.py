@@ -479,8 +479,8 @@ class Encoder:
         values = {}
         for part in self.leads + self.tokens:
             for key in keys(part):
-                self.held_texts[key[1]] = next(m.group() for m in matcher.finditer(part)
-                                               if pattern_keys(matcher, m.group()) == {key})
+                self.held_texts[key[1]] = next((m.group() for m in matcher.finditer(part)
+                                                if pattern_keys(matcher, m.group()) == {key}), key[1])
                 values[key[1]] = self._in_reply(lambda text, key=key: key in keys(text), "any part")
         return values
 
