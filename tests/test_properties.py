@@ -35,6 +35,7 @@ def failures(policy: charter.Policy, examples: int = 200, prove: bool = False):
     ("override_never", "override never applies", "casual overrides tone"),
     ("window_conflict", "conflict", "follow_up"),
     ("window_contradiction", "contradiction", "acknowledge_complaint, admit_nothing"),
+    ("conversation_contradiction", "contradiction", "no_goodbye_to_complaints, sign_off"),
 ])
 def test_each_seeded_bug_is_found(name, prop, subject):
     path = SEEDED / f"{name}.charter"

@@ -26,7 +26,7 @@ from charter.solver.encode import shapes
 from charter.syntax import ast
 from charter.traces.model import Message, Trace
 from oracle.build import checked_norm, program
-from property.strategies import PHRASES, Where, conditions, programs
+from property.strategies import EMAIL, PHRASES, Where, conditions, programs
 
 ROOT = Path(__file__).resolve().parents[1]
 SEEDED = ROOT / "tests" / "cases" / "analysis"
@@ -99,6 +99,18 @@ def test_the_search_stops_when_its_time_is_spent():
         "not decided", "the solver gave no answer in the time left (0 s for the whole search)")
 
 
+@pytest.mark.parametrize("name", ["contradiction", "window_contradiction", "conversation_contradiction"])
+def test_no_proof_follows_from_situations_the_evaluator_did_not_confirm(name):
+    # An evaluator that confirms nothing: every situation found is excluded, and what is
+    # left is no contradiction of the encoding. That is no proof (main at d1b4489 said
+    # `proved` here).
+    policy = charter.load(str(SEEDED / f"{name}.charter"))
+    decision = decide_contradictions(policy.program, vocabulary(policy.program), lambda trace, replies=(): None)
+    assert (decision.status, decision.note) == (
+        "not decided", "the evaluator did not confirm 1 situation the solver found (a contradiction of the "
+                       "encoding, not made into a trace)")
+
+
 def test_a_policy_without_contradiction_is_proved_within_the_bound():
     result = contradiction([str(ROOT / "examples" / "acme_support.charter")], 20, True)
     assert result.passed and result.method == "proved"
@@ -141,6 +153,64 @@ def test_a_norm_that_needs_the_reply_to_call_a_tool_is_not_decided():
     assert "`assistant calls \"lookup\"` on the reply (the replies tried make no tool call)" in result.detail
 
 
+ORDERED = SEEDED / "ordered_facts.charter"
+
+
+def test_two_labels_ordered_on_the_reply_are_refuted_and_replay():
+    # The reply's urgency is the solver's to choose: at or above the user's 0.9+, or not above 0.9.
+    result = contradiction([str(ORDERED)], 1, True)
+    assert (result.passed, result.method, result.subject) == (False, "refuted", "match_urgency, stay_calm")
+    blocks = result.counterexample.split("\n\n")
+    assert "expect stay_calm violated at turn 1" in blocks[0] and "expect match_urgency violated at turn 1" in blocks[1]
+    assert replayed([str(ORDERED)], result.counterexample) == [True, True]
+
+
+def test_two_labels_ordered_on_the_reply_are_proved_where_an_exception_lets_one_through():
+    text = ORDERED.read_text().replace('forbid assistant.label("urgency") > 0.9\n',
+                                       'forbid assistant.label("urgency") > 0.9\n'
+                                       '        unless user.label("urgency") > 0.9: permit\n')
+    result = contradiction_of(charter.loads(text, name=str(ORDERED)))
+    assert (result.passed, result.method) == (True, "proved"), result.detail
+
+
+def test_a_reply_label_is_never_inside_its_uncertainty_band():
+    # Inside (0.2, 0.8) the evaluator finds the label unknown: a reply there keeps both
+    # norms only in appearance; outside it, no reply keeps both.
+    policy = charter.loads('charter t by developer\n\nlabel warmth: score uncertain between 0.2 and 0.8\n\n'
+                           'norm warm:\n    "Warm enough."\n    require assistant.label("warmth") > 0.2\n\n'
+                           'norm cool:\n    "Not too warm."\n    require assistant.label("warmth") < 0.8\n')
+    decision = decide_contradictions(policy.program, vocabulary(policy.program),
+                                     confirmer(policy.program, policy.compiled))
+    assert decision.status == "refuted"
+
+
+FORMAL = ('charter flags by developer\n\nlabel formal: score\n\n'
+          'norm formal_when_asked:\n    "A formal user gets a formal reply."\n    when user.label("formal")\n'
+          '    require assistant.label("formal")\n\n'
+          'norm casual_always:\n    "Replies are never formal."\n    forbid assistant.label("formal")\n')
+
+
+@pytest.mark.parametrize("exception, method", [("", "refuted"),
+                                               ('        unless user.label("formal"): permit\n', "proved")])
+def test_a_label_standing_as_a_condition_is_read_through_its_regions(exception, method):
+    # A score is true from 0.5; `true` is no score here (the declaration says so), so no
+    # reply escapes by carrying it.
+    result = contradiction_of(charter.loads(FORMAL + exception))
+    assert result.method == method, result.detail
+    if method == "refuted":
+        assert [r.passed for r in charter.loads(FORMAL + "\n" + result.counterexample).run_tests()] == [True, True]
+        assert "true" not in result.counterexample
+
+
+def test_a_conversation_norm_against_a_turn_norm_is_refuted_by_the_solver():
+    path = str(SEEDED / "conversation_contradiction.charter")
+    result = contradiction([path], 1, True)
+    assert (result.passed, result.method, result.subject) == (False, "refuted", "no_goodbye_to_complaints, sign_off")
+    assert [b.count("\n    user: ") + b.count("\n    assistant: ") for b in result.counterexample.split("\n\n")] \
+        == [2, 2]
+    assert replayed([path], result.counterexample) == [True, True]
+
+
 def contradiction_of(policy: charter.Policy):
     (result,) = [r for r in check_properties(policy.program, policy.compiled, 20, prove=True)
                  if r.name == "contradiction"]
@@ -170,14 +240,27 @@ def _fits(trace, vocab) -> bool:
     return tuple(m.role for m in trace.messages) in {s.roles for s in shapes(vocab)}
 
 
-def _family_keeps_all(compiled, found, vocab) -> bool:
+def _family_keeps_all(program, compiled, found, vocab) -> bool:
     """Whether some reply of the solver's family (a lead and up to two tokens, no tool
-    call) keeps every norm: the evaluator's finite set of replies missed it, so its
-    contradiction is not one."""
+    call, any labels a classifier could give it) keeps every norm: the evaluator's finite
+    set of replies missed it, so its contradiction is not one."""
     tokens, filler = reply_parts(vocab)
-    replies = [Message(len(found.trace.messages) - 1, "assistant", SEPARATOR.join([lead, *chosen]))
-               for lead in [filler, *tokens] for size in range(3) for chosen in itertools.combinations(tokens, size)]
+    contents = [SEPARATOR.join([lead, *chosen])
+                for lead in [filler, *tokens] for size in range(3) for chosen in itertools.combinations(tokens, size)]
+    names = sorted(vocab.labels)
+    scores = [[v for v in vocab.labels[name] if _sure(program, name, v)] for name in names]
+    replies = [Message(len(found.trace.messages) - 1, "assistant", content, labels=dict(zip(names, values)))
+               for values in itertools.product(*scores) for content in contents]
     return _contradiction(compiled, found.trace, tuple(tokens), tuple(replies)) is None
+
+
+def _sure(program, name: str, value) -> bool:
+    """A label value the solver's replies may carry: a score in [0, 1] outside the band, or
+    a value that is not a number."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return True
+    band = program.bands.get(name)
+    return 0 <= value <= 1 and not (band and band[0] < value < band[1])
 
 
 def confirmer(program, compiled):
@@ -190,15 +273,22 @@ def _says(role: str, phrase: str) -> ast.Says:
     return ast.Says(ast.Subject(role), "one", ast.Literal(phrase))
 
 
+# What the reply carries besides its phrases: a label ordered against the user's, an
+# address the user did not give.
+REPLY_FACTS = (ast.Compare(">=", ast.Label(ast.Subject("assistant"), "a"), ast.Label(ast.Subject("user"), "a")),
+               ast.Shares(ast.Subject("assistant"), EMAIL, ast.Events("any", "earlier", "user"), negated=True))
+
+
 @st.composite
 def obligations(draw: st.DrawFn):
-    """2-3 norms that require or forbid the reply's phrases (some over a window, some
-    with an exception), triggered by what the user says or by generated conditions:
-    policies where contradictions are common."""
+    """2-3 norms that require or forbid the reply's phrases, labels or addresses (some
+    over a window, some with an exception), triggered by what the user says or by
+    generated conditions: policies where contradictions are common."""
     norms = []
     for i in range(draw(st.integers(2, 3))):
         scope = draw(st.sampled_from(("assistant turn", "assistant turn", "user turn")))
-        behaviour = _says("assistant", draw(st.sampled_from(PHRASES[:1] * 3 + PHRASES[1:2])))
+        behaviour = draw(st.sampled_from([_says("assistant", p) for p in PHRASES[:1] * 3 + PHRASES[1:2]]
+                                         + list(REPLY_FACTS)))
         within = 1 if scope == "user turn" else draw(st.sampled_from((None, None, 1)))
         exceptions = () if draw(st.integers(0, 3)) else (
             ast.Unless(draw(conditions(Where(scope), 1)), ast.Outcome("permit")),)
@@ -223,10 +313,10 @@ def _dense(vocab) -> list[Trace]:
     return found
 
 
-# Derandomized: a fixed sample, so CI is repeatable. A random run (CI, 2026-12-05) once found
-# a policy the solver proved although the evaluator found a contradiction; it is recorded
-# as open in issue 23 (the example was not kept).
-@settings(max_examples=60, deadline=None, database=None, derandomize=True, suppress_health_check=list(HealthCheck))
+# Random on every run (a fixed sample hid a policy the solver proved while the evaluator
+# found a contradiction: the solver had excluded situations the evaluator did not confirm,
+# then claimed a proof). Failures it finds are kept as cases in tests/cases/analysis/.
+@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
 @given(st.one_of(obligations(), programs()), st.data())
 def test_what_the_evaluator_finds_the_solver_finds_and_the_solver_is_confirmed(program, data):
     # Over-approximation: on a generated trace within the bound, a contradiction the
@@ -243,7 +333,7 @@ def test_what_the_evaluator_finds_the_solver_finds_and_the_solver_is_confirmed(p
     generated = [data.draw(traces(vocab)) for _ in range(10)]
     for trace in _dense(vocab) + generated:
         found = confirm(trace)
-        if found is not None and _fits(found.trace, vocab) and not _family_keeps_all(compiled, found, vocab):
+        if found is not None and _fits(found.trace, vocab) and not _family_keeps_all(program, compiled, found, vocab):
             assert decision.status != "proved", found.blocks()
 
 
@@ -254,34 +344,54 @@ SHIPPED = [("examples/acme_support.charter",),
              for size in (1, 2, 3))]
 
 
-# A comparison of two labels on the reply is a free boolean of the encoding: no proof is
-# claimed (docs/analysis.md).
-SAME_LANGUAGE = '`assistant.label("language") == user.label("language")` on the reply'
-NOT_DECIDED = {("std.language",): f"approximated: {SAME_LANGUAGE}",
-               ("examples/model_spec/model_spec.charter",): f"approximated: {SAME_LANGUAGE}"}
-
-
-# std.pii's norms follow a value from the user to the reply (`mentions P not found in`),
-# which the solver reads only approximately on the reply: not decided, and it says why.
-BINDING_ON_THE_REPLY = ("std.pii",)
-
-
-@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names()
-                                               if f"std.{name}" not in BINDING_ON_THE_REPLY)], ids=str)
+@pytest.mark.parametrize("paths", [*SHIPPED, *((f"std.{name}",) for name in stdlib_names())], ids=str)
 def test_every_shipped_policy_is_proved_free_of_contradictions(paths):
     policy = charter.load(*(str(ROOT / p) if p.endswith(".charter") else p for p in paths))
     decision = decide_contradictions(policy.program, vocabulary(policy.program),
                                      confirmer(policy.program, policy.compiled))
-    expected = ("not decided", NOT_DECIDED[paths]) if paths in NOT_DECIDED else ("proved", "")
-    assert (decision.status, decision.note) == expected
+    assert (decision.status, decision.note) == ("proved", "")
 
 
-def test_a_binding_on_the_reply_is_not_decided_rather_than_proved():
-    policy = charter.load(*BINDING_ON_THE_REPLY)
+def _bound(norms: str) -> str:
+    return "charter mail by developer\n\nuse std.pii\n\n" + norms
+
+
+SUGGEST = ('norm suggest_new_address:\n    "Suggest an address the user has not used."\n'
+           '    when user says "new address"\n    require assistant mentions pii.email not found in any earlier user\n\n')
+NO_LEAK = ('norm no_email_leak:\n    "Never reveal an address the user did not give."\n'
+           '    forbid assistant mentions pii.email not found in any earlier user\n')
+
+
+@pytest.mark.parametrize("exception, method", [("", "refuted"), ('        unless user says "new address": permit\n',
+                                                                 "proved")])
+def test_an_address_not_found_in_earlier_messages_is_decided_on_the_reply(exception, method):
+    # The reply's addresses are its parts' matches; whether an earlier message holds each is the situation's.
+    text = _bound(SUGGEST + NO_LEAK + exception)
+    result = contradiction_of(charter.loads(text))
+    assert result.method == method, result.detail
+    if method == "refuted":
+        assert [r.passed for r in charter.loads(text + "\n" + result.counterexample).run_tests()] == [True, True]
+
+
+def test_an_address_shared_with_the_latest_user_message_is_refuted_with_the_address_in_it():
+    policy = charter.loads(_bound('norm confirm_address:\n    "Repeat the address to confirm."\n    when user says "confirm"\n'
+                    '    require assistant shares pii.email with latest user\n\n'
+                    'norm discreet:\n    "No address for a user who asks for discretion."\n'
+                    '    when user says "private"\n    forbid assistant mentions pii.email\n'))
+    result = contradiction_of(policy)
+    assert result.method == "refuted"
+    user = next(line for line in result.counterexample.splitlines() if line.strip().startswith("user:"))
+    assert "confirm private" in user and "@" in user  # the solver put an address in the user's message
+
+
+def test_a_binding_on_the_reply_over_tool_results_is_not_decided_rather_than_proved():
+    # Which call a tool result answers is not encoded: the result says so rather than claim a proof.
+    policy = charter.loads(_bound('norm from_the_lookup:\n    "Only addresses the lookup returned."\n'
+                                  '    forbid assistant mentions pii.email not found in any earlier tool\n'))
     decision = decide_contradictions(policy.program, vocabulary(policy.program),
                                      confirmer(policy.program, policy.compiled))
     assert decision.status == "not decided"
-    assert "`assistant mentions email not found in any earlier user` on the reply" in decision.note
+    assert "`assistant mentions pii.email not found in any earlier tool` on the reply" in decision.note
 
 
 def test_an_obligation_to_reach_out_added_to_the_model_spec_contradicts_nothing():
@@ -295,4 +405,4 @@ def test_an_obligation_to_reach_out_added_to_the_model_spec_contradicts_nothing(
     vocab = vocabulary(policy.program)
     assert "not alone" in vocab.phrases
     decision = decide_contradictions(policy.program, vocab, confirmer(policy.program, policy.compiled))
-    assert (decision.status, decision.note) == ("not decided", f"approximated: {SAME_LANGUAGE}")
+    assert (decision.status, decision.note) == ("proved", "")

@@ -269,8 +269,10 @@ class _Turn:
         report = evaluate(self.policy, variant)
         broken = {(v.norm, v.turn, v.call) for v in report.verdicts if v.kind == "violated"}
         if broken and self._before is None:
+            # A conversation's verdict (turn None) is the reply's to decide, whatever it was before.
             earlier = evaluate(self.policy, attrs.evolve(self.trace, messages=self.trace.messages[:self.turn]))
-            self._before = {(v.norm, v.turn, v.call) for v in earlier.verdicts if v.kind == "violated"}
+            self._before = {(v.norm, v.turn, v.call) for v in earlier.verdicts
+                            if v.kind == "violated" and v.turn is not None}
         return variant, report, broken - (self._before or set())
 
     def contradiction(self, replies: list[Message]) -> _Contradiction | None:
@@ -286,10 +288,13 @@ class _Turn:
         kept: dict[str, tuple] = {}  # for each norm broken somewhere, the first reply that keeps it
         for norm in sorted(set().union(*norms)):
             found = next(b for b, n in zip(broken_by, norms) if norm not in n)
-            kept.setdefault(found[0].messages[-1].content, found)
+            reply = found[0].messages[-1]  # two replies may differ only in their labels or metadata
+            kept.setdefault(repr((reply.content, reply.labels, reply.meta)), found)
         # The norms in it: those the replies shown break (each is kept by one of them); a
         # norm that only some other reply breaks has no part in it.
-        acts = sorted(set().union(*(broken for _, _, broken in kept.values())), key=lambda a: (a[1], a[0]))
+        # By turn, a conversation's verdict (turn None) last.
+        acts = sorted(set().union(*(broken for _, _, broken in kept.values())),
+                      key=lambda a: (a[1] is None, a[1] or 0, a[0]))
         variants = []
         for variant, report, _ in kept.values():
             kinds = {(v.norm, v.turn, v.call): v.kind for v in report.verdicts}

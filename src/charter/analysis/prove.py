@@ -33,7 +33,7 @@ from ..source.text import Span
 MAX_COMBINATIONS = 1 << 16
 
 MISSING = object()  # a region: the fact is not in the trace
-_OTHER = "\x00other"  # a string no policy compares with
+OTHER = "\x00other"  # a string no policy compares with
 _ORDER = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b, ">=": lambda a, b: a >= b}
 _FACTS = (ast.Label, ast.Meta, ast.Property, ast.Count)
 
@@ -127,7 +127,7 @@ def fact_of(expr: ast.Expr) -> tuple[ast.Expr, tuple] | None:
 
 def representatives(constants: set, missing: bool) -> list:
     """One value per region of the constants' order (and of their equality)."""
-    numbers = sorted({c for c in constants if _is_number(c)})
+    numbers = sorted({c for c in constants if is_number(c)})
     values: list = []
     if numbers:
         values.append(numbers[0] - 1)
@@ -138,11 +138,11 @@ def representatives(constants: set, missing: bool) -> list:
     values += sorted({c for c in constants if isinstance(c, str)})
     values += [c for c in constants if not isinstance(c, (str, int, float))]  # null (bools are ints)
     if not numbers:
-        values.append(_OTHER)  # a value equal to no constant (the numbers have theirs)
+        values.append(OTHER)  # a value equal to no constant (the numbers have theirs)
     return values + ([MISSING] if missing else [])
 
 
-def _is_number(value: object) -> bool:
+def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
@@ -154,17 +154,17 @@ def region_truth(expr: ast.Expr, value: object) -> bool | None:
     if value is MISSING:
         return None
     if isinstance(expr, ast.In):
-        inside = any(_same(value, i.value) for i in expr.items.items)
+        inside = any(same_value(value, i.value) for i in expr.items.items)
         return inside != expr.negated
     constant = expr.right.value if isinstance(expr.right, ast.Literal) else expr.left.value
     left, right = (value, constant) if isinstance(expr.right, ast.Literal) else (constant, value)
     if expr.op in _ORDER:
-        return _ORDER[expr.op](left, right) if _is_number(left) and _is_number(right) else None
-    return _same(left, right) == (expr.op == "==")
+        return _ORDER[expr.op](left, right) if is_number(left) and is_number(right) else None
+    return same_value(left, right) == (expr.op == "==")
 
 
-def _same(a: object, b: object) -> bool:
-    return type(a) is type(b) and a == b or (_is_number(a) and _is_number(b) and a == b)
+def same_value(a: object, b: object) -> bool:
+    return type(a) is type(b) and a == b or (is_number(a) and is_number(b) and a == b)
 
 
 # --------------------------------------------------------------------------- combinations

@@ -14,7 +14,8 @@ far all break while each norm has a reply of its own; ask for a reply that keeps
 norm at S; if there is one, add it to the replies tried and ask again, else S is a
 contradiction of the abstraction. It is then made into a concrete trace and handed to
 `confirm` (the evaluator); a situation the evaluator does not confirm is excluded and the
-search goes on.
+search goes on for one it does, but no proof follows any more: the result is then at best
+`not decided`.
 """
 
 from __future__ import annotations
@@ -95,13 +96,15 @@ class _Budget:
                     f"(at most {MAX_UNCONFIRMED} are tried)")
         return f"the solver gave no answer in the time left ({self.seconds:g} s for the whole search)"
 
-    def check(self, solver: z3.Solver) -> z3.CheckSatResult:
-        """The solver's answer, within the time left (`unknown` when it runs out)."""
+    def check(self, solver: z3.Solver, *preferred: z3.BoolRef) -> z3.CheckSatResult:
+        """The solver's answer, within the time left (`unknown` when it runs out); with
+        the `preferred` constraints where they leave an answer."""
         left = self.deadline - time.monotonic()
         if left <= 0:
             return z3.unknown
         solver.set("timeout", max(1, int(left * 1000)))
-        return solver.check()
+        answer = solver.check(*preferred)
+        return self.check(solver) if answer == z3.unsat and preferred else answer
 
 
 def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
@@ -109,6 +112,7 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
     by_norm = {name: f for name, f in _violations(encoder).items() if not z3.is_false(z3.simplify(f))}
     if not by_norm:
         return _proved(encoder, 0)
+    encoder.choose_reply_numbers()
     some = z3.Or(list(by_norm.values()))
     replies = list(encoder.reply_vars)
     situation = encoder.situation_vars()
@@ -120,13 +124,15 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
         own_replies[name] = [c for _, c in copy]
         outer.add([z3.substitute(d, copy) for d in encoder.reply_domain])
         outer.add(z3.Not(z3.substitute(violated, copy)))
+    well_typed = encoder.well_typed()
     inner = z3.Solver()
     inner.add(encoder.reply_domain)
     inner.add(z3.Not(some))
+    unconfirmed = 0
     for rounds in range(1, MAX_ROUNDS + 1):
-        answer = budget.check(outer)
+        answer = budget.check(outer, *well_typed)
         if answer == z3.unsat:
-            return _proved(encoder, rounds)
+            return _proved(encoder, rounds, unconfirmed)
         if answer == z3.unknown:
             return Decision("not decided", "", budget.note(), rounds=rounds)
         model = outer.model()
@@ -134,16 +140,19 @@ def _refine(encoder: Encoder, confirm, budget: _Budget) -> Decision:
         reply = _keeping_all(inner, fixed, budget)
         if reply is z3.unknown:
             return Decision("not decided", "", budget.note(), rounds=rounds)
-        if reply is not None:  # a reply keeps every norm here: the next situation must break it too
-            outer.add(z3.substitute(some, [(v, reply.eval(v, model_completion=True)) for v in replies]))
+        if reply is not None:  # a reply keeps every norm here: the next situation must break it too (or have it be no reply)
+            strategy = encoder.strategy(reply)
+            outer.add(z3.Or(z3.Not(z3.And([z3.substitute(d, strategy) for d in encoder.reply_domain])),
+                            z3.substitute(some, strategy)))
             continue
-        trace = _trace(encoder, model)
         tried = tuple(_reply(encoder, model, {v.get_id(): c for v, c in zip(replies, own)})
                       for own in own_replies.values())
+        trace = _trace(encoder, model, tried[0])
         found = confirm(trace, tried)
         if found:
             return Decision("refuted", "", found=found, rounds=rounds)
         budget.unconfirmed -= 1
+        unconfirmed += 1
         if budget.spent():
             return Decision("not decided", "", budget.note(), rounds=rounds)
         outer.add(z3.Or([f.arg(0) != f.arg(1) for f in fixed] + [False]))
@@ -161,10 +170,20 @@ def _keeping_all(inner: z3.Solver, fixed: list, budget: _Budget):
     return reply
 
 
-def _proved(encoder: Encoder, rounds: int) -> Decision:
+def _proved(encoder: Encoder, rounds: int, unconfirmed: int = 0) -> Decision:
+    """A proof, unless the encoding approximated the reply or the search excluded
+    situations the evaluator did not confirm (a proof must not follow from leaving them
+    out: the encoding may have missed what makes them real)."""
+    if unconfirmed:
+        return Decision("not decided", "", f"the evaluator did not confirm {_situations(unconfirmed)} the solver "
+                        "found (a contradiction of the encoding, not made into a trace)", rounds=rounds)
     if encoder.approximate:
         return Decision("not decided", "", "approximated: " + ", ".join(sorted(encoder.approximate)), rounds=rounds)
     return Decision("proved", "", rounds=rounds)
+
+
+def _situations(count: int) -> str:
+    return "1 situation" if count == 1 else f"{count} situations"
 
 
 # --------------------------------------------------------------------------- violations
@@ -237,28 +256,22 @@ def _breaks(encoder: Encoder, leaf: ast.Outcome, env: Env, window: tuple[int, ..
 # --------------------------------------------------------------------------- a model as a trace
 
 
-def _value(model: z3.ModelRef, region: z3.ArithRef, values: list):
-    value = values[model.eval(region, model_completion=True).as_long()]
-    if isinstance(value, str) and value.startswith("\x00"):
-        return "other"  # prove.py's string equal to no constant
-    return value
-
-
 def _facts(encoder: Encoder, model: z3.ModelRef, kind: str, where) -> dict:
-    return {fact.kind[1]: value for fact, (region, values) in encoder.facts.items()
-            if fact.kind[0] == kind and fact.where == where
-            and (value := _value(model, region, values)) is not MISSING}
+    return {fact.kind[1]: value for fact in encoder.facts
+            if fact.kind[0] == kind and fact.where == where and (value := encoder.value(model, fact)) is not MISSING}
 
 
-def _trace(encoder: Encoder, model: z3.ModelRef) -> Trace:
-    """The situation of a model as a trace, ending with a filler reply."""
+def _trace(encoder: Encoder, model: z3.ModelRef, reply: Message) -> Trace:
+    """The situation of a model as a trace, ending with a filler reply that carries the
+    labels and metadata of `reply` (the evaluator tries its other contents with them)."""
     messages = []
     for index, role in enumerate(encoder.shape.roles):
         if index == encoder.shape.reply:
-            messages.append(Message(index, role, encoder.filler))
+            messages.append(attrs.evolve(reply, content=encoder.filler))
             continue
         words = [encoder.filler] + [p for p in encoder.phrases if encoder.truth(model, ("says", index, p))]
         words += [encoder.sample(key) for key in encoder.regexes if encoder.truth(model, ("matches", index, key))]
+        words += [text for key, text in encoder.held_texts.items() if encoder.truth(model, ("holds", index, key))]
         calls = tuple(ToolCall(tool, _nest(_facts(encoder, model, "args", (index, tool))))
                       for tool in encoder.vocab.tools if encoder.truth(model, ("calls", index, tool)))
         messages.append(Message(index, role, " ".join(w for w in words if w), calls,
@@ -270,9 +283,9 @@ def _reply(encoder: Encoder, model: z3.ModelRef, names: dict) -> Message:
     """The reply that a model's copy (`names`: reply variable -> copy) of the reply's
     variables describes."""
     facts: dict[str, dict] = {"label": {}, "meta": {}}
-    for fact, (region, values) in encoder.facts.items():
+    for fact in encoder.facts:
         if fact.where == encoder.shape.reply and fact.kind[0] in facts:
-            value = _value(model, names.get(region.get_id(), region), values)
+            value = encoder.value(model, fact, names)
             if value is not MISSING:
                 facts[fact.kind[0]][fact.kind[1]] = value
     return Message(encoder.shape.reply, "assistant", encoder.reply_text(model, names),
