@@ -153,7 +153,7 @@ def _values_around(values: set) -> tuple[object, ...]:
     found: list[object] = []
     for value in sorted(values, key=repr):
         found.append(value)
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if ast.is_number(value):
             found += [value - 1, value + 1]
         elif isinstance(value, str):
             found.append(value + "_other")
@@ -163,7 +163,7 @@ def _values_around(values: set) -> tuple[object, ...]:
 def _label_values(values: set, program: Program, name: str) -> tuple[object, ...]:
     numbers = {0.0, 1.0}
     for value in values:
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+        if ast.is_number(value):
             numbers.update(round(min(1.0, max(0.0, v)), 4) for v in (value, value - 0.05, value + 0.05))
     band = program.bands.get(name)
     if band is not None:

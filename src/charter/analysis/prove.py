@@ -127,7 +127,7 @@ def fact_of(expr: ast.Expr) -> tuple[ast.Expr, tuple] | None:
 
 def representatives(constants: set, missing: bool) -> list:
     """One value per region of the constants' order (and of their equality)."""
-    numbers = sorted({c for c in constants if is_number(c)})
+    numbers = sorted({c for c in constants if ast.is_number(c)})
     values: list = []
     if numbers:
         values.append(numbers[0] - 1)
@@ -140,10 +140,6 @@ def representatives(constants: set, missing: bool) -> list:
     if not numbers:
         values.append(OTHER)  # a value equal to no constant (the numbers have theirs)
     return values + ([MISSING] if missing else [])
-
-
-def is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def region_truth(expr: ast.Expr, value: object) -> bool | None:
@@ -159,12 +155,12 @@ def region_truth(expr: ast.Expr, value: object) -> bool | None:
     constant = expr.right.value if isinstance(expr.right, ast.Literal) else expr.left.value
     left, right = (value, constant) if isinstance(expr.right, ast.Literal) else (constant, value)
     if expr.op in _ORDER:
-        return _ORDER[expr.op](left, right) if is_number(left) and is_number(right) else None
+        return _ORDER[expr.op](left, right) if ast.is_number(left) and ast.is_number(right) else None
     return same_value(left, right) == (expr.op == "==")
 
 
 def same_value(a: object, b: object) -> bool:
-    return type(a) is type(b) and a == b or (is_number(a) and is_number(b) and a == b)
+    return type(a) is type(b) and a == b or (ast.is_number(a) and ast.is_number(b) and a == b)
 
 
 # --------------------------------------------------------------------------- combinations

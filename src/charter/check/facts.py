@@ -162,12 +162,12 @@ class Facts:
         if fact_type is None or not isinstance(other, ast.Literal):
             return
         if node.op in _ORDERING:
-            if not _is_number(other.value):
+            if not ast.is_number(other.value):
                 return  # E225 already says so
             if _kind(fact_type) != "number":
                 self.error("E325", f"`{node.op}` orders numbers, and {_fact_text(fact)} is declared "
                            f"{fact_type}", node.span, "use == or != for strings and booleans")
-            elif fact_type.name == "score" and _is_number(other.value) and not 0 <= other.value <= 1:
+            elif fact_type.name == "score" and ast.is_number(other.value) and not 0 <= other.value <= 1:
                 self.error("E325", f"{_fact_text(fact)} is a score in [0, 1], so this comparison with "
                            f"{other.value} is decided before reading it", other.span)
             return
@@ -205,13 +205,9 @@ def _kind(fact_type: ast.FactType) -> str:
         return "number"
     if fact_type.name != "one of":
         return fact_type.name
-    kinds = {"boolean" if isinstance(c, bool) else "number" if _is_number(c) else "string"
+    kinds = {"boolean" if isinstance(c, bool) else "number" if ast.is_number(c) else "string"
              for c in fact_type.choices}
     return kinds.pop() if len(kinds) == 1 else "any"
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _fact_text(node: ast.Expr) -> str:

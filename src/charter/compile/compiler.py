@@ -57,10 +57,6 @@ def json_equal(a: Any, b: Any) -> bool:
     return a == b
 
 
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 # --------------------------------------------------------------------------- compiled shapes
 
 
@@ -344,7 +340,7 @@ class _Compiler:
 
             def ordered(ctx, env):
                 a, b = left(ctx, env), right(ctx, env)
-                if _is_number(a) and _is_number(b):
+                if ast.is_number(a) and ast.is_number(b):
                     return test(a, b)
                 return _atom(ctx, env, op, a, b, left_name, right_name)
 
@@ -412,7 +408,7 @@ class _Compiler:
             v = value(ctx, env)
             if v is True or v is False:
                 return v
-            if is_label and _is_number(v):
+            if is_label and ast.is_number(v):
                 return v >= 0.5
             if v.__class__ is Unknown:
                 if v.derived:
@@ -482,7 +478,7 @@ class _Compiler:
                 ctx.record_fact(fact, env, v)
             if ill_typed is not None and (why := ill_typed(v)) is not None:
                 return Unknown(fact(ctx, env), why)
-            if band is not None and _is_number(v) and band[0] < v < band[1]:
+            if band is not None and ast.is_number(v) and band[0] < v < band[1]:
                 return Unknown(fact(ctx, env), f"{v} is inside the uncertainty band ({band[0]}, {band[1]})",
                                escalate_to=escalate_to)
             if numeric and isinstance(v, bool):
@@ -832,7 +828,7 @@ def _atom(ctx, env, op, a, b, left_name, right_name):
         if value.__class__ is Unknown:
             fact = value.fact
             ctx.unknown(value)
-        elif op in _ORDER_OPS and not _is_number(value):
+        elif op in _ORDER_OPS and not ast.is_number(value):
             fact = namer(ctx, env)
             if fact is not None:
                 ctx.why.setdefault(fact, f"{value!r} is not a number")

@@ -485,4 +485,4 @@ def _fact_and_constant(node: ast.Compare) -> tuple[ast.Expr, ast.Literal]:
 def _number(node) -> bool:
     """A numeric constant: the only kind an ordering compares in generated code (against a
     string the general path decides; Python's `>` between str and int would raise)."""
-    return isinstance(node, ast.Literal) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool)
+    return isinstance(node, ast.Literal) and ast.is_number(node.value)

@@ -310,7 +310,7 @@ def _meta_values(constants: dict[Any, Span]) -> dict[Any, Any]:
 
 
 def _numbers(constants: dict[Any, Span]) -> list[int | float]:
-    return sorted(v for v in constants if isinstance(v, (int, float)) and not isinstance(v, bool))
+    return sorted(v for v in constants if ast.is_number(v))
 
 
 def _around(numbers: list[int | float], step: int | float) -> dict[Any, Any]:

@@ -41,7 +41,7 @@ import attrs
 import z3
 
 from ..analysis.generate import SEPARATOR, Vocabulary
-from ..analysis.prove import MISSING, OTHER, fact_of, is_number, region_truth, representatives, same_value
+from ..analysis.prove import MISSING, OTHER, fact_of, region_truth, representatives, same_value
 from ..bindings import pattern_keys
 from ..check.program import CheckedNorm, Program
 from ..syntax import ast
@@ -289,7 +289,7 @@ class Encoder:
         amounts = [(fact, amount) for fact, amount in self._amounts.items() if fact.where == self.shape.reply]
         if not amounts:
             return
-        numbers = sorted({c for values in self._constants.values() for c in values if is_number(c)} | {0, 1})
+        numbers = sorted({c for values in self._constants.values() for c in values if ast.is_number(c)} | {0, 1})
         base = [_real(n) for n in dict.fromkeys([numbers[0] - 1, *numbers, numbers[-1] + 1])]
         base += [a for fact, a in self._amounts.items() if fact.where != self.shape.reply]
         terms = base + [(x + y) / 2 for x, y in itertools.combinations(base, 2)]
@@ -326,7 +326,7 @@ class Encoder:
         values = self.facts[fact][1]
         sample = {OTHER: "other"}
         return [i for i, value in enumerate(values) if decl is not None and decl.type is not None
-                and value is not MISSING and not is_number(value) and not decl.type.admits(sample.get(value, value))]
+                and value is not MISSING and not ast.is_number(value) and not decl.type.admits(sample.get(value, value))]
 
     def other(self, fact: Fact) -> z3.ArithRef:
         """Which string equal to no constant a fact holds in its region "other": one of as
@@ -351,10 +351,10 @@ class Encoder:
 
         region, values = self.facts[fact]
         value = values[chosen(region).as_long()]
-        if fact in self._amounts and is_number(value):
+        if fact in self._amounts and ast.is_number(value):
             number = chosen(self._amounts[fact]).as_fraction()
             return int(number) if number.denominator == 1 else float(number)
-        if fact.kind[0] == "label" and is_number(value):
+        if fact.kind[0] == "label" and ast.is_number(value):
             return _score(value, _intervals(self._constants.get(fact.kind, set()))[values.index(value)])
         if value == OTHER:  # prove.py's string equal to no constant
             return "other" if fact not in self._others else f"other{chosen(self._others[fact]).as_long()}"
@@ -405,7 +405,7 @@ class Encoder:
         for i, value in enumerate(values):
             if isinstance(value, bool):
                 truth = z3.BoolVal(value)
-            elif isinstance(expr, ast.Label) and is_number(value):
+            elif isinstance(expr, ast.Label) and ast.is_number(value):
                 truth = self.amount(fact) >= _real(0.5)
             else:
                 truth = self.var(("unknown", id(expr), fact, i))
@@ -548,7 +548,7 @@ class Encoder:
         """`a op b` for two region values of `facts` (None where the evaluator finds it unknown)."""
         if a is MISSING or b is MISSING:
             return None
-        if is_number(a) and is_number(b):
+        if ast.is_number(a) and ast.is_number(b):
             return _OPS[op](self.amount(facts[0]), self.amount(facts[1]))
         if op not in ("==", "!="):
             return None
@@ -587,7 +587,7 @@ class Encoder:
         return _OPS[expr.op](*sides)
 
     def _number(self, node: ast.Expr, env: Env):
-        if isinstance(node, ast.Literal) and isinstance(node.value, (int, float)) and not isinstance(node.value, bool):
+        if isinstance(node, ast.Literal) and ast.is_number(node.value):
             return node.value
         if isinstance(node, ast.Count):
             body = node.body
@@ -663,7 +663,7 @@ def _real(number: float) -> z3.ArithRef:
 def _intervals(constants: set) -> dict[int, tuple]:
     """For each numeric region of `representatives(constants)`: (low, high, point), the
     open interval it spans or the constant it is."""
-    numbers = sorted({c for c in constants if is_number(c)})
+    numbers = sorted({c for c in constants if ast.is_number(c)})
     if not numbers:
         return {}
     bounds = [None, *numbers, None]

@@ -481,13 +481,17 @@ class FactType:
             return isinstance(value, bool)
         if self.name == "string":
             return isinstance(value, str)
-        number = isinstance(value, (int, float)) and not isinstance(value, bool)
-        return number and (self.name == "number" or 0 <= value <= 1)
+        return is_number(value) and (self.name == "number" or 0 <= value <= 1)
 
     def __str__(self) -> str:
         if self.name != "one of":
             return self.name
         return "one of [" + ", ".join(json.dumps(c, ensure_ascii=False) for c in self.choices) + "]"
+
+
+def is_number(value: object) -> bool:
+    """Whether a value is a number as the language reads one (JSON's: a boolean is not)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _json_eq(a: object, b: object) -> bool:
