@@ -688,15 +688,9 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
         cached = ctx.text_cache.get(key)
         return search(ctx, index, key) if cached is None else cached
 
-    def at(ctx, index):
-        cached = hit(ctx, index)
-        if cached[0] and ctx.recording:
-            ctx.matches.append((index, cached[1]))
-        return cached[0]
-
     def of(ctx, index):
-        """The test on message `index`, or False when there is none (None). (It runs for
-        every text test at every act: `at`, inline, with one cache lookup.)"""
+        """The test on message `index` (recording its matches), or False when there is none
+        (None). (It runs for every text test at every act: one cache lookup, inline.)"""
         if index is None:
             return False
         key = (ident, index)
@@ -710,7 +704,8 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     def text(ctx, env):
         return of(ctx, subject(env))
 
-    text.at, text.of, text.hit, text.search, text.ident = at, of, hit, search, ident
+    text.at = text.of = of  # (`at` is given an index that is always there)
+    text.hit, text.search, text.ident = hit, search, ident
     return text
 
 

@@ -629,6 +629,14 @@ def _classify(results: list[Decision]) -> Decision:
     return _overridden(overridden[0]) if overridden else _NOT_APPLICABLE
 
 
+def _beside_not_applicable(verdict: Verdict, unknown: Unknown) -> Decision:
+    """A body's verdict and not_applicable, the two values of a trigger that compares the
+    one unknown fact `unknown`, settled as `_settle` settles them (for generated code)."""
+    body = Decision(verdict.kind, verdict.reason, verdict.escalate_to, verdict.gap, verdict.overridden_by)
+    deciders = {} if unknown.escalate_to is None else {unknown.fact: unknown.escalate_to}
+    return _escalated(_classify([body, _NOT_APPLICABLE]), (unknown.fact,), deciders)
+
+
 def _escalated(decision: Decision, unknown: tuple[str, ...], deciders: dict[str, str]) -> Decision:
     """An uncertain verdict that hinges on a label inside its declared uncertainty goes to
     whom the label's declaration names (the first such fact's, by name)."""
@@ -660,6 +668,7 @@ _DECISIONS = Decisions(
     act=lambda current, previous: Env(None, current, previous, 0),
     frozen=lambda env: Env(env.turn, env.current.copy(), env.previous.copy(), env.earlier_end, env.call,
                            env.call_index),
+    beside_not_applicable=_beside_not_applicable,
 )
 
 

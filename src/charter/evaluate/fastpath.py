@@ -30,7 +30,7 @@ from typing import Any, Callable
 
 from ..syntax import ast
 from ..compile.compiler import OutcomeNode, Unknown, json_equal, text_test
-from .verdicts import OK_KINDS, Verdict
+from .verdicts import Verdict
 
 RunFn = Callable[[Any, Any, Any], list]
 TraceFn = Callable[[Any, Any, Any], tuple]
@@ -64,7 +64,8 @@ class _Writer:
         self.decisions = decisions
         self.names: dict[str, Any] = {
             "_unsettled": _unsettled, "_Unknown": Unknown, "_json_equal": json_equal, "_NUMBERS": (int, float),
-            "_Unsettled": Unsettled, "_Verdict": Verdict, "_beside_not_applicable": _beside_not_applicable}
+            "_Unsettled": Unsettled, "_Verdict": Verdict, "_beside_not_applicable": _beside_not_applicable,
+            "_settle_beside": decisions.beside_not_applicable}
         self.lines: list[str] = []
         # Whether some leaf written may consult an atom (a condition that can be unknown,
         # a count, a window): if none does, no verdict needs the `ctx.consulted` guard.
@@ -215,7 +216,7 @@ class _Writer:
         verdict = (f"_Verdict({own['name']}, {kind}, {self.turn}, {own['authority']}, {own['severity']}, "
                    f"{self.call}, {reason}, {gap}, {escalate_to}, (), {overridden_by}, explainer, {own['span']})")
         if self.unknown_trigger is not None:
-            verdict = f"_beside_not_applicable({verdict}, {self.unknown_trigger})"
+            verdict = f"_beside_not_applicable({verdict}, {self.unknown_trigger}, _settle_beside)"
         self.emit(depth, self.give.format(verdict))
         self.emit(depth, self.end)
 
@@ -261,7 +262,7 @@ class Decisions:
     calls, supplied by the evaluator (which owns `Decision`)."""
 
     def __init__(self, *, complied, violated, not_applicable, overridden, unspecified, gap,
-                 window, conversation, act, frozen):
+                 window, conversation, act, frozen, beside_not_applicable):
         self.complied, self.violated, self.not_applicable = complied, violated, not_applicable
         self.overridden = overridden  # name -> Decision
         self.unspecified = unspecified  # OutcomeNode -> Decision
@@ -270,6 +271,8 @@ class Decisions:
         self.conversation = conversation  # ctx -> the conversation's env
         self.act = act  # (current, previous) -> an env for `trace_function` to change in place
         self.frozen = frozen  # env -> a copy that later changes to env leave alone
+        # (verdict, Unknown) -> the Decision of the verdict settled beside not_applicable
+        self.beside_not_applicable = beside_not_applicable
 
 
 # Before each verdict: a leaf that settled despite an unknown fact leaves it to the general path.
@@ -457,18 +460,14 @@ def _otherwise(writer: _Writer, norm, body: ast.Cases, depth: int) -> None:
         writer.decided(depth, writer.decisions.gap(norm.authority))
 
 
-def _beside_not_applicable(verdict: Verdict, unknown: Unknown) -> Verdict:
+def _beside_not_applicable(verdict: Verdict, unknown: Unknown, settle: Callable) -> Verdict:
     """The verdict at an act whose trigger compares the fact `unknown` (one atom): the
-    body's `verdict` (the trigger true) and not_applicable (false) settled together as
-    `evaluate._classify` does — both fine: complied if the body complied, else not
-    applicable; else uncertain, escalated to whoever decides the fact. Either way the
-    verdict names the fact it hinged on."""
-    if verdict.kind in OK_KINDS:
-        kind, reason, escalate_to = ("complied" if verdict.kind == "complied" else "not_applicable"), None, None
-    else:
-        kind, reason, escalate_to = "unspecified", "uncertain", unknown.escalate_to
-    return Verdict(verdict.norm, kind, verdict.turn, verdict.authority, verdict.severity, verdict.call, reason,
-                   False, escalate_to, (unknown.fact,), None, verdict._explanation, verdict.norm_span)
+    body's `verdict` (the trigger true) and not_applicable (false) settled together by
+    the general path's rule (`settle`, `Decisions.beside_not_applicable`), naming the
+    fact it hinged on."""
+    d = settle(verdict, unknown)
+    return Verdict(verdict.norm, d.kind, verdict.turn, verdict.authority, verdict.severity, verdict.call, d.reason,
+                   d.gap, d.escalate_to, (unknown.fact,), d.overridden_by, verdict._explanation, verdict.norm_span)
 
 
 def _fact_comparison(node: ast.Compare) -> bool:
