@@ -25,13 +25,10 @@ if any, is read from the environment variable the configuration names, sent as
 from __future__ import annotations
 
 import hashlib
-import http.client
 import json
 import math
 import os
 import time
-import urllib.error
-import urllib.request
 from typing import Any, Sequence
 
 import attrs
@@ -102,6 +99,12 @@ class HttpDetector:
         return [Detection(_value(value, where, service.url, service.kind == "openai")) for value, where in values]
 
     def _post(self, data: bytes) -> bytes:
+        # Imported here: http.client brings email and ssl, some 20 ms of every command's
+        # start-up, and only a run that asks a detector service needs them.
+        import http.client
+        import urllib.error
+        import urllib.request
+
         service = self.service
         request = urllib.request.Request(service.url, data=data, headers=self._headers, method="POST")
         for attempt in range(service.retries + 1):
