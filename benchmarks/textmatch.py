@@ -13,8 +13,9 @@ four ways, the four interleaved in each run so that they meet the same load:
 - engine: today's matchers with the prefilter switched off (RE2 without capture groups
   and ASCII text passed as bytes; one pair of word-boundary tests per phrase list);
 - prefiltered: today's matchers, `search(text)`;
-- shared fold: `search_in(text, folded)`, with one `fold(text)` per text shared by
-  all the matchers (its cost is included).
+- shared fold: each matcher's generated search (`text_search`, its prefilter written
+  out inline), as a check calls it, with one `fold(text)` per text shared by all the
+  matchers (its cost is included).
 
 Before timing, every matcher's result on every text is compared with the bare one
 (same span), and any difference stops the run. Each time is the median of --runs runs
@@ -141,12 +142,13 @@ def run_all(matchers, texts: list[str]) -> float:
 
 
 def run_all_shared(matchers, texts: list[str]) -> float:
+    searches = [textmatch.text_search([m]) for m in matchers]
     start = time.perf_counter()
     fold = textmatch.fold
     for text in texts:
         folded = fold(text)
-        for m in matchers:
-            m.search_in(text, folded)
+        for found in searches:
+            found(text, folded)
     return time.perf_counter() - start
 
 
@@ -156,7 +158,8 @@ def agree(name: str, bare, others, texts: list[str]) -> None:
         expected = None if expected is None else expected.span()
         folded = textmatch.fold(text)
         for other in others:
-            for got in (other.search(text), other.search_in(text, folded)):
+            holds, matches = textmatch.text_search([other])(text, folded)
+            for got in (other.search(text), matches[0] if holds else None):
                 if (None if got is None else got.span()) != expected:
                     sys.exit(f"disagreement on {name} for {text!r}: {got} != {expected}")
 

@@ -11,7 +11,7 @@ import re2
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from charter.text.matching import REGEX_FLAGS, compile_regex, fold, phrase_regex
+from charter.text.matching import REGEX_FLAGS, compile_regex, fold, phrase_regex, text_search
 from charter.text.prefilter import _shortest_cover
 
 SAME = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -85,7 +85,7 @@ def test_a_prefiltered_regex_finds_what_re2_finds(case):
     bare = _bare_regex(source, flags)
     matcher = compile_regex(source, flags)
     expected = bare.search(text)
-    for found in (matcher.search(text), matcher.search_in(text, fold(text))):
+    for found in (matcher.search(text), _generated(matcher, text)):
         assert _spans([found] if found else []) == _spans([expected] if expected else []), (source, flags, text)
     assert _spans(matcher.finditer(text)) == _spans(bare.finditer(text)), (source, flags, text)
 
@@ -99,8 +99,14 @@ def test_a_checked_regex_finds_the_first_candidate_its_check_accepts(case):
     bare = _bare_regex(source, flags)
     candidates = [m for m in bare.finditer(text) if check(m.group())]
     assert _spans(matcher.finditer(text)) == _spans(candidates)
-    found = matcher.search(text)
-    assert _spans([found] if found else []) == _spans(_first_accepted(bare, check, text)), (source, flags, text)
+    for found in (matcher.search(text), _generated(matcher, text)):
+        assert _spans([found] if found else []) == _spans(_first_accepted(bare, check, text)), (source, flags, text)
+
+
+def _generated(matcher, text: str):
+    """The match the evaluator's generated search (`text_search`, prefilters inline) finds."""
+    holds, matches = text_search([matcher])(text, fold(text))
+    return matches[0] if holds else None
 
 
 def _first_accepted(bare, check, text: str) -> list:
@@ -150,7 +156,7 @@ def test_a_prefiltered_phrase_list_finds_what_its_pattern_finds(case):
     matcher = phrase_regex(phrases)
     bare = _bare_phrases(phrases)
     expected = bare.search(text)
-    for found in (matcher.search(text), matcher.search_in(text, fold(text))):
+    for found in (matcher.search(text), _generated(matcher, text)):
         assert _spans([found] if found else []) == _spans([expected] if expected else []), (phrases, text)
     assert _spans(matcher.finditer(text)) == _spans(bare.finditer(text)), (phrases, text)
 
@@ -186,3 +192,16 @@ def test_a_prefiltered_large_alternation_finds_what_re2_finds(case):
 def test_the_shortest_cover_keeps_exactly_the_strings_that_contain_no_other(strings):
     pairwise = {s for s in strings if not any(o != s and o in s for o in strings)}
     assert _shortest_cover(strings) == pairwise
+
+
+@SAME
+@given(regex_and_text(), phrases_and_text())
+def test_a_test_of_several_patterns_holds_when_each_matches_and_gives_each_match(regex, phrases):
+    (source, flags, text), (listed, other) = regex, phrases
+    patterns = [compile_regex(source, flags), phrase_regex(listed)]
+    for text in (text, other, text + " " + other):
+        holds, matches = text_search(patterns)(text, fold(text))
+        alone = [p.search(text) for p in patterns]
+        assert holds == all(m is not None for m in alone), (source, flags, listed, text)
+        if holds:
+            assert _spans(matches) == _spans(alone)

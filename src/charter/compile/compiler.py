@@ -27,7 +27,7 @@ from ..text.builtins import BUILTINS
 from ..check.program import CheckedNorm, Program
 from ..detectors.model import Doubt
 from ..source.text import Source, Span
-from ..text.matching import compile_regex, matchable, phrase_regex
+from ..text.matching import compile_regex, matchable, phrase_regex, text_search
 from . import bindings, quantifiers
 
 Fn = Callable[[Any, Any], Any]
@@ -651,10 +651,6 @@ def _or(fns: list[Fn]) -> Fn:
     return disjunction
 
 
-# A single pattern's test that found nothing, as cached (one tuple for every such message).
-_NOT_FOUND = (False, (None,))
-
-
 def _text_condition(ident: int, subject, patterns: list) -> Fn:
     """A text test on a message, cached per message for the whole trace (the same
     `user says ...` is read by every norm and every act that binds that message). The
@@ -663,24 +659,12 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     recording, for quantifiers' scans, and `of(ctx, index)` is `at` reading None as no
     message (for generated code, which reads the cache under the key `(ident, index)`
     itself and calls `search(ctx, index, key)` on a miss)."""
-    searchers = [pattern.searcher() for pattern in patterns]
-    only = searchers[0] if len(searchers) == 1 else None
+    found = text_search(patterns)
 
     def search(ctx, index, key):
         """The test searched on message `index`, and cached (a miss: not yet)."""
         view = ctx.view
-        content, folded = view.texts[index], view.folds[index]
-        if only is not None:
-            match = only(content, folded)
-            cached = _NOT_FOUND if match is None else (True, (match,))
-        else:  # `all of`: the matches are kept only when every phrase is found
-            found = []
-            for searcher in searchers:
-                found.append(match := searcher(content, folded))
-                if match is None:
-                    break
-            cached = (match is not None, found)
-        ctx.text_cache[key] = cached
+        cached = ctx.text_cache[key] = found(view.texts[index], view.folds[index])
         return cached
 
     def hit(ctx, index):

@@ -23,7 +23,7 @@ from typing import Callable, Iterator, Protocol
 
 import re2
 
-from .prefilter import Need, fold, phrase_need, regex_need  # fold: also what the evaluator gives search_in
+from .prefilter import Need, fold, phrase_need, regex_need  # fold: also what the evaluator gives text_search
 
 # Flags a policy may put after a regex, and their inline RE2 spelling.
 REGEX_FLAGS = {"i": "(?i)", "m": "(?m)", "s": "(?s)"}
@@ -38,14 +38,6 @@ _RE2_OPTIONS.never_capture = True  # only whole matches are read; groups cost de
 class Matcher(Protocol):
     def search(self, text: str) -> object | None: ...
 
-    def search_in(self, text: str, folded: str) -> object | None:
-        """`search(text)`, given `folded = fold(text)`, made once per text for all the
-        matchers that test it (what case-insensitive prefilters read)."""
-
-    def searcher(self) -> Callable[[str, str], object | None]:
-        """`search_in` as one function, its prefilter's test inlined: what a text test
-        calls on each message."""
-
     def finditer(self, text: str) -> Iterator[object]: ...
 
 
@@ -55,21 +47,34 @@ class _Prefiltered:
     __slots__ = ()
 
     def search(self, text: str) -> object | None:
-        return self.search_in(text, None)
-
-    def search_in(self, text: str, folded: str | None) -> object | None:
-        if self._need is not None and not self._need.admits(text, folded):
+        if self._need is not None and not self._need.admits(text):
             return None
         return self._search(text)
 
-    def searcher(self) -> Callable[[str, str], object | None]:
-        need, search = self._need, self._search
-        if need is None:
-            return lambda text, folded: search(text)
-        test = need.test
-        if need.folded:
-            return lambda text, folded: search(text) if test(folded) else None
-        return lambda text, folded: search(text) if test(text) else None
+
+# A text test that found nothing, as `text_search` gives it (one tuple for every such message).
+NOT_FOUND = (False, (None,))
+
+
+def text_search(patterns: list[Matcher]) -> Callable[[str, str], tuple]:
+    """`found(text, folded)` (`folded` being `fold(text)`, made once per message for every
+    test): (True, the matches) when every one of `patterns` matches the text, else
+    NOT_FOUND, as a text test caches it. One generated function with each pattern's
+    prefilter written out inline, so that a message the prefilters reject, as most are,
+    costs one Python call (not one for each prefilter, pattern and search)."""
+    names: dict[str, object] = {"_NOT_FOUND": NOT_FOUND}
+    lines = ["def found(text, folded):"]
+    for k, pattern in enumerate(patterns):
+        need = pattern._need
+        if need is not None:
+            test, used = need.source("folded" if need.folded else "text", f"_{k}")
+            names.update(used)
+            lines.append(f"    if not {test}: return _NOT_FOUND")
+        names[f"_search_{k}"] = pattern._search
+        lines += [f"    m{k} = _search_{k}(text)", f"    if m{k} is None: return _NOT_FOUND"]
+    lines.append(f"    return (True, ({''.join(f'm{k}, ' for k in range(len(patterns)))}))")
+    exec(compile("\n".join(lines) + "\n", "<charter text test>", "exec"), names)
+    return names["found"]
 
 
 class RegexError(ValueError):

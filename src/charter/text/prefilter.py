@@ -23,7 +23,7 @@ import re
 import warnings
 from collections import deque
 from itertools import combinations
-from typing import Callable
+from typing import Any, Callable
 
 from re import _constants as sre  # type: ignore[attr-defined]
 from re import _parser  # type: ignore[attr-defined]
@@ -59,7 +59,8 @@ class Need:
     def __init__(self, alternatives: tuple[str, ...], folded: bool):
         self.alternatives = alternatives
         self.folded = folded
-        self.test: Callable[[str], bool] = _contains_any(alternatives)  # on the text or fold(text)
+        expression, names = self.source("text")
+        self.test: Callable[[str], bool] = eval(f"lambda text: {expression}", names)  # on the text or fold(text)
 
     def admits(self, text: str, folded: str | None = None) -> bool:
         """Whether `text` may match; `folded`, if given, is `fold(text)`."""
@@ -67,30 +68,25 @@ class Need:
             return self.test(text)
         return self.test(fold(text) if folded is None else folded)
 
+    def source(self, var: str, tag: str = "") -> tuple[str, dict[str, Any]]:
+        """The test as a Python expression on the string named `var`, and the names it
+        uses (ending with `tag`, so that several tests can share one generated function):
+        `in` for up to three strings, faster than any search; one compiled `re` search
+        (a character set when all are single characters) for more."""
+        alternatives = self.alternatives
+        if not alternatives:
+            return "False", {}  # (a list of empty phrases, which matches nothing)
+        if len(alternatives) <= 3:
+            return "(" + " or ".join(f"{a!r} in {var}" for a in alternatives) + ")", {}
+        if all(len(a) == 1 for a in alternatives):
+            pattern = "[" + "".join(re.escape(a) for a in alternatives) + "]"
+        else:
+            pattern = "|".join(re.escape(a) for a in sorted(alternatives, key=len))
+        name = f"_contains{tag}"
+        return f"({name}({var}) is not None)", {name: re.compile(pattern).search}
+
     def __repr__(self) -> str:
         return f"Need({self.alternatives!r}, folded={self.folded})"
-
-
-def _contains_any(alternatives: tuple[str, ...]) -> Callable[[str], bool]:
-    """The fastest test for "contains one of these": `in` for up to three strings, one
-    compiled `re` search (a character set when all are single characters) for more."""
-    if not alternatives:
-        return lambda text: False  # (a list of empty phrases, which matches nothing)
-    if len(alternatives) == 1:
-        (only,) = alternatives
-        return lambda text: only in text
-    if len(alternatives) == 2:
-        a, b = alternatives
-        return lambda text: a in text or b in text
-    if len(alternatives) == 3:
-        a, b, c = alternatives
-        return lambda text: a in text or b in text or c in text
-    if all(len(a) == 1 for a in alternatives):
-        pattern = "[" + "".join(re.escape(a) for a in alternatives) + "]"
-    else:
-        pattern = "|".join(re.escape(a) for a in sorted(alternatives, key=len))
-    search = re.compile(pattern).search
-    return lambda text: search(text) is not None
 
 
 # ---- regexes
@@ -229,12 +225,15 @@ class PhraseNeed(Need):
     __slots__ = ("phrases",)
 
     def __init__(self, phrases: tuple[tuple[str, ...], ...]):
+        self.phrases = phrases  # (read by `source`, which the base class calls)
         super().__init__(tuple(sorted(_shortest_cover({words[0] for words in phrases}))), folded=True)
-        self.phrases = phrases
-        if any(len(words) > 1 for words in phrases):
-            first = self.test
-            self.test = lambda text: first(text) and any(
-                all(w in text for w in words) for words in phrases)
+
+    def source(self, var: str, tag: str = "") -> tuple[str, dict[str, Any]]:
+        first, names = super().source(var, tag)
+        if all(len(words) == 1 for words in self.phrases):
+            return first, names
+        every = " or ".join("(" + " and ".join(f"{w!r} in {var}" for w in words) + ")" for words in self.phrases)
+        return f"({first} and ({every}))", names
 
     def __repr__(self) -> str:
         return f"PhraseNeed({self.phrases!r})"
