@@ -164,7 +164,7 @@ def _made(usual: list[_UsualMessage] | tuple[_UsualMessage, ...], start: int) ->
             return None
         append(Message(index, message.role, message.content or "", calls or (), message.labels or {},
                        message.meta or {}, message.tool_call_id, message.name, message.meta_patch or None,
-                       None if message.error is None else failed(message.error)))
+                       failed(message.error)))
     return tuple(made)
 
 
@@ -218,14 +218,15 @@ def _checked_message(obj: JSON, index: int, where: str) -> Message:
         tool_call_id=field(obj, "tool_call_id", where, str),
         name=field(obj, "name", where, str),
         meta_patch=field(obj, "meta_patch", where, dict) or None,
-        error=None if obj.get("error") is None else failed(obj["error"]),
+        error=failed(obj.get("error")),
     )
 
 
-def failed(error: JSON) -> bool:
-    """A message's `error`: a boolean, or what went wrong (an object or a string, as logs
-    often give it), which says that it failed."""
-    return error if type(error) is bool else True
+def failed(error: JSON) -> bool | None:
+    """Whether a message's `error` says it failed: None where it is absent or null (not
+    said: unknown), a boolean as given, and anything else (what went wrong: an object or
+    a string, as logs often give it) True."""
+    return None if error is None else error if type(error) is bool else True
 
 
 def to_json(trace: Trace) -> dict[str, JSON]:

@@ -258,7 +258,7 @@ class _Turns:
 def _error(item: dict) -> bool | None:
     """Whether a call output reports a failure: its `error` key, as the native format has
     it (the API has no such field: an output item's `status` is the item's own state)."""
-    return None if item.get("error") is None else native.failed(item["error"])
+    return native.failed(item.get("error"))
 
 
 def _call(item: dict, kind: str, where: str) -> ToolCall:
