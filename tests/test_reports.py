@@ -566,7 +566,7 @@ _verdicts = st.builds(
     Verdict, _texts, st.sampled_from(["violated", "complied", "not_applicable", "unspecified", "overridden"]),
     st.none() | st.integers(0, 40), _texts, _texts, call=st.none() | st.integers(0, 5),
     reason=st.none() | _texts, gap=st.booleans(), escalate_to=st.none() | _texts,
-    unknown=st.lists(_texts, max_size=2).map(tuple), overridden_by=st.none() | _texts, explanation=_explanations)
+    unknown=st.lists(_texts, max_size=2).map(tuple), overridden_by=st.none() | _texts, _explanation=_explanations)
 _reports = st.builds(TraceReport, _texts, st.lists(_verdicts, max_size=4).map(tuple), st.none() | _texts)
 
 

@@ -11,6 +11,7 @@ import json
 from typing import Any, Callable, Iterable
 
 import attrs
+import msgspec
 
 from ..source.text import Span
 
@@ -122,12 +123,18 @@ class Explanation:
         }
 
 
-# A plain slotted record, not `attrs.frozen`: the evaluator makes one for every norm at
-# every act, and a frozen class costs five times as much to construct (1.1 µs against
-# 0.2 µs). Verdicts are values all the same: hashable, compared by value; treat them as
-# read-only.
-@attrs.define(slots=True, unsafe_hash=True)
-class Verdict:
+_NOT_EXPLAINED = Explanation()
+# The fields a verdict is compared, hashed and shown by.
+_SHOWN = ("norm", "kind", "turn", "authority", "severity", "call", "reason", "gap", "escalate_to",
+          "unknown", "overridden_by")
+
+
+# The evaluator makes a verdict for every norm at every act (186 a trace of the benchmark),
+# so it is a msgspec struct, made in C: 0.09 µs against 0.21 µs for an attrs slotted
+# class (and 1.1 µs for a frozen one). Verdicts are values all the same: hashable and
+# compared by value (the explanation and the norm's span left out); treat them as
+# read-only, and use `msgspec.structs.replace` for a changed copy.
+class Verdict(msgspec.Struct):
     """The verdict of `norm` at one act.
 
     `turn` is the 0-based message index of the act (the assistant message that carries
@@ -149,9 +156,24 @@ class Verdict:
     overridden_by: str | None = None
     # An Explanation, or a function that builds it from this verdict: most verdicts of a
     # large run are never explained, so the evaluator defers the work until someone asks.
-    _explanation: Explanation | Callable[["Verdict"], Explanation] = attrs.field(
-        default=Explanation(), eq=False, repr=False, alias="explanation")
-    norm_span: Span | None = attrs.field(default=None, eq=False, repr=False)
+    _explanation: Explanation | Callable[["Verdict"], Explanation] = _NOT_EXPLAINED
+    norm_span: Span | None = None
+
+    def _key(self) -> tuple:
+        return (self.norm, self.kind, self.turn, self.authority, self.severity, self.call, self.reason,
+                self.gap, self.escalate_to, self.unknown, self.overridden_by)
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(_SHOWN, self._key()))
+        return f"Verdict({fields})"
 
     @property
     def explanation(self) -> Explanation:
