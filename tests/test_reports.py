@@ -8,11 +8,13 @@ from __future__ import annotations
 import functools
 import io
 import json
+import pickle
 import re
 import shutil
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
+import msgspec
 import pytest
 from click.testing import CliRunner
 from hypothesis import given, settings
@@ -568,6 +570,25 @@ _verdicts = st.builds(
     reason=st.none() | _texts, gap=st.booleans(), escalate_to=st.none() | _texts,
     unknown=st.lists(_texts, max_size=2).map(tuple), overridden_by=st.none() | _texts, _explanation=_explanations)
 _reports = st.builds(TraceReport, _texts, st.lists(_verdicts, max_size=4).map(tuple), st.none() | _texts)
+
+
+_COMPARED = ("norm", "kind", "turn", "authority", "severity", "call", "reason", "gap", "escalate_to", "unknown",
+             "overridden_by")
+
+
+@settings(max_examples=100, deadline=None)
+@given(verdict=_verdicts, other=_verdicts, explanation=_explanations, span=st.none() | _spans)
+def test_verdicts_are_values_without_their_explanation(verdict, other, explanation, span):
+    """Equal, with equal hashes, whatever the explanation and the norm's span; unequal when
+    any other field differs; shown without the explanation; a copy pickles back equal."""
+    copy = msgspec.structs.replace(verdict, _explanation=explanation, norm_span=span)
+    assert copy == verdict and hash(copy) == hash(verdict) and not copy != verdict
+    for name in _COMPARED:
+        changed = msgspec.structs.replace(verdict, **{name: getattr(other, name)})
+        assert (changed == verdict) == (getattr(other, name) == getattr(verdict, name))
+    assert repr(verdict) == f"Verdict({', '.join(f'{n}={getattr(verdict, n)!r}' for n in _COMPARED)})"
+    assert pickle.loads(pickle.dumps(copy)) == verdict
+    assert verdict != (verdict.norm, verdict.kind)
 
 
 @settings(max_examples=150, deadline=None)
