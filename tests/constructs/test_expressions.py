@@ -235,3 +235,61 @@ def test_unknown_names_and_misplaced_subjects_are_load_errors():
         with pytest.raises(charter.PolicyError) as caught:
             policy(text)
         assert code in [d.code for d in caught.value.diagnostics], text
+
+
+
+def test_the_same_text_test_in_several_norms_searches_each_message_once(monkeypatch):
+    """`user says "refund"` in two norms (and `matches` with the same regex twice) is one
+    search per message; a different phrase list, or the same phrases under `all of`, is
+    another test. Verdicts are each norm's own."""
+    from charter.compile import compiler
+
+    searched: list[str] = []
+    made = compiler.text_search
+
+    def counting(patterns):
+        found = made(patterns)
+        return lambda text, folded: searched.append(text) or found(text, folded)
+
+    monkeypatch.setattr(compiler, "text_search", counting)
+    p = policy("""
+        norm a:
+            when user says "refund" or user matches /\\d{4}/
+            require assistant says "sorry"
+        norm b:
+            when user says "refund" and not user matches /\\d{4}/
+            forbid assistant says any of ["refund", "sorry"]
+        norm c:
+            when user says all of ["refund"]
+            require assistant says "ok"
+    """)
+    report = check(p, user("a refund please"), assistant("sorry"), user("order 1234"), assistant("ok"))
+    assert [kinds(report, n) for n in "abc"] == [[(1, "complied"), (3, "violated")],
+                                                 [(1, "violated"), (3, "not_applicable")],
+                                                 [(1, "violated"), (3, "not_applicable")]]
+    # each user message: "refund", the regex and `all of` once; assistant turn 1: "sorry",
+    # `any of` and "ok"; turn 3: "sorry" (the only norm that applies there is `a`)
+    assert sorted(searched) == sorted(["a refund please"] * 3 + ["order 1234"] * 3 + ["sorry"] * 3 + ["ok"])
+
+
+def test_a_message_s_words_are_counted_once_for_every_norm_that_reads_them(monkeypatch):
+    from charter.evaluate import evaluator
+
+    caches = []
+    made = evaluator.Context.__init__
+
+    def keeping(self, view):
+        made(self, view)
+        caches.append(self.text_cache)
+
+    monkeypatch.setattr(evaluator.Context, "__init__", keeping)
+    p = policy("""
+        norm long:
+            forbid assistant.words > 3
+        norm short:
+            forbid assistant.words < 2
+    """)
+    report = check(p, user("hi"), assistant("one two  three\nfour"), user("x"), assistant("one"))
+    assert kinds(report, "long") == [(1, "violated"), (3, "complied")]
+    assert kinds(report, "short") == [(1, "complied"), (3, "violated")]
+    assert {key: value for key, value in caches[-1].items() if key[0] == "words"} == {("words", 1): 4, ("words", 3): 1}

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import bisect
 import json
-import itertools
 import operator
 from typing import Any, Callable
 
@@ -175,7 +174,9 @@ class _Compiler:
         self.program = program
         self.sources = {s.name: s for s in program.sources}
         self.bands = program.bands
-        self._ids = itertools.count()
+        # One cache key per distinct text test: the same phrases or regex in several norms
+        # (a shared `let`, a norm's copy) are searched once per message for all of them.
+        self._text_ids: dict[tuple, int] = {}
         self._conditions: dict[int, Fn] = {}
 
     def clause(self, kind: str, span: Span) -> Clause:
@@ -279,17 +280,19 @@ class _Compiler:
         phrases = node.phrases
         texts = (phrases.value,) if isinstance(phrases, ast.Literal) else tuple(i.value for i in phrases.items)
         patterns = [phrase_regex((t,)) for t in texts] if node.mode == "all" else [phrase_regex(texts)]
-        return self._text(node.subject, patterns)
+        return self._text(node.subject, patterns, ("says", node.mode, texts))
 
     def matches(self, node: ast.Matches) -> Fn:
         regex = node.regex
         check = BUILTINS[regex.check.dotted].check if regex.check is not None else None
-        return self._text(node.subject, [compile_regex(regex.source, regex.flags, check)])
+        return self._text(node.subject, [compile_regex(regex.source, regex.flags, check)],
+                          ("matches", regex.source, regex.flags, regex.check.dotted if regex.check else None))
 
-    def _text(self, subject: ast.Subject, patterns: list) -> Fn:
+    def _text(self, subject: ast.Subject, patterns: list, key: tuple) -> Fn:
         if subject.which == "call":
             return _call_text_condition(patterns)
-        return _text_condition(next(self._ids), self.subject(subject), patterns)
+        ident = self._text_ids.setdefault(key, len(self._text_ids))
+        return _text_condition(ident, self.subject(subject), patterns)
 
     def calls(self, node: ast.Calls) -> Fn:
         subject = self.subject(node.subject)
@@ -541,15 +544,24 @@ class _Compiler:
                 return lambda ctx, env: _call_run(ctx.view.messages, env) if env.call is not None else 0
             return lambda ctx, env: env.call.name if env.call is not None else ""
         subject = self.subject(node.subject)
+        if name == "words":
+            def words(ctx, env):  # counted once per message, for every norm that reads it
+                index = subject(env)
+                if index is None:
+                    return 0
+                key = ("words", index)
+                count = ctx.text_cache.get(key)
+                if count is None:
+                    count = ctx.text_cache[key] = len(ctx.view.texts[index].split())
+                return count
 
-        def size(ctx, env):
+            return words
+
+        def chars(ctx, env):
             index = subject(env)
-            if index is None:
-                return 0
-            text = ctx.view.texts[index]
-            return len(text.split()) if name == "words" else len(text)
+            return 0 if index is None else len(ctx.view.texts[index])
 
-        return size
+        return chars
 
     def count(self, node: ast.Count) -> Fn:
         body = node.body

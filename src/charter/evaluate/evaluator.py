@@ -339,7 +339,9 @@ class Context:
 
     def __init__(self, view: TraceView):
         self.view = view
-        self.text_cache: dict[tuple[int, int], list] = {}
+        # What is read off a message once for every norm: text tests (keyed by the test),
+        # word counts, numbers, tool calls' texts.
+        self.text_cache: dict[tuple, Any] = {}
         self.scans: dict[tuple, Any] = {}  # compile._TextScan per (text test, role)
         self.assignment: dict[tuple, bool] = {}
         self.pending: dict[tuple, tuple[str, ...]] = {}  # unassigned atoms met
