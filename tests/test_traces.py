@@ -554,10 +554,10 @@ class _FakeDecodeError(json.JSONDecodeError):
     """orjson's JSONDecodeError subclasses json's, with its own wording."""
 
 
-def _fake_orjson_loads(text: str) -> object:
-    if text.startswith("{"):
-        return json.loads(text)
-    raise _FakeDecodeError("unexpected character", text, 0)
+def _fake_orjson_loads(data: bytes | str) -> object:  # (orjson's takes either)
+    if data[:1] in (b"{", "{"):
+        return json.loads(data)
+    raise _FakeDecodeError("unexpected character", repr(data), 0)
 
 
 def test_reasons_do_not_depend_on_orjson(tmp_path, monkeypatch):

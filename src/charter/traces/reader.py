@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import functools
 import itertools
 import json
 import os
@@ -237,7 +238,7 @@ def byte_lines(stream: IO[bytes] | IO[str], limit: int = MAX_RECORD_BYTES) -> It
     """The lines as bytes whatever the stream (a replaced sys.stdin yields str), without
     the UTF-8 byte order mark some editors put at the start. A line longer than `limit`
     bytes is an Overlong: it is read in blocks and dropped, never held whole."""
-    for number, line in enumerate(iter(lambda: stream.readline(limit + 1), stream.read(0))):
+    for number, line in enumerate(iter(functools.partial(stream.readline, limit + 1), stream.read(0))):
         if isinstance(line, str):
             line = line.encode("utf-8", "surrogatepass")
         if len(line) > limit and line[-1:] != b"\n":
@@ -440,15 +441,15 @@ def parse_json(data: bytes) -> JSON:
 def decode_json(data: bytes) -> tuple[JSON, bool]:
     """`parse_json`'s value, and whether it is known to hold finite numbers only (orjson
     refuses NaN, Infinity and 1e400; the standard parser reads them as floats)."""
+    if orjson is not None:  # (it checks the UTF-8 itself)
+        try:  # not contextlib.suppress: entering it costs more than a small record's decoding
+            return orjson.loads(data), True
+        except orjson.JSONDecodeError:
+            pass
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
         raise _NotJSON(f"not valid UTF-8: {error.reason}", data.count(b"\n", 0, error.start) + 1) from None
-    if orjson is not None:
-        try:  # not contextlib.suppress: entering it costs more than a small record's decoding
-            return orjson.loads(text), True
-        except orjson.JSONDecodeError:
-            pass
     try:
         return json.loads(text), False
     except json.JSONDecodeError as error:
