@@ -669,8 +669,8 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     closure's `at(ctx, index)` tests message `index` directly (recording its matches for
     an explanation), `hit(ctx, index)` gives the cached (holds, matches) without
     recording, for quantifiers' scans, and `of(ctx, index)` is `at` reading None as no
-    message (for generated code, which reads the cache under the key `(ident, index)`
-    itself and calls `search(ctx, index, key)` on a miss)."""
+    message. Generated code reads the cache under the key `(ident, index)` itself and
+    stores `found(text, folded)` on a miss."""
     found = text_search(patterns)
 
     def search(ctx, index, key):
@@ -701,7 +701,7 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
         return of(ctx, subject(env))
 
     text.at = text.of = of  # (`at` is given an index that is always there)
-    text.hit, text.search, text.ident = hit, search, ident
+    text.hit, text.found, text.ident = hit, found, ident
     return text
 
 

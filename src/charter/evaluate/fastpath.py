@@ -70,6 +70,8 @@ class _Writer:
         # Whether some leaf written may consult an atom (a condition that can be unknown,
         # a count, a window): if none does, no verdict needs the `ctx.consulted` guard.
         self.consults = False
+        # Whether some text test was written: the function then binds the view's texts.
+        self.reads_text = False
         self._ids: dict[int, str] = {}
         self._locals = 0
         # Names in the generated code end with `tag`, so that the decisions of several
@@ -140,16 +142,18 @@ class _Writer:
         return f"({temp} if ({temp} := {call}) is not None else _unsettled())"
 
     def text_test(self, node: ast.Says | ast.Matches, env: str) -> str:
-        """A text test on a message. On the act's own message (always there) the cache is
-        read inline (`_text_condition`'s `of` without its call; generated code never
-        records matches, so a cached result is the whole answer)."""
+        """A text test on a message: `_text_condition`'s `of` written out, with no call
+        but the search on a miss (generated code never records matches, so a cached
+        result is the whole answer). The act's own message is always there; another
+        subject may be absent (None), where the test is false."""
         test = self.condition(node)
         subject = self.subject(node.subject, env)
-        if subject != self.turn:
-            return f"{self.name(test.of, 't')}(ctx, {subject})"
+        self.reads_text = True
+        index = subject if subject == self.turn else self.local()
         cached, key = self.local(), self.local()
-        return (f"({cached}[0] if ({cached} := cached(({key} := ({test.ident}, {subject})))) is not None "
-                f"else {self.name(test.search, 's')}(ctx, {subject}, {key})[0])")
+        read = (f"({cached}[0] if ({cached} := cached(({key} := ({test.ident}, {index})))) is not None "
+                f"else store({key}, {self.name(test.found, 's')}(texts[{index}], folds[{index}]))[0])")
+        return read if index == subject else f"(({index} := {subject}) is not None and {read})"
 
     def subject(self, node: ast.Subject, env: str) -> str:
         """The index of a message subject; the act's own message is the act's index."""
@@ -284,6 +288,7 @@ def run(ctx, envs, explainer):
     verdicts = []
     append = verdicts.append
     messages, cached = ctx.view.messages, ctx.text_cache.get
+    {texts}
     for env in envs:
         try:
 {decision}
@@ -303,7 +308,8 @@ def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], gener
     `general(ctx, env, explainer)` gives a verdict the general way."""
     writer = _Writer(leaves, decisions, norm)
     writer.names.update(_general=general)
-    source = _RUN.format(decision=_decision(writer, norm, checked, overrider_triggers, depth=3))
+    decision = _decision(writer, norm, checked, overrider_triggers, depth=3)
+    source = _RUN.format(decision=decision, texts=_texts("ctx.view") if writer.reads_text else "pass")
     return _compiled(source, writer.names, "run", f"norm {norm.name}")
 
 
@@ -319,6 +325,7 @@ def message_function(norms: list[tuple], leaves, decisions: Decisions) -> Messag
     lines = ["def run_message(ctx, acts, explainer, settled, hold):",
              "    messages, cached = ctx.view.messages, ctx.text_cache.get",
              "    append = settled.append"]
+    reads_text = False
     for scope in dict.fromkeys(norm.scope for norm, *_ in norms):
         lines.append(f"    acts_{_tag(scope)} = acts[{scope!r}]")
     for k, (norm, checked, triggers, general) in enumerate(norms):
@@ -326,10 +333,13 @@ def message_function(norms: list[tuple], leaves, decisions: Decisions) -> Messag
         writer = _Writer(leaves, decisions, norm, f"_{k}", give=give)
         decision = _decision(writer, norm, checked, triggers, depth=3)
         names.update(writer.names, **{f"_general_{k}": general, f"_norm_{k}": norm})
+        reads_text |= writer.reads_text
         lines += [f"    for env in acts_{_tag(norm.scope)}:",
                   "        try:", decision,
                   "        except _Unsettled:",
                   "            " + give.format(f"_general_{k}(ctx, env, explainer)")]
+    if reads_text:
+        lines.insert(1, "    " + _texts("ctx.view"))
     return _compiled("\n".join(lines) + "\n", names, "run_message", "a session's message")
 
 
@@ -348,12 +358,14 @@ def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: b
     names: dict[str, Any] = {"_UNBOUND": {}, "_act": decisions.act, "_frozen": decisions.frozen, "_ROLES": ast.ROLES}
     blocks: dict[str, list[str]] = {"user turn": [], "assistant turn": [], "tool call": []}
     turn_norms = [(k, made) for k, made in enumerate(norms) if made[0].scope != "conversation"]
+    reads_text = False
     for k, (norm, checked, triggers, general) in turn_norms:
         writer = _Writer(leaves, decisions, norm, f"_{k}", "index",
                          "call_index" if norm.scope == "tool call" else "None", "break")
         depth = 5 if norm.scope == "tool call" else 3
         decision = _decision(writer, norm, checked, triggers, depth + 2)
         names.update(writer.names, **{f"_general_{k}": general})
+        reads_text |= writer.reads_text
         indent = "    " * depth
         blocks[norm.scope].append("\n".join((
             f"{indent}try:",
@@ -366,6 +378,7 @@ def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: b
               f"    before = {'dict(latest)' if previous else '_UNBOUND'}",
               "    env = _act(latest, before)",
               "    messages, cached = view.messages, ctx.text_cache.get",
+              *(["    " + _texts("view")] if reads_text else []),
               "    for index, message in enumerate(messages):",
               "        role = message.role"]
     if previous:
@@ -393,6 +406,13 @@ def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: b
             parts.append(f"*verdicts_{k}")
     lines.append(f"    return ({', '.join(parts)}{',' if len(parts) == 1 else ''})")
     return _compiled("\n".join(lines) + "\n", names, "run_trace", "every norm")
+
+
+def _texts(view: str) -> str:
+    """The statement that binds what generated text tests read: the view's texts and their
+    folded forms (made once per trace, and grown in place by a session), and the cache's
+    `setdefault`, which stores a search's result and gives it back (no call of ours)."""
+    return f"texts, folds, store = {view}.texts, {view}.folds, ctx.text_cache.setdefault"
 
 
 def _compiled(source: str, names: dict[str, Any], function: str, what: str) -> Callable:
