@@ -232,7 +232,14 @@ class TraceView:
     def assistant_env(self, index: int) -> "Env":
         env = self._assistant_env.get(index)
         if env is None:
-            env = self._assistant_env[index] = self.env_at(index, index, ("assistant", index))
+            if self._latest is None and not self._assistant_env:
+                # A `within` window reads the assistant messages after an act: all of them
+                # in one pass (not in a session, whose view grows, where that pass would
+                # be made again for every message)
+                self.index_turns(("assistant turn",))
+                env = self._assistant_env.get(index)
+            if env is None:
+                env = self._assistant_env[index] = self.env_at(index, index, ("assistant", index))
         return env
 
     def window(self, after: int | None, within: Window) -> tuple[list[int], bool]:
@@ -581,7 +588,8 @@ def _window(node: OutcomeNode, ctx: Context, env: Env):
     undecided = False
     for index in window:
         holds = node.behaviour(ctx, ctx.view.assistant_env(index))
-        ctx.step(node.clause, (index, holds))
+        if ctx.recording:
+            ctx.step(node.clause, (index, holds))
         if holds is True:  # complied here, or earlier under some resolution: complied
             return _COMPLIED
         if holds is None:
