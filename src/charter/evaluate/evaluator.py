@@ -642,18 +642,29 @@ def _classify(results: list[Decision]) -> Decision:
 def _beside_not_applicable(verdict: Verdict, unknown: Unknown) -> Decision:
     """A body's verdict and not_applicable, the two values of a trigger that compares the
     one unknown fact `unknown`, settled as `_settle` settles them (for generated code)."""
-    body = Decision(verdict.kind, verdict.reason, verdict.escalate_to, verdict.gap, verdict.overridden_by)
-    deciders = {} if unknown.escalate_to is None else {unknown.fact: unknown.escalate_to}
-    return _escalated(_classify([body, _NOT_APPLICABLE]), (unknown.fact,), deciders)
+    return _settled_beside(verdict.kind, verdict.reason, verdict.escalate_to, verdict.gap, verdict.overridden_by,
+                           unknown.escalate_to)
+
+
+@functools.lru_cache(maxsize=1024)
+def _settled_beside(kind: str, reason: str | None, escalate_to: str | None, gap: bool, overridden_by: str | None,
+                    decider: str | None) -> Decision:
+    """`_beside_not_applicable` of a body's decision: it depends on the unknown fact only
+    through who decides it, so it is made once per outcome of the policy, not per act."""
+    body = Decision(kind, reason, escalate_to, gap, overridden_by)
+    return _escalated_to(_classify([body, _NOT_APPLICABLE]), decider)
 
 
 def _escalated(decision: Decision, unknown: tuple[str, ...], deciders: dict[str, str]) -> Decision:
     """An uncertain verdict that hinges on a label inside its declared uncertainty goes to
     whom the label's declaration names (the first such fact's, by name)."""
-    if decision.kind != "unspecified" or decision.reason != "uncertain":
+    return _escalated_to(decision, next((deciders[fact] for fact in unknown if fact in deciders), None))
+
+
+def _escalated_to(decision: Decision, decider: str | None) -> Decision:
+    if decider is None or decision.kind != "unspecified" or decision.reason != "uncertain":
         return decision
-    decider = next((deciders[fact] for fact in unknown if fact in deciders), None)
-    return decision if decider is None else attrs.evolve(decision, escalate_to=decider)
+    return attrs.evolve(decision, escalate_to=decider)
 
 
 def _fact_names(atoms: dict[tuple, tuple[str, ...]]) -> tuple[str, ...]:
