@@ -600,3 +600,11 @@ def test_report_json_is_json_dumps_of_to_json_whatever_the_values(reports, show_
     writer = ReportJson(show_all, explain)
     for report in reports:
         assert writer.text(report) == _dumps(report.to_json(show_all, explain))
+
+
+def test_an_unknown_explain_value_is_refused_naming_the_choices():
+    report = TraceReport("t", (Verdict("n", "violated", 1, "platform", "high"),))
+    with pytest.raises(ValueError, match=r"^explain must be one of violations, all, none, not 'violation'$"):
+        report.to_json(explain="violation")
+    assert report.to_json(explain="none")["verdicts"][0]["explanation"] is None
+    assert report.to_json(explain="violations")["verdicts"][0]["explanation"] is not None

@@ -91,6 +91,9 @@ class Clause:
     kind: str
     text: str
     span: Span
+    # The explanations' steps of this clause, by the value it took (evaluate._step): a
+    # report explains the same clause with the same value on trace after trace.
+    steps: dict = attrs.field(factory=dict, eq=False, repr=False)
 
 
 @attrs.define(eq=False)

@@ -20,7 +20,7 @@ from typing import Any, Callable, Iterable
 import attrs
 
 from ..syntax import ast
-from ..compile.compiler import CompiledNorm, CompiledPolicy, OutcomeNode, Unknown, Window
+from ..compile.compiler import Clause, CompiledNorm, CompiledPolicy, OutcomeNode, Unknown, Window
 from .prefix import Prefix
 from .fastpath import Decisions, MessageFn, Unsettled, message_function, run_function, trace_function
 from ..text.matching import fold, matchable
@@ -814,7 +814,7 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
                  why: dict[str, str], unknown: tuple[str, ...], full: bool, bindings: list = ()) -> Explanation:
     """The recorded path, facts and matches; for a norm that did not apply, only the
     path (its facts and matches are about a case that did not arise)."""
-    path = tuple(Step(c.kind, c.text, c.span, _step_text(value)) for c, value in steps)
+    path = tuple([_step(clause, value) for clause, value in steps])
     if not full and not unknown:
         return Explanation(path)
     read: dict[str, Fact] = {}
@@ -839,6 +839,17 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
         Binding(value, source, None if at is None else Match(at[0], at[1], at[2], view.texts[at[0]][at[1]:at[2]]))
         for value, source, at in bindings))
     return Explanation(path, tuple(read.values()), tuple(found), ends)
+
+
+def _step(clause: Clause, value: str | tuple) -> Step:
+    """The step of `clause` taking `value`, made once per clause and value (but a window
+    turn's, which names its turn: there are as many as turns)."""
+    if value.__class__ is tuple and value[0].__class__ is int:
+        return Step(clause.kind, clause.text, clause.span, _step_text(value))
+    step = clause.steps.get(value)
+    if step is None:
+        step = clause.steps[value] = Step(clause.kind, clause.text, clause.span, _step_text(value))
+    return step
 
 
 def _step_text(value: str | tuple) -> str:

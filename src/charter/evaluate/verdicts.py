@@ -8,6 +8,7 @@ it, the facts read and their values, the text that matched, the unknown facts.
 from __future__ import annotations
 
 import json
+import operator
 from typing import Any, Callable, Iterable
 
 import attrs
@@ -28,7 +29,7 @@ AGGREGATE_ORDER = (
 )
 
 
-@attrs.frozen
+@attrs.frozen(cache_hash=True)  # (a report's memo of paths hashes the same steps again and again)
 class Step:
     """One clause on the path that decided a verdict: `clause` is "when", "case",
     "otherwise", "unless", "outcome", "behaviour", "window", "overridden by" or "gap";
@@ -125,8 +126,10 @@ class Explanation:
 
 _NOT_EXPLAINED = Explanation()
 # The fields a verdict is compared, hashed and shown by.
-_SHOWN = ("norm", "kind", "turn", "authority", "severity", "call", "reason", "gap", "escalate_to",
-          "unknown", "overridden_by")
+_COMPARED = ("norm", "kind", "turn", "authority", "severity", "call", "reason", "gap", "escalate_to",
+             "unknown", "overridden_by")
+# A verdict's value: those fields as a tuple, read in C (reports key their memos by it).
+verdict_key: Callable[["Verdict"], tuple] = operator.attrgetter(*_COMPARED)
 
 
 # The evaluator makes a verdict for every norm at every act (186 a trace of the benchmark),
@@ -159,20 +162,16 @@ class Verdict(msgspec.Struct):
     _explanation: Explanation | Callable[["Verdict"], Explanation] = _NOT_EXPLAINED
     norm_span: Span | None = None
 
-    def _key(self) -> tuple:
-        return (self.norm, self.kind, self.turn, self.authority, self.severity, self.call, self.reason,
-                self.gap, self.escalate_to, self.unknown, self.overridden_by)
-
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return self._key() == other._key()  # type: ignore[attr-defined]
+        return verdict_key(self) == verdict_key(other)
 
     def __hash__(self) -> int:
-        return hash(self._key())
+        return hash(verdict_key(self))
 
     def __repr__(self) -> str:
-        fields = ", ".join(f"{name}={value!r}" for name, value in zip(_SHOWN, self._key()))
+        fields = ", ".join(f"{name}={value!r}" for name, value in zip(_COMPARED, verdict_key(self)))
         return f"Verdict({fields})"
 
     @property
@@ -184,7 +183,7 @@ class Verdict(msgspec.Struct):
 
     def explained(self, explain: str) -> bool:
         """Whether a report made with `--explain explain` (EXPLAIN) explains this verdict."""
-        return explain == "all" or (explain == "violations" and self.kind not in OK_KINDS)
+        return self.kind in explained_kinds(explain)
 
     def to_json(self, explain: str = "all") -> dict[str, Any]:
         """The verdict as reports write it; `explanation` is null where `explain` does
@@ -203,6 +202,18 @@ class Verdict(msgspec.Struct):
             "call": self.call,
             "explanation": self.explanation.to_json() if self.explained(explain) else None,
         }
+
+
+def explained_kinds(explain: str) -> frozenset[str]:
+    """The kinds of verdict a report made with `--explain explain` (EXPLAIN) explains."""
+    kinds = _EXPLAINED.get(explain)
+    if kinds is None:
+        raise ValueError(f"explain must be one of {', '.join(EXPLAIN)}, not {explain!r}")
+    return kinds
+
+
+_EXPLAINED = {"all": frozenset(AGGREGATE_ORDER), "violations": frozenset(AGGREGATE_ORDER) - OK_KINDS,
+              "none": frozenset()}
 
 
 def trace_status(verdicts: Iterable[Verdict]) -> str:

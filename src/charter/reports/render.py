@@ -28,7 +28,8 @@ from ..evaluate.inline_tests import TestResult
 from ..source.text import Source, Span
 from ..traces.model import Locator, Trace
 from ..facts.presence import Presence
-from ..evaluate.verdicts import AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate
+from ..evaluate.verdicts import (AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate,
+                                explained_kinds, verdict_key)
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -731,7 +732,8 @@ class ReportJson:
 
     def __init__(self, include_not_applicable: bool = False, explain: str = "all"):
         self.include_not_applicable, self.explain = include_not_applicable, explain
-        self._heads: dict[Verdict, str] = {}
+        self._explained = explained_kinds(explain)
+        self._heads: dict[tuple, str] = {}  # by verdict_key
         self._paths: dict[tuple[Step, ...], str] = {}
 
     def text(self, report: TraceReport) -> str:
@@ -742,10 +744,11 @@ class ReportJson:
                                   f'{_json_string(report.status)}{source}, "verdicts": [{verdicts}]}}')
 
     def verdict(self, v: Verdict) -> str:
-        head = self._heads.get(v)
+        key = verdict_key(v)
+        head = self._heads.get(key)
         if head is None:
-            head = _remember(self._heads, v, _verdict_head(v), self.REMEMBERED)
-        return head + (self.explanation(v.explanation) if v.explained(self.explain) else "null") + "}"
+            head = _remember(self._heads, key, _verdict_head(v), self.REMEMBERED)
+        return head + (self.explanation(v.explanation) if v.kind in self._explained else "null") + "}"
 
     def explanation(self, e: Explanation) -> str:
         path = self._paths.get(e.steps)
