@@ -21,6 +21,7 @@ import attrs
 
 from ..syntax import ast
 from ..compile.compiler import Clause, CompiledNorm, CompiledPolicy, OutcomeNode, Unknown, Window
+from .lazy import lazy
 from .prefix import Prefix
 from .fastpath import Decisions, MessageFn, Unsettled, message_function, run_function, trace_function
 from ..text.matching import fold, matchable
@@ -49,7 +50,7 @@ class TraceView:
         self._latest: dict[str, int | None] | None = None
         self._before: dict[str, int | None] = {}
 
-    @functools.cached_property
+    @lazy
     def by_role(self) -> dict[str, list[int]]:
         """Each role's message indices, in order (made when first read: the turn-scope
         pass of the fast path needs none)."""
@@ -58,18 +59,18 @@ class TraceView:
             by_role.setdefault(message.role, []).append(message.index)
         return by_role
 
-    @functools.cached_property
+    @lazy
     def replies(self) -> list[int]:
         """The indices of the assistant messages the user sees: those with text (not only
         tool calls), what a `within N turns` window counts."""
         return [m.index for m in self.messages if is_reply(m)]
 
-    @functools.cached_property
+    @lazy
     def texts(self) -> list[str]:
         """Each message's text as the matchers read it (made when a norm first reads text)."""
         return [matchable(m.content) for m in self.messages]
 
-    @functools.cached_property
+    @lazy
     def metas(self) -> list[dict[str, Any]] | None:
         """The trace's meta in force at each message when a message patches it (a
         `meta_patch`); None when none does, the usual case, and every act reads `trace.meta`."""
@@ -89,7 +90,7 @@ class TraceView:
             return self.trace.meta
         return metas[-1 if turn is None else turn]
 
-    @functools.cached_property
+    @lazy
     def folds(self) -> list[str]:
         """Each message's text as case-insensitive prefilters read it (made when a text
         test first runs, for every message: folding costs little next to one search)."""
@@ -270,27 +271,27 @@ class Snapshot(TraceView):
         self.trace, self._view, self._length = view.trace, view, length
         self._acts, self._assistant_env, self._latest = {}, {}, None
 
-    @functools.cached_property
+    @lazy
     def messages(self) -> Prefix[Message]:  # type: ignore[override]
         return Prefix(self._view.messages, self._length)
 
-    @functools.cached_property
+    @lazy
     def texts(self) -> Prefix[str]:  # type: ignore[override]
         return Prefix(self._view.texts, self._length)
 
-    @functools.cached_property
+    @lazy
     def folds(self) -> Prefix[str]:  # type: ignore[override]
         return Prefix(self._view.folds, self._length)
 
-    @functools.cached_property
+    @lazy
     def by_role(self) -> dict[str, Prefix[int]]:  # type: ignore[override]
         return {role: _before(indices, self._length) for role, indices in self._view.by_role.items()}
 
-    @functools.cached_property
+    @lazy
     def replies(self) -> Prefix[int]:  # type: ignore[override]
         return _before(self._view.replies, self._length)
 
-    @functools.cached_property
+    @lazy
     def metas(self) -> Prefix[dict[str, Any]] | None:  # type: ignore[override]
         metas = self._view.metas
         return None if metas is None else Prefix(metas, min(len(metas), self._length))
