@@ -60,3 +60,28 @@ def test_what_calls_still_cannot_do(text, code):
     with pytest.raises(charter.PolicyError) as error:
         charter.loads(text)
     assert code in [d.code for d in error.value.diagnostics]
+
+
+def test_the_same_test_of_a_call_in_several_norms_searches_each_call_once(monkeypatch):
+    from charter.compile import compiler
+
+    searched: list[str] = []
+    made = compiler.text_search
+
+    def counting(patterns):
+        found = made(patterns)
+        return lambda text, folded: searched.append(text) or found(text, folded)
+
+    monkeypatch.setattr(compiler, "text_search", counting)
+    p = policy("""
+        norm a:
+            on tool call
+            forbid call says "password"
+        norm b:
+            on tool call
+            when call.name == "send"
+            require not call says "password"
+    """)
+    report = check(p, user("go"), assistant(calls=[("send", {"body": "my Password"}), ("send", {"to": "x"})]))
+    assert kinds(report, "a") == kinds(report, "b") == [(1, "violated"), (1, "complied")]
+    assert searched == ["my Password", "x"]

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from . import compiler as _compiler
 from ..bindings import Range, links, locate, message_keys, number_in, pattern_keys, value_key, window
 from ..syntax import ast
-from ..text.matching import compile_regex, matchable, phrase_regex
+from ..text.matching import compile_regex, phrase_regex
 from ..text.builtins import BUILTINS
 
 if TYPE_CHECKING:
@@ -132,18 +132,9 @@ def _member(compiler: "_Compiler", condition: ast.Expr | None) -> Callable[[Any,
 def _message_text(ctx, env, subject) -> str | None:
     """The text of the one message, or of the act's call's arguments (subject None)."""
     if subject is None:
-        return None if env.call is None else call_text(ctx, env)
+        return None if env.call is None else _compiler.sent_text(ctx, env)[0]
     index = subject(env)
     return None if index is None else ctx.view.texts[index]
-
-
-def call_text(ctx, env) -> str:
-    """What a call sends: its arguments' strings and numbers, one per line, made once per call."""
-    key = ("call", env.turn, env.call_index)
-    text = ctx.text_cache.get(key)
-    if text is None:
-        text = ctx.text_cache[key] = matchable("\n".join(_compiler.argument_values(env.call.arguments)))
-    return text
 
 
 def appears(compiler: "_Compiler", node: ast.Appears) -> Fn:

@@ -26,7 +26,7 @@ from ..text.builtins import BUILTINS
 from ..check.program import CheckedNorm, Program
 from ..detectors.model import Doubt
 from ..source.text import Source, Span
-from ..text.matching import compile_regex, matchable, phrase_regex, text_search
+from ..text.matching import compile_regex, fold, matchable, phrase_regex, text_search
 from . import bindings, quantifiers
 
 Fn = Callable[[Any, Any], Any]
@@ -292,9 +292,9 @@ class _Compiler:
                           ("matches", regex.source, regex.flags, regex.check.dotted if regex.check else None))
 
     def _text(self, subject: ast.Subject, patterns: list, key: tuple) -> Fn:
-        if subject.which == "call":
-            return _call_text_condition(patterns)
         ident = self._text_ids.setdefault(key, len(self._text_ids))
+        if subject.which == "call":
+            return _call_text_condition(ident, patterns)
         return _text_condition(ident, self.subject(subject), patterns)
 
     def calls(self, node: ast.Calls) -> Fn:
@@ -765,20 +765,33 @@ def _text_scan(ctx, hit, role: str) -> _TextScan:
     return scan
 
 
-def _call_text_condition(patterns: list) -> Fn:
-    """A text test on the act's tool call: on its arguments' strings and numbers, one per
-    line (what the call sends), made once per call for every norm that reads it. False in
-    a `within` window, where there is no call."""
+def _call_text_condition(ident: int, patterns: list) -> Fn:
+    """A text test on the act's tool call, on what the call sends (`sent_text`), searched
+    once per call for every norm that reads it. False in a `within` window, where there
+    is no call."""
+    found = text_search(patterns)
+
     def call_text(ctx, env):
         if env.call is None:
             return False
-        key = ("call", env.turn, env.call_index)
-        text = ctx.text_cache.get(key)
-        if text is None:
-            text = ctx.text_cache[key] = matchable("\n".join(argument_values(env.call.arguments)))
-        return all(p.search(text) is not None for p in patterns)
+        key = (ident, env.turn, env.call_index)  # (a message's are (ident, index))
+        cached = ctx.text_cache.get(key)
+        if cached is None:
+            cached = ctx.text_cache[key] = found(*sent_text(ctx, env))
+        return cached[0]
 
     return call_text
+
+
+def sent_text(ctx, env) -> tuple[str, str]:
+    """What the act's call sends: its arguments' strings and numbers, one per line, and
+    that text folded (for prefilters), made once per call."""
+    key = ("call", env.turn, env.call_index)
+    sent = ctx.text_cache.get(key)
+    if sent is None:
+        text = matchable("\n".join(argument_values(env.call.arguments)))
+        sent = ctx.text_cache[key] = (text, fold(text))
+    return sent
 
 
 def argument_values(value: Any) -> list[str]:
