@@ -75,3 +75,19 @@ def at(report: TraceReport, norm: str, turn: int) -> Verdict:
     found = [v for v in of(report, norm) if v.turn == turn]
     assert len(found) == 1, f"expected one verdict of {norm} at turn {turn}, got {found}"
     return found[0]
+
+
+def searched_texts(monkeypatch) -> list[str]:
+    """The texts text tests search from now on, one entry per search (text tests
+    compiled after the call)."""
+    from charter.compile import compiler
+
+    searched: list[str] = []
+    made = compiler.text_search
+
+    def counting(patterns):
+        found = made(patterns)
+        return lambda text, folded: searched.append(text) or found(text, folded)
+
+    monkeypatch.setattr(compiler, "text_search", counting)
+    return searched

@@ -6,7 +6,7 @@ import pytest
 
 import charter
 
-from ._support import assistant, check, kinds, policy, tool, user
+from ._support import assistant, check, kinds, policy, searched_texts, tool, user
 
 ARGUMENTS = policy("""
     use std.pii
@@ -63,16 +63,7 @@ def test_what_calls_still_cannot_do(text, code):
 
 
 def test_the_same_test_of_a_call_in_several_norms_searches_each_call_once(monkeypatch):
-    from charter.compile import compiler
-
-    searched: list[str] = []
-    made = compiler.text_search
-
-    def counting(patterns):
-        found = made(patterns)
-        return lambda text, folded: searched.append(text) or found(text, folded)
-
-    monkeypatch.setattr(compiler, "text_search", counting)
+    searched = searched_texts(monkeypatch)
     p = policy("""
         norm a:
             on tool call

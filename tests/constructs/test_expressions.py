@@ -7,7 +7,7 @@ import pytest
 
 import charter
 
-from ._support import assistant, check, kinds, one, policy, user
+from ._support import assistant, check, kinds, one, policy, searched_texts, user
 
 
 def holds(condition: str, *messages, meta=None, id="t", prelude: str = "") -> bool | None:
@@ -242,16 +242,7 @@ def test_the_same_text_test_in_several_norms_searches_each_message_once(monkeypa
     """`user says "refund"` in two norms (and `matches` with the same regex twice) is one
     search per message; a different phrase list, or the same phrases under `all of`, is
     another test. Verdicts are each norm's own."""
-    from charter.compile import compiler
-
-    searched: list[str] = []
-    made = compiler.text_search
-
-    def counting(patterns):
-        found = made(patterns)
-        return lambda text, folded: searched.append(text) or found(text, folded)
-
-    monkeypatch.setattr(compiler, "text_search", counting)
+    searched = searched_texts(monkeypatch)
     p = policy("""
         norm a:
             when user says "refund" or user matches /\\d{4}/
