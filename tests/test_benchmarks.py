@@ -5,6 +5,7 @@ correctness property of the benchmark; timings are never asserted here."""
 from __future__ import annotations
 
 import importlib.util
+import re
 import sys
 from pathlib import Path
 
@@ -150,3 +151,15 @@ def test_the_scaled_corpus_keeps_each_result_tied_to_its_call():
         assert not trace.links.unlinked
         assert [m.index for m in trace.messages] == list(range(len(trace.messages)))
         assert sum(m.role == "system" for m in trace.messages) == 1
+
+
+def test_side_by_side_times_both_checkers_round_after_round(tmp_path, capsys):
+    side = _load("side_by_side")
+    path = run.make_corpus(tmp_path, 5, seed=3)
+    ours, theirs = side.rounds(run.charter.load(str(run.POLICY)), path, 3)
+    assert len(ours) == len(theirs) == 3 and min(ours + theirs) > 0
+    side.main(["--traces", "5", "--rounds", "2", "--workdir", str(tmp_path)])
+    report = capsys.readouterr().out.splitlines()
+    assert report[0].endswith("5 traces, 2 rounds")
+    assert re.fullmatch(r"Charter [\d.]+ µs a trace, hand-written [\d.]+; Charter / hand-written [\d.]+ "
+                        r"\(rounds [\d.]+-[\d.]+\)", report[1])
