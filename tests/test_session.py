@@ -281,3 +281,27 @@ def test_the_messages_so_far_are_a_sequence_later_messages_leave_alone(policy):
     assert [m.content for m in session.messages[1:]] == ["Hello, how can I help?"]
     with pytest.raises(IndexError):
         so_far[1]
+
+
+def test_explaining_every_verdict_of_a_session_makes_no_pass_over_it(policy, monkeypatch):
+    """A verdict's explanation finds its act (and a window's replies) by bisection in the
+    snapshot it was decided on: a pass over the messages so far for each explanation
+    would make explaining a session quadratic in its length."""
+    from charter.evaluate.evaluator import TraceView
+
+    passes: list[int] = []
+    made = TraceView.index_turns
+
+    def counting(self, *args, **kwargs):
+        passes.append(len(self.messages))
+        return made(self, *args, **kwargs)
+
+    monkeypatch.setattr(TraceView, "index_turns", counting)
+    session = policy.session(meta={"order": {"age_days": 10}})
+    explained = 0
+    for _ in range(60):
+        settled = session.add({"role": "user", "content": "I can't go on", "labels": {"self_harm": 0.95}})
+        settled += session.add({"role": "assistant", "content": "Please call 988 now, you are not alone."})
+        explained += sum(1 for v in settled if v.explanation.steps)
+    assert explained >= 120 and kinds(settled)["crisis_referral"] == "complied"
+    assert sum(passes) <= 10, passes

@@ -220,7 +220,11 @@ class TraceView:
         """The acts of a turn scope at message `index` (none if its role does not fit)."""
         role = self.messages[index].role
         if scope == "user turn":
-            return [self.env_at(index, index, ("user", index))] if role == "user" else []
+            if role != "user":
+                return []
+            if self._whole():  # every user act, made in one pass
+                return [self.acts(scope)[bisect.bisect_left(self.by_role["user"], index)]]
+            return [self.env_at(index, index, ("user", index))]
         if role != "assistant":
             return []
         if scope == "assistant turn":
@@ -230,13 +234,17 @@ class TraceView:
         return [_with_call(self.assistant_env(index), call, k)
                 for k, call in enumerate(self.messages[index].tool_calls)]
 
+    def _whole(self) -> bool:
+        """Whether this is a whole trace's view, whose acts are made in one pass over its
+        messages when first asked for: not a session's, which grows, nor a snapshot of
+        one (a pass for each message, or each snapshot, would make a session quadratic)."""
+        return self._latest is None and self.__class__ is TraceView
+
     def assistant_env(self, index: int) -> "Env":
         env = self._assistant_env.get(index)
         if env is None:
-            if self._latest is None and not self._assistant_env:
-                # A `within` window reads the assistant messages after an act: all of them
-                # in one pass (not in a session, whose view grows, where that pass would
-                # be made again for every message)
+            if self._whole() and not self._assistant_env:
+                # (a `within` window reads the assistant messages after an act)
                 self.index_turns(("assistant turn",))
                 env = self._assistant_env.get(index)
             if env is None:
@@ -821,7 +829,8 @@ def _explanation(view: TraceView, steps: list, facts: list, matches: list,
     read: dict[str, Fact] = {}
     for namer, env, value in facts:
         name = namer(None, env)
-        read.setdefault(name, Fact(name, value))
+        if name not in read:
+            read[name] = Fact(name, value)
     for name in unknown:
         reason = why.get(name, "unknown")
         read[name] = attrs.evolve(read[name], known=False, why_unknown=reason) if name in read \
