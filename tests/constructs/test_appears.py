@@ -97,3 +97,27 @@ def test_the_explanation_names_both_ends():
     assert binding.value == "ann@example.org"
     assert binding.source == "messages[1].tool_calls[0].arguments.to"
     assert (binding.found.turn, binding.found.text) == (0, "ann@example.org")
+
+
+def test_a_message_s_numbers_are_read_only_when_a_number_is_looked_up(monkeypatch):
+    """Words and numbers are indexed apart: an address never reads the messages' numbers;
+    an amount reads each message's once, however many acts ask."""
+    from charter.bindings import values
+
+    read: list[str] = []
+    made = values.numbers
+    monkeypatch.setattr(values, "numbers", lambda text: read.append(text) or made(text))
+    amounts = policy("""
+        norm amount_given:
+            on tool call
+            when call.name == "pay"
+            require call.args.amount appears in any earlier user
+    """)
+    messages = (user("Mail ann@example.org, and pay 1,250"), calls(("c1", "send_email", {"to": "ann@example.org"})),
+                user("again 80"), calls(("c2", "pay", {"amount": 1250}), ("c3", "pay", {"amount": 80})))
+    assert kinds(check(RECIPIENT, *messages), "recipient_given") == [(1, "complied"), (3, "not_applicable"),
+                                                                      (3, "not_applicable")]
+    assert read == []
+    assert kinds(check(amounts, *messages), "amount_given") == [(1, "not_applicable"), (3, "complied"),
+                                                               (3, "complied")]
+    assert read == ["Mail ann@example.org, and pay 1,250", "again 80"]

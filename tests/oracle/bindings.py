@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from charter.bindings.values import message_keys, number_in, pattern_keys, value_key
+from charter.bindings.values import number_in, number_keys, pattern_keys, value_key, word_keys
 from charter.syntax import ast
 from charter.text.matching import compile_regex, phrase_regex
 from charter.traces.model import Message, Trace
@@ -110,7 +110,9 @@ def _sent(value: Any):
 
 
 def _words(text: str):
-    return message_keys(text)
+    """A message's words and numbers, and its words in order."""
+    words, found = word_keys(text)
+    return words | number_keys(text)[0], found
 
 
 def _matcher(pattern: ast.Regex | ast.ListLiteral):

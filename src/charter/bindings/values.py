@@ -47,13 +47,16 @@ def folded_words(text: str) -> list[str]:
     return [word for word in (raw.strip(_TRIM) for raw in fold(text).split()) if word]
 
 
-def message_keys(text: str) -> tuple[set[Key], list[str]]:
-    """What `appears in` looks up in a message: its words and numbers (each once), and its
-    words in order (for a value of several words)."""
+def word_keys(text: str) -> tuple[set[Key], list[str]]:
+    """What `appears in` looks up in a message for a value of words: its words (each
+    once), and its words in order (for a value of several words)."""
     found = folded_words(text)
-    keys: set[Key] = {("w", word) for word in found}
-    keys.update(("n", value) for value, _, _ in numbers(text))
-    return keys, found
+    return {("w", word) for word in found}, found
+
+
+def number_keys(text: str) -> tuple[set[Key], None]:
+    """What `appears in` looks up in a message for a number: the numbers it writes."""
+    return {("n", value) for value, _, _ in numbers(text)}, None
 
 
 def pattern_keys(matcher: Any, text: str) -> set[Key]:

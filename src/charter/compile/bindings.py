@@ -15,7 +15,7 @@ import itertools
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import compiler as _compiler
-from ..bindings import Range, links, locate, message_keys, number_in, pattern_keys, value_key, window
+from ..bindings import Range, links, locate, number_in, number_keys, pattern_keys, value_key, window, word_keys
 from ..syntax import ast
 from ..text.matching import compile_regex, phrase_regex
 from ..text.builtins import BUILTINS
@@ -139,7 +139,11 @@ def _message_text(ctx, env, subject) -> str | None:
 
 def appears(compiler: "_Compiler", node: ast.Appears) -> Fn:
     value, name = compiler.value(node.value)
-    events = _Events(compiler, node.events, message_keys, _message_text)
+    # Words and numbers are indexed apart, each when a value of its kind is first looked
+    # up: an address never needs the messages' numbers, nor an amount their words.
+    by_words = _Events(compiler, node.events, word_keys, _message_text)
+    by_numbers = _Events(compiler, node.events, number_keys, _message_text)
+
     def appears_in(ctx, env):
         v = value(ctx, env)
         if v.__class__ is _compiler.Unknown:
@@ -149,7 +153,7 @@ def appears(compiler: "_Compiler", node: ast.Appears) -> Fn:
         key = value_key(v)
         if key is None:
             return False
-        holds, witness = events.ask(ctx, env, key)
+        holds, witness = (by_numbers if key[0] == "n" else by_words).ask(ctx, env, key)
         if ctx.recording:  # (unknown: the end it reached is the result linked to no call)
             _record(ctx, v, name(ctx, env) or "the policy", witness if holds is not False else None, key)
         if holds is None:
