@@ -283,7 +283,7 @@ class _Compiler:
         phrases = node.phrases
         texts = (phrases.value,) if isinstance(phrases, ast.Literal) else tuple(i.value for i in phrases.items)
         patterns = [phrase_regex((t,)) for t in texts] if node.mode == "all" else [phrase_regex(texts)]
-        return self._text(node.subject, patterns, ("says", node.mode, texts))
+        return self._text(node.subject, patterns, ("says", node.mode == "all", texts))
 
     def matches(self, node: ast.Matches) -> Fn:
         regex = node.regex
@@ -669,11 +669,10 @@ def _or(fns: list[Fn]) -> Fn:
 def _text_condition(ident: int, subject, patterns: list) -> Fn:
     """A text test on a message, cached per message for the whole trace (the same
     `user says ...` is read by every norm and every act that binds that message). The
-    closure's `at(ctx, index)` tests message `index` directly (recording its matches for
-    an explanation), `hit(ctx, index)` gives the cached (holds, matches) without
-    recording, for quantifiers' scans, and `of(ctx, index)` is `at` reading None as no
-    message. Generated code reads the cache under the key `(ident, index)` itself and
-    stores `found(text, folded)` on a miss."""
+    closure's `at(ctx, index)` tests message `index` (recording its matches for an
+    explanation) and `hit(ctx, index)` gives the cached (holds, matches) without
+    recording, for quantifiers' scans. Generated code reads the cache under the key
+    `(ident, index)` itself and stores `found(text, folded)` on a miss."""
     found = text_search(patterns)
 
     def search(ctx, index, key):
@@ -689,7 +688,7 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
 
     def of(ctx, index):
         """The test on message `index` (recording its matches), or False when there is none
-        (None). (It runs for every text test at every act: one cache lookup, inline.)"""
+        (None). (Windows and the general path call it at every act: one cache lookup, inline.)"""
         if index is None:
             return False
         key = (ident, index)
@@ -703,7 +702,7 @@ def _text_condition(ident: int, subject, patterns: list) -> Fn:
     def text(ctx, env):
         return of(ctx, subject(env))
 
-    text.at = text.of = of  # (`at` is given an index that is always there)
+    text.at = of
     text.hit, text.found, text.ident = hit, found, ident
     return text
 

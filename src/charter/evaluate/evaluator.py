@@ -236,19 +236,17 @@ class TraceView:
 
     def _whole(self) -> bool:
         """Whether this is a whole trace's view, whose acts are made in one pass over its
-        messages when first asked for: not a session's, which grows, nor a snapshot of
-        one (a pass for each message, or each snapshot, would make a session quadratic)."""
-        return self._latest is None and self.__class__ is TraceView
+        messages when first asked for: not a session's, which grows (a pass for each
+        message would make a session quadratic)."""
+        return self._latest is None
 
     def assistant_env(self, index: int) -> "Env":
         env = self._assistant_env.get(index)
+        if env is None and not self._assistant_env and self._whole():
+            self.index_turns(("assistant turn",))  # (a `within` window reads all those after an act)
+            env = self._assistant_env.get(index)
         if env is None:
-            if self._whole() and not self._assistant_env:
-                # (a `within` window reads the assistant messages after an act)
-                self.index_turns(("assistant turn",))
-                env = self._assistant_env.get(index)
-            if env is None:
-                env = self._assistant_env[index] = self.env_at(index, index, ("assistant", index))
+            env = self._assistant_env[index] = self.env_at(index, index, ("assistant", index))
         return env
 
     def window(self, after: int | None, within: Window) -> tuple[list[int], bool]:
@@ -278,6 +276,11 @@ class Snapshot(TraceView):
     def __init__(self, view: TraceView, length: int):  # not TraceView's: its lists are the properties below
         self.trace, self._view, self._length = view.trace, view, length
         self._acts, self._assistant_env, self._latest = {}, {}, None
+
+    def _whole(self) -> bool:
+        """Never: a snapshot is made for every message of a session, and a pass over the
+        messages for each would make explaining a session quadratic."""
+        return False
 
     @lazy
     def messages(self) -> Prefix[Message]:  # type: ignore[override]
@@ -597,8 +600,7 @@ def _window(node: OutcomeNode, ctx: Context, env: Env):
     undecided = False
     for index in window:
         holds = node.behaviour(ctx, ctx.view.assistant_env(index))
-        if ctx.recording:
-            ctx.step(node.clause, (index, holds))
+        ctx.step(node.clause, (index, holds))
         if holds is True:  # complied here, or earlier under some resolution: complied
             return _COMPLIED
         if holds is None:

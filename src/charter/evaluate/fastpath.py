@@ -149,11 +149,12 @@ class _Writer:
         test = self.condition(node)
         subject = self.subject(node.subject, env)
         self.reads_text = True
-        index = subject if subject == self.turn else self.local()
+        own = subject == self.turn  # (the act's own message: never None)
+        index = subject if own else self.local()
         cached, key = self.local(), self.local()
         read = (f"({cached}[0] if ({cached} := cached(({key} := ({test.ident}, {index})))) is not None "
                 f"else store({key}, {self.name(test.found, 's')}(texts[{index}], folds[{index}]))[0])")
-        return read if index == subject else f"(({index} := {subject}) is not None and {read})"
+        return read if own else f"(({index} := {subject}) is not None and {read})"
 
     def subject(self, node: ast.Subject, env: str) -> str:
         """The index of a message subject; the act's own message is the act's index."""
@@ -287,8 +288,7 @@ _RUN = """\
 def run(ctx, envs, explainer):
     verdicts = []
     append = verdicts.append
-    messages, cached = ctx.view.messages, ctx.text_cache.get
-    {texts}
+{reads}
     for env in envs:
         try:
 {decision}
@@ -309,7 +309,7 @@ def run_function(norm, checked, overrider_triggers: list[ast.Expr | None], gener
     writer = _Writer(leaves, decisions, norm)
     writer.names.update(_general=general)
     decision = _decision(writer, norm, checked, overrider_triggers, depth=3)
-    source = _RUN.format(decision=decision, texts=_texts("ctx.view") if writer.reads_text else "pass")
+    source = _RUN.format(decision=decision, reads="\n".join(_reads("ctx.view", writer.reads_text)))
     return _compiled(source, writer.names, "run", f"norm {norm.name}")
 
 
@@ -322,9 +322,7 @@ def message_function(norms: list[tuple], leaves, decisions: Decisions) -> Messag
     list `settled`; the others' go through `hold(norm, env, verdict, settled)`, which
     decides whether they settled or wait for later messages."""
     names: dict[str, Any] = {}
-    lines = ["def run_message(ctx, acts, explainer, settled, hold):",
-             "    messages, cached = ctx.view.messages, ctx.text_cache.get",
-             "    append = settled.append"]
+    lines = ["    append = settled.append"]
     reads_text = False
     for scope in dict.fromkeys(norm.scope for norm, *_ in norms):
         lines.append(f"    acts_{_tag(scope)} = acts[{scope!r}]")
@@ -338,8 +336,7 @@ def message_function(norms: list[tuple], leaves, decisions: Decisions) -> Messag
                   "        try:", decision,
                   "        except _Unsettled:",
                   "            " + give.format(f"_general_{k}(ctx, env, explainer)")]
-    if reads_text:
-        lines.insert(1, "    " + _texts("ctx.view"))
+    lines = ["def run_message(ctx, acts, explainer, settled, hold):", *_reads("ctx.view", reads_text), *lines]
     return _compiled("\n".join(lines) + "\n", names, "run_message", "a session's message")
 
 
@@ -377,8 +374,7 @@ def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: b
     lines += ["    latest = dict.fromkeys(_ROLES)",
               f"    before = {'dict(latest)' if previous else '_UNBOUND'}",
               "    env = _act(latest, before)",
-              "    messages, cached = view.messages, ctx.text_cache.get",
-              *(["    " + _texts("view")] if reads_text else []),
+              *_reads("view", reads_text),
               "    for index, message in enumerate(messages):",
               "        role = message.role"]
     if previous:
@@ -408,11 +404,15 @@ def trace_function(norms: list[tuple], leaves, decisions: Decisions, previous: b
     return _compiled("\n".join(lines) + "\n", names, "run_trace", "every norm")
 
 
-def _texts(view: str) -> str:
-    """The statement that binds what generated text tests read: the view's texts and their
-    folded forms (made once per trace, and grown in place by a session), and the cache's
+def _reads(view: str, texts: bool) -> list[str]:
+    """The statements (indented) that bind what a generated function reads of the view:
+    its messages and the cache's `get`; with `texts`, for text tests, the view's texts and
+    their folded forms (made once per trace, grown in place by a session) and the cache's
     `setdefault`, which stores a search's result and gives it back (no call of ours)."""
-    return f"texts, folds, store = {view}.texts, {view}.folds, ctx.text_cache.setdefault"
+    reads = [f"    messages, cached = {view}.messages, ctx.text_cache.get"]
+    if texts:
+        reads.append(f"    texts, folds, store = {view}.texts, {view}.folds, ctx.text_cache.setdefault")
+    return reads
 
 
 def _compiled(source: str, names: dict[str, Any], function: str, what: str) -> Callable:
