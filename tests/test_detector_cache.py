@@ -46,16 +46,19 @@ class Counting:
 
 
 class Sleepy:
-    """Sleeps `seconds` on a batch with a text containing "slow"; else a score of 0.5."""
+    """On a batch with a text containing "slow", waits until `release` is set (at most
+    `seconds`); else a score of 0.5. `finished` is set when a slow call has ended."""
 
     name, version = "sleepy", "1"
 
     def __init__(self, seconds: float) -> None:
         self.seconds = seconds
+        self.release, self.finished = threading.Event(), threading.Event()
 
     def detect(self, texts):
         if any("slow" in t for t in texts):
-            time.sleep(self.seconds)
+            self.release.wait(self.seconds)
+            self.finished.set()
         return [Detection(0.5) for _ in texts]
 
 
@@ -153,20 +156,23 @@ def test_an_answer_comes_back_from_the_cache_as_it_went_in(tmp_path_factory, val
 
 
 def test_a_call_that_takes_too_long_is_unknown_naming_the_detector_and_not_run_twice_at_once():
-    detector = Sleepy(0.6)
+    detector = Sleepy(60)  # until the test releases it
     labeller = _labeller(detector, timeout=0.1)
     started = time.monotonic()
     [slow] = labeller.label([_trace("slow reply", "fast reply")])
-    assert time.monotonic() - started < 0.5  # not the detector's 0.6 s
+    assert time.monotonic() - started < 10  # not the detector's time
     assert [m.labels["caps"] for m in slow.messages] == [Doubt("detector `sleepy` timed out after 0.1 s")] * 2
     assert slow.notes == ("messages[0].labels.caps: detector `sleepy` timed out after 0.1 s",
                           "messages[1].labels.caps: detector `sleepy` timed out after 0.1 s")
     [busy] = labeller.label([_trace("another")])  # the slow call still runs
     assert busy.messages[0].labels["caps"].why == \
         "detector `sleepy` is still busy with a call that took longer than 0.1 s"
-    time.sleep(0.7)
-    [later] = labeller.label([_trace("and another")])
-    assert later.messages[0].labels["caps"] == 0.5
+    detector.release.set()
+    assert detector.finished.wait(10)
+    deadline = time.monotonic() + 10
+    while (later := labeller.label([_trace("and another")])[0].messages[0].labels["caps"]) != 0.5:
+        assert time.monotonic() < deadline, later  # the labeller has not yet seen the call end
+        time.sleep(0.01)
 
 
 def test_an_unavailable_detector_costs_its_batch_without_asking_text_by_text():
