@@ -73,3 +73,47 @@ def test_twice_the_trace_is_twice_the_index_work():
     assert large <= 12 * 20_000, large  # a few operations per message, not per pair
     assert 0 < large_quantifier <= 2.2 * small_quantifier, (small_quantifier, large_quantifier)
     assert large_quantifier <= 6 * 20_000, large_quantifier
+
+
+RARE = charter.loads("""
+use std.pii
+
+norm recipient_given:
+    on tool call
+    when call.name == "send_email"
+    require call.args.to appears in any earlier user
+
+norm no_exfiltration:
+    on tool call
+    forbid call shares pii.email with any earlier tool that answers "fetch_url"
+""", name="rare.charter")
+
+
+def _ranges(loaded: charter.Policy, trace: Trace) -> tuple[list[Range], tuple]:
+    policy = loaded.compiled
+    prepare(policy)
+    view = TraceView(trace)
+    ctx = Context(view)
+    verdicts = policy.run_trace(ctx, view, Explainer(view, policy.by_name, ctx))
+    return [r for r in ctx.scans.values() if isinstance(r, Range)], verdicts
+
+
+def test_a_question_or_two_about_a_rare_value_reads_only_the_messages_that_hold_it():
+    """The direct search: one address among 2,000 user messages and fetched pages is looked
+    up in the few that contain it, and no index is made."""
+    made = [Message(0, "system", "You mail for the user.")]
+    for i in range(1, 2001):
+        made.append(Message(i, "user" if i % 2 else "tool", f"note {i}: nothing to mail yet"))
+    made[777] = Message(777, "user", "mail it to ann@example.org")
+    made.append(Message(2001, "assistant", "", (ToolCall("send_email", {"to": "ann@example.org"}, "m"),)))
+    ranges, verdicts = _ranges(RARE, Trace("t", tuple(made)))
+    assert {(v.norm, v.kind) for v in verdicts} == {("recipient_given", "complied"), ("no_exfiltration", "complied")}
+    assert ranges and all(r.read == 0 for r in ranges)  # no index
+    assert sum(r.operations for r in ranges) <= 3 * 2001  # each message visited by a question or two
+
+
+def test_a_trace_that_asks_often_makes_the_index_once():
+    """Asking again and again in a long trace spends the direct search's allowance, then
+    reads the index: the work stays linear (the test above doubles the trace)."""
+    ranges, _ = _ranges(POLICY, _trace(4_000))
+    assert any(r.read > 0 for r in ranges)

@@ -78,6 +78,22 @@ def test_unknown_when_the_only_holder_is_a_result_linked_to_no_call():
     assert (verdict.kind, verdict.unknown) == ("unspecified", ("messages[2].call",))
 
 
+@pytest.mark.parametrize("share", [0, 4], ids=["index", "direct search"])
+def test_a_linked_holder_settles_it_and_an_unknown_answer_names_the_first_unlinked_one(share, monkeypatch):
+    from charter.bindings import index
+
+    monkeypatch.setattr(index, "_DIRECT_SHARE", share)
+    unlinked = (user("find x"), calls(("s", "search", {"q": "x"})), result("see https://b.example", None),
+                result("https://b.example again", None))
+    report = check(FETCHED, *unlinked, calls(("c1", "open", {"url": "https://b.example"})))
+    verdict = [v for v in report.verdicts if v.norm == "only_what_a_search_returned"][-1]
+    assert (verdict.kind, verdict.unknown) == ("unspecified", ("messages[2].call",))
+    assert [b.found.turn for b in verdict.explanation.bindings] == [2]
+    report = check(FETCHED, *unlinked, result("and https://b.example", "s"),
+                   calls(("c1", "open", {"url": "https://b.example"})))
+    assert kinds(report, "only_what_a_search_returned")[-1] == (5, "complied")
+
+
 @pytest.mark.parametrize(("quantifier", "expected"), [
     ("any earlier", "complied"), ("every earlier", "violated"), ("latest", "complied"),
     ("any later", "violated"), ("any", "complied"), ("every later", "complied"),

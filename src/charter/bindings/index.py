@@ -7,6 +7,14 @@ time extends it), and each question — does a value appear in some, every, or t
 of them within a window — is a few bisections, so a norm costs time linear in the trace
 whatever it compares: no pair of messages is ever visited.
 
+An `any` question whose value is rare need not wait for the index: the members that
+hold a value all contain a string of it (`values.needle`) in their folded text, so the
+messages of the window that contain it are the only ones read (their membership tested,
+their values extracted). That direct search reads at most a few times the range's text
+before the index is made (`_DIRECT_SHARE`), so a trace that asks often still costs
+linear time; one that asks once or twice about a value few messages hold (an address
+among fetched pages) never makes the index.
+
 A message whose membership is unknown (a tool result linked to no call, under a filter
 `answers`) is kept apart: a value found only there, or missing only there, makes the
 answer unknown rather than true or false.
@@ -18,10 +26,14 @@ import bisect
 from typing import Any, Callable
 
 from ..traces.links import Links
-from .values import Key, contains_sequence
+from .values import Key, contains_sequence, holds, needle
 
 # A window of message indices: lo <= index < hi (hi None: to the end of the trace).
 Window = tuple[int, int | None]
+# The direct search reads at most this many times the range's text (each message counted
+# as its length and `_PER_MESSAGE` more, so that empty ones cost too) before the index is made.
+_DIRECT_SHARE = 4
+_PER_MESSAGE = 64
 
 
 def window(range_: str, act_end: int) -> Window:
@@ -48,7 +60,7 @@ class Range:
     each value `extract` finds in a message's text stands."""
 
     __slots__ = ("role", "member", "extract", "read", "certain", "uncertain", "hits", "words", "derived",
-                 "operations")
+                 "operations", "seen", "allowance", "spent")
 
     def __init__(self, role: str, member: Callable[[Any, int], bool | None],
                  extract: Callable[[str], tuple[set[Key], list[str] | None]]):
@@ -61,6 +73,8 @@ class Range:
         # A value of several words: (the last member checked, its holders), extended as members are read.
         self.derived: dict[Key, tuple[int, tuple[list[int], list[int]]]] = {}
         self.operations = 0  # index entries made and looked up (what the linearity test counts)
+        # The direct search: the role's messages counted so far, what they allow it, what it read.
+        self.seen, self.allowance, self.spent = 0, 0, 0
 
     def ensure(self, ctx: Any, end: int | None) -> None:
         """Read the role's messages before `end` (None: all) not read yet."""
@@ -104,7 +118,14 @@ class Range:
         return found
 
     def any(self, ctx: Any, key: Key, win: Window) -> tuple[bool | None, int | None]:
-        """Whether some member in the window holds the value, and a witness."""
+        """Whether some member in the window holds the value, and a witness (the first
+        member that certainly holds it, else the first that may)."""
+        indices = ctx.view.by_role.get(self.role, ())
+        stop = len(indices) if win[1] is None else bisect.bisect_left(indices, win[1])
+        if self.read < stop:  # the index does not reach the window's end yet
+            wanted = needle(key)
+            if wanted is not None and self._affordable(ctx, indices, stop):
+                return self._any_directly(ctx, key, wanted, indices, win[0], stop)
         self.ensure(ctx, win[1])
         certain, uncertain = self.holders(key)
         witness = _first(certain, *win)
@@ -112,6 +133,38 @@ class Range:
             return True, witness
         witness = _first(uncertain, *win)
         return (None, witness) if witness is not None else (False, None)
+
+    def _affordable(self, ctx: Any, indices: list[int], stop: int) -> bool:
+        """Whether the direct search may read the window ending at `indices[stop]`."""
+        texts = ctx.view.texts
+        while self.seen < stop:  # (a session's rolled-back reply stays counted: it is only a budget)
+            self.allowance += _DIRECT_SHARE * (len(texts[indices[self.seen]]) + _PER_MESSAGE)
+            self.seen += 1
+        return self.spent < self.allowance
+
+    def _any_directly(self, ctx: Any, key: Key, wanted: str, indices: list[int], start: int,
+                      stop: int) -> tuple[bool | None, int | None]:
+        """`any` without the index: the members of the window whose folded text contains
+        `wanted`, in order."""
+        folds, texts = ctx.view.folds, ctx.view.texts
+        maybe = None
+        for k in range(bisect.bisect_left(indices, start), stop):
+            index = indices[k]
+            folded = folds[index]
+            self.spent += len(folded) + _PER_MESSAGE
+            self.operations += 1
+            if wanted not in folded:
+                continue
+            membership = self.member(ctx, index)
+            if membership is False:
+                continue
+            self.spent += len(folded) + _PER_MESSAGE
+            if holds(*self.extract(texts[index]), key):
+                if membership:
+                    return True, index
+                if maybe is None:
+                    maybe = index
+        return (None, maybe) if maybe is not None else (False, None)
 
     def every(self, ctx: Any, key: Key, win: Window) -> tuple[bool | None, int | None]:
         """Whether every member in the window holds the value (true when there are none),

@@ -108,6 +108,29 @@ def locate(text: str, key: Key, matcher: Any = None) -> tuple[int, int] | None:
     return None
 
 
+def holds(keys: set[Key], found: list[str] | None, key: Key) -> bool:
+    """Whether a text whose keys and words in order are `keys` and `found` holds `key`."""
+    if key[0] != "ws":
+        return key in keys
+    return found is not None and contains_sequence(found, key[1])
+
+
+def needle(key: Key) -> str | None:
+    """A string that the folded text of every message that holds `key` contains (None:
+    no such string, for a number, whatever its spelling). A message's words are cut from
+    its folded text, so they stand in it; a pattern's match was folded alone, which folds
+    alike inside the text but for a final sigma (the only letter `str.lower` reads in
+    context)."""
+    kind, value = key
+    if kind == "w":
+        return value
+    if kind == "ws":
+        return max(value, key=len)
+    if kind == "p" and "σ" not in value and "ς" not in value:
+        return value
+    return None
+
+
 def contains_sequence(found: list[str], sequence: Iterable[str]) -> bool:
     """Whether the words `sequence` stand one after another in `found`."""
     sequence = tuple(sequence)

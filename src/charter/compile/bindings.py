@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from . import compiler as _compiler
 from ..bindings import Range, links, locate, number_in, number_keys, pattern_keys, value_key, window, word_keys
+from ..bindings.values import holds
 from ..syntax import ast
 from ..text.matching import compile_regex, phrase_regex
 from ..text.builtins import BUILTINS
@@ -98,7 +99,7 @@ class _Events:
                 return False, None
             keys, found = self.extract(text)
             index = None if self.one is None else self.one(env)
-            return _holds(keys, found, key), index
+            return holds(keys, found, key), index
         if node.quantifier == "latest":
             found, sure = self.range(ctx).latest(ctx, env.earlier_end)
             if not sure:
@@ -110,12 +111,6 @@ class _Events:
         if node.quantifier == "any":
             return self.range(ctx).any(ctx, key, win)
         return self.range(ctx).every(ctx, key, win)
-
-
-def _holds(keys: set, found: list[str] | None, key) -> bool:
-    if key[0] != "ws":
-        return key in keys
-    return found is not None and any(found[k:k + len(key[1])] == list(key[1]) for k in range(len(found)))
 
 
 def _member(compiler: "_Compiler", condition: ast.Expr | None) -> Callable[[Any, int], bool | None]:
