@@ -5,6 +5,8 @@ answers ...`, `count(...)`) read their own index (compile/quantifiers.py), count
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import charter
 from charter.bindings import Range
 from charter.compile.quantifiers import Scan
@@ -75,18 +77,9 @@ def test_twice_the_trace_is_twice_the_index_work():
     assert large_quantifier <= 6 * 20_000, large_quantifier
 
 
-RARE = charter.loads("""
-use std.pii
-
-norm recipient_given:
-    on tool call
-    when call.name == "send_email"
-    require call.args.to appears in any earlier user
-
-norm no_exfiltration:
-    on tool call
-    forbid call shares pii.email with any earlier tool that answers "fetch_url"
-""", name="rare.charter")
+# The mail agent's norms: two `any` questions (`appears in any earlier user`, `shares
+# pii.email with any earlier tool that answers "fetch_url"), the others none.
+MAIL_AGENT = charter.load(str(Path(__file__).parents[1] / "examples" / "mail_agent" / "mail_agent.charter"))
 
 
 def _ranges(loaded: charter.Policy, trace: Trace) -> tuple[list[Range], tuple]:
@@ -106,8 +99,9 @@ def test_a_question_or_two_about_a_rare_value_reads_only_the_messages_that_hold_
         made.append(Message(i, "user" if i % 2 else "tool", f"note {i}: nothing to mail yet"))
     made[777] = Message(777, "user", "mail it to ann@example.org")
     made.append(Message(2001, "assistant", "", (ToolCall("send_email", {"to": "ann@example.org"}, "m"),)))
-    ranges, verdicts = _ranges(RARE, Trace("t", tuple(made)))
-    assert {(v.norm, v.kind) for v in verdicts} == {("recipient_given", "complied"), ("no_exfiltration", "complied")}
+    ranges, verdicts = _ranges(MAIL_AGENT, Trace("t", tuple(made)))
+    sent = {v.norm: v.kind for v in verdicts if v.turn == 2001}
+    assert (sent["recipient_given_by_user"], sent["no_page_address_in_email"]) == ("complied", "complied")
     assert ranges and all(r.read == 0 for r in ranges)  # no index
     assert sum(r.operations for r in ranges) <= 3 * 2001  # each message visited by a question or two
 
