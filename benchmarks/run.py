@@ -24,7 +24,8 @@ Before timing, the verdicts are compared: Charter and the hand-written checker o
 trace, regopy and cedarpy with Charter on the sample; any disagreement stops the run
 (`agreement` is what tests/test_benchmarks.py runs). Each time is the median of --runs
 runs (min and max shown), the runs of the checkers compared interleaved so that they
-meet the same load; ratios > 1 mean the first named is slower. Times in process are CPU
+meet the same load, each run repeating its checker until it lasts 0.1 s (`MIN_VALUE_S`);
+ratios > 1 mean the first named is slower. Times in process are CPU
 times of the harness (`time.process_time`); the CLI rows are wall-clock times of a child
 process, start-up included. The RSS column is
 the peak RSS of `charter check` (all its processes together, sampled); for the
@@ -38,6 +39,7 @@ import argparse
 import gc
 import itertools
 import json
+import math
 import os
 import re
 import resource
@@ -218,25 +220,42 @@ def _same(trace: str, who: str, want: Verdicts, got: Verdicts) -> None:
 # --------------------------------------------------------------------------- timing
 
 
-def timed(fn: Callable[[], Any], runs: int) -> list[float]:
-    """CPU seconds of this process per run: every checker timed in process runs on this
-    one thread (or, for a peer, on threads of this process, which count too), and on a
-    shared machine other processes stretch wall-clock times far more than CPU times."""
+# Each timed value lasts at least this long (pyperf calibrates its loops likewise): a run
+# of a few milliseconds just after a peer's long one pays to refill the caches that run
+# emptied (about 1 ms a run: Charter's 75 mail-agent traces took 3.2-3.8 ms right after
+# Invariant's and 2.4-2.6 ms next), which a run of 0.1 s spreads thin.
+MIN_VALUE_S = 0.1
+
+
+def timed(fn: Callable[[], Any], runs: int, loops: int = 1) -> list[float]:
+    """CPU seconds of this process per call of `fn`, one value per run of `loops` calls:
+    every checker timed in process runs on this one thread (or, for a peer, on threads of
+    this process, which count too), and on a shared machine other processes stretch
+    wall-clock times far more than CPU times."""
     times = []
     for _ in range(runs):
         started = time.process_time()
-        fn()
-        times.append(time.process_time() - started)
+        for _ in range(loops):
+            fn()
+        times.append((time.process_time() - started) / loops)
     return times
 
 
-def timed_together(fns: list[Callable[[], Any]], runs: int) -> list[list[float]]:
-    """Each function's times, the runs interleaved (a, b, c, a, b, c, ...) so that on a
-    shared machine every checker meets the same spells of load."""
+def loops_for(once: float) -> int:
+    """How many calls of a function that took `once` seconds make a timed value last
+    `MIN_VALUE_S`."""
+    return max(1, math.ceil(MIN_VALUE_S / once)) if once > 0 else 1
+
+
+def timed_together(fns: list[Callable[[], Any]], runs: int, loops: list[int] | None = None) -> list[list[float]]:
+    """Each function's times per call, the runs interleaved (a, b, c, a, b, c, ...) so
+    that on a shared machine every checker meets the same spells of load, each run of
+    `loops` calls (by default, as many as last `MIN_VALUE_S`, one call timed to know)."""
+    loops = loops or [loops_for(*timed(fn, 1)) for fn in fns]
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(runs):
-        for fn, into in zip(fns, times):
-            into.extend(timed(fn, 1))
+        for fn, n, into in zip(fns, loops, times):
+            into.extend(timed(fn, 1, n))
     return times
 
 
@@ -248,12 +267,12 @@ def measured(rows: list[tuple[str, Callable[[], Any], int, int, int, str]], runs
     """Rows (name, function, traces, turns, norms, note) timed together in this process.
     The RSS of each is how much the harness's peak grew during its first run (the peers
     run after Charter, so that growth is theirs)."""
-    rss = []
+    rss, loops = [], []
     for _, fn, *_ in rows:
         before = peak_rss_mb()
-        fn()
+        loops.append(loops_for(*timed(fn, 1)))
         rss.append(peak_rss_mb() - before)
-    times = timed_together([fn for _, fn, *_ in rows], runs)
+    times = timed_together([fn for _, fn, *_ in rows], runs, loops)
     return [Row(name, t, traces, turns, norms, note, grew)
             for (name, _, traces, turns, norms, note), t, grew in zip(rows, times, rss)]
 
