@@ -4,6 +4,6 @@ numbers, the texts a pattern matches), indexed as the messages are read, so that
 (docs/language.md §6.14, docs/semantics-contract.md)."""
 
 from .index import Range, links, window
-from .values import locate, number_in, number_keys, pattern_keys, value_key, word_keys
+from .values import holds, locate, number_in, number_keys, pattern_keys, value_key, word_keys
 
-__all__ = ["Range", "links", "window", "locate", "number_in", "number_keys", "pattern_keys", "value_key", "word_keys"]
+__all__ = ["Range", "links", "window", "holds", "locate", "number_in", "number_keys", "pattern_keys", "value_key", "word_keys"]

@@ -135,7 +135,8 @@ class Range:
         return (None, witness) if witness is not None else (False, None)
 
     def _affordable(self, ctx: Any, indices: list[int], stop: int) -> bool:
-        """Whether the direct search may read the window ending at `indices[stop]`."""
+        """Whether the direct search may read on, the role's first `stop` messages counted
+        in its allowance."""
         texts = ctx.view.texts
         while self.seen < stop:  # (a session's rolled-back reply stays counted: it is only a budget)
             self.allowance += _DIRECT_SHARE * (len(texts[indices[self.seen]]) + _PER_MESSAGE)

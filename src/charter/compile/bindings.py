@@ -15,8 +15,8 @@ import itertools
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import compiler as _compiler
-from ..bindings import Range, links, locate, number_in, number_keys, pattern_keys, value_key, window, word_keys
-from ..bindings.values import holds
+from ..bindings import (Range, holds, links, locate, number_in, number_keys, pattern_keys, value_key, window,
+                        word_keys)
 from ..syntax import ast
 from ..text.matching import compile_regex, phrase_regex
 from ..text.builtins import BUILTINS
