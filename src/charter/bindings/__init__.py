@@ -6,4 +6,5 @@ numbers, the texts a pattern matches), indexed as the messages are read, so that
 from .index import Range, links, window
 from .values import holds, locate, number_in, number_keys, pattern_keys, value_key, word_keys
 
-__all__ = ["Range", "links", "window", "holds", "locate", "number_in", "number_keys", "pattern_keys", "value_key", "word_keys"]
+__all__ = ["Range", "links", "window", "holds", "locate", "number_in", "number_keys", "pattern_keys", "value_key",
+           "word_keys"]
