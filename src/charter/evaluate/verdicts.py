@@ -128,7 +128,7 @@ _NOT_EXPLAINED = Explanation()
 # The fields a verdict is compared, hashed and shown by.
 _COMPARED = ("norm", "kind", "turn", "authority", "severity", "call", "reason", "gap", "escalate_to",
              "unknown", "overridden_by")
-# A verdict's value: those fields as a tuple, read in C (reports key their memos by it).
+# A verdict's value: those fields as a tuple, read in C.
 verdict_key: Callable[["Verdict"], tuple] = operator.attrgetter(*_COMPARED)
 
 

@@ -12,6 +12,7 @@ import functools
 import hashlib
 import json
 import math
+import operator
 import os
 import pathlib
 import re
@@ -29,7 +30,7 @@ from ..source.text import Source, Span
 from ..traces.model import Locator, Trace
 from ..facts.presence import Presence
 from ..evaluate.verdicts import (AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate,
-                                explained_kinds, verdict_key)
+                                explained_kinds)
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
@@ -406,6 +407,23 @@ def _xml(text: str) -> str:
     return _not_xml().sub(lambda m: f"\\x{ord(m[0]):02x}" if ord(m[0]) < 0x100 else f"\\u{ord(m[0]):04x}", text)
 
 
+def _indent(element: ET.Element, level: int, space: str = "  ") -> None:
+    """Indent `element`'s children as `ET.indent(element, space, level)` does, without the
+    function ET.indent nests on each call, which refers to itself: a reference cycle per
+    testcase, left for the collector (which a run pauses while it checks a batch)."""
+    if not len(element):
+        return
+    inner = "\n" + space * (level + 1)
+    if not element.text or not element.text.strip():
+        element.text = inner
+    for child in element:
+        _indent(child, level + 1, space)
+        if not child.tail or not child.tail.strip():
+            child.tail = inner
+    if not child.tail.strip():
+        child.tail = "\n" + space * level
+
+
 def _element(tag: str, attrib: dict[str, str], text: str | None = None) -> ET.Element:
     import xml.etree.ElementTree as ET
 
@@ -477,7 +495,7 @@ class JunitWriter(ReportWriter):
                 v for v in verdicts if v.kind not in OK_KINDS and v.kind not in failing]
             if shown:
                 case.append(_element("system-out", {}, "".join(_plain_line(v) + "\n" for v in shown)))
-            ET.indent(case, space="  ", level=2)
+            _indent(case, 2)
             cases.append("    " + ET.tostring(case, encoding="unicode") + "\n")
         file = locator.file if locator is not None else _locator_file(report.locator)
         return Rendered(report.status, verdict_counts(report.verdicts), "".join(cases), file,
@@ -519,7 +537,7 @@ class JunitWriter(ReportWriter):
         for key, value in provenance(self.policy).items():
             text = ",".join(value) if isinstance(value, list) else str(value)
             properties.append(_element("property", {"name": f"charter.{key}", "value": text}))
-        ET.indent(properties, space="  ", level=2)
+        _indent(properties, 2)
         return "    " + ET.tostring(properties, encoding="unicode") + "\n"
 
     def _close_suite(self) -> None:
@@ -733,7 +751,7 @@ class ReportJson:
     def __init__(self, include_not_applicable: bool = False, explain: str = "all"):
         self.include_not_applicable, self.explain = include_not_applicable, explain
         self._explained = explained_kinds(explain)
-        self._heads: dict[tuple, str] = {}  # by verdict_key
+        self._heads: dict[tuple, tuple[str, str]] = {}  # by _head_key: the head before its turn, between turn and call
         self._paths: dict[tuple[Step, ...], str] = {}
 
     def text(self, report: TraceReport) -> str:
@@ -744,11 +762,12 @@ class ReportJson:
                                   f'{_json_string(report.status)}{source}, "verdicts": [{verdicts}]}}')
 
     def verdict(self, v: Verdict) -> str:
-        key = verdict_key(v)
+        key = _head_key(v)
         head = self._heads.get(key)
         if head is None:
             head = _remember(self._heads, key, _verdict_head(v), self.REMEMBERED)
-        return head + (self.explanation(v.explanation) if v.kind in self._explained else "null") + "}"
+        return (head[0] + _json_int(v.turn) + head[1] + _json_int(v.call) + ', "explanation": '
+                + (self.explanation(v.explanation) if v.kind in self._explained else "null") + "}")
 
     def explanation(self, e: Explanation) -> str:
         path = self._paths.get(e.steps)
@@ -775,14 +794,22 @@ def _remember(memo: dict, key: Any, text: str, limit: int) -> str:
     return text
 
 
-def _verdict_head(v: Verdict) -> str:
-    """A verdict's JSON up to its explanation's value."""
+# What a verdict's JSON holds but its turn, its call and its explanation: within one long
+# trace the turns differ and the rest repeats.
+_head_key = operator.attrgetter("norm", "kind", "authority", "severity", "reason", "gap", "escalate_to", "unknown",
+                                "overridden_by")
+
+
+def _verdict_head(v: Verdict) -> tuple[str, str]:
+    """A verdict's JSON up to its explanation's value, but for its turn and call: the text
+    before the turn, and the text between the turn and the call."""
     q = _json_string
-    return (f'{{"norm": {q(v.norm)}, "turn": {_json_int(v.turn)}, "verdict": {q(v.kind)}, '
+    return (f'{{"norm": {q(v.norm)}, "turn": ',
+            f', "verdict": {q(v.kind)}, '
             f'"authority": {q(v.authority)}, "severity": {q(v.severity)}, "reason": {_json_value(v.reason)}, '
             f'"gap": {"true" if v.gap else "false"}, "escalate_to": {_json_value(v.escalate_to)}, '
             f'"unknown": [{", ".join([q(name) for name in v.unknown])}], '
-            f'"overridden_by": {_json_value(v.overridden_by)}, "call": {_json_int(v.call)}, "explanation": ')
+            f'"overridden_by": {_json_value(v.overridden_by)}, "call": ')
 
 
 def _step_json(step: Step) -> str:
