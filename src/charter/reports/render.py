@@ -740,18 +740,19 @@ class ReportJson:
 
     A corpus report is mostly explanations, and `json.dumps` of `to_json`'s dicts costs
     three times as much as this: it builds a dict for every verdict, step, fact and
-    match, and encodes the same things again and again. Across a corpus the fields of a
-    verdict other than its explanation repeat (a norm, a turn, a kind), and so do the
-    paths of clauses, so each distinct one is encoded once. The layout of every object
+    match, and encodes the same things again and again. Across a corpus and along a trace
+    the fields of a verdict other than its turn, its call and its explanation repeat (a
+    norm, a kind, a severity), and so do the paths of clauses, so each distinct one is
+    encoded once. The layout of every object
     follows the `to_json` methods of `verdicts.py`; tests/test_reports.py checks that the
     text is the same byte for byte."""
 
-    REMEMBERED = 1 << 14  # distinct verdicts and paths kept, at most (each, per writer)
+    REMEMBERED = 1 << 14  # distinct verdict heads and paths kept, at most (each, per writer)
 
     def __init__(self, include_not_applicable: bool = False, explain: str = "all"):
         self.include_not_applicable, self.explain = include_not_applicable, explain
         self._explained = explained_kinds(explain)
-        self._heads: dict[tuple, tuple[str, str]] = {}  # by _head_key: the head before its turn, between turn and call
+        self._parts: dict[tuple, tuple[str, str]] = {}  # by _parts_key: the head before the turn, between turn and call
         self._paths: dict[tuple[Step, ...], str] = {}
 
     def text(self, report: TraceReport) -> str:
@@ -762,12 +763,15 @@ class ReportJson:
                                   f'{_json_string(report.status)}{source}, "verdicts": [{verdicts}]}}')
 
     def verdict(self, v: Verdict) -> str:
-        key = _head_key(v)
-        head = self._heads.get(key)
-        if head is None:
-            head = _remember(self._heads, key, _verdict_head(v), self.REMEMBERED)
-        return (head[0] + _json_int(v.turn) + head[1] + _json_int(v.call) + ', "explanation": '
-                + (self.explanation(v.explanation) if v.kind in self._explained else "null") + "}")
+        """A verdict's JSON, from the parts it shares with the verdicts that differ from it
+        only in turn and call (in a long trace, all those of its norm and kind)."""
+        key = _parts_key(v)
+        parts = self._parts.get(key)
+        if parts is None:
+            parts = _remember(self._parts, key, _head_parts(v), self.REMEMBERED)
+        turn, call = v.turn, v.call
+        return (f'{parts[0]}{"null" if turn is None else turn}{parts[1]}{"null" if call is None else call}, '
+                f'"explanation": {self.explanation(v.explanation) if v.kind in self._explained else "null"}}}')
 
     def explanation(self, e: Explanation) -> str:
         path = self._paths.get(e.steps)
@@ -787,22 +791,22 @@ class ReportJson:
         return f'{{"path": [{path}], "facts": [{facts}], "matches": [{matches}], "bindings": [{bindings}]}}'
 
 
-def _remember(memo: dict, key: Any, text: str, limit: int) -> str:
-    if len(memo) >= limit:
-        memo.clear()
-    memo[key] = text
+def _remember(memo: dict, key: Any, text: str, limit: int) -> Any:
+    """`text`, kept in `memo` while it holds fewer than `limit` (the first ones: in a long
+    trace, where no verdict repeats, a full memo is not cleared and refilled to no use)."""
+    if len(memo) < limit:
+        memo[key] = text
     return text
 
 
-# What a verdict's JSON holds but its turn, its call and its explanation: within one long
-# trace the turns differ and the rest repeats.
-_head_key = operator.attrgetter("norm", "kind", "authority", "severity", "reason", "gap", "escalate_to", "unknown",
+# What a verdict's JSON holds but its turn, its call and its explanation.
+_parts_key = operator.attrgetter("norm", "kind", "authority", "severity", "reason", "gap", "escalate_to", "unknown",
                                 "overridden_by")
 
 
-def _verdict_head(v: Verdict) -> tuple[str, str]:
-    """A verdict's JSON up to its explanation's value, but for its turn and call: the text
-    before the turn, and the text between the turn and the call."""
+def _head_parts(v: Verdict) -> tuple[str, str]:
+    """A verdict's JSON up to its call's value, but for its turn: the text before the
+    turn, and the text between the turn and the call."""
     q = _json_string
     return (f'{{"norm": {q(v.norm)}, "turn": ',
             f', "verdict": {q(v.kind)}, '
