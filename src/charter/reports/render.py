@@ -743,9 +743,8 @@ class ReportJson:
     match, and encodes the same things again and again. Across a corpus and along a trace
     the fields of a verdict other than its turn, its call and its explanation repeat (a
     norm, a kind, a severity), and so do the paths of clauses, so each distinct one is
-    encoded once. The layout of every object
-    follows the `to_json` methods of `verdicts.py`; tests/test_reports.py checks that the
-    text is the same byte for byte."""
+    encoded once. The layout of every object follows the `to_json` methods of
+    `verdicts.py`; tests/test_reports.py checks that the text is the same byte for byte."""
 
     REMEMBERED = 1 << 14  # distinct verdict heads and paths kept, at most (each, per writer)
 
@@ -820,10 +819,6 @@ def _step_json(step: Step) -> str:
     q, span = _json_string, step.span
     return (f'{{"clause": {q(step.clause)}, "text": {q(step.text)}, "line": {span.line}, '
             f'"column": {span.column}, "file": {q(span.source)}, "value": {q(step.value)}}}')
-
-
-def _json_int(number: int | None) -> str:
-    return "null" if number is None else int.__repr__(number)
 
 
 def _json_value(value: Any) -> str:
