@@ -137,9 +137,9 @@ class Range:
     def _affordable(self, ctx: Any, indices: list[int], stop: int) -> bool:
         """Whether the direct search may read on, the role's first `stop` messages counted
         in its allowance."""
-        texts = ctx.view.texts
+        folds = ctx.view.folds  # (what the search reads)
         while self.seen < stop:  # (a session's rolled-back reply stays counted: it is only a budget)
-            self.allowance += _DIRECT_SHARE * (len(texts[indices[self.seen]]) + _PER_MESSAGE)
+            self.allowance += _DIRECT_SHARE * (len(folds[indices[self.seen]]) + _PER_MESSAGE)
             self.seen += 1
         return self.spent < self.allowance
 

@@ -130,6 +130,10 @@ _COMPARED = ("norm", "kind", "turn", "authority", "severity", "call", "reason", 
              "unknown", "overridden_by")
 # A verdict's value: those fields as a tuple, read in C.
 verdict_key: Callable[["Verdict"], tuple] = operator.attrgetter(*_COMPARED)
+# Its value but where it stands (turn and call), which the verdicts of one norm and kind
+# along a trace share: reports key their memos of a verdict's JSON by it.
+placeless_key: Callable[["Verdict"], tuple] = operator.attrgetter(
+    *(field for field in _COMPARED if field not in ("turn", "call")))
 
 
 # The evaluator makes a verdict for every norm at every act (186 a trace of the benchmark),

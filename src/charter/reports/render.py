@@ -12,7 +12,6 @@ import functools
 import hashlib
 import json
 import math
-import operator
 import os
 import pathlib
 import re
@@ -20,7 +19,7 @@ import shutil
 import tempfile
 import urllib.parse
 from json.encoder import encode_basestring as _json_string  # what json.dumps uses with ensure_ascii=False
-from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, NamedTuple
+from typing import IO, TYPE_CHECKING, Any, Callable, Iterable, NamedTuple, TypeVar
 
 import attrs
 
@@ -30,12 +29,13 @@ from ..source.text import Source, Span
 from ..traces.model import Locator, Trace
 from ..facts.presence import Presence
 from ..evaluate.verdicts import (AGGREGATE_ORDER, OK_KINDS, Explanation, Step, TraceReport, Verdict, aggregate,
-                                explained_kinds)
+                                explained_kinds, placeless_key)
 
 if TYPE_CHECKING:
     import xml.etree.ElementTree as ET
 
 FORMATS = ("text", "json", "jsonl", "junit", "sarif")
+_T = TypeVar("_T")
 
 
 # --------------------------------------------------------------------------- diagnostics
@@ -751,7 +751,7 @@ class ReportJson:
     def __init__(self, include_not_applicable: bool = False, explain: str = "all"):
         self.include_not_applicable, self.explain = include_not_applicable, explain
         self._explained = explained_kinds(explain)
-        self._parts: dict[tuple, tuple[str, str]] = {}  # by _parts_key: the head before the turn, between turn and call
+        self._parts: dict[tuple, tuple[str, str]] = {}  # by placeless_key: a verdict's JSON around its turn
         self._paths: dict[tuple[Step, ...], str] = {}
 
     def text(self, report: TraceReport) -> str:
@@ -764,7 +764,7 @@ class ReportJson:
     def verdict(self, v: Verdict) -> str:
         """A verdict's JSON, from the parts it shares with the verdicts that differ from it
         only in turn and call (in a long trace, all those of its norm and kind)."""
-        key = _parts_key(v)
+        key = placeless_key(v)
         parts = self._parts.get(key)
         if parts is None:
             parts = _remember(self._parts, key, _head_parts(v), self.REMEMBERED)
@@ -790,17 +790,12 @@ class ReportJson:
         return f'{{"path": [{path}], "facts": [{facts}], "matches": [{matches}], "bindings": [{bindings}]}}'
 
 
-def _remember(memo: dict, key: Any, text: str, limit: int) -> Any:
-    """`text`, kept in `memo` while it holds fewer than `limit` (the first ones: in a long
+def _remember(memo: dict, key: Any, value: _T, limit: int) -> _T:
+    """`value`, kept in `memo` while it holds fewer than `limit` (the first ones: in a long
     trace, where no verdict repeats, a full memo is not cleared and refilled to no use)."""
     if len(memo) < limit:
-        memo[key] = text
-    return text
-
-
-# What a verdict's JSON holds but its turn, its call and its explanation.
-_parts_key = operator.attrgetter("norm", "kind", "authority", "severity", "reason", "gap", "escalate_to", "unknown",
-                                "overridden_by")
+        memo[key] = value
+    return value
 
 
 def _head_parts(v: Verdict) -> tuple[str, str]:
